@@ -1,0 +1,290 @@
+"""Activation functions: value, derivative written the book's way, and Excel formula text, side by side.
+
+Each activation is one small object so that the numpy formula, the derivative the books write
+(from the stored activation a where they do so) and the spreadsheet formula cannot drift apart.
+`f(z)` and `da_dz(z, a)` act on arrays of shape (samples, units) of one layer.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _num(x: float) -> str:
+    """A parameter as spreadsheet text (shortest round-trip repr)."""
+    return repr(float(x))
+
+
+class Activation:
+    """Base: elementwise activation; `backward` turns dE/da into delta = dE/da * da/dz."""
+
+    name = ""
+    formula = ""  # a as a function of z, as the books write it
+    derivative = ""  # da/dz, as the books write it
+    params: dict = {}
+    saturates = False  # derivative near 0 means a saturated unit (Maren's vanishing gradient)
+    vector = False  # True when a_k depends on all z of the layer (softmax)
+
+    def backward(self, dE_da, da_dz, a):
+        """delta = dE/da * da/dz (CS 510: delta^L = dC/da * h'(z); Frey rule (ii))."""
+        return dE_da * da_dz
+
+    def describe(self) -> str:
+        """Name with parameters, e.g. 'sigmoid(alpha=2.0)'."""
+        if not self.params:
+            return self.name
+        inner = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
+        return f"{self.name}({inner})"
+
+    def excel_backward(self, dE_da: str, da_dz: str) -> str:
+        """Spreadsheet text of delta for an elementwise activation."""
+        return f"{dE_da}*{da_dz}"
+
+
+class Sigmoid(Activation):
+    """Logistic sigmoid with gain alpha (Maren eq. 6.1; Davila's beta); alpha = 1 is Ekman's S."""
+
+    name = "sigmoid"
+    formula = "a = 1 / (1 + exp(-alpha z))"
+    derivative = "da/dz = alpha a (1 - a)"  # Maren eq. (6.2)
+    saturates = True
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = float(alpha)
+        self.params = {"alpha": self.alpha}
+
+    def f(self, z):
+        """Numerically stable: exp only of non-positive numbers, so no overflow for |z| up to 1e300."""
+        x = self.alpha * z
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+    def log_a(self, z):
+        """ln a = -softplus(-alpha z), stable for cross-entropy."""
+        return -_softplus(-self.alpha * z)
+
+    def log_1ma(self, z):
+        """ln(1 - a) = -softplus(alpha z), stable for cross-entropy."""
+        return -_softplus(self.alpha * z)
+
+    def da_dz(self, z, a):
+        return self.alpha * a * (1.0 - a)  # Maren eq. (6.2), from the stored activation
+
+    def excel(self, z: str, zs: str = "") -> str:
+        return f"1/(1+EXP(-{_num(self.alpha)}*{z}))"
+
+    def excel_da_dz(self, z: str, a: str) -> str:
+        return f"{_num(self.alpha)}*{a}*(1-{a})"
+
+
+class Tanh(Activation):
+    """Hyperbolic tangent (Ekman's neuron G; CS 510)."""
+
+    name = "tanh"
+    formula = "a = tanh(z)"
+    derivative = "da/dz = 1 - a^2"  # Ekman: (1 - tanh^2); CS 510
+    saturates = True
+
+    def f(self, z):
+        return np.tanh(z)
+
+    def da_dz(self, z, a):
+        return 1.0 - a * a
+
+    def excel(self, z: str, zs: str = "") -> str:
+        return f"TANH({z})"
+
+    def excel_da_dz(self, z: str, a: str) -> str:
+        return f"1-{a}^2"
+
+
+class ReLU(Activation):
+    """Rectified linear unit, max(0, z) (Davila's table); derivative 0 at z = 0."""
+
+    name = "relu"
+    formula = "a = max(0, z)"
+    derivative = "da/dz = 1 if z > 0 else 0"
+
+    def f(self, z):
+        return np.maximum(z, 0.0)
+
+    def da_dz(self, z, a):
+        return (z > 0).astype(float)
+
+    def excel(self, z: str, zs: str = "") -> str:
+        return f"MAX(0,{z})"
+
+    def excel_da_dz(self, z: str, a: str) -> str:
+        return f"IF({z}>0,1,0)"
+
+
+class LeakyReLU(Activation):
+    """Leaky ReLU: z for z > 0, slope * z otherwise."""
+
+    name = "leaky_relu"
+    formula = "a = z if z > 0 else slope z"
+    derivative = "da/dz = 1 if z > 0 else slope"
+
+    def __init__(self, slope: float = 0.01):
+        self.slope = float(slope)
+        self.params = {"slope": self.slope}
+
+    def f(self, z):
+        return np.where(z > 0, z, self.slope * z)
+
+    def da_dz(self, z, a):
+        return np.where(z > 0, 1.0, self.slope)
+
+    def excel(self, z: str, zs: str = "") -> str:
+        return f"IF({z}>0,{z},{_num(self.slope)}*{z})"
+
+    def excel_da_dz(self, z: str, a: str) -> str:
+        return f"IF({z}>0,1,{_num(self.slope)})"
+
+
+class Linear(Activation):
+    """Identity: a = z."""
+
+    name = "linear"
+    formula = "a = z"
+    derivative = "da/dz = 1"
+
+    def f(self, z):
+        return z + 0.0
+
+    def da_dz(self, z, a):
+        return np.ones_like(z)
+
+    def excel(self, z: str, zs: str = "") -> str:
+        return f"{z}"
+
+    def excel_da_dz(self, z: str, a: str) -> str:
+        return "1"
+
+
+class PiecewiseLinear(Activation):
+    """Davila's piecewise linear: 0 for z <= xmin, m z + b between, 1 for z >= xmax (m, b from xmin, xmax)."""
+
+    name = "piecewise_linear"
+    formula = "a = 0 if z <= xmin; m z + b if xmin < z < xmax; 1 if z >= xmax"
+    derivative = "da/dz = m if xmin < z < xmax else 0"
+    saturates = True
+
+    def __init__(self, xmin: float = -0.5, xmax: float = 0.5):
+        self.xmin, self.xmax = float(xmin), float(xmax)
+        self.m = 1.0 / (self.xmax - self.xmin)
+        self.b = -self.xmin * self.m
+        self.params = {"xmin": self.xmin, "xmax": self.xmax}
+
+    def f(self, z):
+        return np.where(z <= self.xmin, 0.0, np.where(z >= self.xmax, 1.0, self.m * z + self.b))
+
+    def da_dz(self, z, a):
+        return np.where((z > self.xmin) & (z < self.xmax), self.m, 0.0)
+
+    def excel(self, z: str, zs: str = "") -> str:
+        lo, hi = _num(self.xmin), _num(self.xmax)
+        return f"IF({z}<={lo},0,IF({z}>={hi},1,{_num(self.m)}*{z}+{_num(self.b)}))"
+
+    def excel_da_dz(self, z: str, a: str) -> str:
+        return f"IF(AND({z}>{_num(self.xmin)},{z}<{_num(self.xmax)}),{_num(self.m)},0)"
+
+
+class Gaussian(Activation):
+    """Gaussian bump exp(-(z - mu)^2 / (2 sigma^2)) / (sigma sqrt(2 pi)) (Davila's table)."""
+
+    name = "gaussian"
+    formula = "a = exp(-(z - mu)^2 / (2 sigma^2)) / (sigma sqrt(2 pi))"
+    derivative = "da/dz = -(z - mu) / sigma^2 * a"
+
+    def __init__(self, mu: float = 0.0, sigma: float = 1.0):
+        self.mu, self.sigma = float(mu), float(sigma)
+        self.norm = 1.0 / (self.sigma * math.sqrt(2.0 * math.pi))
+        self.params = {"mu": self.mu, "sigma": self.sigma}
+
+    def f(self, z):
+        return self.norm * np.exp(-((z - self.mu) ** 2) / (2.0 * self.sigma**2))
+
+    def da_dz(self, z, a):
+        return -(z - self.mu) / self.sigma**2 * a
+
+    def excel(self, z: str, zs: str = "") -> str:
+        mu, s = _num(self.mu), _num(self.sigma)
+        return f"EXP(-({z}-{mu})^2/(2*{s}^2))/({s}*SQRT(2*PI()))"
+
+    def excel_da_dz(self, z: str, a: str) -> str:
+        return f"-({z}-{_num(self.mu)})/{_num(self.sigma)}^2*{a}"
+
+
+class Threshold(Activation):
+    """Unit step, 1 for z >= 0 else 0 (Davila's table): forward only, its derivative is 0."""
+
+    name = "threshold"
+    formula = "a = 1 if z >= 0 else 0"
+    derivative = "da/dz = 0"
+    saturates = True
+
+    def f(self, z):
+        return (z >= 0).astype(float)
+
+    def da_dz(self, z, a):
+        return np.zeros_like(z)
+
+    def excel(self, z: str, zs: str = "") -> str:
+        return f"IF({z}>=0,1,0)"
+
+    def excel_da_dz(self, z: str, a: str) -> str:
+        return "0"
+
+
+class Softmax(Activation):
+    """Softmax over the units of a layer; da_dz records the Jacobian's diagonal a(1 - a)."""
+
+    name = "softmax"
+    formula = "a_k = exp(z_k) / sum_j exp(z_j)"
+    derivative = "da_k/dz_j = a_k (1[k = j] - a_j); recorded: a_k (1 - a_k)"
+    vector = True
+
+    def f(self, z):
+        """Stable: shift by the row maximum, so no overflow for |z| up to 1e300."""
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    def log_a(self, z):
+        """ln a_k = z_k - logsumexp(z), stable for cross-entropy."""
+        m = z.max(axis=-1, keepdims=True)
+        return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+
+    def da_dz(self, z, a):
+        return a * (1.0 - a)
+
+    def backward(self, dE_da, da_dz, a):
+        """delta_k = a_k (dE/da_k - sum_j a_j dE/da_j): the full Jacobian, not its diagonal."""
+        return a * (dE_da - (a * dE_da).sum(axis=-1, keepdims=True))
+
+    def excel(self, z: str, zs: str = "") -> str:
+        return f"EXP({z}-MAX({zs}))/SUMPRODUCT(EXP({zs}-MAX({zs})))"
+
+    def excel_da_dz(self, z: str, a: str) -> str:
+        return f"{a}*(1-{a})"
+
+
+def _softplus(x):
+    """ln(1 + e^x) without overflow."""
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+ACTIVATIONS = {
+    cls.name: cls
+    for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Linear, PiecewiseLinear, Gaussian, Threshold, Softmax)
+}
+ALIASES = {"logistic": "sigmoid", "identity": "linear", "step": "threshold", "piecewise": "piecewise_linear"}
+PARAM_ALIASES = {"beta": "alpha"}  # Davila writes the sigmoid's gain as beta
+
+
+def make_activation(name: str, **params) -> Activation:
+    """The activation called `name` (or an alias) with its parameters bound."""
+    cls = ACTIVATIONS[ALIASES.get(name, name)]
+    params = {PARAM_ALIASES.get(k, k): v for k, v in params.items()}
+    return cls(**params)

@@ -1,0 +1,135 @@
+"""Command line: each command is a thin call of a documented function of the library.
+
+Bad input prints one line `tracer: error: <place>: <problem and fix>` and exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from . import engine
+from .csvio import write_trace_csv
+from .errors import TracerError
+from .resources import example_paths, find_example
+from .spec import Spec, load_spec
+from .trace import Trace
+
+EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def resolve_spec(name: str) -> Spec:
+    """Load a spec from a path, or a bundled example by name (`tracer run ekman`)."""
+    path = Path(name)
+    if not path.exists() and (bundled := find_example(name)) is not None:
+        path = bundled
+    return load_spec(path)
+
+
+def summary(trace: Trace) -> str:
+    """A few lines on a run: size, mean loss in the first and last epoch, final weights."""
+    spec = trace.spec
+    per_epoch = trace.epoch_losses()
+    lines = [f"{spec.name}: {int(per_epoch['epoch'].max()) if len(per_epoch) else 0} epoch(s), "
+             f"{trace.step_count()} step(s), {spec.training.mode} training, loss {spec.loss.name}, "
+             f"learning rate {spec.learning_rate:g}"]
+    if len(per_epoch):
+        first, last = per_epoch.iloc[0], per_epoch.iloc[-1]
+        lines.append(f"mean loss: {first['loss']:.6g} (epoch {int(first['epoch'])}) -> "
+                     f"{last['loss']:.6g} (epoch {int(last['epoch'])})")
+    lines.append("final weights:")
+    for layer, matrix in zip(spec.layers, trace.final):
+        for unit, row in zip(layer.units, matrix):
+            pairs = ", ".join(f"{s} {w:.6g}" for s, w in zip(layer.sources, row))
+            lines.append(f"  {layer.name}.{unit}: {pairs}")
+    return "\n".join(lines)
+
+
+def cmd_run(args) -> int:
+    """tracer run: train, write the trace CSVs and any reports, print a summary."""
+    spec = resolve_spec(args.spec)
+    trace = engine.run(spec, epochs=args.epochs)
+    written = []
+    if args.trace:
+        written += write_trace_csv(trace, args.trace)
+    written += write_reports(trace, args)
+    if not args.quiet:
+        print(summary(trace))
+        for path in written:
+            print(f"wrote {path}")
+    if trace.stopped:
+        print(f"tracer: {trace.stopped}", file=sys.stderr)
+        return EXIT_DIFFERENT
+    return EXIT_OK
+
+
+def write_reports(trace: Trace, args) -> list[Path]:
+    """The optional reports of `tracer run` (--xlsx, --html); reports/<name>.<ext> when no path is given."""
+    written = []
+    # -- exporters register here (issues 3 and 4) --
+    return written
+
+
+def cmd_examples(args) -> int:
+    """tracer examples: list the bundled example specs."""
+    for path in example_paths():
+        spec = load_spec(path)
+        print(f"{spec.name:<24} {spec.title}")
+        if args.verbose:
+            print(f"{'':<24} {spec.source}\n{'':<24} {path}")
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser with every command and an example in each help text."""
+    p = argparse.ArgumentParser(prog="tracer", description="Backpropagation with every intermediate value recorded.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="train a network from a spec file and write its trace",
+                         description="Train a network from a spec file and write its trace.",
+                         epilog="example: tracer run examples/ekman.yaml --trace out/")
+    run.add_argument("spec", help="spec file (YAML or JSON), or the name of a bundled example")
+    run.add_argument("--epochs", type=int, help="override training.epochs")
+    run.add_argument("--trace", metavar="DIR", help="write nodes.csv, weights.csv, updates.csv, losses.csv here")
+    run.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    # -- exporter options register here (issues 3 and 4) --
+    run.set_defaults(func=cmd_run)
+
+    ex = sub.add_parser("examples", help="list the bundled examples", epilog="example: tracer examples -v")
+    ex.add_argument("--verbose", "-v", action="store_true", help="also print each source and file")
+    ex.set_defaults(func=cmd_examples)
+    # -- further commands register here (issues 5 and 6) --
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `tracer` console script."""
+    args = parser().parse_args(argv)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            status = args.func(args)
+        except TracerError as e:
+            _print_warnings(caught)
+            print(f"tracer: error: {e}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except OSError as e:
+            _print_warnings(caught)
+            print(f"tracer: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    _print_warnings(caught)
+    return status
+
+
+def _print_warnings(caught) -> None:
+    """Show the library's warnings as one line each."""
+    from .errors import TracerWarning
+
+    for w in caught:
+        if issubclass(w.category, TracerWarning):
+            print(f"tracer: warning: {w.message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

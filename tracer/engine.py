@@ -1,0 +1,163 @@
+"""Backpropagation that records every intermediate value: forward pass, backward pass, update.
+
+`run(spec)` trains the network as the spec says and returns a Trace. Each step (one weight
+update) processes its batch of samples layer by layer with numpy; the recorder copies each
+layer's arrays into preallocated arrays, and the four DataFrames are built once at the end.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .spec import Spec
+from .trace import Trace, build_trace
+
+
+class Params:
+    """All weights in one flat vector (layer, unit, source order) with a matrix view per layer."""
+
+    def __init__(self, spec: Spec, values: np.ndarray | None = None):
+        shapes = [l.weights.shape for l in spec.layers]
+        self.theta = np.concatenate([l.weights.ravel() for l in spec.layers]) if values is None else values
+        self.offsets = np.cumsum([0] + [r * c for r, c in shapes])
+        self.matrices = [self.theta[o:o + r * c].reshape(r, c) for o, (r, c) in zip(self.offsets, shapes)]
+        # W (units x inputs) and b (units) are views into theta, so updating theta updates them
+        self.W = [m[:, 1:] if l.bias else m for m, l in zip(self.matrices, spec.layers)]
+        self.b = [m[:, 0] if l.bias else None for m, l in zip(self.matrices, spec.layers)]
+
+
+def forward(spec: Spec, weights: list[np.ndarray], x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(z, a) of every layer for inputs x (samples x inputs), with the given weight matrices."""
+    out, a = [], np.asarray(x, float)
+    for layer, m in zip(spec.layers, weights):
+        W, b = (m[:, 1:], m[:, 0]) if layer.bias else (m, 0.0)
+        z = a @ W.T + b  # CS 510: z = wx + b; Frey step 1: h_j = sum_i x_i v_ij
+        a = layer.activation.f(z)  # Frey step 2: a_j = g(h_j)
+        out.append((z, a))
+    return out
+
+
+def run(spec: Spec, epochs: int | None = None, record: bool = True) -> Trace:
+    """Train with backpropagation and return the trace of every intermediate value.
+
+    With record=False nothing is recorded (for benchmarks); the Trace then has empty tables
+    and only its final weights.
+    """
+    epochs = epochs or spec.training.epochs
+    n, bs = len(spec.x), spec.batch_size
+    layers, loss = spec.layers, spec.loss
+    last = len(layers) - 1
+    params = Params(spec, np.concatenate([l.weights.ravel() for l in layers]).copy())
+    grad = Params(spec, np.zeros_like(params.theta))
+    frozen = np.flatnonzero(np.concatenate([l.frozen.ravel() for l in layers]))
+    eta, lam, mu = spec.learning_rate, spec.weight_decay, spec.momentum
+    velocity = np.zeros_like(params.theta)
+    mean = spec.training.reduction == "mean"
+    order_rng = np.random.default_rng(spec.training.seed)
+    rec = Recorder(spec, epochs) if record else None
+    step = 0
+
+    with np.errstate(all="ignore"):  # divergence is detected on the recorded values instead
+        for epoch in range(1, epochs + 1):
+            order = order_rng.permutation(n) if spec.training.shuffle else np.arange(n)
+            for start in range(0, n, bs):
+                idx = order[start:start + bs]
+                x, y = spec.x[idx], spec.y[idx]
+                step += 1
+                # forward pass (Frey steps 1-4; Ekman "forward pass")
+                zs, acts, a = [], [], x
+                for l, layer in enumerate(layers):
+                    z = a @ params.W[l].T
+                    if layer.bias:
+                        z += params.b[l]
+                    a = layer.activation.f(z)
+                    zs.append(z)
+                    acts.append(a)
+                E = loss.value(y, a, z, layers[last].activation)
+                # backward pass: dE/da at the output, then back-propagated sums (Frey eq. 4)
+                dE_da = loss.dE_da(y, a)
+                for l in range(last, -1, -1):
+                    act = layers[l].activation
+                    z, a = zs[l], acts[l]
+                    da_dz = act.da_dz(z, a)
+                    if l == last:
+                        delta = loss.output_delta(y, a, dE_da, da_dz, act)  # Frey rule (i)
+                    else:
+                        delta = act.backward(dE_da, da_dz, a)  # Frey rule (ii)
+                    inputs = acts[l - 1] if l else x
+                    # dE/dw_ij = delta_j a_i (Frey eq. 1), summed over the batch (eq. 3)
+                    np.sum(delta[:, :, None] * inputs[:, None, :], axis=0, out=grad.W[l])
+                    if layers[l].bias:
+                        np.sum(delta, axis=0, out=grad.b[l])  # dC/db = delta (CS 510)
+                    if rec is not None:
+                        rec.node(l, z, a, da_dz, dE_da, delta)
+                    if l:
+                        dE_da = delta @ params.W[l]  # sum_k w_kj delta_k with the weights before the update
+                if mean and len(idx) > 1:
+                    grad.theta /= len(idx)  # Frey eq. (3): mean over the batch
+                # update: w <- w - eta dE/dw (Frey eq. 5); weight decay gives CS 510's (1 - alpha) w
+                step_dir = grad.theta + lam * params.theta if lam else grad.theta
+                delta_w = -eta * step_dir
+                if mu:
+                    velocity *= mu
+                    velocity += delta_w
+                    delta_w = velocity.copy()
+                if frozen.size:
+                    delta_w[frozen] = 0.0
+                    velocity[frozen] = 0.0
+                if rec is not None:
+                    rec.update(epoch, step, idx, E, params.theta, grad.theta, delta_w)
+                params.theta += delta_w
+                if rec is not None:
+                    rec.w_new[step - 1] = params.theta
+            if not np.isfinite(params.theta).all():
+                break
+
+    final = [m.copy() for m in params.matrices]
+    if rec is None:
+        return Trace.empty(spec, final)
+    return build_trace(spec, rec, final)
+
+
+class Recorder:
+    """Preallocated arrays for every recorded value: rows are samples processed, columns units/params."""
+
+    def __init__(self, spec: Spec, epochs: int):
+        n = len(spec.x)
+        rows = epochs * n
+        steps = epochs * math.ceil(n / spec.batch_size)
+        self.widths = [len(l.units) for l in spec.layers]
+        self.cols = np.cumsum([0] + self.widths)
+        units = self.cols[-1]
+        n_params = sum(l.weights.size for l in spec.layers)
+        self.z, self.a, self.da_dz, self.dE_da, self.delta = (np.empty((rows, units)) for _ in range(5))
+        self.sample = np.empty(rows, np.int64)  # row of the data set, 0-based
+        self.row_step = np.empty(rows, np.int64)
+        self.loss = np.empty(rows)
+        self.step_epoch = np.empty(steps, np.int64)
+        self.w_old, self.grad, self.delta_w, self.w_new = (np.empty((steps, n_params)) for _ in range(4))
+        self.r0 = self.r1 = 0  # rows of the current step
+        self.steps = 0
+
+    def node(self, l: int, z, a, da_dz, dE_da, delta) -> None:
+        """Copy one layer's arrays for the current step (called before `update` of that step)."""
+        rows, cols = slice(self.r1, self.r1 + len(z)), slice(self.cols[l], self.cols[l + 1])
+        self.z[rows, cols] = z
+        self.a[rows, cols] = a
+        self.da_dz[rows, cols] = da_dz
+        self.dE_da[rows, cols] = dE_da
+        self.delta[rows, cols] = delta
+
+    def update(self, epoch: int, step: int, idx, E, w_old, grad, delta_w) -> None:
+        """Close the step: its samples, losses and the parameter update."""
+        r0, r1 = self.r1, self.r1 + len(idx)
+        self.sample[r0:r1] = idx
+        self.row_step[r0:r1] = step
+        self.loss[r0:r1] = E
+        s = step - 1
+        self.step_epoch[s] = epoch
+        self.w_old[s] = w_old
+        self.grad[s] = grad
+        self.delta_w[s] = delta_w
+        self.r0, self.r1, self.steps = r0, r1, step

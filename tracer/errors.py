@@ -1,0 +1,18 @@
+"""Errors and warnings that reach the user as one line naming the place and the fix."""
+
+
+class TracerError(Exception):
+    """Bad input or a failed run: printed as one line by the CLI, exit status 2."""
+
+    def __init__(self, place: str, message: str):
+        self.place = place
+        self.message = message
+        super().__init__(f"{place}: {message}" if place else message)
+
+
+class SpecError(TracerError):
+    """A spec file that cannot be used as written."""
+
+
+class TracerWarning(UserWarning):
+    """Something legal but suspicious (e.g. a threshold unit through which no error flows)."""
