@@ -55,10 +55,9 @@ class Sigmoid(Activation):
         self.params = {"alpha": self.alpha}
 
     def f(self, z):
-        """Numerically stable: exp only of non-positive numbers, so no overflow for |z| up to 1e300."""
-        x = self.alpha * z
-        e = np.exp(-np.abs(x))
-        return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        """The book's 1/(1 + e^(-alpha z)); where e^(-alpha z) overflows to inf, a is its limit 0, no warning."""
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(-z if self.alpha == 1.0 else -self.alpha * z))
 
     def log_a(self, z):
         """ln a = -softplus(-alpha z), stable for cross-entropy."""
@@ -69,7 +68,8 @@ class Sigmoid(Activation):
         return -_softplus(self.alpha * z)
 
     def da_dz(self, z, a):
-        return self.alpha * a * (1.0 - a)  # Maren eq. (6.2), from the stored activation
+        da_dz = a * (1.0 - a)  # Maren eq. (6.2), from the stored activation
+        return da_dz if self.alpha == 1.0 else self.alpha * da_dz
 
     def excel(self, z: str, zs: str = "") -> str:
         return f"1/(1+EXP(-{_num(self.alpha)}*{z}))"

@@ -48,7 +48,7 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True) -> Trace:
     n, bs = len(spec.x), spec.batch_size
     layers, loss = spec.layers, spec.loss
     last = len(layers) - 1
-    params = Params(spec, np.concatenate([l.weights.ravel() for l in layers]).copy())
+    params = Params(spec)  # a fresh copy of the initial weights
     grad = Params(spec, np.zeros_like(params.theta))
     frozen = np.flatnonzero(np.concatenate([l.frozen.ravel() for l in layers]))
     eta, lam, mu = spec.learning_rate, spec.weight_decay, spec.momentum
@@ -56,49 +56,48 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True) -> Trace:
     mean = spec.training.reduction == "mean"
     order_rng = np.random.default_rng(spec.training.seed)
     rec = Recorder(spec, epochs) if record else None
+    net = [(l.activation, params.W[i], params.b[i], grad.W[i], grad.b[i]) for i, l in enumerate(layers)]
     step = 0
 
     with np.errstate(all="ignore"):  # divergence is detected on the recorded values instead
         for epoch in range(1, epochs + 1):
             order = order_rng.permutation(n) if spec.training.shuffle else np.arange(n)
+            x_epoch, y_epoch = spec.x[order], spec.y[order]
             for start in range(0, n, bs):
-                idx = order[start:start + bs]
-                x, y = spec.x[idx], spec.y[idx]
+                x, y = x_epoch[start:start + bs], y_epoch[start:start + bs]
                 step += 1
                 # forward pass (Frey steps 1-4; Ekman "forward pass")
                 zs, acts, a = [], [], x
-                for l, layer in enumerate(layers):
-                    z = a @ params.W[l].T
-                    if layer.bias:
-                        z += params.b[l]
-                    a = layer.activation.f(z)
+                for act, W, b, _, _ in net:
+                    z = a @ W.T  # CS 510: z = wx + b
+                    if b is not None:
+                        z += b
+                    a = act.f(z)
                     zs.append(z)
                     acts.append(a)
-                E = loss.value(y, a, z, layers[last].activation)
+                E = loss.value(y, a, z, act)
                 # backward pass: dE/da at the output, then back-propagated sums (Frey eq. 4)
                 dE_da = loss.dE_da(y, a)
                 for l in range(last, -1, -1):
-                    act = layers[l].activation
+                    act, W, b, gW, gb = net[l]
                     z, a = zs[l], acts[l]
                     da_dz = act.da_dz(z, a)
                     if l == last:
                         delta = loss.output_delta(y, a, dE_da, da_dz, act)  # Frey rule (i)
                     else:
                         delta = act.backward(dE_da, da_dz, a)  # Frey rule (ii)
-                    inputs = acts[l - 1] if l else x
                     # dE/dw_ij = delta_j a_i (Frey eq. 1), summed over the batch (eq. 3)
-                    np.sum(delta[:, :, None] * inputs[:, None, :], axis=0, out=grad.W[l])
-                    if layers[l].bias:
-                        np.sum(delta, axis=0, out=grad.b[l])  # dC/db = delta (CS 510)
+                    np.matmul(delta.T, acts[l - 1] if l else x, out=gW)
+                    if b is not None:
+                        np.add.reduce(delta, axis=0, out=gb)  # dC/db = delta (CS 510)
                     if rec is not None:
                         rec.node(l, z, a, da_dz, dE_da, delta)
                     if l:
-                        dE_da = delta @ params.W[l]  # sum_k w_kj delta_k with the weights before the update
-                if mean and len(idx) > 1:
-                    grad.theta /= len(idx)  # Frey eq. (3): mean over the batch
+                        dE_da = delta @ W  # sum_k w_kj delta_k, with the weights before the update
+                if mean and len(x) > 1:
+                    grad.theta /= len(x)  # Frey eq. (3): mean over the batch
                 # update: w <- w - eta dE/dw (Frey eq. 5); weight decay gives CS 510's (1 - alpha) w
-                step_dir = grad.theta + lam * params.theta if lam else grad.theta
-                delta_w = -eta * step_dir
+                delta_w = -eta * (grad.theta + lam * params.theta if lam else grad.theta)
                 if mu:
                     velocity *= mu
                     velocity += delta_w
@@ -107,7 +106,7 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True) -> Trace:
                     delta_w[frozen] = 0.0
                     velocity[frozen] = 0.0
                 if rec is not None:
-                    rec.update(epoch, step, idx, E, params.theta, grad.theta, delta_w)
+                    rec.update(epoch, step, order[start:start + bs], E, params.theta, grad.theta, delta_w)
                 params.theta += delta_w
                 if rec is not None:
                     rec.w_new[step - 1] = params.theta
