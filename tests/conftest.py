@@ -1,0 +1,47 @@
+"""Shared fixtures: the real tools (LibreOffice, Chromium) and the bundled examples.
+
+A test that needs a real tool skips with the reason when the tool is missing on this machine;
+with CI=true it fails instead, so CI never passes by skipping.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tracer.resources import example_paths
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_tool(names: tuple[str, ...], package: str) -> str:
+    """Path of the first of `names` on PATH; skip (locally) or fail (CI=true) when none is there."""
+    for name in names:
+        if path := shutil.which(name):
+            return path
+    reason = f"{names[0]} not found: install Debian's {package} (apt-get install {package})"
+    if IN_CI:
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def soffice() -> str:
+    """The LibreOffice binary, for tests that recalculate workbooks in a real spreadsheet engine."""
+    return require_tool(("soffice", "libreoffice"), "libreoffice-calc")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium binary, for tests that render reports in a real browser."""
+    return require_tool(("chromium", "chromium-browser"), "chromium")
+
+
+EXAMPLES = example_paths()
+
+
+@pytest.fixture(params=EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def example(request):
+    """Each bundled example spec file."""
+    return request.param
