@@ -1,0 +1,116 @@
+"""`tracer run` and `tracer examples` as a user types them; bad input gives one line, exit 2, no files."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tracer.cli import main
+from tracer.resources import find_example
+
+EKMAN = find_example("ekman").read_text()
+
+
+def tracer_cli(*args, cwd=None):
+    """Run the real console entry (`python -m tracer`) in a subprocess: exit status, stdout, stderr."""
+    p = subprocess.run([sys.executable, "-m", "tracer", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_run_writes_the_four_tables_and_a_summary(tmp_path):
+    status, out, err = tracer_cli("run", find_example("ekman"), "--trace", tmp_path / "out")
+    assert status == 0, err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["losses.csv", "nodes.csv", "updates.csv",
+                                                                    "weights.csv"]
+    assert "0.168156 (epoch 1)" in out
+    assert "G.g: bias 0.30664, x1 0.594024, x2 -0.099336" in out
+    assert "F.f: bias -0.185872, g 0.49654" in out
+
+
+def test_run_a_bundled_example_by_name(tmp_path):
+    status, out, _ = tracer_cli("run", "frey-batch", "--quiet", cwd=tmp_path)
+    assert status == 0 and out == ""
+
+
+def test_examples_lists_every_bundled_spec():
+    status, out, _ = tracer_cli("examples")
+    assert status == 0
+    for name in ("ekman", "frey-online", "frey-batch", "frey-minibatch", "maren", "cs510", "davila-sse",
+                 "davila-cross-entropy", "xor"):
+        assert any(line.split()[0] == name for line in out.splitlines())
+
+
+def ekman_with(old: str, new: str) -> str:
+    assert old in EKMAN
+    return EKMAN.replace(old, new, 1)
+
+
+BAD = {
+    "unknown activation": (ekman_with("activation: tanh", "activation: tanhh"),
+                           "layers[0].activation: unknown activation 'tanhh'; use one of"),
+    "unknown loss": (ekman_with("loss: half_sse", "loss: mse"), "loss: unknown loss 'mse'; use one of"),
+    "weight row too long": (ekman_with("[[-0.2, 0.5]]", "[[-0.2, 0.5, 0.1]]"),
+                            "layers[1].weights[0]: expected 2 numbers (bias + 1 input), got 3"),
+    "y of the wrong length": (ekman_with("y: [1.0]", "y: [1.0, 0.0]"), "data[0].y: expected 1 target value (one per output unit), got 2"),
+    "x of the wrong length": (ekman_with("x: [-0.9, 0.1]", "x: [-0.9]"), "data[0].x: expected 2 numbers"),
+    "non-numeric weight": (ekman_with("[[-0.2, 0.5]]", "[[-0.2, abc]]"), "layers[1].weights[0][1]:"),
+    "NaN value": (ekman_with("x: [-0.9, 0.1]", "x: [.nan, 0.1]"), "data[0].x[0]:"),
+    "infinite value": (ekman_with("learning_rate: 0.1", "learning_rate: .inf"), "learning_rate:"),
+    "invalid YAML": (ekman_with("inputs: [x1, x2]", "inputs: [x1, x2"), "invalid YAML"),
+    "missing key": (ekman_with("loss: half_sse", ""), "loss"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, case):
+    text, expected = BAD[case]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    out_dir = tmp_path / "out"
+    status, out, err = tracer_cli("run", spec, "--trace", out_dir)
+    assert status == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("tracer: error: ") and str(spec) in err
+    assert expected in err
+    assert "Traceback" not in err
+    assert not out_dir.exists()
+
+
+def test_missing_file(tmp_path):
+    status, _, err = tracer_cli("run", tmp_path / "nope.yaml")
+    assert status == 2 and "nope.yaml: no such spec file" in err and len(err.splitlines()) == 1
+
+
+def test_yaml_error_names_line_and_column(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(BAD["invalid YAML"][0])
+    assert f"{spec}:" in tracer_cli("run", spec)[2]
+    assert main(["run", str(spec)]) == 2
+
+
+def test_divergence_stops_with_the_place_and_keeps_the_trace(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(ekman_with("activation: sigmoid", "activation: linear")
+                    .replace("learning_rate: 0.1", "learning_rate: 1e154")
+                    .replace("epochs: 1}", "epochs: 50}"))
+    status, out, err = tracer_cli("run", spec, "--trace", tmp_path / "out")
+    assert status == 1
+    assert "training diverged at epoch" in err and ", step " in err and "layer" in err and "unit" in err
+    nodes = (tmp_path / "out" / "nodes.csv").read_text().splitlines()
+    assert 1 < len(nodes) < 1 + 2 * 50  # header + the rows up to the divergence
+
+
+def test_threshold_warns_that_its_derivative_is_zero(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(ekman_with("activation: tanh", "activation: threshold"))
+    status, _, err = tracer_cli("run", spec, "-q")
+    assert status == 0
+    assert err.startswith("tracer: warning: ") and "derivative" in err
+
+
+def test_help_shows_an_example():
+    status, out, _ = tracer_cli("run", "--help")
+    assert status == 0 and "example: tracer run examples/ekman.yaml" in out

@@ -1,0 +1,104 @@
+"""Every activation and every loss against central finite differences.
+
+Two levels: each activation's da/dz (written the book's way, often from a) against (f(z+h) - f(z-h)) / 2h,
+and the engine's whole gradient dE/dw for every activation x loss pairing against central differences of
+the loss over the weights (relative error <= 1e-6).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tracer
+from tracer.activations import make_activation
+from tracer.losses import LOSSES
+
+ELEMENTWISE = [
+    ("sigmoid", {}), ("sigmoid", {"alpha": 2.0}), ("sigmoid", {"beta": 0.5}), ("tanh", {}), ("relu", {}),
+    ("leaky_relu", {"slope": 0.1}), ("linear", {}), ("piecewise_linear", {"xmin": -1.0, "xmax": 2.0}),
+    ("gaussian", {"mu": 0.2, "sigma": 0.8}), ("threshold", {}),
+]
+Z = np.array([[-2.3, -0.7, -0.13, 0.04, 0.45, 1.7, 3.1]])  # away from every kink
+
+
+def ids(cases):
+    return [f"{n}({','.join(f'{k}={v}' for k, v in p.items())})" for n, p in cases]
+
+
+@pytest.mark.parametrize("name, params", ELEMENTWISE, ids=ids(ELEMENTWISE))
+def test_activation_derivative(name, params):
+    act = make_activation(name, **params)
+    h = 1e-6
+    numeric = (act.f(Z + h) - act.f(Z - h)) / (2 * h)
+    analytic = act.da_dz(Z, act.f(Z))
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_softmax_backward_is_the_full_jacobian():
+    act = make_activation("softmax")
+    z = np.array([[0.3, -1.2, 2.0]])
+    g = np.array([[0.7, -0.4, 1.1]])  # an arbitrary dE/da
+    h = 1e-6
+    numeric = [((act.f(z + h * e) - act.f(z - h * e)) / (2 * h) * g).sum() for e in np.eye(3)]
+    np.testing.assert_allclose(act.backward(g, act.da_dz(z, act.f(z)), act.f(z))[0], numeric, rtol=1e-7)
+
+
+def network(hidden, hidden_params, output, output_params, loss, n_out=2):
+    """A 2-3-n network in batch mode over 3 samples, one step: updates.grad is dE/dw of the mean loss."""
+    rng = np.random.default_rng(11)
+    y = rng.uniform(0.1, 0.9, size=(3, n_out))
+    if loss == "cross_entropy":
+        y = y / y.sum(axis=1, keepdims=True)
+    return tracer.parse_spec({
+        "name": "fd", "inputs": 2,
+        "layers": [
+            {"name": "H", "units": 3, "activation": {"name": hidden, **hidden_params},
+             "weights": rng.uniform(-0.8, 0.8, size=(3, 3)).tolist()},
+            {"name": "O", "units": n_out, "activation": {"name": output, **output_params},
+             "weights": rng.uniform(-0.8, 0.8, size=(n_out, 4)).tolist()},
+        ],
+        "loss": loss, "learning_rate": 0.1, "training": {"mode": "batch", "epochs": 1},
+        "data": [{"x": x, "y": t} for x, t in zip(rng.uniform(-1, 1, size=(3, 2)).tolist(), y.tolist())],
+    })
+
+
+def mean_loss(spec, theta):
+    weights, o = [], 0
+    for layer in spec.layers:
+        weights.append(theta[o:o + layer.weights.size].reshape(layer.weights.shape))
+        o += layer.weights.size
+    (_, _), (z, a) = tracer.forward(spec, weights, spec.x)
+    return spec.loss.value(spec.y, a, z, spec.layers[-1].activation).mean()
+
+
+def check_gradient(spec):
+    trace = tracer.run(spec)
+    theta = np.concatenate([l.weights.ravel() for l in spec.layers])
+    h = 1e-6
+    numeric = np.array([(mean_loss(spec, theta + h * e) - mean_loss(spec, theta - h * e)) / (2 * h)
+                        for e in np.eye(theta.size)])
+    analytic = trace.updates["grad"].to_numpy()
+    scale = np.abs(numeric).max()
+    assert scale > 0 or spec.layers[-1].activation.name == "threshold"
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-6 * scale + 1e-12)
+
+
+PAIRS = ([(h, hp, o, op, loss) for h, hp in ELEMENTWISE for o, op in ELEMENTWISE for loss in ("half_sse", "sse")]
+         + [(h, hp, "sigmoid", op, "binary_cross_entropy") for h, hp in ELEMENTWISE
+            for op in ({}, {"alpha": 2.0})]
+         + [(h, hp, "softmax", {}, loss) for h, hp in ELEMENTWISE for loss in ("cross_entropy", "half_sse", "sse")])
+
+
+@pytest.mark.parametrize("hidden, hp, output, op, loss", PAIRS,
+                         ids=[f"{h}{hp or ''}-{o}{op or ''}-{l}" for h, hp, o, op, l in PAIRS])
+def test_gradient_against_finite_differences(hidden, hp, output, op, loss):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tracer.TracerWarning)  # threshold, softmax without cross-entropy
+        spec = network(hidden, hp, output, op, loss, n_out=3 if output == "softmax" else 2)
+    check_gradient(spec)
+
+
+def test_every_loss_is_covered():
+    assert {p[4] for p in PAIRS} == set(LOSSES)

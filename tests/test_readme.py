@@ -1,0 +1,68 @@
+"""README's set-up commands and examples are tested so they cannot drift."""
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import tracer
+from tracer.cli import main
+from tracer.trace import COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def command_after(marker: str) -> str:
+    """The first line of the code block that follows an HTML comment marker in README."""
+    block = README.split(f"<!-- {marker} -->", 1)[1]
+    return re.search(r"```sh\n(.*?)\n", block).group(1)
+
+
+def test_ci_runs_the_readme_test_command():
+    assert command_after("test command") == "python3 -m pip install -e '.[test]' && python3 -m pytest"
+    assert "<!-- test command -->" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_run_command_runs_ekman(tmp_path, monkeypatch, capsys):
+    install, run = command_after("run command").split(" && ")
+    assert install == "python3 -m pip install ."
+    args = shlex.split(run)
+    assert args[:2] == ["tracer", "run"]
+    monkeypatch.chdir(ROOT)
+    args[-1] = str(tmp_path / "out")
+    assert main(args[1:]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{t}.csv" for t in sorted(COLUMNS)]
+
+
+def test_readme_documents_every_trace_column():
+    for table, columns in COLUMNS.items():
+        section = README.split(f"`trace.{table}`", 1)[1][:3000]
+        for column in columns:
+            assert f"`{column}`" in section, f"README does not document {table}.{column}"
+
+
+def test_readme_usage_lines_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    usage = README.split("## Using it", 1)[1].split("```", 2)[1]
+    for line in usage.splitlines()[1:]:
+        args = shlex.split(line.split("#", 1)[0])
+        if not args:
+            continue
+        args = [str(tmp_path / a) if a.startswith("out/") else a for a in args]
+        if "xor" in line:
+            args += ["--epochs", "3"]
+        assert main(args[1:]) == 0, line
+
+
+def test_readme_python_example():
+    code = README.split("From Python:", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(compile(code.replace("examples/", str(ROOT / "examples") + "/"), "README", "exec"), namespace)
+    assert isinstance(namespace["trace"], tracer.Trace)
+
+
+def test_readme_lists_every_bundled_example():
+    for path in (ROOT / "examples").glob("*.yaml"):
+        assert f"`{path.stem}`" in README, path.stem

@@ -1,0 +1,184 @@
+"""Each source's formulas, written out in the test exactly as the source writes them, against the trace.
+
+The reference computations below are deliberately plain loops over the books' indices, independent of the
+engine's vectorised code, so a mistake in either shows up as a difference.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tracer
+from tracer.resources import find_example
+
+
+def run(name):
+    return tracer.run(tracer.load_spec(find_example(name)))
+
+
+def sig(h, alpha=1.0):
+    return 1.0 / (1.0 + math.exp(-alpha * h))
+
+
+def spec_weights(spec):
+    return [l.weights.copy() for l in spec.layers]
+
+
+def frey_sample_gradients(v, w, x, y):
+    """Frey's steps 1-4 and rules (i)-(ii) for one sample: dE/dv_ij and dE/dw_jk (eqs. 1, 11, 18)."""
+    L, M, N = len(x), v.shape[0], w.shape[0]
+    xs = [1.0] + list(x)  # x_0 = 1: the bias is index 0
+    h_h = [sum(xs[i] * v[j][i] for i in range(L + 1)) for j in range(M)]  # step 1
+    a_h = [1.0] + [sig(h) for h in h_h]  # step 2, a_0 = 1
+    h_o = [sum(a_h[j] * w[k][j] for j in range(M + 1)) for k in range(N)]  # step 3
+    yhat = [sig(h) for h in h_o]  # step 4
+    delta_o = [(yhat[k] - y[k]) * yhat[k] * (1 - yhat[k]) for k in range(N)]  # rule (i), eq. (2), (9)
+    delta_h = [a_h[j + 1] * (1 - a_h[j + 1]) * sum(delta_o[k] * w[k][j + 1] for k in range(N))
+               for j in range(M)]  # rule (ii), eq. (4)
+    dv = np.array([[delta_h[j] * xs[i] for i in range(L + 1)] for j in range(M)])  # eq. (1) with a^0 = x
+    dw = np.array([[delta_o[k] * a_h[j] for j in range(M + 1)] for k in range(N)])  # eq. (1), (11)
+    E = 0.5 * sum((yhat[k] - y[k]) ** 2 for k in range(N))
+    return dv, dw, E, h_h, yhat
+
+
+@pytest.mark.parametrize("name, batch", [("frey-online", 1), ("frey-minibatch", 2), ("frey-batch", 4)])
+def test_frey_update_rules(name, batch):
+    """Frey eqs. (3) mean over the batch, (5)/(11)/(18) v <- v - eta dE/dv, w <- w - eta dE/dw."""
+    trace = run(name)
+    spec = trace.spec
+    v, w = spec_weights(spec)
+    eta, step = spec.learning_rate, 0
+    u = trace.updates
+    for epoch in range(spec.training.epochs):
+        for start in range(0, len(spec.x), batch):
+            step += 1
+            grads = [frey_sample_gradients(v, w, spec.x[d], spec.y[d]) for d in range(start, start + batch)]
+            dv = sum(g[0] for g in grads) / batch  # eq. (3)
+            dw = sum(g[1] for g in grads) / batch
+            rows = u[u["step"] == step]
+            np.testing.assert_allclose(rows["grad"], np.concatenate([dv.ravel(), dw.ravel()]), rtol=1e-12, atol=1e-15)
+            v, w = v - eta * dv, w - eta * dw  # rules (iii), (iv)
+            np.testing.assert_allclose(rows["w_new"], np.concatenate([v.ravel(), w.ravel()]), rtol=1e-12)
+            losses = trace.losses[trace.losses["step"] == step]["loss"]
+            np.testing.assert_allclose(losses, [g[2] for g in grads], rtol=1e-12)
+    assert step == trace.step_count() == spec.training.epochs * 4 // batch
+
+
+def test_frey_records_h_and_a_of_every_unit():
+    trace = run("frey-online")
+    spec = trace.spec
+    v, w = spec_weights(spec)
+    _, _, _, h_h, yhat = frey_sample_gradients(v, w, spec.x[0], spec.y[0])
+    first = trace.nodes[trace.nodes["step"] == 1]
+    np.testing.assert_allclose(first["z"].iloc[:3], h_h, rtol=1e-14)
+    np.testing.assert_allclose(first["a"].iloc[3:], yhat, rtol=1e-14)
+    np.testing.assert_array_equal(first["target"].iloc[3:], spec.y[0])
+    assert first["target"].iloc[:3].isna().all()  # targets only on output units
+
+
+def test_maren_gradient_eq_6_30_and_the_vanishing_gradient():
+    """dSSE/dv_ho = -alpha E_o F_o (1 - F_o) H_h (eq. 6.30), with gain alpha = 2 and no bias terms."""
+    trace = run("maren")
+    spec = trace.spec
+    alpha = 2.0
+    w, v = spec_weights(spec)  # Maren: w input-to-hidden, v hidden-to-output
+    for step, d in enumerate([0, 1], start=1):
+        x, desired = spec.x[d], spec.y[d][0]
+        H = [sig(sum(w[h][i] * x[i] for i in range(2)), alpha) for h in range(2)]
+        nd_inpt = sum(v[0][h] * H[h] for h in range(2))  # eq. (6.9)
+        F = sig(nd_inpt, alpha)  # eq. (6.10)
+        E = desired - F  # eq. (6.6)
+        dsse_dv = [-alpha * E * F * (1 - F) * H[h] for h in range(2)]  # eq. (6.30)
+        rows = trace.updates[(trace.updates["step"] == step) & (trace.updates["layer"] == "O")]
+        np.testing.assert_allclose(rows["grad"], dsse_dv, rtol=1e-12)
+        assert list(rows["source"]) == ["H0", "H1"]  # no bias row
+        np.testing.assert_allclose(trace.losses["loss"].iloc[step - 1], 0.5 * E ** 2, rtol=1e-12)  # eq. (6.5)
+        hidden = spec.layers[0].activation.f(np.array([[sum(w[h][i] * x[i] for i in range(2)) for h in range(2)]]))
+        np.testing.assert_allclose(hidden[0], H, rtol=1e-14)
+        delta_o = alpha * F * (1 - F) * -E
+        dw = np.array([[alpha * H[h] * (1 - H[h]) * v[0][h] * delta_o * x[i] for i in range(2)] for h in range(2)])
+        v = v - spec.learning_rate * np.array([dsse_dv])
+        w = w - spec.learning_rate * dw
+    # the second pattern drives H1 to z = 5.8, alpha z = 11.6: derivative alpha A (1 - A) ~ 2e-5 (section 6.3.2)
+    saturated = trace.nodes[(trace.nodes["step"] == 2) & (trace.nodes["unit"] == "H1")]
+    assert saturated["da_dz"].item() < 1e-4
+    assert saturated["da_dz"].item() == pytest.approx(2 * saturated["a"].item() * (1 - saturated["a"].item()), rel=1e-12)
+
+
+def test_cs510_update_with_one_minus_alpha():
+    """b <- (1 - alpha) b - alpha delta and w_jk <- (1 - alpha) w_jk - alpha a_k delta_j, per sample."""
+    trace = run("cs510")
+    spec = trace.spec
+    alpha = spec.learning_rate
+    W1, W2 = spec_weights(spec)
+    for step in range(1, trace.step_count() + 1):
+        d = (step - 1) % 2
+        x, y = spec.x[d], spec.y[d]
+        z1 = W1[:, 0] + W1[:, 1:] @ x  # z = wx + b
+        a1 = np.tanh(z1)
+        z2 = W2[:, 0] + W2[:, 1:] @ a1
+        a2 = 1 / (1 + np.exp(-z2))
+        delta2 = (a2 - y) * a2 * (1 - a2)  # delta^L = (a^L - y) a^L (1 - a^L)
+        delta1 = (1 - np.tanh(z1) ** 2) * (W2[:, 1:].T @ delta2)  # delta^l = sigma'(z^l) sum_k w_kj delta_k
+        W2 = (1 - alpha) * W2 - alpha * np.outer(delta2, np.concatenate([[1.0], a1]))
+        W1 = (1 - alpha) * W1 - alpha * np.outer(delta1, np.concatenate([[1.0], x]))
+        rows = trace.updates[trace.updates["step"] == step]
+        np.testing.assert_allclose(rows["w_new"], np.concatenate([W1.ravel(), W2.ravel()]), rtol=1e-12)
+        nodes = trace.nodes[trace.nodes["step"] == step]
+        np.testing.assert_allclose(nodes["delta"], np.concatenate([delta1, delta2]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["davila-sse", "davila-cross-entropy"])
+def test_davila_chain_gradient_averaged_over_samples(name):
+    """dC/dw^L = 1/n sum_k a^(L-1) sigma'(z^L) dC_k/da^L; dC/db^L likewise without a^(L-1) (section 5)."""
+    trace = run(name)
+    spec = trace.spec
+    (b1, w1), (b2, w2) = (row[0] for row in spec_weights(spec))
+    n = len(spec.x)
+    for step in range(1, trace.step_count() + 1):
+        g = np.zeros(4)
+        for k in range(n):
+            a0, y = spec.x[k][0], spec.y[k][0]
+            z1 = w1 * a0 + b1
+            a1 = sig(z1)
+            z2 = w2 * a1 + b2  # z^L = w^L a^(L-1) + b^L
+            a2 = sig(z2)
+            if name == "davila-sse":
+                dC_da2 = 2 * (a2 - y)  # dC_k/da^L = 2(a^L - y)
+            else:
+                dC_da2 = -(y / a2 - (1 - y) / (1 - a2))
+            dC_dz2 = a2 * (1 - a2) * dC_da2
+            dC_da1 = w2 * dC_dz2  # dC_k/da^(L-1) = w^L sigma'(z^L) dC/da^L
+            dC_dz1 = a1 * (1 - a1) * dC_da1
+            g += np.array([dC_dz1, dC_dz1 * a0, dC_dz2, dC_dz2 * a1]) / n
+        rows = trace.updates[trace.updates["step"] == step]
+        np.testing.assert_allclose(rows["grad"], g, rtol=1e-11)
+        b1, w1, b2, w2 = np.array([b1, w1, b2, w2]) - spec.learning_rate * g
+
+
+def test_davila_sse_has_no_half():
+    trace = run("davila-sse")
+    first = trace.nodes[(trace.nodes["step"] == 1) & (trace.nodes["layer"] == "L")]
+    np.testing.assert_allclose(first["dE_da"], 2 * (first["a"] - first["target"]), rtol=1e-15)
+    losses = trace.losses[trace.losses["step"] == 1]["loss"].to_numpy()
+    np.testing.assert_allclose(losses, (first["a"] - first["target"]).to_numpy() ** 2, rtol=1e-15)
+
+
+def test_xor_learns_every_pattern():
+    trace = run("xor")
+    spec = trace.spec
+    assert sum(len(t) for t in trace.tables.values()) == 880_000
+    (_, a_hidden), (_, yhat) = tracer.forward(spec, trace.final, spec.x)
+    assert (np.abs(yhat - spec.y) < 0.5).all()
+    assert (np.abs(yhat - spec.y) < 0.05).all()
+    assert trace.epoch_losses()["loss"].iloc[-1] < 0.01 * trace.epoch_losses()["loss"].iloc[0]
+
+
+def test_softmax_cross_entropy_delta_is_yhat_minus_y():
+    trace = run("softmax-classifier")
+    out = trace.nodes[trace.nodes["layer"] == "out"]
+    np.testing.assert_allclose(out["delta"], out["a"] - out["target"], atol=1e-15)
+    sums = out.groupby(["step", "sample"])["a"].sum()
+    np.testing.assert_allclose(sums, 1.0, rtol=1e-14)
