@@ -39,6 +39,9 @@ def table_to_csv(df: pd.DataFrame) -> str:
 
 def _column_text(series: pd.Series) -> list[str]:
     """The cells of one column as CSV fields."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        fields = np.array([_quote(str(c)) for c in series.cat.categories], dtype=object)
+        return fields[series.cat.codes.to_numpy()].tolist()
     values = series.to_numpy()
     if values.dtype.kind == "f":
         text = list(map(repr, values.tolist()))
@@ -83,4 +86,7 @@ def read_table_csv(path: Path, name: str) -> pd.DataFrame:
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise TracerError(str(path), f"not a trace table: missing column(s) {', '.join(missing)}")
+    for c in TEXT_COLUMNS:
+        if c in df.columns:  # as the engine builds them: categorical, categories in order of appearance
+            df[c] = pd.Categorical(df[c], categories=pd.unique(df[c]))
     return df[cols]

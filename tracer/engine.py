@@ -55,7 +55,7 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True) -> Trace:
     velocity = np.zeros_like(params.theta)
     mean = spec.training.reduction == "mean"
     order_rng = np.random.default_rng(spec.training.seed)
-    rec = Recorder(spec, epochs) if record else None
+    rec = Recorder(spec, epochs, params.theta) if record else None
     net = [(l.activation, params.W[i], params.b[i], grad.W[i], grad.b[i]) for i, l in enumerate(layers)]
     step = 0
 
@@ -63,8 +63,11 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True) -> Trace:
         for epoch in range(1, epochs + 1):
             order = order_rng.permutation(n) if spec.training.shuffle else np.arange(n)
             x_epoch, y_epoch = spec.x[order], spec.y[order]
+            if rec is not None:
+                rec.epoch(epoch, order)
             for start in range(0, n, bs):
                 x, y = x_epoch[start:start + bs], y_epoch[start:start + bs]
+                row = (epoch - 1) * n + start  # first recorded row of this step
                 step += 1
                 # forward pass (Frey steps 1-4; Ekman "forward pass")
                 zs, acts, a = [], [], x
@@ -75,7 +78,6 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True) -> Trace:
                     a = act.f(z)
                     zs.append(z)
                     acts.append(a)
-                E = loss.value(y, a, z, act)
                 # backward pass: dE/da at the output, then back-propagated sums (Frey eq. 4)
                 dE_da = loss.dE_da(y, a)
                 for l in range(last, -1, -1):
@@ -91,7 +93,7 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True) -> Trace:
                     if b is not None:
                         np.add.reduce(delta, axis=0, out=gb)  # dC/db = delta (CS 510)
                     if rec is not None:
-                        rec.node(l, z, a, da_dz, dE_da, delta)
+                        rec.node(l, row, z, a, da_dz, dE_da, delta)
                     if l:
                         dE_da = delta @ W  # sum_k w_kj delta_k, with the weights before the update
                 if mean and len(x) > 1:
@@ -105,11 +107,9 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True) -> Trace:
                 if frozen.size:
                     delta_w[frozen] = 0.0
                     velocity[frozen] = 0.0
-                if rec is not None:
-                    rec.update(epoch, step, order[start:start + bs], E, params.theta, grad.theta, delta_w)
                 params.theta += delta_w
                 if rec is not None:
-                    rec.w_new[step - 1] = params.theta
+                    rec.update(step, grad.theta, delta_w, params.theta)
             if not np.isfinite(params.theta).all():
                 break
 
@@ -120,43 +120,52 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True) -> Trace:
 
 
 class Recorder:
-    """Preallocated arrays for every recorded value: rows are samples processed, columns units/params."""
+    """Preallocated arrays for every recorded value: rows are samples processed, columns units/params.
 
-    def __init__(self, spec: Spec, epochs: int):
-        n = len(spec.x)
-        rows = epochs * n
-        steps = epochs * math.ceil(n / spec.batch_size)
-        self.widths = [len(l.units) for l in spec.layers]
-        self.cols = np.cumsum([0] + self.widths)
+    Only what the loop computes is copied per step; the bookkeeping (which step and epoch a row belongs
+    to, w_old = the previous step's w_new) and the losses are derived once, vectorised, by build_trace.
+    """
+
+    def __init__(self, spec: Spec, epochs: int, theta: np.ndarray):
+        n, bs = len(spec.x), spec.batch_size
+        steps_per_epoch = math.ceil(n / bs)
+        rows, steps = epochs * n, epochs * steps_per_epoch
+        widths = [len(l.units) for l in spec.layers]
+        self.cols = np.cumsum([0] + widths)
+        self.col_range = list(zip(self.cols[:-1].tolist(), self.cols[1:].tolist()))
         units = self.cols[-1]
-        n_params = sum(l.weights.size for l in spec.layers)
         self.z, self.a, self.da_dz, self.dE_da, self.delta = (np.empty((rows, units)) for _ in range(5))
         self.sample = np.empty(rows, np.int64)  # row of the data set, 0-based
-        self.row_step = np.empty(rows, np.int64)
-        self.loss = np.empty(rows)
-        self.step_epoch = np.empty(steps, np.int64)
-        self.w_old, self.grad, self.delta_w, self.w_new = (np.empty((steps, n_params)) for _ in range(4))
-        self.r0 = self.r1 = 0  # rows of the current step
-        self.steps = 0
+        position = np.arange(rows)
+        self.row_step = (position // n) * steps_per_epoch + (position % n) // bs + 1
+        self.step_epoch = np.arange(steps) // steps_per_epoch + 1
+        self.theta0 = theta.copy()
+        self.grad, self.delta_w, self.w_new = (np.empty((steps, theta.size)) for _ in range(3))
+        self.n = n
+        self.rows = self.steps = 0  # how far recording got
 
-    def node(self, l: int, z, a, da_dz, dE_da, delta) -> None:
-        """Copy one layer's arrays for the current step (called before `update` of that step)."""
-        rows, cols = slice(self.r1, self.r1 + len(z)), slice(self.cols[l], self.cols[l + 1])
-        self.z[rows, cols] = z
-        self.a[rows, cols] = a
-        self.da_dz[rows, cols] = da_dz
-        self.dE_da[rows, cols] = dE_da
-        self.delta[rows, cols] = delta
+    def epoch(self, epoch: int, order: np.ndarray) -> None:
+        """The order in which this epoch visits the samples."""
+        self.sample[(epoch - 1) * self.n:epoch * self.n] = order
 
-    def update(self, epoch: int, step: int, idx, E, w_old, grad, delta_w) -> None:
-        """Close the step: its samples, losses and the parameter update."""
-        r0, r1 = self.r1, self.r1 + len(idx)
-        self.sample[r0:r1] = idx
-        self.row_step[r0:r1] = step
-        self.loss[r0:r1] = E
+    def node(self, l: int, row: int, z, a, da_dz, dE_da, delta) -> None:
+        """Copy one layer's arrays for the step whose first row is `row`."""
+        rows, (c0, c1) = slice(row, row + len(z)), self.col_range[l]
+        self.z[rows, c0:c1] = z
+        self.a[rows, c0:c1] = a
+        self.da_dz[rows, c0:c1] = da_dz
+        self.dE_da[rows, c0:c1] = dE_da
+        self.delta[rows, c0:c1] = delta
+        self.rows = row + len(z)
+
+    def update(self, step: int, grad, delta_w, w_new) -> None:
+        """Close the step: the aggregated gradient, the change and the new weights."""
         s = step - 1
-        self.step_epoch[s] = epoch
-        self.w_old[s] = w_old
         self.grad[s] = grad
         self.delta_w[s] = delta_w
-        self.r0, self.r1, self.steps = r0, r1, step
+        self.w_new[s] = w_new
+        self.steps = step
+
+    def w_old(self, steps: int) -> np.ndarray:
+        """The weights before each step: the initial weights, then each step's predecessor's w_new."""
+        return np.concatenate([self.theta0[None, :], self.w_new[:steps - 1]]) if steps else self.w_new[:0]

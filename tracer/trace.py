@@ -63,59 +63,74 @@ class Trace:
 
 def build_trace(spec, rec, final) -> Trace:
     """Build the four DataFrames once from a Recorder's arrays, cut at the first non-finite value."""
-    rows, steps = rec.r1, rec.steps
-    stop_step, stopped = _first_non_finite(spec, rec, rows, steps)
+    rows, steps = rec.rows, rec.steps
+    loss = _losses(spec, rec, rows)
+    stop_step, stopped = _first_non_finite(spec, rec, loss, rows, steps)
     if stop_step is not None:
         steps = stop_step
         rows = int(np.searchsorted(rec.row_step[:rows], stop_step, side="right"))
     sample, row_step = rec.sample[:rows], rec.row_step[:rows]
     row_epoch = rec.step_epoch[row_step - 1] if rows else np.empty(0, np.int64)
 
-    units = np.array([u for l in spec.layers for u in l.units], dtype=object)
-    unit_layer = np.array([l.name for l in spec.layers for _ in l.units], dtype=object)
+    units = [u for l in spec.layers for u in l.units]
+    unit_layer = [l.name for l in spec.layers for _ in l.units]
     U = len(units)
     target = np.full((rows, U), np.nan)
     target[:, rec.cols[-2]:] = spec.y[sample]
     nodes = pd.DataFrame({
         "epoch": np.repeat(row_epoch, U), "step": np.repeat(row_step, U), "sample": np.repeat(sample + 1, U),
-        "layer": np.tile(unit_layer, rows), "unit": np.tile(units, rows),
+        "layer": _labels(unit_layer, rows), "unit": _labels(units, rows),
         "z": rec.z[:rows].ravel(), "a": rec.a[:rows].ravel(), "da_dz": rec.da_dz[:rows].ravel(),
         "dE_da": rec.dE_da[:rows].ravel(), "delta": rec.delta[:rows].ravel(), "target": target.ravel(),
-    })
+    }, copy=False)
 
     p_layer, p_unit, p_source = _param_names(spec)
     P = len(p_layer)
-    inputs, grads = [], []
+    w_old = rec.w_old(steps)
+    inputs, grads = np.empty((rows, P)), np.empty((rows, P))
+    o = 0
     for l, layer in enumerate(spec.layers):
         prev = spec.x[sample] if l == 0 else rec.a[:rows, rec.cols[l - 1]:rec.cols[l]]
-        if layer.bias:
-            prev = np.concatenate([np.ones((rows, 1)), prev], axis=1)
-        block = np.broadcast_to(prev[:, None, :], (rows, len(layer.units), prev.shape[1]))
-        inputs.append(block.reshape(rows, -1))
-        delta = rec.delta[:rows, rec.cols[l]:rec.cols[l + 1]]
-        grads.append((delta[:, :, None] * block).reshape(rows, -1))  # Frey eq. (1): delta_j a_i
+        k = len(layer.sources)
+        for j in range(len(layer.units)):
+            cols = slice(o + int(layer.bias), o + k)
+            inputs[:, o:o + k][:, :int(layer.bias)] = 1.0
+            inputs[:, cols] = prev
+            delta_j = rec.delta[:rows, rec.cols[l] + j, None]
+            np.multiply(delta_j, inputs[:, o:o + k], out=grads[:, o:o + k])  # Frey eq. (1): delta_j a_i
+            o += k
     weights = pd.DataFrame({
         "epoch": np.repeat(row_epoch, P), "step": np.repeat(row_step, P), "sample": np.repeat(sample + 1, P),
-        "layer": np.tile(p_layer, rows), "unit": np.tile(p_unit, rows), "source": np.tile(p_source, rows),
-        "input": np.concatenate(inputs, axis=1).ravel(), "w": rec.w_old[row_step - 1].ravel(),
-        "grad": np.concatenate(grads, axis=1).ravel(),
-    })
+        "layer": _labels(p_layer, rows), "unit": _labels(p_unit, rows), "source": _labels(p_source, rows),
+        "input": inputs.ravel(), "w": w_old[row_step - 1].ravel(), "grad": grads.ravel(),
+    }, copy=False)
     del inputs, grads
 
     step_ids = np.arange(1, steps + 1)
     updates = pd.DataFrame({
         "epoch": np.repeat(rec.step_epoch[:steps], P), "step": np.repeat(step_ids, P),
-        "layer": np.tile(p_layer, steps), "unit": np.tile(p_unit, steps), "source": np.tile(p_source, steps),
-        "w_old": rec.w_old[:steps].ravel(), "grad": rec.grad[:steps].ravel(),
+        "layer": _labels(p_layer, steps), "unit": _labels(p_unit, steps), "source": _labels(p_source, steps),
+        "w_old": w_old.ravel(), "grad": rec.grad[:steps].ravel(),
         "delta_w": rec.delta_w[:steps].ravel(), "w_new": rec.w_new[:steps].ravel(),
-    })
-    losses = pd.DataFrame({"epoch": row_epoch, "step": row_step, "sample": sample + 1, "loss": rec.loss[:rows]})
+    }, copy=False)
+    losses = pd.DataFrame({"epoch": row_epoch, "step": row_step, "sample": sample + 1, "loss": loss[:rows]},
+                          copy=False)
     if stop_step is not None:
         final = _matrices(spec, rec.w_new[steps - 1])
     return Trace(nodes, weights, updates, losses, spec=spec, final=final, stopped=stopped)
 
 
-def _param_names(spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _labels(names: list[str], repeats: int) -> pd.Categorical:
+    """A text column that repeats `names` `repeats` times, stored as a categorical (one byte per row).
+
+    Categories are in network order (first appearance), so sorting by unit sorts in network order.
+    """
+    categories = list(dict.fromkeys(names))
+    codes = np.array([categories.index(n) for n in names], dtype=np.int8 if len(categories) < 128 else np.int32)
+    return pd.Categorical.from_codes(np.tile(codes, repeats), categories=categories)
+
+
+def _param_names(spec) -> tuple[list, list, list]:
     """layer, unit and source of every parameter, in (layer, unit, source) order."""
     layer, unit, source = [], [], []
     for l in spec.layers:
@@ -124,7 +139,7 @@ def _param_names(spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 layer.append(l.name)
                 unit.append(u)
                 source.append(s)
-    return (np.array(layer, dtype=object), np.array(unit, dtype=object), np.array(source, dtype=object))
+    return layer, unit, source
 
 
 def _matrices(spec, theta) -> list[np.ndarray]:
@@ -136,10 +151,18 @@ def _matrices(spec, theta) -> list[np.ndarray]:
     return out
 
 
-def _first_non_finite(spec, rec, rows: int, steps: int) -> tuple[int | None, str | None]:
+def _losses(spec, rec, rows: int) -> np.ndarray:
+    """Each recorded sample's loss, from its output-layer z and a and its target (before the update)."""
+    c0 = rec.cols[-2]
+    out = spec.layers[-1].activation
+    with np.errstate(all="ignore"):
+        return spec.loss.value(spec.y[rec.sample[:rows]], rec.a[:rows, c0:], rec.z[:rows, c0:], out)
+
+
+def _first_non_finite(spec, rec, loss, rows: int, steps: int) -> tuple[int | None, str | None]:
     """The first step with an inf/NaN in z, a, loss, delta or w_new, and a message naming where."""
     bad_rows = ~(np.isfinite(rec.z[:rows]).all(1) & np.isfinite(rec.a[:rows]).all(1)
-                 & np.isfinite(rec.delta[:rows]).all(1) & np.isfinite(rec.loss[:rows]))
+                 & np.isfinite(rec.delta[:rows]).all(1) & np.isfinite(loss[:rows]))
     bad_steps = ~np.isfinite(rec.w_new[:steps]).all(1)
     candidates = []
     if bad_rows.any():
@@ -152,7 +175,7 @@ def _first_non_finite(spec, rec, rows: int, steps: int) -> tuple[int | None, str
     units = [(l.name, u) for l in spec.layers for u in l.units]
     rows_of_step = np.flatnonzero(rec.row_step[:rows] == step)
     for qty in ("z", "a", "loss", "delta"):
-        values = getattr(rec, qty)[rows_of_step]
+        values = (loss if qty == "loss" else getattr(rec, qty))[rows_of_step]
         bad = ~np.isfinite(values)
         if bad.any():
             r, c = (np.argwhere(bad)[0] if values.ndim == 2 else (np.argmax(bad), None))
