@@ -113,4 +113,4 @@ def test_threshold_warns_that_its_derivative_is_zero(tmp_path):
 
 def test_help_shows_an_example():
     status, out, _ = tracer_cli("run", "--help")
-    assert status == 0 and "example: tracer run examples/ekman.yaml" in out
+    assert status == 0 and "tracer run examples/ekman.yaml --trace out/" in out

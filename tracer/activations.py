@@ -37,8 +37,8 @@ class Activation:
         inner = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
         return f"{self.name}({inner})"
 
-    def excel_backward(self, dE_da: str, da_dz: str) -> str:
-        """Spreadsheet text of delta for an elementwise activation."""
+    def excel_backward(self, dE_da: str, da_dz: str, a: str, a_cells: tuple, dE_cells: tuple) -> str:
+        """Spreadsheet text of delta for an elementwise activation: dE/da * da/dz."""
         return f"{dE_da}*{da_dz}"
 
 
@@ -71,7 +71,7 @@ class Sigmoid(Activation):
         da_dz = a * (1.0 - a)  # Maren eq. (6.2), from the stored activation
         return da_dz if self.alpha == 1.0 else self.alpha * da_dz
 
-    def excel(self, z: str, zs: str = "") -> str:
+    def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
         return f"1/(1+EXP(-{_num(self.alpha)}*{z}))"
 
     def excel_da_dz(self, z: str, a: str) -> str:
@@ -92,7 +92,7 @@ class Tanh(Activation):
     def da_dz(self, z, a):
         return 1.0 - a * a
 
-    def excel(self, z: str, zs: str = "") -> str:
+    def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
         return f"TANH({z})"
 
     def excel_da_dz(self, z: str, a: str) -> str:
@@ -112,7 +112,7 @@ class ReLU(Activation):
     def da_dz(self, z, a):
         return (z > 0).astype(float)
 
-    def excel(self, z: str, zs: str = "") -> str:
+    def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
         return f"MAX(0,{z})"
 
     def excel_da_dz(self, z: str, a: str) -> str:
@@ -136,7 +136,7 @@ class LeakyReLU(Activation):
     def da_dz(self, z, a):
         return np.where(z > 0, 1.0, self.slope)
 
-    def excel(self, z: str, zs: str = "") -> str:
+    def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
         return f"IF({z}>0,{z},{_num(self.slope)}*{z})"
 
     def excel_da_dz(self, z: str, a: str) -> str:
@@ -156,7 +156,7 @@ class Linear(Activation):
     def da_dz(self, z, a):
         return np.ones_like(z)
 
-    def excel(self, z: str, zs: str = "") -> str:
+    def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
         return f"{z}"
 
     def excel_da_dz(self, z: str, a: str) -> str:
@@ -183,7 +183,7 @@ class PiecewiseLinear(Activation):
     def da_dz(self, z, a):
         return np.where((z > self.xmin) & (z < self.xmax), self.m, 0.0)
 
-    def excel(self, z: str, zs: str = "") -> str:
+    def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
         lo, hi = _num(self.xmin), _num(self.xmax)
         return f"IF({z}<={lo},0,IF({z}>={hi},1,{_num(self.m)}*{z}+{_num(self.b)}))"
 
@@ -209,7 +209,7 @@ class Gaussian(Activation):
     def da_dz(self, z, a):
         return -(z - self.mu) / self.sigma**2 * a
 
-    def excel(self, z: str, zs: str = "") -> str:
+    def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
         mu, s = _num(self.mu), _num(self.sigma)
         return f"EXP(-({z}-{mu})^2/(2*{s}^2))/({s}*SQRT(2*PI()))"
 
@@ -231,7 +231,7 @@ class Threshold(Activation):
     def da_dz(self, z, a):
         return np.zeros_like(z)
 
-    def excel(self, z: str, zs: str = "") -> str:
+    def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
         return f"IF({z}>=0,1,0)"
 
     def excel_da_dz(self, z: str, a: str) -> str:
@@ -263,8 +263,14 @@ class Softmax(Activation):
         """delta_k = a_k (dE/da_k - sum_j a_j dE/da_j): the full Jacobian, not its diagonal."""
         return a * (dE_da - (a * dE_da).sum(axis=-1, keepdims=True))
 
-    def excel(self, z: str, zs: str = "") -> str:
-        return f"EXP({z}-MAX({zs}))/SUMPRODUCT(EXP({zs}-MAX({zs})))"
+    def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
+        """zs: the cells of the layer's z, listed, never a range (see tracer.xlsx on ranges)."""
+        top = f"MAX({','.join(zs)})"
+        return f"EXP({z}-{top})/(" + "+".join(f"EXP({c}-{top})" for c in zs) + ")"
+
+    def excel_backward(self, dE_da: str, da_dz: str, a: str, a_cells: tuple, dE_cells: tuple) -> str:
+        """delta_k = a_k (dE/da_k - sum_j a_j dE/da_j), as `backward`."""
+        return f"{a}*({dE_da}-(" + "+".join(f"{x}*{d}" for x, d in zip(a_cells, dE_cells)) + "))"
 
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"{a}*(1-{a})"

@@ -15,6 +15,7 @@ from .errors import TracerError
 from .resources import example_paths, find_example
 from .spec import Spec, load_spec
 from .trace import Trace
+from .xlsx import MAX_ROWS, write_workbook
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -67,8 +68,18 @@ def cmd_run(args) -> int:
 def write_reports(trace: Trace, args) -> list[Path]:
     """The optional reports of `tracer run` (--xlsx, --html); reports/<name>.<ext> when no path is given."""
     written = []
+    if args.xlsx is not None:
+        path = Path(args.xlsx or default_report(trace, "xlsx"))
+        write_workbook(trace, path, formulas=args.formulas, steps=args.steps, notation=args.notation,
+                       max_rows=args.max_rows)
+        written.append(path)
     # -- exporters register here (issues 3 and 4) --
     return written
+
+
+def default_report(trace: Trace, ext: str) -> Path:
+    """reports/<name>.<ext> in the current directory."""
+    return Path("reports") / f"{trace.spec.name}.{ext}"
 
 
 def cmd_examples(args) -> int:
@@ -88,11 +99,20 @@ def parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="train a network from a spec file and write its trace",
                          description="Train a network from a spec file and write its trace.",
-                         epilog="example: tracer run examples/ekman.yaml --trace out/")
+                         epilog="examples:\n  tracer run examples/ekman.yaml --trace out/\n"
+                                "  tracer run ekman --xlsx --formulas      # reports/ekman.xlsx with live formulas",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("spec", help="spec file (YAML or JSON), or the name of a bundled example")
     run.add_argument("--epochs", type=int, help="override training.epochs")
     run.add_argument("--trace", metavar="DIR", help="write nodes.csv, weights.csv, updates.csv, losses.csv here")
     run.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    run.add_argument("--xlsx", nargs="?", const="", metavar="FILE",
+                     help="write the Excel workbook (default reports/<name>.xlsx)")
+    run.add_argument("--formulas", action="store_true", help="workbook cells as live Excel formulas")
+    run.add_argument("--steps", help="steps the worked example shows, e.g. '1-3,last' (default: the spec's steps)")
+    run.add_argument("--notation", help="notation of labels: generic, ekman, frey, maren, cs510, davila")
+    run.add_argument("--max-rows", type=int, default=MAX_ROWS,
+                     help=f"rows of the long workbook sheets (default {MAX_ROWS})")
     # -- exporter options register here (issues 3 and 4) --
     run.set_defaults(func=cmd_run)
 

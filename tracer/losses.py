@@ -21,7 +21,7 @@ class Loss:
         """delta at the output layer (CS 510: delta^L = dC/da^L h'(z^L))."""
         return act.backward(dE_da, da_dz, a)
 
-    def excel_output_delta(self, y: str, a: str, dE_da: str, da_dz: str) -> str | None:
+    def excel_output_delta(self, y: str, a: str, y_cells: tuple, act) -> str | None:
         """Spreadsheet text of a fused output delta, or None to use the activation's backward."""
         return None
 
@@ -85,6 +85,9 @@ class BinaryCrossEntropy(Loss):
         """With a sigmoid of gain alpha the factors a(1 - a) cancel: delta = alpha (yhat - y)."""
         return act.alpha * (a - y)
 
+    def excel_output_delta(self, y: str, a: str, y_cells: tuple, act) -> str:
+        return f"{act.alpha!r}*({a}-{y})"
+
     def excel(self, pairs: list[tuple[str, str]]) -> str:
         return "-(" + "+".join(f"{y}*LN({a})+(1-{y})*LN(1-{a})" for y, a in pairs) + ")"
 
@@ -111,6 +114,9 @@ class CrossEntropy(Loss):
     def output_delta(self, y, a, dE_da, da_dz, act):
         """Softmax Jacobian times -y/a: delta_k = yhat_k sum_j y_j - y_k (= yhat_k - y_k for one-hot y)."""
         return a * y.sum(axis=-1, keepdims=True) - y
+
+    def excel_output_delta(self, y: str, a: str, y_cells: tuple, act) -> str:
+        return f"{a}*(" + "+".join(y_cells) + f")-{y}"
 
     def excel(self, pairs: list[tuple[str, str]]) -> str:
         return "-(" + "+".join(f"{y}*LN({a})" for y, a in pairs) + ")"

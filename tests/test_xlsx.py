@@ -1,0 +1,224 @@
+"""Excel workbooks: content read back with openpyxl, formulas recomputed by LibreOffice against the engine."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import openpyxl
+import pytest
+
+import tracer
+from tools.libreoffice import recalculate, recalculate_many
+from tracer.resources import example_paths, find_example
+from tracer.xlsx import write_workbook
+
+EXAMPLES = [p.stem for p in example_paths()]
+SHEETS = ["overview", "worked example", "iterations", "nodes", "weights", "updates", "losses"]
+
+
+def run(name, **kw):
+    spec = tracer.load_spec(find_example(name))
+    return tracer.run(spec, **kw)
+
+
+def cells(path, data_only):
+    """{(sheet, coordinate): value} of every non-empty cell."""
+    wb = openpyxl.load_workbook(path, data_only=data_only)
+    return {(ws.title, c.coordinate): c.value for ws in wb for row in ws.iter_rows() for c in row
+            if c.value is not None}
+
+
+def close(a, b) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return bool(a) == bool(b)
+    return abs(a - b) <= max(1e-12, 1e-9 * max(abs(a), abs(b)))
+
+
+@pytest.fixture(scope="module")
+def workbooks(tmp_path_factory):
+    """Values and formula workbooks of every bundled example."""
+    out = tmp_path_factory.mktemp("xlsx")
+    books = {}
+    for name in EXAMPLES:
+        trace = run(name)
+        books[name] = (trace, out / f"{name}-values.xlsx", out / f"{name}-formulas.xlsx")
+        write_workbook(trace, books[name][1])
+        write_workbook(trace, books[name][2], formulas=True)
+    return books
+
+
+@pytest.fixture(scope="module")
+def recalculated(workbooks, soffice, tmp_path_factory):
+    """Every formula workbook with its cached values stripped and recomputed by LibreOffice (one call)."""
+    names = list(workbooks)
+    paths = recalculate_many(soffice, [workbooks[n][2] for n in names], tmp_path_factory.mktemp("lo"))
+    return dict(zip(names, paths))
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_libreoffice_recomputes_every_formula_to_the_engine_values(name, workbooks, recalculated):
+    trace, values_path, formulas_path = workbooks[name]
+    formulas = cells(formulas_path, data_only=False)
+    computed = cells(recalculated[name], data_only=True)
+    engine = cells(values_path, data_only=True)
+    checked = 0
+    for key, text in formulas.items():
+        if isinstance(text, str) and text.startswith("="):
+            assert key in computed, f"LibreOffice left {key} ({text}) empty"
+            assert not isinstance(computed[key], str), f"{key} {text} -> {computed[key]}"
+            assert close(computed[key], engine[key]), f"{key} {text}: LibreOffice {computed[key]} engine {engine[key]}"
+            checked += 1
+    assert checked > 20
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_values_workbook_holds_the_trace(name, workbooks):
+    trace, values_path, _ = workbooks[name]
+    wb = openpyxl.load_workbook(values_path, read_only=True)
+    for table, df in trace.tables.items():
+        rows = list(wb[table].iter_rows(values_only=True))
+        assert list(rows[0]) == list(df.columns)
+        n = min(len(df), 2000)
+        for col, column in enumerate(df.columns):
+            got = [r[col] for r in rows[1:n + 1]]
+            want = df[column].iloc[:n].tolist()
+            if df[column].dtype.kind == "f":  # XlsxWriter writes 16 significant digits
+                assert [g is None for g in got] == [w != w for w in want], (table, column)
+                np.testing.assert_allclose([g for g in got if g is not None], [w for w in want if w == w],
+                                           rtol=1e-15, atol=0, err_msg=f"{table}.{column}")
+            else:
+                assert got == [str(w) if column in ("layer", "unit", "source") else w for w in want], (table, column)
+    iterations = list(wb["iterations"].iter_rows(values_only=True))
+    z_cols = [i for i, h in enumerate(iterations[0]) if h in {tracer.notation.profile(None, trace.spec).label(
+        "z", l.name, u) for l in trace.spec.layers for u in l.units}]
+    units = sum(len(l.units) for l in trace.spec.layers)
+    assert len(z_cols) == units
+    np.testing.assert_allclose([iterations[1][c] for c in z_cols], trace.nodes["z"].iloc[:units], rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_layout_is_identical_with_and_without_formulas(name, workbooks):
+    _, values_path, formulas_path = workbooks[name]
+    values, formulas = cells(values_path, data_only=False), cells(formulas_path, data_only=False)
+    assert values.keys() == formulas.keys()
+    for key, v in values.items():
+        if isinstance(v, str):
+            assert formulas[key] == v, key
+    assert openpyxl.load_workbook(values_path).sheetnames == SHEETS
+
+
+def test_only_inputs_are_literal_numbers_in_formula_mode(workbooks):
+    trace, _, formulas_path = workbooks["frey-batch"]
+    ws = openpyxl.load_workbook(formulas_path)["worked example"]
+    literals = [c.value for row in ws.iter_rows() for c in row[1:] if isinstance(c.value, (int, float))]
+    allowed = set(trace.spec.x.ravel()) | set(trace.spec.y.ravel())  # later steps take weights from the chain
+    assert set(literals) <= allowed
+
+
+def test_ekman_worked_example_reads_like_the_book(workbooks):
+    trace, values_path, formulas_path = workbooks["ekman"]
+    ws = openpyxl.load_workbook(values_path)["worked example"]
+    rows = {r[0]: r[1] for r in ws.iter_rows(values_only=True) if r[0]}
+    assert round(rows["y_f"], 2) == 0.42 and round(rows["error term g"], 3) == -0.066
+    assert round(rows["w_xg1 new"], 4) == 0.594 and round(rows["Δw_gf1"], 4) == -0.0035
+    labels = list(rows)
+    assert labels.index("z_g") < labels.index("y_f") < labels.index("MSE") < labels.index("error term f") \
+        < labels.index("error term g") < labels.index("dE/dw_xg1") < labels.index("w_xg1 new")
+    f = openpyxl.load_workbook(formulas_path)
+    assert f.defined_names["learning_rate"].attr_text == "overview!$B$9"
+    worked = {r[0].value: r[1].value for r in f["worked example"].iter_rows() if r[0].value}
+    assert worked["w_xg1"] == "=w_xg1" and worked["Δw_xg1"].startswith("=-learning_rate*")
+
+
+def test_changing_the_learning_rate_and_a_weight_recomputes_like_a_fresh_run(soffice, tmp_path):
+    spec = tracer.load_spec(find_example("frey-minibatch"))
+    path = tmp_path / "frey.xlsx"
+    write_workbook(tracer.run(spec), path, formulas=True)
+    wb = openpyxl.load_workbook(path)
+    lr_sheet, lr_cell = wb.defined_names["learning_rate"].attr_text.replace("$", "").split("!")
+    wb[lr_sheet][lr_cell] = 0.25
+    w_sheet, w_cell = wb.defined_names["v_12"].attr_text.replace("$", "").split("!")
+    wb[w_sheet][w_cell] = -0.7
+    wb.save(tmp_path / "changed.xlsx")
+    recomputed = openpyxl.load_workbook(recalculate(soffice, tmp_path / "changed.xlsx", tmp_path / "lo"),
+                                        data_only=True)
+    weights = [l.weights.copy() for l in spec.layers]
+    weights[0][1, 1] = -0.7  # v_12: input 1 -> hidden unit 2
+    fresh = tracer.run(spec.replace(learning_rate=0.25).with_weights(weights))
+    it = list(recomputed["iterations"].iter_rows(values_only=True))
+    head = it[0]
+    new_cols = [i for i, h in enumerate(head) if isinstance(h, str) and h.endswith(" new")]
+    last_rows = [r for r in it[1:] if r[new_cols[0]] is not None]
+    expected = fresh.updates["w_new"].to_numpy().reshape(fresh.step_count(), -1)
+    got = np.array([[r[c] for c in new_cols] for r in last_rows], float)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+    loss_col = head.index("E")
+    np.testing.assert_allclose([r[loss_col] for r in it[1:] if r[0] is not None], fresh.losses["loss"], rtol=1e-9)
+
+
+def test_same_spec_same_bytes(tmp_path):
+    trace = run("frey-online")
+    write_workbook(trace, tmp_path / "a.xlsx", formulas=True)
+    write_workbook(run("frey-online"), tmp_path / "b.xlsx", formulas=True)
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
+
+
+def test_chart_and_highlights(workbooks):
+    _, values_path, _ = workbooks["maren"]
+    with zipfile.ZipFile(values_path) as z:
+        assert any(n.startswith("xl/charts/chart") for n in z.namelist())
+    wb = openpyxl.load_workbook(values_path)
+    rules = [r for cf in wb["worked example"].conditional_formatting for r in cf.rules]
+    assert any("ABS(" in (r.formula or [""])[0] for r in rules)  # saturated derivatives
+    assert {r.operator for r in rules if r.type == "cellIs"} == {"greaterThan", "lessThan"}  # green/red delta w
+    # Maren's second pattern saturates H1: its derivative is < 1e-3, so the highlight applies
+    it = list(wb["iterations"].iter_rows(values_only=True))
+    col = it[0].index("αH_1(1-H_1)")
+    assert min(abs(r[col]) for r in it[1:] if r[col] is not None) < 1e-3
+
+
+def test_spec_text_is_written_as_text(tmp_path):
+    spec_file = tmp_path / "s.yaml"
+    spec_file.write_text(find_example("ekman").read_text().replace(
+        "title: Two-neuron network G (tanh) -> F (logistic)", "title: '=HYPERLINK(\"http://x\",\"1\")'")
+        .replace("source: \"", "source: \"=1+1 "))
+    trace = tracer.run(tracer.load_spec(spec_file))
+    write_workbook(trace, tmp_path / "s.xlsx", formulas=True)
+    ws = openpyxl.load_workbook(tmp_path / "s.xlsx")["overview"]
+    assert ws["A1"].value == '=HYPERLINK("http://x","1")' and ws["A1"].data_type == "s"
+    assert ws["A2"].data_type == "s"
+
+
+def test_iterations_show_when_learning_succeeds():
+    trace = run("xor")
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        write_workbook(trace, f"{tmp}/x.xlsx")
+        it = list(openpyxl.load_workbook(f"{tmp}/x.xlsx", read_only=True)["iterations"].iter_rows(values_only=True))
+    head = it[0]
+    assert "all right" in head and head.count("pattern 1 right") == 1
+    assert it[1][head.index("all right")] is False
+    assert any("more samples processed are not shown" in str(r[0]) for r in it if r[0])
+
+
+def cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "tracer", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_writes_reports_name_xlsx_by_default(tmp_path):
+    p = cli("run", find_example("ekman"), "--xlsx", "--formulas", "-q", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "reports" / "ekman.xlsx").is_file()
+    p = cli("run", find_example("ekman"), "--xlsx", tmp_path / "mine.xlsx", "--steps", "1", "-q", cwd=tmp_path)
+    assert p.returncode == 0 and (tmp_path / "mine.xlsx").is_file()
+
+
+def test_cli_bad_input_writes_no_workbook(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(find_example("ekman").read_text().replace("tanh", "tanhh"))
+    p = cli("run", bad, "--xlsx", "--formulas", cwd=tmp_path)
+    assert p.returncode == 2 and not (tmp_path / "reports").exists()
+    p = cli("run", find_example("ekman"), "--xlsx", tmp_path / "x.xlsx", "--steps", "7", cwd=tmp_path)
+    assert p.returncode == 2 and "--steps" in p.stderr and not (tmp_path / "x.xlsx").exists()
