@@ -15,6 +15,7 @@ from .errors import TracerError
 from .resources import example_paths, find_example
 from .spec import Spec, load_spec
 from .trace import Trace
+from .html import write_report
 from .xlsx import MAX_ROWS, write_workbook
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT = 0, 1, 2
@@ -73,7 +74,10 @@ def write_reports(trace: Trace, args) -> list[Path]:
         write_workbook(trace, path, formulas=args.formulas, steps=args.steps, notation=args.notation,
                        max_rows=args.max_rows)
         written.append(path)
-    # -- exporters register here (issues 3 and 4) --
+    if args.html is not None:
+        path = Path(args.html or default_report(trace, "html"))
+        write_report(trace, path, notation=args.notation, steps=args.steps, digits=args.digits)
+        written.append(path)
     return written
 
 
@@ -100,7 +104,8 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="train a network from a spec file and write its trace",
                          description="Train a network from a spec file and write its trace.",
                          epilog="examples:\n  tracer run examples/ekman.yaml --trace out/\n"
-                                "  tracer run ekman --xlsx --formulas      # reports/ekman.xlsx with live formulas",
+                                "  tracer run ekman --xlsx --formulas      # reports/ekman.xlsx with live formulas\n"
+                                "  tracer run frey-online --html --notation frey --steps 1-2 --digits 3",
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("spec", help="spec file (YAML or JSON), or the name of a bundled example")
     run.add_argument("--epochs", type=int, help="override training.epochs")
@@ -113,7 +118,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--notation", help="notation of labels: generic, ekman, frey, maren, cs510, davila")
     run.add_argument("--max-rows", type=int, default=MAX_ROWS,
                      help=f"rows of the long workbook sheets (default {MAX_ROWS})")
-    # -- exporter options register here (issues 3 and 4) --
+    run.add_argument("--html", nargs="?", const="", metavar="FILE",
+                     help="write the HTML report (default reports/<name>.html)")
+    run.add_argument("--digits", type=int, default=4, help="significant digits shown in the HTML report (default 4)")
     run.set_defaults(func=cmd_run)
 
     ex = sub.add_parser("examples", help="list the bundled examples", epilog="example: tracer examples -v")

@@ -56,6 +56,12 @@ class Trace:
         """Mean loss over the samples of each epoch: columns epoch, loss."""
         return self.losses.groupby("epoch", as_index=False, sort=True)["loss"].mean()
 
+    def _repr_html_(self) -> str:
+        """A small report in a Jupyter notebook: setup, network, loss curve and the first step."""
+        from .html import summary_html
+
+        return summary_html(self)
+
     def step_count(self) -> int:
         """Number of weight updates recorded."""
         return int(self.updates["step"].max()) if len(self.updates) else 0
