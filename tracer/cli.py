@@ -15,6 +15,7 @@ from .errors import TracerError
 from .resources import example_paths, find_example
 from .spec import Spec, load_spec
 from .trace import Trace
+from .diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces, format_result, load_trace, write_diff_report
 from .html import write_report
 from .xlsx import MAX_ROWS, write_workbook
 
@@ -86,6 +87,39 @@ def default_report(trace: Trace, ext: str) -> Path:
     return Path("reports") / f"{trace.spec.name}.{ext}"
 
 
+def cmd_diff(args) -> int:
+    """tracer diff: compare two traces; print the verdict; exit 0 same, 1 different."""
+    rtol, per_rtol = _tolerances(args.rtol, DEFAULT_RTOL, "--rtol")
+    atol, per_atol = _tolerances(args.atol, DEFAULT_ATOL, "--atol")
+    tolerances = {q: (per_rtol.get(q, rtol), per_atol.get(q, atol)) for q in set(per_rtol) | set(per_atol)}
+    tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
+    result = diff_traces(load_trace(args.a), load_trace(args.b), rtol=rtol, atol=atol, tolerances=tolerances,
+                         tables=tables)
+    print(format_result(result))
+    if args.report:
+        write_diff_report(result, args.report, args.a, args.b)
+        print(f"wrote {args.report}")
+    return EXIT_OK if result.same else EXIT_DIFFERENT
+
+
+def _tolerances(values: list[str], default: float, option: str) -> tuple[float, dict]:
+    """'1e-6' sets the global tolerance, 'delta=1e-4' one quantity's."""
+    glob, per = default, {}
+    for v in values:
+        name, sep, number = v.rpartition("=")
+        try:
+            value = float(number)
+        except ValueError:
+            raise TracerError(option, f"{v!r} is not a number; use e.g. {option} 1e-6 or {option} delta=1e-4") from None
+        if value < 0 or value != value:
+            raise TracerError(option, f"{v!r}: a tolerance must be a number >= 0")
+        if sep:
+            per[name] = value
+        else:
+            glob = value
+    return glob, per
+
+
 def cmd_examples(args) -> int:
     """tracer examples: list the bundled example specs."""
     for path in example_paths():
@@ -126,6 +160,21 @@ def parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("examples", help="list the bundled examples", epilog="example: tracer examples -v")
     ex.add_argument("--verbose", "-v", action="store_true", help="also print each source and file")
     ex.set_defaults(func=cmd_examples)
+    d = sub.add_parser("diff", help="compare two traces and name the first divergence",
+                       description="Compare two traces (trace directories, workbooks of the tool, or spec files). "
+                                   "Exit status 0 same, 1 different, 2 bad input.",
+                       epilog="examples:\n  tracer diff out/ekman/ examples/ekman.yaml\n"
+                              "  tracer diff mine/ trusted/ --rtol 1e-6 --rtol delta=1e-4 --tables nodes,updates "
+                              "--report diff.html", formatter_class=argparse.RawDescriptionHelpFormatter)
+    d.add_argument("a", help="trace A: directory of CSVs, .xlsx workbook, or spec file")
+    d.add_argument("b", help="trace B")
+    d.add_argument("--rtol", action="append", default=[], metavar="[QTY=]R",
+                   help=f"relative tolerance, global or per quantity (default {DEFAULT_RTOL:g})")
+    d.add_argument("--atol", action="append", default=[], metavar="[QTY=]A",
+                   help=f"absolute tolerance, global or per quantity (default {DEFAULT_ATOL:g})")
+    d.add_argument("--tables", help="comma-separated tables to compare (default all four)")
+    d.add_argument("--report", metavar="FILE", help="write every difference to FILE (.html or .xlsx)")
+    d.set_defaults(func=cmd_diff)
     # -- further commands register here (issues 5 and 6) --
     return p
 

@@ -69,11 +69,18 @@ def read_trace_csv(directory) -> Trace:
     return Trace(**{name: read_table_csv(directory / f"{name}.csv", name) for name in COLUMNS})
 
 
-def read_table_csv(path: Path, name: str) -> pd.DataFrame:
-    """One trace table from CSV, with the contract's dtypes: ints, text, exact floats."""
+def read_table_csv(path: Path, name: str, strict: bool = True) -> pd.DataFrame:
+    """One trace table from CSV, with the contract's dtypes: ints, text, exact floats.
+
+    strict=False accepts a table with only some of the contract's columns (other code's traces).
+    """
     if not path.is_file():
         raise TracerError(str(path), f"missing; a trace directory holds {', '.join(f'{n}.csv' for n in COLUMNS)}")
     cols = COLUMNS[name]
+    if not strict:
+        with open(path, encoding="utf-8") as f:
+            header = next(csv.reader(f), [])
+        cols = [c for c in cols if c in header]
     floats = [c for c in cols if c not in INT_COLUMNS and c not in TEXT_COLUMNS]
     dtype = {c: "int64" for c in cols if c in INT_COLUMNS} | {c: str for c in cols if c in TEXT_COLUMNS}
     dtype |= {c: "float64" for c in floats}

@@ -1,0 +1,73 @@
+"""pytest plugin: `trace_regression.check(trace)` compares a trace with a golden trace stored beside the test.
+
+Golden traces are the CSVs of `tracer.csvio` (full precision, text, stable across runs and platforms) in
+`<test module>/<test name>/` next to the test file. `pytest --update-traces` writes or refreshes them.
+Traces of other code work too: pass a dict of DataFrames with at least a table's key columns
+(nodes: epoch, step, sample, layer, unit; weights: + source; updates: epoch, step, layer, unit, source;
+losses: epoch, step, sample) and any of its value columns.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from .csvio import read_table_csv, table_to_csv
+from .diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces, format_result
+from .trace import COLUMNS, Trace
+
+
+def pytest_addoption(parser):
+    parser.getgroup("backprop-tracer").addoption(
+        "--update-traces", action="store_true", default=False,
+        help="write or refresh the golden traces of trace_regression instead of comparing")
+
+
+@pytest.fixture
+def trace_regression(request) -> "TraceRegression":
+    """Compare a trace with the golden trace of this test: trace_regression.check(trace, rtol=..., atol=...)."""
+    return TraceRegression(request)
+
+
+class TraceRegression:
+    """The golden trace of one test: check() compares, --update-traces rewrites."""
+
+    def __init__(self, request):
+        self.request = request
+        self.update = request.config.getoption("update_traces")
+
+    def folder(self, basename: str | None) -> Path:
+        test_file = Path(str(self.request.node.fspath))
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", basename or self.request.node.name).strip("_")
+        return test_file.parent / test_file.stem / name
+
+    def check(self, trace, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, tolerances: dict | None = None,
+              basename: str | None = None) -> None:
+        """Fail with the first divergence when the trace differs from the golden one."""
+        tables = trace.tables if isinstance(trace, Trace) else dict(trace)
+        unknown = [t for t in tables if t not in COLUMNS]
+        if unknown:
+            raise ValueError(f"unknown table(s) {unknown}; trace tables are {', '.join(COLUMNS)}")
+        folder = self.folder(basename)
+        if self.update:
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, df in tables.items():
+                (folder / f"{name}.csv").write_text(table_to_csv(df), encoding="utf-8", newline="\n")
+            return
+        missing = [n for n in tables if not (folder / f"{n}.csv").is_file()]
+        if missing:
+            pytest.fail(f"no golden trace {folder}/{missing[0]}.csv; run `pytest --update-traces` to create it",
+                        pytrace=False)
+        golden = {n: read_table_csv(folder / f"{n}.csv", n, strict=False) for n in tables}
+        result = diff_traces(tables, golden, rtol=rtol, atol=atol, tolerances=tolerances)
+        if not result.same:
+            pytest.fail(f"trace differs from the golden trace in {folder} (A = this run, B = golden)\n"
+                        f"{format_result(result)}\n"
+                        f"if the change is intended, refresh with `pytest --update-traces`", pytrace=False)
+
+
+def select_steps_of(trace: Trace, steps: list[int]) -> dict[str, pd.DataFrame]:
+    """The rows of the given steps only: keeps golden files of long runs small."""
+    return {n: df[df["step"].isin(steps)].reset_index(drop=True) for n, df in trace.tables.items()}
