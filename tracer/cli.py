@@ -15,8 +15,11 @@ from .errors import TracerError
 from .resources import example_paths, find_example
 from .spec import Spec, load_spec
 from .trace import Trace
+from .check import DEFAULT_RTOL as CHECK_RTOL
+from .check import check_file, summary_line, write_feedback, write_gradebook
 from .diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces, format_result, load_trace, write_diff_report
 from .html import write_report
+from .template import write_exercise, write_variants
 from .xlsx import MAX_ROWS, write_workbook
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT = 0, 1, 2
@@ -120,6 +123,41 @@ def _tolerances(values: list[str], default: float, option: str) -> tuple[float, 
     return glob, per
 
 
+def cmd_template(args) -> int:
+    """tracer template: the exercise workbook, its key, or N variants with keys."""
+    spec = resolve_spec(args.spec)
+    if args.variants:
+        written = write_variants(spec, args.out, args.variants, args.seed, steps=args.steps, notation=args.notation,
+                                 saturated=args.saturated)
+    else:
+        written = [write_exercise(spec, args.out, steps=args.steps, notation=args.notation)]
+        if args.key:
+            written.append(write_exercise(spec, args.key, key=True, steps=args.steps, notation=args.notation))
+    for path in written:
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    """tracer check: one line per student; gradebook and feedback; 0 all correct, 1 some not."""
+    spec = resolve_spec(args.spec)
+    if args.report and len(args.answers) > 1:
+        raise TracerError("--report", "one report per answer file: with several files use --out FOLDER")
+    results = []
+    for path in args.answers:
+        result = check_file(spec, path, rtol=args.rtol, digits=args.digits, notation=args.notation)
+        print(summary_line(result))
+        results.append(result)
+    if args.report:
+        write_feedback(results[0], args.report)
+    if args.out:
+        for path in write_gradebook(results, args.out):
+            print(f"wrote {path}")
+        for result in results:
+            write_feedback(result, Path(args.out) / f"{Path(result.file).stem}.html")
+    return EXIT_OK if all(r.all_correct for r in results) else EXIT_DIFFERENT
+
+
 def cmd_examples(args) -> int:
     """tracer examples: list the bundled example specs."""
     for path in example_paths():
@@ -175,6 +213,36 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--tables", help="comma-separated tables to compare (default all four)")
     d.add_argument("--report", metavar="FILE", help="write every difference to FILE (.html or .xlsx)")
     d.set_defaults(func=cmd_diff)
+    t = sub.add_parser("template", help="write an exercise workbook (and its key, or variants)",
+                       description="Write an answer workbook for a hand-computation exercise on SPEC.",
+                       epilog="examples:\n  tracer template examples/ekman.yaml --out ex.xlsx --key key.xlsx\n"
+                              "  tracer template examples/frey-online.yaml --steps 2 --notation frey "
+                              "--variants 20 --seed 7 --out exercises/",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("spec", help="spec file or bundled example name")
+    t.add_argument("--out", required=True, help="exercise workbook (.xlsx), or a folder with --variants")
+    t.add_argument("--key", help="also write the answer key here")
+    t.add_argument("--steps", type=int, default=1, help="how many steps to compute by hand (default 1)")
+    t.add_argument("--notation", help="notation of the labels (default: the spec's)")
+    t.add_argument("--variants", type=int, help="write N variants with their own numbers, and a key for each")
+    t.add_argument("--seed", type=int, default=0, help="seed of the variants (default 0)")
+    t.add_argument("--saturated", action="store_true", help="allow variants with saturated units")
+    t.set_defaults(func=cmd_template)
+
+    c = sub.add_parser("check", help="grade students' answers, naming the mistakes",
+                       description="Check answer files (.xlsx from `tracer template`, or .csv quantity,value) "
+                                   "against the trace. Exit 0 all correct, 1 some not, 2 bad input.",
+                       epilog="examples:\n  tracer check examples/ekman.yaml alice.xlsx --report alice.html\n"
+                              "  tracer check examples/frey-online.yaml answers/*.xlsx --out grades/",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("spec", help="spec file or bundled example name")
+    c.add_argument("answers", nargs="+", help="students' answer files")
+    c.add_argument("--report", help="feedback report for a single answer file (.html or .xlsx)")
+    c.add_argument("--out", help="folder for gradebook.csv, gradebook.xlsx and one feedback page per student")
+    c.add_argument("--rtol", type=float, default=CHECK_RTOL, help=f"relative tolerance (default {CHECK_RTOL:g})")
+    c.add_argument("--digits", type=int, help="decimals to accept (default: as many as each answer shows)")
+    c.add_argument("--notation", help="notation of the labels (default: the spec's)")
+    c.set_defaults(func=cmd_check)
     # -- further commands register here (issues 5 and 6) --
     return p
 
