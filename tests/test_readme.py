@@ -66,3 +66,37 @@ def test_readme_python_example():
 def test_readme_lists_every_bundled_example():
     for path in (ROOT / "examples").glob("*.yaml"):
         assert f"`{path.stem}`" in README, path.stem
+
+
+def test_readme_command_blocks_run(tmp_path):
+    """Every shell block of the capability sections runs, in a folder holding what the commands expect."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "tracer").write_text(f"#!/bin/sh\nexec {sys.executable} -m tracer \"$@\"\n")
+    (bin_dir / "tracer").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    setup = ("tracer run ekman --trace mine -q && tracer run ekman --trace trusted -q && "
+             "tracer template examples/ekman.yaml --out x.xlsx --key alice.xlsx >/dev/null && mkdir -p answers && "
+             "tracer template examples/frey-online.yaml --key answers/a.xlsx --out answers/blank.xlsx >/dev/null && "
+             "rm answers/blank.xlsx")
+    subprocess.run(["bash", "-c", setup], cwd=tmp_path, env=env, check=True)
+    sections = README.split("## Excel workbooks", 1)[1].split("## Bundled examples", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", sections, re.S)
+    assert len(blocks) >= 5
+    ran = 0
+    for block in blocks:
+        for line in block.splitlines():
+            command = line.split("  #", 1)[0].strip()
+            if not command:
+                continue
+            if command.startswith("tracer reports"):
+                command += " --out regenerated"
+            p = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True)
+            assert p.returncode == 0, f"{command}: {p.stderr}{p.stdout}"
+            ran += 1
+    assert ran >= 12

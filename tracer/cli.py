@@ -19,6 +19,7 @@ from .check import DEFAULT_RTOL as CHECK_RTOL
 from .check import check_file, summary_line, write_feedback, write_gradebook
 from .diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces, format_result, load_trace, write_diff_report
 from .html import write_report
+from .reports import write_example_reports
 from .template import write_exercise, write_variants
 from .xlsx import MAX_ROWS, write_workbook
 
@@ -158,6 +159,13 @@ def cmd_check(args) -> int:
     return EXIT_OK if all(r.all_correct for r in results) else EXIT_DIFFERENT
 
 
+def cmd_reports(args) -> int:
+    """tracer reports: the workbook and HTML report of every bundled example."""
+    for path in write_example_reports(args.out):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
 def cmd_examples(args) -> int:
     """tracer examples: list the bundled example specs."""
     for path in example_paths():
@@ -243,6 +251,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--digits", type=int, help="decimals to accept (default: as many as each answer shows)")
     c.add_argument("--notation", help="notation of the labels (default: the spec's)")
     c.set_defaults(func=cmd_check)
+    rp = sub.add_parser("reports", help="regenerate the reports of every bundled example",
+                        description="Write <OUT>/<name>.xlsx (live formulas) and <OUT>/<name>.html for every "
+                                    "bundled example.", epilog="example: tracer reports --out reports/")
+    rp.add_argument("--out", default="reports", help="folder (default reports/)")
+    rp.set_defaults(func=cmd_reports)
     # -- further commands register here (issues 5 and 6) --
     return p
 
