@@ -122,7 +122,7 @@ def build_trace(spec, rec, final) -> Trace:
     losses = pd.DataFrame({"epoch": row_epoch, "step": row_step, "sample": sample + 1, "loss": loss[:rows]},
                           copy=False)
     if stop_step is not None:
-        final = _matrices(spec, rec.w_new[steps - 1])
+        final = weight_matrices(spec, rec.w_new[steps - 1])
     return Trace(nodes, weights, updates, losses, spec=spec, final=final, stopped=stopped)
 
 
@@ -148,7 +148,7 @@ def _param_names(spec) -> tuple[list, list, list]:
     return layer, unit, source
 
 
-def _matrices(spec, theta) -> list[np.ndarray]:
+def weight_matrices(spec, theta) -> list[np.ndarray]:
     """Split a flat parameter vector into the per-layer weight matrices."""
     out, o = [], 0
     for l in spec.layers:

@@ -31,7 +31,7 @@ from .atomic import atomic_path
 from .engine import forward
 from .notation import profile
 from .steps import select_steps
-from .trace import COLUMNS, Trace
+from .trace import COLUMNS, Trace, weight_matrices
 
 MAX_ROWS = 2_000  # per long sheet (iterations, trace tables): hundreds of iterations stay readable and quick
 CREATED = dt.datetime(2000, 1, 1)  # a fixed document date, so the same spec gives the same bytes
@@ -457,7 +457,7 @@ class Book:
     def patterns_right(self, step: int) -> np.ndarray:
         """Which training patterns the network gets right with the weights before `step` (engine forward)."""
         if getattr(self, "_right_step", None) != step:
-            weights = _matrices(self.spec, self.values.updates[step - 1, :, 0])
+            weights = weight_matrices(self.spec, self.values.updates[step - 1, :, 0])
             yhat = forward(self.spec, weights, self.spec.x)[-1][1]
             self._right_step, self._right = step, (np.abs(self.spec.y - yhat) < 0.5).all(axis=1)
         return self._right
@@ -628,11 +628,3 @@ def defined_name(label: str, used: set) -> str:
     used.add(name.lower())
     return name
 
-
-def _matrices(spec, theta) -> list[np.ndarray]:
-    """Split a flat parameter vector into per-layer weight matrices."""
-    out, o = [], 0
-    for l in spec.layers:
-        out.append(theta[o:o + l.weights.size].reshape(l.weights.shape))
-        o += l.weights.size
-    return out
