@@ -222,3 +222,51 @@ def test_cli_bad_input_writes_no_workbook(tmp_path):
     assert p.returncode == 2 and not (tmp_path / "reports").exists()
     p = cli("run", find_example("ekman"), "--xlsx", tmp_path / "x.xlsx", "--steps", "7", cwd=tmp_path)
     assert p.returncode == 2 and "--steps" in p.stderr and not (tmp_path / "x.xlsx").exists()
+
+
+def every_activation_spec(output: str, loss: str, mode: dict):
+    """A deep network with every activation the bundled examples do not use, to check their Excel text."""
+    import warnings
+
+    rng = np.random.default_rng(5)
+    acts = ["relu", {"name": "piecewise_linear", "xmin": -1.0, "xmax": 1.5}, {"name": "gaussian", "mu": 0.1,
+                                                                               "sigma": 0.9},
+            "threshold", "linear"]
+    layers, n_in = [], 2
+    for k, act in enumerate(acts):
+        layers.append({"name": f"L{k + 1}", "units": 3, "activation": act,
+                       "weights": rng.uniform(-0.9, 0.9, size=(3, n_in + 1)).round(2).tolist()})
+        n_in = 3
+    layers.append({"name": "out", "units": 3, "activation": output,
+                   "weights": rng.uniform(-0.9, 0.9, size=(3, 4)).round(2).tolist()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tracer.parse_spec({
+            "name": f"every-{loss}", "inputs": 2, "layers": layers, "loss": loss, "learning_rate": 0.3,
+            "weight_decay": 0.05, "momentum": 0.4, "training": mode,
+            "data": [{"x": [0.3, -0.6], "y": [0.2, 0.5, 0.3]}, {"x": [-0.8, 0.4], "y": [0.6, 0.1, 0.3]},
+                     {"x": [0.5, 0.9], "y": [0.1, 0.1, 0.8]}]})
+
+
+def test_every_activation_and_loss_as_formulas_in_libreoffice(soffice, tmp_path):
+    specs = [every_activation_spec("softmax", "half_sse", {"mode": "batch", "epochs": 2}),
+             every_activation_spec("linear", "sse", {"mode": "minibatch", "batch_size": 2, "epochs": 2,
+                                                     "reduction": "sum"}),
+             every_activation_spec({"name": "sigmoid", "alpha": 1.5}, "binary_cross_entropy",
+                                   {"mode": "online", "epochs": 1})]
+    paths = []
+    for spec in specs:
+        trace = tracer.run(spec)
+        write_workbook(trace, tmp_path / f"{spec.name}-v.xlsx")
+        write_workbook(trace, tmp_path / f"{spec.name}.xlsx", formulas=True)
+        paths.append(tmp_path / f"{spec.name}.xlsx")
+    for spec, recalculated in zip(specs, recalculate_many(soffice, paths, tmp_path / "lo")):
+        formulas = cells(tmp_path / f"{spec.name}.xlsx", data_only=False)
+        computed = cells(recalculated, data_only=True)
+        engine = cells(tmp_path / f"{spec.name}-v.xlsx", data_only=True)
+        checked = 0
+        for key, text in formulas.items():
+            if isinstance(text, str) and text.startswith("="):
+                assert close(computed[key], engine[key]), f"{spec.name} {key} {text}: {computed[key]} vs {engine[key]}"
+                checked += 1
+        assert checked > 100

@@ -211,7 +211,7 @@ class Gaussian(Activation):
 
     def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
         mu, s = _num(self.mu), _num(self.sigma)
-        return f"EXP(-({z}-{mu})^2/(2*{s}^2))/({s}*SQRT(2*PI()))"
+        return f"EXP(-(({z}-{mu})^2)/(2*{s}^2))/({s}*SQRT(2*PI()))"  # spreadsheets raise -x^2 as (-x)^2
 
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"-({z}-{_num(self.mu)})/{_num(self.sigma)}^2*{a}"
