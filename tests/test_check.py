@@ -218,3 +218,13 @@ def test_check_exit_codes(tmp_path):
     assert cli("check", "ekman", tmp_path / "k.xlsx", cwd=tmp_path).returncode == 0
     p = cli("check", tmp_path / "missing.yaml", tmp_path / "k.xlsx", cwd=tmp_path)
     assert p.returncode == 2 and len(p.stderr.splitlines()) == 1
+
+
+def test_learning_bias_left_unchanged_and_huge_file(tmp_path):
+    answers = key(EKMAN)
+    answers["Δw_gf0"] = "0"
+    assert marks(EKMAN, answers)["Δw_gf0"].diagnosis == "frozen bias treated wrongly"
+    huge = tmp_path / "huge.csv"
+    huge.write_bytes(b"quantity,value\n" + b"z_g,1\n" * (1_000_000))
+    result = check_file(EKMAN, huge)
+    assert result.error.startswith("larger than") and not result.marks

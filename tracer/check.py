@@ -84,7 +84,15 @@ def _matches(value: float, digits: int, target: float, rtol: float) -> bool:
         return False
     if abs(value - target) <= rtol * abs(target) + 1e-12:
         return True
-    return abs(value - target) <= 0.5 * 10.0 ** -digits * (1 + 1e-9)
+    return abs(value - target) <= _half_unit(digits, target)
+
+
+def _half_unit(digits: int, target: float) -> float:
+    """Half a unit in the last written decimal, with at least two significant digits of the target
+    ('0' is not 0.014 "to the digits written")."""
+    if target and math.isfinite(target):
+        digits = max(digits, 1 - math.floor(math.log10(abs(target))))
+    return 0.5 * 10.0 ** -digits * (1 + 1e-9)
 
 
 def check_answers(spec, answers: dict, rtol: float = DEFAULT_RTOL, digits: int | None = None,
@@ -120,7 +128,7 @@ def check_answers(spec, answers: dict, rtol: float = DEFAULT_RTOL, digits: int |
             lo, hi = sorted((exact[item.key], rounded[item.key]))
             if _matches(value, dp, exact[item.key], rtol):
                 mark.status = "correct"
-            elif lo - 0.5 * 10.0 ** -dp <= value <= hi + 0.5 * 10.0 ** -dp:
+            elif lo - _half_unit(dp, exact[item.key]) <= value <= hi + _half_unit(dp, exact[item.key]):
                 mark.status = "rounded"
             elif _matches(value, dp, rc.value(item, own), rtol):
                 mark.status = "carried forward"
