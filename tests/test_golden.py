@@ -1,21 +1,34 @@
 """Every bundled example against its golden trace (tests/test_golden/): a change in numbers is a visible diff.
 
-Refresh after an intended change: python3 -m pytest tests/test_golden.py --update-traces
+Refresh after an intended change, or when an example is added: python3 -m pytest tests/test_golden.py --update-traces
 """
 from __future__ import annotations
 
-import pytest
-
 import tracer
 from tracer.pytest_plugin import select_steps_of
-from tracer.resources import example_paths
 
 LONG = 50  # runs with more steps keep only their first and last three steps in the golden files
 
 
-@pytest.mark.parametrize("path", example_paths(), ids=[p.stem for p in example_paths()])
-def test_example_matches_its_golden_trace(path, trace_regression):
-    trace = tracer.run(tracer.load_spec(path))
+def test_example_matches_its_golden_trace(example, trace_regression):
+    trace = tracer.run(tracer.load_spec(example))
     n = trace.step_count()
     tables = trace if n <= LONG else select_steps_of(trace, [1, 2, 3, n - 2, n - 1, n])
-    trace_regression.check(tables, basename=path.stem)
+    trace_regression.check(tables, basename=example.stem)
+
+
+def test_every_example_has_a_golden_trace_and_no_stale_one_is_left():
+    from pathlib import Path
+
+    from tracer.resources import example_paths
+
+    golden = Path(__file__).with_suffix("")
+    assert sorted(p.name for p in golden.iterdir() if p.is_dir()) == sorted(p.stem for p in example_paths()), \
+        "refresh with `python3 -m pytest tests/test_golden.py --update-traces` and remove folders of removed examples"
+
+
+def test_golden_traces_are_small():
+    from pathlib import Path
+
+    sizes = {p.parent.name: p.stat().st_size for p in Path(__file__).with_suffix("").glob("*/*.csv")}
+    assert max(sizes.values()) < 300_000, sizes

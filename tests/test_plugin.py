@@ -31,6 +31,6 @@ def test_plugin_fails_with_the_divergence_and_passes_after_update(pytester):
     changed.assert_outcomes(failed=2)
     changed.stdout.fnmatch_lines(["*first divergence at epoch 1, step 1*updates.delta_w*",
                                   "*first divergence at epoch 1, step 1, sample 1, layer H, unit h1: nodes.z*",
-                                  "*refresh with `pytest --update-traces`*"])
+                                  "*refresh with `python3 -m pytest *test_golden_demo.py::test_other_code* --update-traces`*"])
     pytester.runpytest("--update-traces").assert_outcomes(passed=2)
     pytester.runpytest().assert_outcomes(passed=2)

@@ -1,7 +1,9 @@
 """backprop-tracer: train a feed-forward network with backpropagation and record every intermediate value."""
+from .diff import DiffResult, diff_traces, format_result, load_trace, write_diff_report
 from .engine import forward, run
 from .errors import SpecError, TracerError, TracerWarning
 from .spec import Spec, load_spec, parse_spec
 from .trace import Trace
 
-__all__ = ["Spec", "SpecError", "Trace", "TracerError", "TracerWarning", "forward", "load_spec", "parse_spec", "run"]
+__all__ = ["DiffResult", "Spec", "SpecError", "Trace", "TracerError", "TracerWarning", "diff_traces", "format_result",
+           "forward", "load_spec", "load_trace", "parse_spec", "run", "write_diff_report"]

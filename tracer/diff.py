@@ -1,57 +1,72 @@
 """Compare two traces: aligned on their keys, vectorised, reporting the first divergence in training order.
 
 A trace can be a trace directory (CSVs of `tracer run --trace`), a workbook written by `tracer run --xlsx`,
-a spec file (run first), a Trace, or DataFrames from other code with the contract's key columns. The first
-divergence is the earliest in training order (epoch, step, sample) and, within a sample, in dependency
-order: the weights used, then z and a layer by layer forward, the loss, then dE/da, da/dz and delta from
-the output layer back, then the per-sample gradient; a step's update (grad, delta_w, w_new) comes after
-all its samples. So the root cause is named rather than everything downstream of it.
+a spec file (run first), a Trace, or a dict of DataFrames from other code holding a table's key columns
+(`KEYS`) and any of its value columns. The first divergence is the earliest in training order (epoch,
+step, sample) and, within a sample, in dependency order: the target, then for each layer forward the
+weights used, the inputs, z and a; the loss; then dE/da, da/dz and delta from the output layer back; then
+the per-sample gradients. A step's update (w_old, grad, delta_w, w_new) comes after all its samples. So the
+root cause is named rather than everything downstream of it.
 """
 from __future__ import annotations
 
 import math
+import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .errors import TracerError
-from .trace import COLUMNS, KEYS, Trace
+from .errors import TracerError, TracerWarning
+from .resources import find_example
+from .trace import COLUMNS, INT_COLUMNS, KEYS, TEXT_COLUMNS, Trace
 
 DEFAULT_RTOL = 1e-9
 DEFAULT_ATOL = 1e-12
-MAX_WORKBOOK_BYTES = 200 * 2**20  # workbooks can come from anywhere: refuse bigger ones
-MAX_WORKBOOK_ROWS = 2_000_000
-SAMPLE_LAST = 10**9  # the rank of "after every sample of the step" (updates rows have no sample)
+QUANTITIES = tuple(dict.fromkeys(c for name, cols in COLUMNS.items() for c in cols if c not in KEYS[name]))
+MAX_WORKBOOK_BYTES = 200 * 2**20  # workbooks can come from anywhere: refuse big files ...
+MAX_WORKBOOK_UNZIPPED = 2 * 2**30  # ... and zip bombs (an xlsx is a zip of XML)
+MAX_WORKBOOK_ROWS = 1_048_576  # Excel's own limit per sheet
+MAX_HTML_ROWS = 20_000  # a browser page stays usable; the xlsx report holds every difference
+EXCEL_ROWS = 1_048_575  # data rows per report sheet below the header
+SAMPLE_LAST = np.iinfo(np.int64).max  # the sample rank of a step's update: after every sample of the step
 
 
 @dataclass
 class DiffResult:
     """What differs: the first divergence, a summary per table and quantity, rows present on one side only."""
 
-    first: dict | None
+    first: dict | None  # keys, table, quantity, a, b, abs_diff, rel_diff of the first divergence
     summary: pd.DataFrame  # table, quantity, compared, differing, max_abs_diff
     only_a: dict  # table -> number of rows only in A
     only_b: dict
     differences: pd.DataFrame = field(default_factory=pd.DataFrame)  # every differing value, in training order
+    one_sided: pd.DataFrame = field(default_factory=pd.DataFrame)  # side, table and keys of one-sided rows
+    not_compared: list = field(default_factory=list)  # 'table.column' present in one trace only
 
     @property
     def same(self) -> bool:
+        """True when every value agrees within tolerance and both traces have the same rows."""
         return self.first is None and not any(self.only_a.values()) and not any(self.only_b.values())
 
 
+# -- inputs ---------------------------------------------------------------------------------------------
 def load_trace(source) -> Trace:
-    """A Trace from a trace directory, a workbook of the tool, a spec file, or a Trace."""
+    """A Trace from a trace directory, a workbook of the tool, a spec file (or bundled example name), a Trace."""
     if isinstance(source, Trace):
         return source
     path = Path(source)
+    if not path.exists() and (bundled := find_example(str(source))) is not None:
+        path = bundled
     if path.is_dir():
         from .csvio import read_trace_csv
 
         return read_trace_csv(path)
     if not path.is_file():
-        raise TracerError(str(path), "no such file or directory (expected a trace directory, a workbook or a spec)")
+        raise TracerError(str(path), "no such file or directory (expected a trace directory, a workbook, a spec "
+                                     "file or the name of a bundled example)")
     if path.suffix.lower() == ".xlsx":
         return read_workbook_trace(path)
     if path.suffix.lower() in (".yaml", ".yml", ".json"):
@@ -62,48 +77,83 @@ def load_trace(source) -> Trace:
     raise TracerError(str(path), "not a trace: give a trace directory, an .xlsx workbook of the tool or a spec file")
 
 
-def read_workbook_trace(path: Path) -> Trace:
+def read_workbook_trace(path) -> Trace:
     """The four trace-table sheets of a workbook written by the tool (read-only, values, size-limited)."""
     import openpyxl
 
-    if path.stat().st_size > MAX_WORKBOOK_BYTES:
-        raise TracerError(str(path), f"workbook larger than {MAX_WORKBOOK_BYTES // 2**20} MB; compare the CSV traces")
+    path = Path(path)
+    _check_workbook_size(path)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # a corrupt or foreign file: openpyxl raises many kinds
         raise TracerError(str(path), f"cannot read the workbook ({type(e).__name__})") from None
     try:
-        tables = {}
-        for name, cols in COLUMNS.items():
-            if name not in wb.sheetnames:
-                raise TracerError(str(path), f"no sheet {name!r}: not a workbook written by `tracer run --xlsx`")
-            rows = wb[name].iter_rows(values_only=True)
-            head = next(rows, ())
-            if list(head[:len(cols)]) != cols:
-                raise TracerError(str(path), f"sheet {name!r} does not start with the columns {', '.join(cols)}")
-            data = []
-            for row in rows:
-                if row[0] is None or isinstance(row[0], str):  # the end of the table (or its truncation note)
-                    break
-                data.append(row[:len(cols)])
-                if len(data) > MAX_WORKBOOK_ROWS:
-                    raise TracerError(str(path), f"sheet {name!r} has more than {MAX_WORKBOOK_ROWS} rows")
-            tables[name] = _typed(pd.DataFrame(data, columns=cols), name)
+        return Trace(**{name: _read_sheet(wb, name, path) for name in COLUMNS})
     finally:
         wb.close()
-    return Trace(**tables)
 
 
-def _typed(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Contract dtypes for a table read from elsewhere: int keys, text keys, float values (NaN for empty)."""
+def _check_workbook_size(path: Path) -> None:
+    """Refuse workbooks too big to read safely: the file, and the XML it unpacks to."""
+    if path.stat().st_size > MAX_WORKBOOK_BYTES:
+        raise TracerError(str(path), f"workbook larger than {MAX_WORKBOOK_BYTES // 2**20} MB; compare the CSV traces")
+    try:
+        with zipfile.ZipFile(path) as z:
+            unzipped = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError) as e:
+        raise TracerError(str(path), f"cannot read the workbook ({type(e).__name__}): not an .xlsx file") from None
+    if unzipped > MAX_WORKBOOK_UNZIPPED:
+        raise TracerError(str(path), f"workbook unpacks to more than {MAX_WORKBOOK_UNZIPPED // 2**30} GB; "
+                                     "compare the CSV traces")
+
+
+def _read_sheet(wb, name: str, path: Path) -> pd.DataFrame:
+    """One trace table: the header row, then data rows up to the first blank row (then a truncation note?)."""
+    cols = COLUMNS[name]
+    if name not in wb.sheetnames:
+        raise TracerError(str(path), f"no sheet {name!r}: not a workbook written by `tracer run --xlsx`")
+    rows = wb[name].iter_rows(values_only=True)
+    head = next(rows, ())
+    if list(head[:len(cols)]) != cols:
+        raise TracerError(str(path), f"sheet {name!r} does not start with the columns {', '.join(cols)}")
+    data = []
+    for row in rows:
+        if not row or row[0] is None:
+            break
+        data.append(row[:len(cols)])
+        if len(data) > MAX_WORKBOOK_ROWS:
+            raise TracerError(str(path), f"sheet {name!r} has more than {MAX_WORKBOOK_ROWS} rows")
+    note = next((r[0] for r in rows if r and isinstance(r[0], str)), None)
+    if note:  # the tool's workbooks stop long tables at max_rows and say so below the table
+        warnings.warn(f"{path}: sheet {name!r} holds only the first {len(data)} rows ({note})", TracerWarning,
+                      stacklevel=2)
+    return _typed(pd.DataFrame(data, columns=cols), f"{path} sheet {name!r}")
+
+
+def _typed(df: pd.DataFrame, place: str) -> pd.DataFrame:
+    """Contract dtypes for a table from elsewhere: exact integer keys, text keys, float values (NaN if empty)."""
+    out = {}
     for c in df.columns:
-        if c in ("epoch", "step", "sample"):
-            df[c] = df[c].astype("int64")
-        elif c in ("layer", "unit", "source"):
-            df[c] = df[c].astype(str)
+        if c in INT_COLUMNS:
+            values = pd.to_numeric(df[c], errors="coerce").to_numpy(float)
+            if len(values) and not (np.isfinite(values).all() and (values == np.round(values)).all()):
+                raise TracerError(place, f"column {c!r} must hold whole numbers (a key), found "
+                                         f"{df[c][~(np.isfinite(values) & (values == np.round(values)))].iloc[0]!r}")
+            out[c] = values.astype("int64")
+        elif c in TEXT_COLUMNS:
+            if df[c].isna().any():
+                raise TracerError(place, f"column {c!r} is a key and has empty cells")
+            plain = isinstance(df[c].dtype, pd.CategoricalDtype) and \
+                all(isinstance(v, str) for v in df[c].cat.categories)
+            out[c] = df[c] if plain else df[c].astype(str)
+        elif df[c].dtype == np.float64:
+            out[c] = df[c]
         else:
-            df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
-    return df
+            try:
+                out[c] = pd.to_numeric(df[c].where(df[c].notna(), np.nan)).astype("float64")
+            except (ValueError, TypeError):
+                raise TracerError(place, f"column {c!r} must hold numbers") from None
+    return pd.DataFrame(out, index=df.index)
 
 
 def as_tables(source) -> dict[str, pd.DataFrame]:
@@ -113,143 +163,251 @@ def as_tables(source) -> dict[str, pd.DataFrame]:
     return load_trace(source).tables
 
 
+def _checked(tables: dict, side: str) -> dict[str, pd.DataFrame]:
+    """Tables of one side with known names, their key columns, contract dtypes and unique keys."""
+    out = {}
+    for name, df in tables.items():
+        if name not in COLUMNS:
+            raise TracerError(side, f"unknown table {name!r}; trace tables are {', '.join(COLUMNS)}")
+        if not isinstance(df, pd.DataFrame):
+            raise TracerError(f"{side} {name}", f"expected a pandas DataFrame, got {type(df).__name__}")
+        missing = [k for k in KEYS[name] if k not in df.columns]
+        if missing:
+            raise TracerError(f"{side} {name}", f"missing key column(s) {', '.join(missing)}; a {name} table needs "
+                                                f"{', '.join(KEYS[name])} and any of "
+                                                f"{', '.join(c for c in COLUMNS[name] if c not in KEYS[name])}")
+        out[name] = _typed(df[[c for c in COLUMNS[name] if c in df.columns]], f"{side} {name}")
+    return out
+
+
+# -- comparison -----------------------------------------------------------------------------------------
 def diff_traces(a, b, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, tolerances: dict | None = None,
                 tables: list[str] | None = None) -> DiffResult:
     """Compare traces A and B (paths, Traces or dicts of DataFrames) value by value on aligned keys.
 
-    A value is the same when |a - b| <= atol + rtol * max(|a|, |b|), with per-quantity (rtol, atol) in
-    `tolerances`; NaN equals NaN only at the same place; keys compare exactly.
+    A value is the same when |a - b| <= atol + rtol * max(|a|, |b|); `tolerances` maps a quantity to its
+    own (rtol, atol). NaN equals NaN only at the same place; inf equals inf of the same sign; keys compare
+    exactly. Raises TracerError for bad input and for traces of different networks.
     """
-    ta, tb = as_tables(a), as_tables(b)
-    names = [n for n in (tables or COLUMNS) if n in ta and n in tb]
+    tolerances = _check_tolerances(rtol, atol, tolerances or {})
     if tables:
         unknown = [t for t in tables if t not in COLUMNS]
         if unknown:
             raise TracerError("--tables", f"unknown table(s) {', '.join(unknown)}; use {', '.join(COLUMNS)}")
-    _same_network(ta, tb)
-    order = _network_order(ta, tb)
-    diffs, summary, only_a, only_b = [], [], {}, {}
+    ta, tb = _checked(as_tables(a), "A"), _checked(as_tables(b), "B")
+    names = [n for n in (tables or COLUMNS) if n in ta and n in tb]
+    if tables and len(names) < len(tables):
+        lacking = [t for t in tables if t not in names]
+        raise TracerError("--tables", f"table(s) {', '.join(lacking)} not in both traces")
+    if not names:
+        raise TracerError("diff", "the traces have no table in common; "
+                                  f"give tables named {', '.join(COLUMNS)}")
+    codes = _text_codes(ta, tb, names)
+    ca = {n: _coded(ta[n], codes) for n in names}
+    cb = {n: _coded(tb[n], codes) for n in names}
+    _same_network(ca, cb, names, codes)
+    diffs, summary, one_sided, not_compared = [], [], [], []
+    only_a, only_b = {}, {}
     for name in names:
-        keys = [k for k in KEYS[name] if k in ta[name].columns and k in tb[name].columns]
-        values = [c for c in COLUMNS[name] if c not in KEYS[name] and c in ta[name].columns and c in tb[name].columns]
-        left, right = _keyed(ta[name], keys), _keyed(tb[name], keys)
-        merged = left.merge(right, on=keys, how="outer", suffixes=("_a", "_b"), indicator=True, sort=False)
-        only_a[name] = int((merged["_merge"] == "left_only").sum())
-        only_b[name] = int((merged["_merge"] == "right_only").sum())
-        both = merged[merged["_merge"] == "both"]
+        keys, left, right = KEYS[name], ca[name], cb[name]
+        _unique_keys(left, keys, "A", name, codes)
+        _unique_keys(right, keys, "B", name, codes)
+        values = [c for c in COLUMNS[name] if c not in keys and c in left and c in right]
+        not_compared += [f"{name}.{c}" for c in COLUMNS[name] if c not in keys and (c in left) != (c in right)]
+        merged = left[keys + values].merge(right[keys + values], on=keys, how="outer", suffixes=("_a", "_b"),
+                                           indicator=True, sort=False)
+        side = merged["_merge"].to_numpy()
+        only_a[name] = int((side == "left_only").sum())
+        only_b[name] = int((side == "right_only").sum())
+        for label, kind in (("A", "left_only"), ("B", "right_only")):
+            if (side == kind).any():
+                rows = merged.loc[side == kind, keys].assign(table=name, side=label)
+                one_sided.append(rows)
+        both = merged[side == "both"]
         for q in values:
             va, vb = both[f"{q}_a"].to_numpy(float), both[f"{q}_b"].to_numpy(float)
-            r, t = (tolerances or {}).get(q, (rtol, atol))
+            r, t = tolerances.get(q, (rtol, atol))
             bad = _differs(va, vb, r, t)
-            absdiff = np.abs(va - vb)
+            with np.errstate(invalid="ignore"):
+                absdiff = np.abs(va - vb)
+            finite = absdiff[np.isfinite(absdiff)]
             summary.append({"table": name, "quantity": q, "compared": len(va), "differing": int(bad.sum()),
-                            "max_abs_diff": float(np.nanmax(absdiff)) if len(va) and np.isfinite(absdiff).any()
-                            else 0.0})
+                            "max_abs_diff": float(finite.max()) if len(finite) else 0.0})
             if bad.any():
-                d = both.loc[bad, keys].copy()
-                d["table"], d["quantity"] = name, q
-                d["a"], d["b"] = va[bad], vb[bad]
+                d = both.loc[bad, keys].assign(table=name, quantity=q, a=va[bad], b=vb[bad])
                 diffs.append(d)
-    differences = _in_training_order(pd.concat(diffs, ignore_index=True), order) if diffs else pd.DataFrame()
-    first = None
+    differences = _named(_in_training_order(pd.concat(diffs, ignore_index=True), codes), codes) if diffs \
+        else pd.DataFrame(columns=["epoch", "step", "sample", "layer", "unit", "source", "table", "quantity",
+                                   "a", "b", "abs_diff", "rel_diff"])
     if len(differences):
-        row = differences.iloc[0].to_dict()
-        a_, b_ = row["a"], row["b"]
-        row["abs_diff"] = abs(a_ - b_) if np.isfinite([a_, b_]).all() else math.nan
-        row["rel_diff"] = row["abs_diff"] / max(abs(a_), abs(b_)) if row["abs_diff"] == row["abs_diff"] and \
-            max(abs(a_), abs(b_)) > 0 else math.nan
-        first = {k: v for k, v in row.items() if not k.startswith("_")}
-    return DiffResult(first, pd.DataFrame(summary), only_a, only_b, differences)
+        differences = _with_differences(differences)
+    first = _first(differences) if len(differences) else None
+    sided = _named(_in_training_order(pd.concat(one_sided, ignore_index=True).assign(quantity=""), codes), codes) \
+        if one_sided else pd.DataFrame(columns=["side", "table", "epoch", "step", "sample", "layer", "unit", "source"])
+    sided = sided[["side", "table"] + [c for c in ("epoch", "step", "sample", "layer", "unit", "source") if c in sided]]
+    return DiffResult(first, pd.DataFrame(summary, columns=["table", "quantity", "compared", "differing",
+                                                            "max_abs_diff"]),
+                      only_a, only_b, differences, sided.reset_index(drop=True), not_compared)
 
 
-def _keyed(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Text keys as plain strings, so categoricals from different sources merge."""
-    out = df.copy()
-    for k in keys:
-        if k in ("layer", "unit", "source"):
-            out[k] = out[k].astype(str)
+def _check_tolerances(rtol: float, atol: float, tolerances: dict) -> dict:
+    """Tolerances are numbers >= 0, per quantity only for quantities a trace has (catches typos)."""
+    for q, pair in [("", (rtol, atol)), *tolerances.items()]:
+        if q and q not in QUANTITIES:
+            raise TracerError("tolerance", f"unknown quantity {q!r}; quantities are {', '.join(QUANTITIES)}")
+        if len(pair) != 2 or any(not isinstance(v, (int, float)) or not v >= 0 for v in pair):
+            raise TracerError("tolerance", f"{q or 'rtol/atol'}: tolerances must be numbers >= 0, got {pair!r}")
+    return tolerances
+
+
+def _text_codes(ta: dict, tb: dict, names: list[str]) -> dict[str, list[str]]:
+    """For layer, unit and source: every name in network order (first appearance in A, then B's new ones)."""
+    codes = {}
+    for col in TEXT_COLUMNS:
+        seen = {}
+        for tables in (ta, tb):
+            for name in names:
+                if col in tables[name]:
+                    s = tables[name][col]
+                    values = s.cat.categories[pd.unique(s.cat.codes)] if isinstance(s.dtype, pd.CategoricalDtype) \
+                        else pd.unique(s)
+                    seen.update(dict.fromkeys(map(str, values)))
+        codes[col] = list(seen)
+    return codes
+
+
+def _coded(df: pd.DataFrame, codes: dict) -> pd.DataFrame:
+    """The table with text keys replaced by their position in network order (fast to merge and sort)."""
+    out = df.copy(deep=False)
+    for k in TEXT_COLUMNS:
+        if k in df:
+            out[k] = pd.Categorical(df[k], categories=codes[k]).codes.astype(np.int32)
     return out
+
+
+def _unique_keys(df: pd.DataFrame, keys: list[str], side: str, name: str, codes: dict) -> None:
+    """Each key may occur once per table, or alignment is ambiguous."""
+    dup = df.duplicated(keys)
+    if dup.any():
+        row = _named(df.loc[dup, keys].head(1), codes).iloc[0]
+        raise TracerError(f"{side} {name}", "the key " + ", ".join(f"{k} {row[k]}" for k in keys) +
+                          " occurs more than once; each row needs its own key")
+
+
+def _same_network(ta: dict, tb: dict, names: list[str], codes: dict) -> None:
+    """Different layers, units or sources cannot be compared: say so in one line (exit 2)."""
+    for name in names:
+        cols = [c for c in KEYS[name] if c in TEXT_COLUMNS]
+        if not cols:
+            continue
+        a, b = (t[name][cols].drop_duplicates() for t in (ta, tb))
+        sa, sb = set(map(tuple, a.to_numpy().tolist())), set(map(tuple, b.to_numpy().tolist()))
+        if sa and sb and sa != sb:
+            def text(keys):
+                return ".".join(codes[c][k] for c, k in zip(cols, keys)) if keys else "nothing"
+            extra_a, extra_b = sorted(sa - sb)[:1], sorted(sb - sa)[:1]
+            raise TracerError("diff", f"different networks: A has {text(extra_a[0] if extra_a else None)} that "
+                                      f"B lacks, B has {text(extra_b[0] if extra_b else None)} that A lacks "
+                                      f"({name}); compare traces of the same network")
 
 
 def _differs(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> np.ndarray:
     """Elementwise: outside tolerance, or NaN on one side only (inf equals inf of the same sign)."""
     nan_a, nan_b = np.isnan(a), np.isnan(b)
     with np.errstate(invalid="ignore"):
-        close = np.abs(a - b) <= atol + rtol * np.maximum(np.abs(a), np.abs(b))
-    close |= (a == b)
+        close = (np.abs(a - b) <= atol + rtol * np.maximum(np.abs(a), np.abs(b))) | (a == b)
     return ~((nan_a & nan_b) | (~nan_a & ~nan_b & close))
 
 
-def _same_network(ta: dict, tb: dict) -> None:
-    """Different layers, units or sources cannot be compared: say so in one line (exit 2)."""
-    for name, cols in (("weights", ["layer", "unit", "source"]), ("updates", ["layer", "unit", "source"]),
-                       ("nodes", ["layer", "unit"])):
-        if name in ta and name in tb and all(c in ta[name] and c in tb[name] for c in cols):
-            sa = set(map(tuple, ta[name][cols].astype(str).drop_duplicates().to_numpy().tolist()))
-            sb = set(map(tuple, tb[name][cols].astype(str).drop_duplicates().to_numpy().tolist()))
-            if sa and sb and sa != sb:
-                extra_a, extra_b = sorted(sa - sb)[:3], sorted(sb - sa)[:3]
-                raise TracerError("diff", f"different networks: A has {'.'.join(extra_a[0]) if extra_a else 'nothing'} "
-                                          f"that B lacks, B has {'.'.join(extra_b[0]) if extra_b else 'nothing'} that "
-                                          f"A lacks ({name}); compare traces of the same network")
+def _in_training_order(d: pd.DataFrame, codes: dict) -> pd.DataFrame:
+    """Sort rows (text keys as codes) by epoch, step, sample, then dependency order within the sample."""
+    n = max(len(codes["layer"]), 1)
+    layer = d["layer"].fillna(0).to_numpy(float) if "layer" in d else np.zeros(len(d))
+    back = n - 1 - layer  # backward pass: the output layer first
+    q, table = d["quantity"].to_numpy(), d["table"].to_numpy()
+    per_sample = {  # quantity -> rank within a sample
+        "target": np.full(len(d), -1.0),
+        "w": 3 * layer, "input": 3 * layer + 1, "z": 3 * layer + 1.5, "a": 3 * layer + 2,  # forward, layer by layer
+        "loss": np.full(len(d), 3.0 * n),
+        "dE_da": 3 * n + 1 + 3 * back, "da_dz": 3 * n + 2 + 3 * back, "delta": 3 * n + 3 + 3 * back,  # backward
+        "grad": 6 * n + 1 + back,
+    }
+    update = {"w_old": 0.0, "grad": 1.0, "delta_w": 2.0, "w_new": 3.0}
+    rank = np.zeros(len(d))
+    for name, r in per_sample.items():
+        rank = np.where(q == name, r, rank)
+    is_update = table == "updates"
+    for name, r in update.items():
+        rank = np.where(is_update & (q == name), r, rank)
+    sample = d["sample"].fillna(-1).to_numpy(np.int64) if "sample" in d else np.zeros(len(d), np.int64)
+    d = d.assign(_sample=np.where(is_update, SAMPLE_LAST, sample), _rank=rank)
+    order = ["epoch", "step", "_sample", "_rank"] + [c for c in ("unit", "source") if c in d]
+    return d.sort_values(order, kind="stable", na_position="first").drop(columns=["_sample", "_rank"])
 
 
-def _network_order(ta: dict, tb: dict) -> dict:
-    """Position of each layer, unit and source in network order (first appearance in A's tables)."""
-    order = {"layer": {}, "unit": {}, "source": {"bias": -1}}
-    for tables in (ta, tb):
-        for name in ("nodes", "weights", "updates"):
-            if name not in tables:
+def _named(d: pd.DataFrame, codes: dict) -> pd.DataFrame:
+    """Text keys back from codes to names; keys a table lacks (updates' sample) stay empty."""
+    out = d.reset_index(drop=True)
+    for col in TEXT_COLUMNS:
+        if col in out:
+            c = out[col].to_numpy()
+            names = np.array(codes[col] + [""], dtype=object)
+            out[col] = names[np.where(pd.isna(c), -1, c).astype(np.int64)]
+    for col in INT_COLUMNS:
+        if col in out:
+            out[col] = out[col].astype("Int64")
+    return out
+
+
+def _with_differences(d: pd.DataFrame) -> pd.DataFrame:
+    """Add abs_diff and rel_diff (relative to the larger magnitude; NaN where a side is not finite)."""
+    a, b = d["a"].to_numpy(float), d["b"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        absdiff = np.where(np.isfinite(a) & np.isfinite(b), np.abs(a - b), np.nan)
+        scale = np.maximum(np.abs(a), np.abs(b))
+        rel = np.where(scale > 0, absdiff / scale, np.nan)
+    return d.assign(abs_diff=absdiff, rel_diff=rel)
+
+
+def _first(d: pd.DataFrame) -> dict:
+    """The first row of the differences as plain Python values (keys a table lacks are left out)."""
+    row = d.iloc[0]
+    first = {}
+    for k, v in row.items():
+        if k in INT_COLUMNS or k in TEXT_COLUMNS:
+            if pd.isna(v) or v == "":
                 continue
-            for col in ("layer", "unit", "source"):
-                if col in tables[name]:
-                    for v in pd.unique(tables[name][col].astype(str)):
-                        order[col].setdefault(v, len(order[col]))
-    return order
+            v = int(v) if k in INT_COLUMNS else str(v)
+        elif k in ("a", "b", "abs_diff", "rel_diff"):
+            v = float(v)
+        first[k] = v
+    return first
 
 
-def _in_training_order(d: pd.DataFrame, order: dict) -> pd.DataFrame:
-    """Sort differing values by epoch, step, sample, then dependency order within the sample."""
-    n_layers = max(len(order["layer"]), 1)
-    layer = d["layer"].astype(str).map(order["layer"]).fillna(0).to_numpy(float) if "layer" in d else np.zeros(len(d))
-    q = d["quantity"].to_numpy()
-    forward = {"w": -1.0, "input": -0.5, "z": 0.0, "a": 0.5}
-    backward = {"dE_da": 0.0, "da_dz": 0.3, "delta": 0.6}
-    rank = np.full(len(d), 0.0)
-    for name, offset in forward.items():
-        rank = np.where(q == name, 2 * layer + offset, rank)
-    rank = np.where(q == "loss", 2 * n_layers, rank)
-    for name, offset in backward.items():
-        rank = np.where(q == name, 2 * n_layers + 1 + (n_layers - 1 - layer) + offset, rank)
-    is_update = d["table"].to_numpy() == "updates"
-    rank = np.where((q == "grad") & ~is_update, 3 * n_layers + 2 + layer * 0.01, rank)
-    upd = {"w_old": 0.0, "grad": 1.0, "delta_w": 2.0, "w_new": 3.0}
-    for name, offset in upd.items():
-        rank = np.where(is_update & (q == name), 4 * n_layers + offset, rank)
-    sample = d["sample"].fillna(SAMPLE_LAST).to_numpy(float) if "sample" in d else np.full(len(d), SAMPLE_LAST)
-    sample = np.where(is_update, SAMPLE_LAST, sample)
-    unit = d["unit"].astype(str).map(order["unit"]).fillna(0).to_numpy(float) if "unit" in d else np.zeros(len(d))
-    source = d["source"].astype(str).map(order["source"]).fillna(0).to_numpy(float) if "source" in d else np.zeros(len(d))
-    d = d.assign(_epoch=d["epoch"].to_numpy(float), _step=d["step"].to_numpy(float), _sample=sample, _rank=rank,
-                 _unit=unit, _source=source)
-    d = d.sort_values(["_epoch", "_step", "_sample", "_rank", "_unit", "_source"], kind="stable")
-    return d.drop(columns=["_epoch", "_step", "_sample", "_rank", "_unit", "_source"]).reset_index(drop=True)
+# -- output ---------------------------------------------------------------------------------------------
+def where_text(row) -> str:
+    """'epoch 1, step 3, sample 2, layer H, unit h1' for the keys a row has."""
+    parts = []
+    for k in ("epoch", "step", "sample", "layer", "unit", "source"):
+        v = row.get(k)
+        if v is not None and not (isinstance(v, float) and math.isnan(v)) and v is not pd.NA and v != "":
+            parts.append(f"{k} {v}")
+    return ", ".join(parts)
 
 
-def format_result(result: DiffResult) -> str:
+def format_result(result: DiffResult, max_rows: int = 3) -> str:
     """Human-readable lines: same, or the first divergence, then the summary and one-sided rows."""
-    if result.same:
-        compared = int(result.summary["compared"].sum()) if len(result.summary) else 0
-        return f"same: {compared} values agree within tolerance"
+    compared = int(result.summary["compared"].sum()) if len(result.summary) else 0
     lines = []
-    f = result.first
-    if f:
-        where = ", ".join(f"{k} {_text(f[k])}" for k in ("epoch", "step", "sample", "layer", "unit", "source")
-                          if k in f and f[k] == f[k] and f[k] is not None)
-        lines.append(f"different: first divergence at {where}: {f['table']}.{f['quantity']}")
-        lines.append(f"  A = {f['a']!r}  B = {f['b']!r}  abs diff = {f['abs_diff']:.3g}  rel diff = {f['rel_diff']:.3g}")
+    if result.same:
+        lines.append(f"same: {compared} values agree within tolerance")
+    elif result.first:
+        f = result.first
+        lines.append(f"different: first divergence at {where_text(f)}: {f['table']}.{f['quantity']}")
+        lines.append(f"  A = {f['a']!r}  B = {f['b']!r}  abs diff = {f['abs_diff']:.3g}  "
+                     f"rel diff = {f['rel_diff']:.3g}")
     else:
-        lines.append("different: the values agree, but some rows are present in one trace only")
+        lines.append(f"different: the {compared} values in both agree, but some rows are in one trace only")
     differing = result.summary[result.summary["differing"] > 0]
     if len(differing):
         lines.append("differing values per table and quantity:")
@@ -258,31 +416,95 @@ def format_result(result: DiffResult) -> str:
     for side, counts in (("A", result.only_a), ("B", result.only_b)):
         for table, n in counts.items():
             if n:
-                lines.append(f"rows only in {side}: {table}: {n}")
+                rows = result.one_sided[(result.one_sided["side"] == side) & (result.one_sided["table"] == table)]
+                shown = "; ".join(where_text(r) for r in rows.head(max_rows).to_dict("records"))
+                more = f"; ... {n - max_rows} more" if n > max_rows else ""
+                lines.append(f"rows only in {side}: {table}: {n} ({shown}{more})")
+    if result.not_compared:
+        lines.append(f"not compared (in one trace only): {', '.join(result.not_compared)}")
     return "\n".join(lines)
 
 
-def _text(v) -> str:
-    return str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v)
+def write_diff_report(result: DiffResult, path, a_name: str, b_name: str) -> Path:
+    """Every difference as an xlsx workbook, or an HTML page (Jinja2, autoescaped; the first MAX_HTML_ROWS).
 
-
-def write_diff_report(result: DiffResult, path, a_name: str, b_name: str) -> None:
-    """All differences as an HTML page (Jinja2, autoescaped) or an xlsx workbook, written atomically."""
+    Written atomically; the same result gives the same bytes.
+    """
     path = Path(path)
-    if path.suffix.lower() == ".xlsx":
-        from .atomic import atomic_path
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        _write_xlsx_report(result, path, a_name, b_name)
+    elif suffix in (".html", ".htm"):
+        _write_html_report(result, path, a_name, b_name)
+    else:
+        raise TracerError(str(path), "the report is .html or .xlsx")
+    return path
 
-        with atomic_path(path) as tmp:
-            with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-                result.summary.to_excel(writer, sheet_name="summary", index=False)
-                result.differences.to_excel(writer, sheet_name="differences", index=False)
-        return
+
+def _report_frames(result: DiffResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Differences and one-sided rows with empty keys left blank, as plain objects for writing."""
+    diffs = result.differences.astype(object).where(result.differences.notna(), None)
+    sided = result.one_sided.astype(object).where(result.one_sided.notna(), None)
+    return diffs, sided
+
+
+def _number_text(v) -> str:
+    """A value at full precision (shortest round-trip repr); empty for no value."""
+    if v is None:
+        return ""
+    return repr(float(v)) if isinstance(v, (float, np.floating)) else str(v)
+
+
+def _write_html_report(result: DiffResult, path: Path, a_name: str, b_name: str) -> None:
     from .atomic import write_text
     from .html import _env
 
-    diffs = result.differences.head(20_000)
+    diffs, sided = _report_frames(result)
+    shown, sided_shown = diffs.head(MAX_HTML_ROWS), sided.head(MAX_HTML_ROWS)
     html = _env().get_template("diff.html.j2").render(
-        a=a_name, b=b_name, verdict=format_result(result), summary=result.summary.to_dict("records"),
-        columns=list(diffs.columns), rows=diffs.astype(object).where(diffs.notna(), "").values.tolist(),
-        truncated=len(result.differences) - len(diffs))
+        a=a_name, b=b_name, verdict=format_result(result),
+        summary=[{**r, "max_abs_diff": f"{r['max_abs_diff']:.3g}"} for r in result.summary.to_dict("records")],
+        columns=list(shown.columns), rows=[[_number_text(v) for v in row] for row in shown.values.tolist()],
+        truncated=len(diffs) - len(shown), total=len(diffs),
+        sided_columns=list(sided.columns), sided_total=len(sided),
+        sided=[[_number_text(v) for v in row] for row in sided_shown.values.tolist()])
     write_text(path, html)
+
+
+def _write_xlsx_report(result: DiffResult, path: Path, a_name: str, b_name: str) -> None:
+    import xlsxwriter
+
+    from .atomic import atomic_path
+    from .xlsx import CREATED
+
+    diffs, sided = _report_frames(result)
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
+                                            "strings_to_numbers": False, "constant_memory": True})
+        wb.set_properties({"created": CREATED, "title": f"trace diff: {a_name} vs {b_name}"})
+        ws = wb.add_worksheet("summary")
+        lines = [f"A: {a_name}", f"B: {b_name}", *format_result(result, max_rows=10).splitlines(), ""]
+        for r, line in enumerate(lines):
+            ws.write_string(r, 0, line)
+        _write_rows(ws, len(lines), list(result.summary.columns), result.summary.values.tolist())
+        for title, frame in (("differences", diffs), ("rows in one trace only", sided)):
+            rows = frame.values.tolist()
+            for part, start in enumerate(range(0, max(len(rows), 1), EXCEL_ROWS)):
+                sheet = wb.add_worksheet(title if part == 0 else f"{title} ({part + 1})")
+                _write_rows(sheet, 0, list(frame.columns), rows[start:start + EXCEL_ROWS])
+        wb.close()
+
+
+def _write_rows(ws, r0: int, columns: list[str], rows: list[list]) -> None:
+    """A header and rows; non-finite numbers as text (nan, inf), since spreadsheets have no NaN."""
+    ws.write_row(r0, 0, columns)
+    for r, row in enumerate(rows, start=r0 + 1):
+        for c, v in enumerate(row):
+            if v is None:
+                continue
+            if isinstance(v, (float, np.floating)) and not math.isfinite(v):
+                ws.write_string(r, c, repr(float(v)))
+            elif isinstance(v, (int, float, np.integer, np.floating)):
+                ws.write_number(r, c, v)
+            else:
+                ws.write_string(r, c, str(v))

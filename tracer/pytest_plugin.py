@@ -3,8 +3,8 @@
 Golden traces are the CSVs of `tracer.csvio` (full precision, text, stable across runs and platforms) in
 `<test module>/<test name>/` next to the test file. `pytest --update-traces` writes or refreshes them.
 Traces of other code work too: pass a dict of DataFrames with at least a table's key columns
-(nodes: epoch, step, sample, layer, unit; weights: + source; updates: epoch, step, layer, unit, source;
-losses: epoch, step, sample) and any of its value columns.
+(nodes: epoch, step, sample, layer, unit; weights: those and source; updates: epoch, step, layer, unit,
+source; losses: epoch, step, sample) and any of its value columns.
 """
 from __future__ import annotations
 
@@ -14,12 +14,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from .atomic import write_text
 from .csvio import read_table_csv, table_to_csv
 from .diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces, format_result
+from .errors import TracerError
 from .trace import COLUMNS, Trace
 
 
 def pytest_addoption(parser):
+    """The --update-traces option."""
     parser.getgroup("backprop-tracer").addoption(
         "--update-traces", action="store_true", default=False,
         help="write or refresh the golden traces of trace_regression instead of comparing")
@@ -38,34 +41,48 @@ class TraceRegression:
         self.request = request
         self.update = request.config.getoption("update_traces")
 
-    def folder(self, basename: str | None) -> Path:
-        test_file = Path(str(self.request.node.fspath))
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", basename or self.request.node.name).strip("_")
+    def folder(self, basename: str | None = None) -> Path:
+        """<test module>/<basename or test name>/ beside the test file."""
+        test_file = Path(str(self.request.node.path))
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", basename or self.request.node.name).strip("_.")
         return test_file.parent / test_file.stem / name
 
     def check(self, trace, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, tolerances: dict | None = None,
               basename: str | None = None) -> None:
-        """Fail with the first divergence when the trace differs from the golden one."""
-        tables = trace.tables if isinstance(trace, Trace) else dict(trace)
+        """Fail with the first divergence when the trace differs from the golden one.
+
+        trace: a Trace or a dict of DataFrames (table name -> DataFrame with the table's key columns);
+        tolerances: per quantity (rtol, atol), e.g. {"delta": (1e-6, 0)}; basename: the golden folder's name.
+        """
+        tables = trace.tables if isinstance(trace, Trace) else trace
+        if not isinstance(tables, dict):
+            raise TypeError(f"check() takes a Trace or a dict of DataFrames, not {type(trace).__name__}")
         unknown = [t for t in tables if t not in COLUMNS]
         if unknown:
             raise ValueError(f"unknown table(s) {unknown}; trace tables are {', '.join(COLUMNS)}")
         folder = self.folder(basename)
+        refresh = f"python3 -m pytest '{self.request.node.nodeid}' --update-traces"
         if self.update:
-            folder.mkdir(parents=True, exist_ok=True)
             for name, df in tables.items():
-                (folder / f"{name}.csv").write_text(table_to_csv(df), encoding="utf-8", newline="\n")
+                write_text(folder / f"{name}.csv", table_to_csv(df))
             return
         missing = [n for n in tables if not (folder / f"{n}.csv").is_file()]
         if missing:
-            pytest.fail(f"no golden trace {folder}/{missing[0]}.csv; run `pytest --update-traces` to create it",
-                        pytrace=False)
-        golden = {n: read_table_csv(folder / f"{n}.csv", n, strict=False) for n in tables}
-        result = diff_traces(tables, golden, rtol=rtol, atol=atol, tolerances=tolerances)
+            pytest.fail(f"no golden trace {folder / missing[0]}.csv; create it with `{refresh}`", pytrace=False)
+        golden = {}
+        for n, df in tables.items():
+            golden[n] = read_table_csv(folder / f"{n}.csv", n, strict=False)
+            if list(golden[n].columns) != [c for c in COLUMNS[n] if c in df.columns]:
+                pytest.fail(f"the columns of {n} differ from the golden trace {folder / n}.csv "
+                            f"({', '.join(golden[n].columns)}); if intended, refresh with `{refresh}`", pytrace=False)
+        try:
+            result = diff_traces(tables, golden, rtol=rtol, atol=atol, tolerances=tolerances)
+        except TracerError as e:
+            pytest.fail(f"cannot compare with the golden trace in {folder}: {e}", pytrace=False)
         if not result.same:
             pytest.fail(f"trace differs from the golden trace in {folder} (A = this run, B = golden)\n"
                         f"{format_result(result)}\n"
-                        f"if the change is intended, refresh with `pytest --update-traces`", pytrace=False)
+                        f"if the change is intended, refresh with `{refresh}`", pytrace=False)
 
 
 def select_steps_of(trace: Trace, steps: list[int]) -> dict[str, pd.DataFrame]:
