@@ -1,27 +1,48 @@
 """Reading students' answers from answer workbooks (xlsx) or CSV, safely: a bad file is reported, never fatal.
 
-Each reader returns (answers, variant, problems): answers maps a quantity label to the raw text the student
-wrote (None when blank); problems are one-line notes about the file. A file that cannot be read at all
-raises AnswerFileError, which `tracer check` reports before going on to the next file.
+`read_answers` returns an AnswerSheet: the answers (quantity label -> the raw text the student wrote, None
+when blank), what the file says about itself (variant id, notation, number of steps: the rows of those
+names above the answers, as `tracer template` writes them) and one-line notes about the file. A file that
+cannot be read at all raises AnswerFileError, which `tracer check` reports before going on to the next file.
+Workbooks are opened read-only with their cached values (never evaluated), after size checks.
 """
 from __future__ import annotations
 
 import csv
 import io
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
-MAX_BYTES = 5 * 2**20  # an answer sheet is small; anything bigger is not one
+MAX_BYTES = 5 * 2**20  # an answer sheet is a few kB; anything above 5 MB is not one
+MAX_UNPACKED = 25 * 2**20  # refuse zip bombs: a workbook that inflates to more than 25 MB
 MAX_ROWS = 20_000
 SHEET = "answers"
+META = ("variant", "notation", "steps")
 
 
 class AnswerFileError(Exception):
     """The file cannot be read as an answer sheet (the message says why)."""
 
 
-def read_answers(path: Path) -> tuple[dict[str, str | None], str | None, list[str]]:
-    """Answers, variant id and problems of one student file (.xlsx or .csv)."""
+@dataclass
+class AnswerSheet:
+    """One student's file: answers by label, the file's own variant/notation/steps, notes on problems."""
+
+    answers: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+
+    def add(self, where: str, label: str, text: str | None) -> None:
+        """Record an answer; a label answered twice keeps its first answer, with a note."""
+        if label in self.answers:
+            self.problems.append(f"{where}: {label!r} answered twice; the first answer counts")
+        else:
+            self.answers[label] = text
+
+
+def read_answers(path) -> AnswerSheet:
+    """The answer sheet of one student file (.xlsx or .csv)."""
     path = Path(path)
     if not path.is_file():
         raise AnswerFileError("no such file")
@@ -34,74 +55,88 @@ def read_answers(path: Path) -> tuple[dict[str, str | None], str | None, list[st
     raise AnswerFileError("expected an .xlsx answer workbook or a .csv file (quantity,value)")
 
 
-def _read_csv(path: Path):
+def _text(value) -> str | None:
+    """A cell's content as the student wrote it; None when blank."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return repr(value) if isinstance(value, float) else str(value).strip()
+
+
+def _read_csv(path: Path) -> AnswerSheet:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise AnswerFileError("not UTF-8 text") from None
-    rows = list(csv.reader(io.StringIO(text)))
+        raise AnswerFileError("not UTF-8 text: save the answers as CSV UTF-8") from None
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as e:
+        raise AnswerFileError(f"not a CSV file ({e})") from None
     if len(rows) > MAX_ROWS:
         raise AnswerFileError(f"more than {MAX_ROWS} rows")
-    answers, variant, problems = {}, None, []
+    sheet = AnswerSheet()
     for n, row in enumerate(rows, start=1):
         if not row or not row[0].strip() or (n == 1 and row[0].strip().lower() == "quantity"):
             continue
-        label = row[0].strip()
-        if label == "variant":
-            variant = row[1].strip() if len(row) > 1 else None
-            continue
-        if label in answers:
-            problems.append(f"line {n}: {label!r} answered twice; the first answer counts")
-            continue
-        answers[label] = row[1].strip() if len(row) > 1 and row[1].strip() else None
-    return answers, variant, problems
+        label, value = row[0].strip(), _text(row[1]) if len(row) > 1 else None
+        if len(row) > 2 and any(c.strip() for c in row[2:]):
+            sheet.problems.append(f"line {n}: more than two columns; only the second is the answer")
+        if label in META:
+            sheet.meta[label] = value
+        else:
+            sheet.add(f"line {n}", label, value)
+    return sheet
 
 
-def _read_xlsx(path: Path):
+def _read_xlsx(path: Path) -> AnswerSheet:
     import openpyxl
 
     try:
-        with zipfile.ZipFile(path) as z:  # refuse zip bombs before openpyxl inflates anything
-            if sum(i.file_size for i in z.infolist()) > 20 * MAX_BYTES:
-                raise AnswerFileError("unpacks to more than 100 MB: not an answer sheet")
+        with zipfile.ZipFile(path) as z:  # before openpyxl inflates anything
+            if sum(i.file_size for i in z.infolist()) > MAX_UNPACKED:
+                raise AnswerFileError(f"unpacks to more than {MAX_UNPACKED // 2**20} MB: not an answer sheet")
         values = openpyxl.load_workbook(path, read_only=True, data_only=True)
         formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except AnswerFileError:
         raise
     except Exception as e:  # corrupt zip, not a workbook, broken XML: openpyxl raises many kinds
-        raise AnswerFileError(f"cannot be read as a workbook ({type(e).__name__})") from None
+        raise AnswerFileError(f"cannot be read as a workbook ({type(e).__name__}); save it again as .xlsx") from None
     try:
         if SHEET not in values.sheetnames:
-            raise AnswerFileError(f"no sheet {SHEET!r}: was it made with `tracer template`?")
-        answers, variant, problems = {}, None, []
-        rows = zip(values[SHEET].iter_rows(values_only=True), formulas[SHEET].iter_rows(values_only=True))
-        started = False
-        for n, (row, frow) in enumerate(rows, start=1):
-            if n > MAX_ROWS:
-                raise AnswerFileError(f"more than {MAX_ROWS} rows")
-            first = row[0] if row else None
-            if first == "variant" and len(row) > 1:
-                variant = None if row[1] is None else str(row[1])
-            if first == "quantity":
-                started = True
-                continue
-            if not started or first is None:
-                continue
-            label = str(first).strip()
-            value = row[1] if len(row) > 1 else None
-            written = frow[1] if len(frow) > 1 else None
-            if value is None and isinstance(written, str) and written.startswith("="):
-                problems.append(f"{label}: a formula without a saved value ({written}); type the number")
-                answers[label] = "formula without a value"
-                continue
-            if label in answers:
-                problems.append(f"row {n}: {label!r} appears twice; the first answer counts")
-                continue
-            answers[label] = None if value is None or (isinstance(value, str) and not value.strip()) else \
-                (repr(value) if isinstance(value, float) else str(value))
-        if not started:
-            raise AnswerFileError("no 'quantity' header row in the answers sheet")
-        return answers, variant, problems
+            raise AnswerFileError(f"no sheet {SHEET!r} (found {', '.join(values.sheetnames)[:80]}): "
+                                  "answer in the workbook made with `tracer template`")
+        return _read_rows(values[SHEET].iter_rows(max_col=2, values_only=True),
+                          formulas[SHEET].iter_rows(max_col=2, values_only=True))
+    except AnswerFileError:
+        raise
+    except Exception as e:  # broken XML inside the sheet shows only while reading rows
+        raise AnswerFileError(f"the sheet {SHEET!r} cannot be read ({type(e).__name__})") from None
     finally:
         values.close()
         formulas.close()
+
+
+def _read_rows(rows, formula_rows) -> AnswerSheet:
+    """Header rows (variant, notation, steps), then the answers below the 'quantity' row."""
+    sheet, started = AnswerSheet(), False
+    for n, (row, frow) in enumerate(zip(rows, formula_rows), start=1):
+        if n > MAX_ROWS:
+            raise AnswerFileError(f"more than {MAX_ROWS} rows")
+        first = _text(row[0]) if row else None
+        value = row[1] if len(row) > 1 else None
+        if first is None:
+            continue
+        if not started:
+            if first in META:
+                sheet.meta[first] = _text(value)
+            started = first == "quantity"
+            continue
+        written = frow[1] if len(frow) > 1 else None
+        if value is None and isinstance(written, str) and written.startswith("="):
+            sheet.problems.append(f"row {n}: {first!r} is a formula without a saved value ({written[:40]}); "
+                                  "type the number")
+            sheet.add(f"row {n}", first, "formula without a saved value")
+            continue
+        sheet.add(f"row {n}", first, _text(value))
+    if not started:
+        raise AnswerFileError(f"no 'quantity' header row in the sheet {SHEET!r}")
+    return sheet

@@ -3,23 +3,25 @@
 For each quantity, in worked-example order, an answer is
 - correct: equal to the exact value to the tolerance, or to the digits the student wrote;
 - rounded: between the exact value and the value of the same computation done with every intermediate
-  rounded to the student's digits (Ekman's -0.066 is computed from the rounded -0.14);
-- carried forward: wrong, but what the student's own earlier (wrong) values give: not counted twice;
+  rounded to the student's digits, or exactly what the student's own accepted (rounded) earlier values
+  give (Ekman's -0.066 is computed from the rounded -0.14);
+- carried forward: wrong, but what the student's own earlier wrong values give: not counted twice;
 - wrong, with the classic mistake that explains it when one does (tracer.mistakes);
 - blank or unparseable.
-Correct, rounded and carried-forward answers score.
+Correct, rounded and carried-forward answers score. Recomputations use tracer.exercise.Recompute, i.e.
+the spec's own activation and loss objects, never formulas of their own.
 """
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from .answers import AnswerFileError, read_answers
-from .engine import run
-from .exercise import Item, Recompute, exact_values, exercise_items
+from .atomic import atomic_path, write_text
+from .exercise import Item, Recompute, exact_values, exercise_items, exercise_trace
 from .mistakes import MISTAKES
 from .template import variant_spec
 
@@ -37,6 +39,7 @@ class Mark:
     status: str  # correct, rounded, carried forward, wrong, blank, unparseable
     diagnosis: str = ""
     explain: str = ""
+    from_own: float | None = None  # what the student's own earlier values give (shown when it differs)
 
 
 @dataclass
@@ -66,10 +69,10 @@ def parse_number(text: str | None) -> tuple[float, int] | None:
     """The number a student wrote and its decimal places ('−0,066' -> (-0.066, 3)); None if not a number."""
     if text is None:
         return None
-    t = text.strip().replace("−", "-").replace("–", "-").replace(" ", "")
+    t = text.strip().replace("−", "-").replace("–", "-").replace(" ", "").replace("\u202f", "")
     if "," in t and "." not in t:
         t = t.replace(",", ".")
-    if not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", t):
+    if not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?", t):
         return None
     try:
         d = Decimal(t)
@@ -95,12 +98,32 @@ def _half_unit(digits: int, target: float) -> float:
     return 0.5 * 10.0 ** -digits * (1 + 1e-9)
 
 
+def _rounded_in_stages(value: float, digits: int, target: float) -> bool:
+    """The written value is the target rounded by hand in stages, one decimal at a time from up to three more
+    decimals (-0.24492 -> -0.245 -> -0.25: Ekman's y_g), rounding halves away from zero."""
+    if not math.isfinite(target) or not math.isfinite(value):
+        return False
+    if target:  # at least two significant digits, as in _half_unit
+        digits = max(digits, 1 - math.floor(math.log10(abs(target))))
+    for extra in (1, 2, 3):
+        x = Decimal(repr(target))
+        for places in range(digits + extra, digits - 1, -1):
+            x = x.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        if x == Decimal(repr(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):
+            return True
+    return False
+
+
+def steps_answered(answers: dict) -> int:
+    """The number of steps an answer sheet covers, from its labels ('step 2: ...'); 1 without prefixes."""
+    return max([int(m.group(1)) for a in answers for m in [re.match(r"step (\d+): ", a)] if m] or [1])
+
+
 def check_answers(spec, answers: dict, rtol: float = DEFAULT_RTOL, digits: int | None = None,
-                  notation: str | None = None) -> list[Mark]:
-    """Marks for a student's answers (label -> text) to the exercise of `spec`."""
-    steps = max([int(m.group(1)) for a in answers for m in [re.match(r"step (\d+): ", a)] if m] or [1])
-    trace = run(spec)
-    steps = min(steps, trace.step_count())
+                  notation: str | None = None, steps: int | None = None) -> list[Mark]:
+    """Marks for a student's answers (label -> text) to the exercise of the first `steps` steps of `spec`."""
+    steps = steps or steps_answered(answers)
+    trace = exercise_trace(spec, steps)
     items = exercise_items(trace, steps, notation)
     exact = exact_values(trace, items)
     rc = Recompute(spec, trace)
@@ -109,10 +132,15 @@ def check_answers(spec, answers: dict, rtol: float = DEFAULT_RTOL, digits: int |
     written = [v[1] for v in parsed.values() if v is not None]
     places = digits if digits is not None else (max(set(written), key=written.count) if written else 4)
     rounded = _rounded_trace(items, rc, exact, places)
+    status, used = {}, set()
 
     def own(kind, step, sample, layer, unit, source):
+        """The student's value where they gave one (noting that it was used), else the exact one."""
         key = (kind, step, sample, layer, unit, source)
-        return student.get(key, exact.get(key, rounded.get(key)))
+        if key in student:
+            used.add(key)
+            return student[key]
+        return exact.get(key, rounded.get(key))
 
     marks = []
     for item in items:
@@ -126,15 +154,21 @@ def check_answers(spec, answers: dict, rtol: float = DEFAULT_RTOL, digits: int |
             value, dp = got
             dp = digits if digits is not None else dp
             lo, hi = sorted((exact[item.key], rounded[item.key]))
+            used.clear()
+            mark.from_own = rc.value(item, own)
             if _matches(value, dp, exact[item.key], rtol):
                 mark.status = "correct"
-            elif lo - _half_unit(dp, exact[item.key]) <= value <= hi + _half_unit(dp, exact[item.key]):
+            elif lo - _half_unit(dp, exact[item.key]) <= value <= hi + _half_unit(dp, exact[item.key]) \
+                    or _rounded_in_stages(value, dp, exact[item.key]):
                 mark.status = "rounded"
-            elif _matches(value, dp, rc.value(item, own), rtol):
-                mark.status = "carried forward"
+            elif _matches(value, dp, mark.from_own, rtol):
+                # from the student's own values: rounding if those were accepted, else an error carried forward
+                earlier_wrong = any(status.get(k) in ("wrong", "carried forward") for k in used)
+                mark.status = "carried forward" if earlier_wrong else "rounded"
             else:
                 mark.status = "wrong"
                 mark.diagnosis, mark.explain = diagnose(item, value, dp, rc, own, exact, rtol)
+        status[item.key] = mark.status
         marks.append(mark)
     return marks
 
@@ -159,7 +193,7 @@ def diagnose(item: Item, value: float, dp: int, rc: Recompute, own, exact: dict,
         for get in (own, exact_get):
             try:
                 candidate = mistake.value(item, rc, get)
-            except (KeyError, ValueError, ZeroDivisionError):
+            except (KeyError, ValueError, ZeroDivisionError, IndexError):
                 candidate = None
             candidates = candidate if isinstance(candidate, list) else [candidate]
             if any(c is not None and _matches(value, dp, c, rtol) for c in candidates):
@@ -167,31 +201,42 @@ def diagnose(item: Item, value: float, dp: int, rc: Recompute, own, exact: dict,
     return "", ""
 
 
-def check_file(spec, path, rtol: float = DEFAULT_RTOL, digits: int | None = None, notation: str | None = None) -> Result:
-    """Grade one student file; a file that cannot be read gives a Result with `error` set, never an exception."""
+def check_file(spec, path, rtol: float = DEFAULT_RTOL, digits: int | None = None,
+               notation: str | None = None) -> Result:
+    """Grade one student file against its own variant; a bad file gives a Result with `error` set, never raises.
+
+    The variant, notation and number of steps come from the file (as `tracer template` wrote them);
+    `notation` overrides the file's.
+    """
     result = Result(file=str(path))
     try:
-        answers, vid, problems = read_answers(Path(path))
+        sheet = read_answers(Path(path))
     except AnswerFileError as e:
         result.error = str(e)
         return result
-    result.problems = problems
+    result.problems = sheet.problems
+    vid = sheet.meta.get("variant")
     result.variant = vid or spec.name
+    steps = sheet.meta.get("steps")
     try:
-        result.marks = check_answers(variant_spec(spec, vid), answers, rtol=rtol, digits=digits, notation=notation)
+        steps = int(steps) if steps else None
+        result.marks = check_answers(variant_spec(spec, vid), sheet.answers, rtol=rtol, digits=digits,
+                                     notation=notation or sheet.meta.get("notation"), steps=steps)
     except Exception as e:  # a student's file never stops the batch: say what went wrong and go on
         result.error = f"cannot be graded ({e})"
         return result
     known = {m.label for m in result.marks}
-    extra = [a for a in answers if a not in known]
+    extra = [a for a in sheet.answers if a not in known]
     if extra:
         result.problems.append(f"{len(extra)} row(s) that are not quantities of this exercise, e.g. {extra[0]!r}")
+    if all(m.status == "blank" for m in result.marks) and extra:
+        result.problems.append("no label matches the exercise: were the labels changed, or another notation used?")
     return result
 
 
-def summary_line(result: Result) -> str:
+def summary_line(result: Result, name: str | None = None) -> str:
     """One terminal line per student."""
-    name = Path(result.file).name
+    name = name or Path(result.file).name
     if result.error:
         return f"{name}: not graded: {result.error}"
     wrong = [m for m in result.marks if m.status not in SCORING]
@@ -200,48 +245,103 @@ def summary_line(result: Result) -> str:
     return f"{name} [{result.variant}]: {result.score}/{result.total}" + (f": {detail}{more}" if wrong else "")
 
 
-def gradebook(results: list[Result]):
-    """One row per student file: variant, score, total, and each quantity's status."""
-    import pandas as pd
+def student_names(results: list[Result]) -> list[str]:
+    """A distinct short name per file: the file name, with its folder where two files share a name."""
+    names = [Path(r.file).name for r in results]
+    names = [str(Path(Path(r.file).parent.name) / n) if names.count(n) > 1 else n for r, n in zip(results, names)]
+    return [n if names.count(n) == 1 else f"{n} ({k})" for k, n in enumerate(names, start=1)]
 
+
+def gradebook(results: list[Result]) -> tuple[list[str], list[list]]:
+    """Columns and rows of the grade book: student file, variant, score, total, error, each quantity's status."""
+    labels = list(dict.fromkeys(m.label for r in results for m in r.marks))
     rows = []
-    for r in results:
-        row = {"student file": Path(r.file).name, "variant": r.variant, "score": r.score, "total": r.total,
-               "error": r.error}
-        for m in r.marks:
-            row[m.label] = m.status + (f": {m.diagnosis}" if m.diagnosis else "")
-        rows.append(row)
-    return pd.DataFrame(rows)
+    for name, r in zip(student_names(results), results):
+        status = {m.label: m.status + (f": {m.diagnosis}" if m.diagnosis else "") for m in r.marks}
+        rows.append([name, r.variant, r.score, r.total, r.error] + [status.get(label, "") for label in labels])
+    return ["student file", "variant", "score", "total", "error"] + labels, rows
 
 
 def write_gradebook(results: list[Result], out_dir) -> list[Path]:
-    """gradebook.csv and gradebook.xlsx in out_dir (atomically)."""
-    from .atomic import atomic_path, write_text
+    """gradebook.csv and gradebook.xlsx in out_dir (atomically, byte-identical for the same results)."""
+    import csv
+    import io
 
     out = Path(out_dir)
-    book = gradebook(results)
-    write_text(out / "gradebook.csv", book.to_csv(index=False, lineterminator="\n"))
-    with atomic_path(out / "gradebook.xlsx") as tmp:
-        book.to_excel(tmp, index=False, engine="openpyxl", sheet_name="gradebook")
+    columns, rows = gradebook(results)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([columns] + rows)
+    write_text(out / "gradebook.csv", buf.getvalue())
+    _write_table(out / "gradebook.xlsx", "gradebook", columns, rows)
     return [out / "gradebook.csv", out / "gradebook.xlsx"]
 
 
-def write_feedback(result: Result, path) -> Path:
+def _write_table(path: Path, sheet: str, columns: list[str], rows: list[list]) -> None:
+    """A one-sheet workbook; text is written as text, so a student's '=...' never becomes a formula."""
+    import xlsxwriter
+
+    from .xlsx import CREATED
+
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
+                                            "strings_to_numbers": False})
+        wb.set_properties({"created": CREATED})
+        ws = wb.add_worksheet(sheet)
+        bold = wb.add_format({"bold": True})
+        for c, name in enumerate(columns):
+            ws.write_string(0, c, name, bold)
+        for r, row in enumerate(rows, start=1):
+            for c, v in enumerate(row):
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    ws.write_number(r, c, v)
+                elif v not in (None, ""):
+                    ws.write_string(r, c, str(v))
+        ws.freeze_panes(1, 1)
+        wb.close()
+
+
+def feedback_rows(result: Result) -> list[dict]:
+    """Each answer beside the right one (6 significant digits), with the verdict and the diagnosed mistake."""
+    rows = []
+    for m in result.marks:
+        own = "" if m.from_own is None or m.status in ("correct", "rounded") or \
+            math.isclose(m.from_own, m.expected, rel_tol=1e-9) else f"{m.from_own:.6g}"
+        rows.append({"label": m.label, "answer": m.answer if m.answer is not None else "",
+                     "expected": f"{m.expected:.6g}", "from_own": own, "status": m.status,
+                     "diagnosis": m.diagnosis, "explain": m.explain})
+    return rows
+
+
+def write_feedback(result: Result, path, name: str | None = None) -> Path:
     """A student's feedback: each wrong answer beside the right one, with the diagnosed mistake (HTML or xlsx)."""
-    from .atomic import atomic_path, write_text
     from .html import _env
 
     path = Path(path)
-    rows = [{"label": m.label, "answer": m.answer if m.answer is not None else "", "expected": f"{m.expected:.6g}",
-             "status": m.status, "diagnosis": m.diagnosis, "explain": m.explain} for m in result.marks]
+    rows = feedback_rows(result)
     if path.suffix.lower() == ".xlsx":
-        import pandas as pd
-
-        with atomic_path(path) as tmp:
-            pd.DataFrame(rows).to_excel(tmp, index=False, engine="openpyxl", sheet_name="feedback")
+        columns = ["quantity", "your answer", "right answer", "from your earlier values", "verdict", "mistake", "why"]
+        _write_table(path, "feedback", columns, [[r["label"], r["answer"], r["expected"], r["from_own"], r["status"],
+                                                  r["diagnosis"], r["explain"]] for r in rows])
         return path
     html = _env().get_template("check_feedback.html.j2").render(
-        file=Path(result.file).name, variant=result.variant, score=result.score, total=result.total,
+        file=name or Path(result.file).name, variant=result.variant, score=result.score, total=result.total,
         error=result.error, problems=result.problems, rows=rows)
     write_text(path, html)
     return path
+
+
+def check_files(spec, paths, out_dir=None, rtol: float = DEFAULT_RTOL, digits: int | None = None,
+                notation: str | None = None, echo=print) -> list[Result]:
+    """Grade many files (one line each through `echo`); with out_dir, the grade book and a feedback page each."""
+    results = []
+    for path in paths:
+        result = check_file(spec, path, rtol=rtol, digits=digits, notation=notation)
+        results.append(result)
+        echo(summary_line(result))
+    if out_dir is not None:
+        for path in write_gradebook(results, out_dir):
+            echo(f"wrote {path}")
+        for name, result in zip(student_names(results), results):
+            stem = re.sub(r"[^\w.-]+", "-", str(Path(name).with_suffix("")))
+            write_feedback(result, Path(out_dir) / f"{stem}.html", name=name)
+    return results

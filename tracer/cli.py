@@ -16,7 +16,7 @@ from .resources import example_paths, find_example
 from .spec import Spec, load_spec
 from .trace import Trace
 from .check import DEFAULT_RTOL as CHECK_RTOL
-from .check import check_file, summary_line, write_feedback, write_gradebook
+from .check import check_files, write_feedback
 from .diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces, format_result, load_trace, write_diff_report
 from .html import write_report
 from .reports import write_example_reports
@@ -127,7 +127,9 @@ def _tolerances(values: list[str], default: float, option: str) -> tuple[float, 
 def cmd_template(args) -> int:
     """tracer template: the exercise workbook, its key, or N variants with keys."""
     spec = resolve_spec(args.spec)
-    if args.variants:
+    if args.variants is not None and args.key:
+        raise TracerError("--key", "with --variants every variant gets its own key in the --out folder; drop --key")
+    if args.variants is not None:
         written = write_variants(spec, args.out, args.variants, args.seed, steps=args.steps, notation=args.notation,
                                  saturated=args.saturated)
     else:
@@ -142,20 +144,14 @@ def cmd_template(args) -> int:
 def cmd_check(args) -> int:
     """tracer check: one line per student; gradebook and feedback; 0 all correct, 1 some not."""
     spec = resolve_spec(args.spec)
+    if args.rtol < 0 or (args.digits is not None and args.digits < 0):
+        raise TracerError("--rtol/--digits", "expected a tolerance >= 0 and a number of decimals >= 0")
     if args.report and len(args.answers) > 1:
         raise TracerError("--report", "one report per answer file: with several files use --out FOLDER")
-    results = []
-    for path in args.answers:
-        result = check_file(spec, path, rtol=args.rtol, digits=args.digits, notation=args.notation)
-        print(summary_line(result))
-        results.append(result)
+    results = check_files(spec, args.answers, out_dir=args.out, rtol=args.rtol, digits=args.digits,
+                          notation=args.notation)
     if args.report:
         write_feedback(results[0], args.report)
-    if args.out:
-        for path in write_gradebook(results, args.out):
-            print(f"wrote {path}")
-        for result in results:
-            write_feedback(result, Path(args.out) / f"{Path(result.file).stem}.html")
     return EXIT_OK if all(r.all_correct for r in results) else EXIT_DIFFERENT
 
 

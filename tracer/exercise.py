@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .engine import run
+from .errors import TracerError
 from .notation import profile
 from .trace import Trace
 
@@ -33,6 +35,15 @@ class Item:
         return (self.kind, self.step, self.sample, self.layer, self.unit, self.source)
 
 
+def exercise_trace(spec, steps: int) -> Trace:
+    """The trace of just enough epochs for the first `steps` steps (XOR trains 10,000; an exercise needs 1)."""
+    first = run(spec, epochs=1)
+    per_epoch = first.step_count()
+    if not 1 <= steps <= per_epoch * spec.training.epochs:
+        raise TracerError("--steps", f"expected a number of steps from 1 to {per_epoch * spec.training.epochs}")
+    return first if steps <= per_epoch else run(spec, epochs=-(-steps // per_epoch))
+
+
 def exercise_items(trace: Trace, steps: int, notation: str | None = None) -> list[Item]:
     """The items of the first `steps` steps, in the order a person computes them by hand."""
     spec = trace.spec
@@ -41,14 +52,10 @@ def exercise_items(trace: Trace, steps: int, notation: str | None = None) -> lis
     for step in range(1, steps + 1):
         samples = trace.losses.loc[trace.losses["step"] == step, "sample"].tolist()
         for d in samples:
-            per = []
-            for layer in spec.layers:
-                for kind in ("z", "a"):
-                    per += [(kind, layer.name, u, "") for u in layer.units]
+            per = [(kind, l.name, u, "") for l in spec.layers for u in l.units for kind in ("z", "a")]
             per.append(("loss", "", "", ""))
-            for layer in reversed(spec.layers):
-                for kind in ("dE_da", "da_dz", "delta"):
-                    per += [(kind, layer.name, u, "") for u in layer.units]
+            per += [(kind, l.name, u, "") for l in reversed(spec.layers) for u in l.units
+                    for kind in ("dE_da", "da_dz", "delta")]
             per += [("grad", l.name, u, s) for l in spec.layers for u in l.units for s in l.sources]
             for kind, layer, unit, source in per:
                 label = names.label(kind, layer or None, unit or None, source or None)

@@ -17,16 +17,20 @@ from .exercise import Item, Recompute
 
 @dataclass(frozen=True)
 class Mistake:
+    """A classic mistake: its name, a one-line explanation for the student, and the wrong value it gives."""
+
     name: str
     explain: str
     value: Callable  # (item, recompute, get) -> float | None
 
 
 def _sign_flipped(item: Item, rc: Recompute, get):
+    """Any quantity with the opposite sign (Ekman: the minus of -(y - f) is easily lost)."""
     return -rc.value(item, get)
 
 
 def _derivative_missing(item: Item, rc: Recompute, get):
+    """An error term without the factor da/dz (as if the unit were linear)."""
     if item.kind != "delta":
         return None
     return rc.value(item, get, da_dz=lambda z, a: np.ones_like(z)) if not _fused(item, rc) else None
@@ -38,6 +42,7 @@ def _fused(item: Item, rc: Recompute) -> bool:
 
 
 def _activation(item: Item, rc: Recompute):
+    """The activation object of the item's layer (None for the loss)."""
     return rc.layers[item.layer][1].activation if item.layer in rc.layers else None
 
 
@@ -52,28 +57,17 @@ def _with_derivative(fn):
 
 
 def _alpha(act) -> float:
+    """The sigmoid's gain (1 for activations without one)."""
     return getattr(act, "alpha", 1.0)
 
 
-MISTAKES = [
-    Mistake("activation derivative missing", "the error term lacks the factor da/dz", _derivative_missing),
-    Mistake("sigmoid derivative taken as z(1-z)", "the sigmoid's derivative is a(1-a), computed from the "
-            "activation a, not from the net input z",
-            _with_derivative(lambda act: (lambda z, a: _alpha(act) * z * (1 - z)) if act.name == "sigmoid" else None)),
-    Mistake("tanh derivative used for a sigmoid", "1 - a^2 is the derivative of tanh; the sigmoid's is a(1-a)",
-            _with_derivative(lambda act: (lambda z, a: 1 - a * a) if act.name == "sigmoid" else None)),
-    Mistake("sigmoid derivative used for tanh", "a(1-a) is the sigmoid's derivative; tanh's is 1 - a^2",
-            _with_derivative(lambda act: (lambda z, a: a * (1 - a)) if act.name == "tanh" else None)),
-    Mistake("gain alpha missing", "with gain alpha the sigmoid's derivative is alpha a(1-a) (Maren eq. 6.2)",
-            _with_derivative(lambda act: (lambda z, a: a * (1 - a)) if act.name == "sigmoid" and act.alpha != 1
-                             else None)),
-]
+HALF = {"half_sse": True, "sse": False}  # squared-error losses: whether the source writes the 1/2
 
 
-def _loss_scaled(factor: float):
+def _loss_scaled(factor: float, losses: tuple):
     """The loss (and what follows from it at the output) multiplied by a factor: a 1/2 dropped or doubled."""
     def value(item: Item, rc: Recompute, get):
-        if rc.spec.loss.name not in ("half_sse", "sse"):
+        if rc.spec.loss.name not in losses:
             return None
         out = rc.spec.layers[-1].name
         if item.kind == "loss" or (item.kind in ("dE_da", "delta") and item.layer == out):
@@ -128,24 +122,38 @@ def _bias_frozen_ignored(item: Item, rc: Recompute, get):
 
 
 def _other_unit(item: Item, rc: Recompute, get):
-    """z computed with the weights of another unit of the layer, or a gradient with another source's input."""
+    """z computed with the weights of another unit of the layer, a hidden error term back-propagated through
+    another unit's outgoing weights, or a gradient with another source's input: one value per other unit."""
+    layer = rc.layers[item.layer][1] if item.layer in rc.layers else None
     if item.kind == "z":
-        layer = rc.layers[item.layer][1]
         others = [u for u in layer.units if u != item.unit]
         return [rc.value(item, get, weight=lambda s, src, unit=o, lay=item.layer: rc.weight(get, s, lay, unit, src))
                 for o in others] or None
+    if item.kind == "dE_da" and item.layer != rc.spec.layers[-1].name:
+        return [rc.value(item, get, weight=lambda s, src, unit, lay, o=o: rc.weight(get, s, lay, unit, o))
+                for o in layer.units if o != item.unit] or None
     if item.kind == "grad":
-        layer = rc.layers[item.layer][1]
         return [rc.value(item, get, input_=lambda src, o=o: rc.input(get, item.step, item.sample, item.layer, o))
                 for o in layer.sources if o != item.source] or None
     return None
 
 
-MISTAKES += [
+MISTAKES = [  # tried in this order; the first that explains a wrong answer names it
+    Mistake("activation derivative missing", "the error term lacks the factor da/dz", _derivative_missing),
+    Mistake("sigmoid derivative taken as z(1-z)", "the sigmoid's derivative is a(1-a), computed from the "
+            "activation a, not from the net input z",
+            _with_derivative(lambda act: (lambda z, a: _alpha(act) * z * (1 - z)) if act.name == "sigmoid" else None)),
+    Mistake("tanh derivative used for a sigmoid", "1 - a^2 is the derivative of tanh; the sigmoid's is a(1-a)",
+            _with_derivative(lambda act: (lambda z, a: 1 - a * a) if act.name == "sigmoid" else None)),
+    Mistake("sigmoid derivative used for tanh", "a(1-a) is the sigmoid's derivative; tanh's is 1 - a^2",
+            _with_derivative(lambda act: (lambda z, a: a * (1 - a)) if act.name == "tanh" else None)),
+    Mistake("gain alpha missing", "with gain alpha the sigmoid's derivative is alpha a(1-a) (Maren eq. 6.2)",
+            _with_derivative(lambda act: (lambda z, a: a * (1 - a)) if act.name == "sigmoid" and act.alpha != 1
+                             else None)),
     Mistake("1/2 of the loss dropped", "E = 1/2 sum (y - yhat)^2: the 1/2 was left out, doubling the value",
-            _loss_scaled(2.0)),
+            _loss_scaled(2.0, tuple(k for k, half in HALF.items() if half))),
     Mistake("1/2 of the loss doubled", "the 1/2 was applied twice (or added to a loss that has none)",
-            _loss_scaled(0.5)),
+            _loss_scaled(0.5, tuple(HALF))),
     Mistake("learning rate not applied", "delta w = -eta dE/dw: the learning rate factor is missing",
             _update(lambda spec, G, w: -G)),
     Mistake("update added instead of subtracted", "gradient descent subtracts eta dE/dw",
