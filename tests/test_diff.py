@@ -1,18 +1,31 @@
-"""tracer diff: alignment on keys, the first divergence in dependency order, tolerances, inputs, exit codes."""
+"""tracer diff: alignment on keys, the first divergence in dependency order, tolerances, inputs, reports, exit codes.
+
+Expected values come from the engine's own trace with one known change made to it, never from diff's output.
+"""
 from __future__ import annotations
 
+import re
+import shlex
 import subprocess
 import sys
+import warnings
+from pathlib import Path
 
 import numpy as np
+import openpyxl
+import pandas as pd
 import pytest
 
 import tracer
+from tracer import diff as diffmod
 from tracer.csvio import write_trace_csv
-from tracer.diff import diff_traces, format_result
-from tracer.errors import TracerError
+from tracer.diff import diff_traces, format_result, load_trace, write_diff_report
+from tracer.errors import TracerError, TracerWarning
 from tracer.resources import find_example
+from tracer.trace import COLUMNS
 from tracer.xlsx import write_workbook
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(name, **kw):
@@ -23,9 +36,25 @@ def tables(name):
     return {k: v.copy() for k, v in run(name).tables.items()}
 
 
+def at(df, **keys):
+    """Boolean mask of the rows with these key values."""
+    mask = np.ones(len(df), bool)
+    for k, v in keys.items():
+        mask &= (df[k] == v).to_numpy()
+    assert mask.sum() >= 1, keys
+    return mask
+
+
+def first_of(result):
+    f = result.first
+    return tuple(f.get(k) for k in ("table", "quantity", "step", "sample", "layer", "unit", "source"))
+
+
+# -- identical, perturbed, missing ---------------------------------------------------------------------
 def test_identical_traces_are_the_same():
     result = diff_traces(run("frey-batch"), run("frey-batch"))
-    assert result.same and format_result(result).startswith("same: ")
+    assert result.same and result.first is None and format_result(result).startswith("same: ")
+    assert result.summary["differing"].sum() == 0 and result.summary["compared"].sum() > 0
 
 
 def test_rows_in_another_order_are_still_the_same():
@@ -37,75 +66,292 @@ def test_rows_in_another_order_are_still_the_same():
 def test_one_value_perturbed_is_reported_at_its_key_with_its_difference():
     a, b = tables("frey-online"), tables("frey-online")
     nodes = b["nodes"]
-    where = (nodes["step"] == 3) & (nodes["unit"] == "a2")
+    where = at(nodes, step=3, unit="a2")
     before = nodes.loc[where, "delta"].item()
     nodes.loc[where, "delta"] = before + 1e-5
     result = diff_traces(a, b)
     f = result.first
-    assert (f["table"], f["quantity"], f["epoch"], f["step"], f["sample"], f["layer"], f["unit"]) == \
-        ("nodes", "delta", 1, 3, 3, "hidden", "a2")
+    assert first_of(result) == ("nodes", "delta", 3, 3, "hidden", "a2", None) and f["epoch"] == 1
     assert f["a"] == before and f["b"] == before + 1e-5
     assert f["abs_diff"] == pytest.approx(1e-5, rel=1e-6)
+    assert f["rel_diff"] == pytest.approx(1e-5 / max(abs(before), abs(before + 1e-5)), rel=1e-6)
     row = result.summary[(result.summary["table"] == "nodes") & (result.summary["quantity"] == "delta")]
-    assert row["differing"].item() == 1
+    assert row["differing"].item() == 1 and row["max_abs_diff"].item() == pytest.approx(1e-5, rel=1e-6)
+    assert len(result.differences) == 1
+    text = format_result(result)
+    assert "first divergence at epoch 1, step 3, sample 3, layer hidden, unit a2: nodes.delta" in text
+    assert f"A = {before!r}" in text and "nodes.delta: 1 of 40" in text
 
 
-def test_root_cause_is_named_not_what_follows_from_it():
-    """A wrong hidden delta in a student's code changes its grads and updates too: the delta is reported."""
-    spec = tracer.load_spec(find_example("frey-online"))
-    good = tracer.run(spec)
-    bad = tracer.run(spec.replace(learning_rate=spec.learning_rate * 1.001))  # first differs at w_new of step 1
-    f = diff_traces(good, bad).first
-    assert (f["table"], f["quantity"], f["step"]) == ("updates", "delta_w", 1)
-    a, b = tables("frey-online"), tables("frey-online")
-    for table, cols in (("nodes", ["a"]), ("nodes", ["z"])):
-        b[table].loc[b[table]["step"] == 2, cols] += 1e-3  # z and a of step 2 both off: z comes first
-    f = diff_traces(a, b).first
-    assert (f["quantity"], f["step"], f["layer"], f["unit"]) == ("z", 2, "hidden", "a1")
-
-
-def test_a_missing_row_is_reported():
+def test_a_missing_row_is_reported_with_its_keys():
     a, b = tables("ekman-iterations"), tables("ekman-iterations")
     b["losses"] = b["losses"][b["losses"]["step"] != 7]
+    b["updates"] = b["updates"][~at(b["updates"], step=2, source="x1")]
     result = diff_traces(a, b)
-    assert not result.same and result.only_a["losses"] == 1 and result.first is None
-    assert "rows only in A: losses: 1" in format_result(result)
+    assert not result.same and result.first is None
+    assert result.only_a == {"nodes": 0, "weights": 0, "updates": 1, "losses": 1} and not any(result.only_b.values())
+    text = format_result(result)
+    assert "rows only in A: losses: 1 (epoch 7, step 7, sample 1)" in text
+    assert "rows only in A: updates: 1 (epoch 2, step 2, layer G, unit g, source x1)" in text
+    assert result.one_sided[["side", "table", "step"]].values.tolist() == [["A", "updates", 2], ["A", "losses", 7]]
+    extra = diff_traces(b, a)  # the other way round: rows only in B
+    assert extra.only_b["losses"] == 1 and "rows only in B: losses: 1" in format_result(extra)
 
 
+# -- first divergence in dependency order -------------------------------------------------------------
+def test_a_changed_initial_weight_is_named_before_everything_it_changes():
+    """A student's trace with one wrong starting weight: every later value differs, the weight is named."""
+    spec = tracer.load_spec(find_example("frey-online"))
+    weights = [w.copy() for w in (layer.weights for layer in spec.layers)]
+    weights[1][1, 2] += 0.01  # output unit y2, source a2
+    result = diff_traces(tracer.run(spec), tracer.run(spec.with_weights(weights)))
+    assert first_of(result) == ("weights", "w", 1, 1, "output", "y2", "a2")
+    assert result.first["abs_diff"] == pytest.approx(0.01)
+    assert result.summary.set_index(["table", "quantity"]).loc[("nodes", "z"), "differing"] > 1
+
+
+def test_learning_rate_change_first_shows_in_delta_w():
+    spec = tracer.load_spec(find_example("frey-online"))
+    result = diff_traces(tracer.run(spec), tracer.run(spec.replace(learning_rate=spec.learning_rate * 1.001)))
+    assert first_of(result)[:3] == ("updates", "delta_w", 1)
+
+
+@pytest.mark.parametrize("changes, expected", [
+    # forward: layer by layer; z before a
+    ([("nodes", "a", "output", "y1"), ("nodes", "a", "hidden", "a3")], ("a", "hidden", "a3")),
+    ([("nodes", "a", "hidden", "a1"), ("nodes", "z", "hidden", "a1")], ("z", "hidden", "a1")),
+    ([("weights", "w", "output", "y1"), ("nodes", "a", "hidden", "a2")], ("a", "hidden", "a2")),
+    ([("weights", "input", "output", "y1"), ("nodes", "z", "output", "y2")], ("input", "output", "y1")),
+    # the loss after the forward pass, before the backward pass
+    ([("losses", "loss", None, None), ("nodes", "dE_da", "output", "y1")], ("loss", None, None)),
+    ([("losses", "loss", None, None), ("nodes", "a", "output", "y2")], ("a", "output", "y2")),
+    # backward: from the output layer back; dE_da, da_dz, delta
+    ([("nodes", "delta", "hidden", "a1"), ("nodes", "delta", "output", "y2")], ("delta", "output", "y2")),
+    ([("nodes", "delta", "hidden", "a1"), ("nodes", "dE_da", "hidden", "a2")], ("dE_da", "hidden", "a2")),
+    ([("nodes", "delta", "output", "y1"), ("nodes", "da_dz", "output", "y2")], ("da_dz", "output", "y2")),
+    # then the per-sample gradient, then the step's update
+    ([("weights", "grad", "hidden", "a1"), ("nodes", "delta", "hidden", "a3")], ("delta", "hidden", "a3")),
+    ([("updates", "w_new", "hidden", "a1"), ("updates", "delta_w", "output", "y1")], ("delta_w", "output", "y1")),
+    ([("updates", "grad", "output", "y1"), ("weights", "grad", "output", "y2")], ("grad", "output", "y2")),
+    # the target is data: before everything computed from it
+    ([("nodes", "target", "output", "y2"), ("weights", "w", "hidden", "a1")], ("target", "output", "y2")),
+])
+def test_dependency_order_within_a_sample(changes, expected):
+    a, b = tables("frey-batch"), tables("frey-batch")
+    for table, q, layer, unit in changes:
+        df = b[table]
+        keys = {"step": 2} | ({"sample": 3} if "sample" in df else {}) | ({"layer": layer, "unit": unit} if layer else {})
+        df.loc[at(df, **keys), q] += 1e-3
+    f = diff_traces(a, b).first
+    assert (f["quantity"], f.get("layer"), f.get("unit")) == expected and f["step"] == 2
+
+
+def test_earlier_step_comes_first_whatever_the_quantity():
+    a, b = tables("frey-online"), tables("frey-online")
+    b["nodes"].loc[at(b["nodes"], step=5, unit="a1"), "z"] += 1
+    b["updates"].loc[at(b["updates"], step=4, unit="y2", source="a3"), "w_new"] += 1
+    b["losses"].loc[at(b["losses"], step=6), "loss"] += 1
+    result = diff_traces(a, b)
+    assert first_of(result)[:3] == ("updates", "w_new", 4)
+    assert result.differences[["step", "quantity"]].values.tolist() == [[4, "w_new"], [5, "z"], [6, "loss"]]
+
+
+# -- tolerances, NaN, keys ----------------------------------------------------------------------------
 def test_tolerance_edges():
     a, b = tables("maren"), tables("maren")
     a["nodes"]["z"] = 1.0
-    b["nodes"]["z"] = 1.0 + 1e-9
+    b["nodes"]["z"] = 1.0 + 1e-9  # |a - b| = 1e-9 (to within one ulp), max(|a|, |b|) ~ 1
     assert diff_traces(a, b, rtol=1.01e-9, atol=0).same
     assert not diff_traces(a, b, rtol=0.99e-9, atol=0).same
     assert diff_traces(a, b, rtol=0, atol=1.01e-9).same
+    assert not diff_traces(a, b, rtol=0, atol=0.99e-9).same
     assert diff_traces(a, b, rtol=0, atol=0, tolerances={"z": (2e-9, 0)}).same
+    only_z = diff_traces(a, b, rtol=0, atol=0, tolerances={"a": (1.0, 1.0)})
+    assert not only_z.same and only_z.first["quantity"] == "z"
 
 
-def test_nan_equals_nan_only_at_the_same_place():
+def test_default_tolerances_accept_rounding_noise_only():
+    a, b = tables("cs510"), tables("cs510")
+    b["updates"]["w_new"] *= 1 + 1e-12
+    assert diff_traces(a, b).same
+    b["updates"]["w_new"] *= 1 + 1e-8
+    assert not diff_traces(a, b).same
+
+
+def test_nan_equals_nan_only_at_the_same_place_and_inf_only_the_same_inf():
     a, b = tables("ekman"), tables("ekman")
     assert np.isnan(a["nodes"]["target"]).any()  # hidden units have no target
     assert diff_traces(a, b).same
     b["nodes"].loc[1, "target"] = np.nan
     f = diff_traces(a, b).first
-    assert f["quantity"] == "target"
+    assert f["quantity"] == "target" and np.isnan(f["b"]) and np.isnan(f["abs_diff"])
+    a, b = tables("ekman"), tables("ekman")
+    a["losses"]["loss"], b["losses"]["loss"] = np.inf, np.inf
+    assert diff_traces(a, b).same
+    b["losses"]["loss"] = -np.inf
+    assert diff_traces(a, b).first["quantity"] == "loss"
+
+
+def test_bad_tolerances_are_bad_input():
+    t = tables("ekman")
+    with pytest.raises(TracerError, match="unknown quantity 'detla'"):
+        diff_traces(t, t, tolerances={"detla": (1e-6, 0)})
+    with pytest.raises(TracerError, match=">= 0"):
+        diff_traces(t, t, rtol=-1)
 
 
 def test_different_networks_are_bad_input():
     with pytest.raises(TracerError, match="different networks"):
         diff_traces(run("ekman"), run("xor", epochs=1))
+    a, b = tables("frey-online"), tables("frey-online")
+    for df in b.values():
+        if "unit" in df:
+            df["unit"] = df["unit"].astype(str).replace("a3", "a4")
+    with pytest.raises(TracerError, match="A has hidden.a3 that B lacks, B has hidden.a4 that A lacks"):
+        diff_traces(a, b)
 
 
+# -- other code's traces: DataFrames with the key columns and some values ----------------------------------
+def test_other_codes_dataframes_need_only_keys_and_some_values():
+    trace = run("frey-online")
+    mine = trace.nodes[["epoch", "step", "sample", "layer", "unit", "delta"]].copy()
+    mine["layer"], mine["unit"] = mine["layer"].astype(str), mine["unit"].astype(str)  # plain text, not categorical
+    mine["epoch"] = mine["epoch"].astype(float)  # whole numbers in a float column are fine as keys
+    assert diff_traces({"nodes": mine}, trace).same
+    mine.loc[5, "delta"] += 1
+    result = diff_traces({"nodes": mine}, trace)
+    assert first_of(result)[:2] == ("nodes", "delta") and list(result.summary["quantity"]) == ["delta"]
+    assert diff_traces({"nodes": mine}, trace, tables=["nodes"]).first["quantity"] == "delta"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t["nodes"].drop(columns="sample"), "A nodes: missing key column(s) sample"),
+    (lambda t: pd.concat([t["nodes"], t["nodes"].head(1)]), "occurs more than once"),
+    (lambda t: t["nodes"].assign(step=t["nodes"]["step"] + 0.5), "whole numbers"),
+    (lambda t: t["nodes"].assign(z="x"), "must hold numbers"),
+    (lambda t: t["nodes"].assign(unit=None), "has empty cells"),
+])
+def test_bad_dataframes_are_bad_input(change, message):
+    t = tables("ekman")
+    with pytest.raises(TracerError, match=re.escape(message)):
+        diff_traces({"nodes": change(t)}, t)
+
+
+def test_unknown_or_missing_tables_are_bad_input():
+    t = tables("ekman")
+    with pytest.raises(TracerError, match="unknown table 'node'"):
+        diff_traces({"node": t["nodes"]}, t)
+    with pytest.raises(TracerError, match="unknown table"):
+        diff_traces(t, t, tables=["nodez"])
+    with pytest.raises(TracerError, match="not in both"):
+        diff_traces({"nodes": t["nodes"]}, t, tables=["nodes", "losses"])
+
+
+# -- inputs: trace directory, workbook, spec ----------------------------------------------------------------
 def test_workbook_csv_and_spec_inputs_agree(tmp_path):
     trace = run("cs510")
     write_trace_csv(trace, tmp_path / "csv")
     write_workbook(trace, tmp_path / "cs510.xlsx")
     spec = find_example("cs510")
-    for a, b in ((tmp_path / "csv", spec), (tmp_path / "cs510.xlsx", spec), (tmp_path / "csv", tmp_path / "cs510.xlsx")):
-        result = diff_traces(tracer.diff.load_trace(a), tracer.diff.load_trace(b), rtol=1e-15)
+    assert diff_traces(tmp_path / "csv", spec, rtol=0, atol=0).same  # CSV: bit for bit
+    for a, b in ((tmp_path / "cs510.xlsx", spec), (tmp_path / "csv", tmp_path / "cs510.xlsx"),
+                 (tmp_path / "cs510.xlsx", "cs510")):
+        result = diff_traces(a, b, rtol=1e-15, atol=0)  # XlsxWriter stores 16 significant digits
         assert result.same, format_result(result)
+        assert result.summary["compared"].sum() == sum(
+            len(df) * (len(df.columns) - len(diffmod.KEYS[n])) for n, df in trace.tables.items())
 
 
+def test_workbook_made_by_hand_in_the_documented_layout(tmp_path):
+    """One sheet per table, header row, then rows: also what other tools can write."""
+    trace = run("ekman")
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, df in trace.tables.items():
+        ws = wb.create_sheet(name)
+        ws.append(list(df.columns))
+        for row in df.astype(object).where(df.notna(), None).values.tolist():
+            ws.append([str(v) if isinstance(v, str) else v for v in row])
+    wb.save(tmp_path / "mine.xlsx")
+    assert diff_traces(tmp_path / "mine.xlsx", "ekman", rtol=1e-15, atol=0).same
+    ws = wb["nodes"]
+    ws.cell(row=2, column=COLUMNS["nodes"].index("z") + 1).value = 0.5
+    wb.save(tmp_path / "mine.xlsx")
+    assert diff_traces(tmp_path / "mine.xlsx", "ekman").first["quantity"] == "z"
+    del wb["losses"]
+    wb.save(tmp_path / "mine.xlsx")
+    with pytest.raises(TracerError, match="no sheet 'losses'"):
+        load_trace(tmp_path / "mine.xlsx")
+
+
+def test_truncated_workbook_warns_and_shows_the_rows_it_lacks(tmp_path):
+    trace = run("ekman-iterations")
+    write_workbook(trace, tmp_path / "short.xlsx", max_rows=10)
+    with pytest.warns(TracerWarning, match="holds only the first 10 rows"):
+        result = diff_traces(tmp_path / "short.xlsx", trace)
+    assert result.first is None and result.only_b["weights"] == len(trace.weights) - 10
+
+
+def test_workbook_size_limits(tmp_path, monkeypatch):
+    write_workbook(run("ekman"), tmp_path / "ekman.xlsx")
+    monkeypatch.setattr(diffmod, "MAX_WORKBOOK_UNZIPPED", 1000)
+    with pytest.raises(TracerError, match="unpacks to more than"):
+        load_trace(tmp_path / "ekman.xlsx")
+    monkeypatch.setattr(diffmod, "MAX_WORKBOOK_BYTES", 100)
+    with pytest.raises(TracerError, match="workbook larger than"):
+        load_trace(tmp_path / "ekman.xlsx")
+    monkeypatch.undo()
+    monkeypatch.setattr(diffmod, "MAX_WORKBOOK_ROWS", 3)
+    with pytest.raises(TracerError, match="more than 3 rows"):
+        load_trace(tmp_path / "ekman.xlsx")
+
+
+# -- reports ----------------------------------------------------------------------------------------------
+def perturbed_pair():
+    a, b = tables("frey-online"), tables("frey-online")
+    b["nodes"].loc[at(b["nodes"], step=2, unit="y1"), "delta"] = np.nan
+    b["weights"].loc[b["weights"]["step"] >= 2, "grad"] += 1e-3
+    b["losses"] = b["losses"][b["losses"]["step"] != 8]
+    return a, b
+
+
+def test_html_report_lists_every_difference_escaped_and_same_bytes(tmp_path):
+    result = diff_traces(*perturbed_pair())
+    write_diff_report(result, tmp_path / "d.html", "<mine>", "trusted & true")
+    write_diff_report(result, tmp_path / "e.html", "<mine>", "trusted & true")
+    html = (tmp_path / "d.html").read_text()
+    assert html == (tmp_path / "e.html").read_text()
+    assert "&lt;mine&gt;" in html and "<mine>" not in html and "trusted &amp; true" in html
+    n = len(result.differences)
+    assert n == 1 + (b_weights := run("frey-online").weights)[b_weights["step"] >= 2].shape[0]
+    assert f"Differences in training order ({n})" in html and html.count("<tr><td>") == n + 1  # + the one-sided row
+    assert "<td>nan</td>" in html and "Rows in one trace only (1)" in html
+
+
+def test_xlsx_report_holds_every_difference_split_at_the_row_limit(tmp_path, monkeypatch):
+    result = diff_traces(*perturbed_pair())
+    monkeypatch.setattr(diffmod, "EXCEL_ROWS", 50)
+    write_diff_report(result, tmp_path / "d.xlsx", "a", "b")
+    write_diff_report(result, tmp_path / "e.xlsx", "a", "b")
+    assert (tmp_path / "d.xlsx").read_bytes() == (tmp_path / "e.xlsx").read_bytes()
+    wb = openpyxl.load_workbook(tmp_path / "d.xlsx", read_only=True)
+    parts = [s for s in wb.sheetnames if s.startswith("differences")]
+    rows = [r for s in parts for r in list(wb[s].iter_rows(values_only=True))[1:]]
+    assert len(parts) == -(-len(result.differences) // 50) and len(rows) == len(result.differences)
+    first = rows[0]
+    header = next(wb["differences"].iter_rows(values_only=True))
+    assert dict(zip(header, first))["quantity"] == "delta" and dict(zip(header, first))["b"] == "nan"
+    sided = list(wb["rows in one trace only"].iter_rows(values_only=True))
+    assert sided[1][:2] == ("A", "losses")
+
+
+def test_report_needs_html_or_xlsx(tmp_path):
+    with pytest.raises(TracerError, match=".html or .xlsx"):
+        write_diff_report(diff_traces(*perturbed_pair()), tmp_path / "d.pdf", "a", "b")
+    assert not list(tmp_path.iterdir())
+
+
+# -- command line -----------------------------------------------------------------------------------------
 def cli(*args, cwd=None):
     p = subprocess.run([sys.executable, "-m", "tracer", "diff", *map(str, args)], capture_output=True, text=True,
                        cwd=cwd)
@@ -117,20 +363,51 @@ def test_cli_exit_codes_and_reports(tmp_path):
     assert cli(tmp_path / "a", find_example("ekman"))[0] == 0
     nodes = tmp_path / "a" / "nodes.csv"
     nodes.write_text(nodes.read_text().replace("-0.2449186624037092", "-0.2449"))
-    status, out, _ = cli(tmp_path / "a", find_example("ekman"), "--report", tmp_path / "d.html")
+    status, out, _ = cli(tmp_path / "a", "ekman", "--report", tmp_path / "d.html")
     assert status == 1 and "first divergence at epoch 1, step 1, sample 1, layer G, unit g: nodes.a" in out
-    assert "tracer" not in (tmp_path / "d.html").read_text()[:0] and "nodes" in (tmp_path / "d.html").read_text()
-    assert cli(tmp_path / "a", find_example("ekman"), "--atol", "a=1e-4")[0] == 0
-    status, _, _ = cli(tmp_path / "a", find_example("ekman"), "--report", tmp_path / "d.xlsx")
+    assert "A = -0.2449  B = -0.2449186624037092" in out and "nodes.a" in (tmp_path / "d.html").read_text()
+    assert cli(tmp_path / "a", "ekman", "--atol", "a=1e-4")[0] == 0
+    assert cli(tmp_path / "a", "ekman", "--rtol", "1e-3")[0] == 0
+    assert cli(tmp_path / "a", "ekman", "--tables", "weights,losses")[0] == 0
+    status, _, _ = cli(tmp_path / "a", "ekman", "--report", tmp_path / "d.xlsx")
     assert status == 1 and (tmp_path / "d.xlsx").is_file()
-    for bad in ((tmp_path / "nope", find_example("ekman")), (tmp_path / "a", find_example("xor")),
-                (tmp_path / "a", find_example("ekman"), "--rtol", "x"), (tmp_path / "a", find_example("ekman"),
-                                                                        "--tables", "nodez")):
-        status, out, err = cli(*bad)
-        assert status == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
 
 
-def test_corrupt_workbook_is_bad_input(tmp_path):
-    (tmp_path / "x.xlsx").write_bytes(b"not a zip")
-    status, _, err = cli(tmp_path / "x.xlsx", find_example("ekman"))
-    assert status == 2 and "cannot read the workbook" in err
+@pytest.mark.parametrize("args, message", [
+    (("nope", "ekman"), "nope: no such file or directory"),
+    (("TRACE", "xor"), "different networks"),
+    (("TRACE", "ekman", "--rtol", "x"), "is not a number"),
+    (("TRACE", "ekman", "--rtol", "detla=1e-6"), "unknown quantity 'detla'"),
+    (("TRACE", "ekman", "--atol", "-1"), ">= 0"),
+    (("TRACE", "ekman", "--tables", "nodez"), "unknown table(s) nodez"),
+    (("TRACE", "ekman", "--report", "OUT/d.pdf"), ".html or .xlsx"),
+    (("BAD.xlsx", "ekman"), "cannot read the workbook"),
+    (("NOTRACE", "ekman"), "nodes.csv: missing"),
+    (("README.md", "ekman"), "not a trace"),
+])
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    write_trace_csv(run("ekman"), tmp_path / "trace")
+    (tmp_path / "BAD.xlsx").write_bytes(b"not a zip")
+    (tmp_path / "NOTRACE").mkdir()
+    names = {"TRACE": tmp_path / "trace", "BAD.xlsx": tmp_path / "BAD.xlsx", "NOTRACE": tmp_path / "NOTRACE",
+             "OUT/d.pdf": tmp_path / "d.pdf", "README.md": ROOT / "README.md"}
+    status, out, err = cli(*(names.get(a, a) for a in args), cwd=tmp_path)
+    assert status == 2 and len(err.splitlines()) == 1 and "Traceback" not in err and message in err, err
+    assert not (tmp_path / "d.pdf").exists()
+
+
+# -- docs/diff.md: its commands run as documented -----------------------------------------------------------
+def test_docs_commands_run_with_the_documented_exit_status(tmp_path):
+    """Each `tracer ...` line in the sh blocks of docs/diff.md, with `# exit N` where it is not 0."""
+    doc = (ROOT / "docs" / "diff.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", doc, re.S)
+    lines = [line for block in blocks for line in block.splitlines() if line.startswith(("tracer ", "python3 -m"))]
+    assert len(lines) >= 5
+    for line in lines:
+        if "pytest" in line or "bench_diff" in line:
+            continue  # run by this test suite itself / by hand (minutes)
+        command, _, comment = line.partition("#")
+        expected = int(m.group(1)) if (m := re.search(r"exit (\d)", comment)) else 0
+        args = shlex.split(command)
+        p = subprocess.run([sys.executable, "-m", "tracer", *args[1:]], capture_output=True, text=True, cwd=tmp_path)
+        assert p.returncode == expected, (line, p.stdout, p.stderr)

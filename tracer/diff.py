@@ -313,10 +313,10 @@ def _same_network(ta: dict, tb: dict, names: list[str], codes: dict) -> None:
 
 def _differs(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> np.ndarray:
     """Elementwise: outside tolerance, or NaN on one side only (inf equals inf of the same sign)."""
-    nan_a, nan_b = np.isnan(a), np.isnan(b)
-    with np.errstate(invalid="ignore"):
-        close = (np.abs(a - b) <= atol + rtol * np.maximum(np.abs(a), np.abs(b))) | (a == b)
-    return ~((nan_a & nan_b) | (~nan_a & ~nan_b & close))
+    with np.errstate(invalid="ignore", over="ignore"):
+        close = np.abs(a - b) <= atol + rtol * np.maximum(np.abs(a), np.abs(b))
+    close &= np.isfinite(a) & np.isfinite(b)  # else inf would be within rtol * inf of anything
+    return ~(close | (a == b) | (np.isnan(a) & np.isnan(b)))
 
 
 def _in_training_order(d: pd.DataFrame, codes: dict) -> pd.DataFrame:
@@ -395,8 +395,8 @@ def where_text(row) -> str:
     return ", ".join(parts)
 
 
-def format_result(result: DiffResult, max_rows: int = 3) -> str:
-    """Human-readable lines: same, or the first divergence, then the summary and one-sided rows."""
+def format_result(result: DiffResult, max_rows: int = 1) -> str:
+    """Human-readable lines: same, or the first divergence, then the summary and one-sided rows (max_rows each)."""
     compared = int(result.summary["compared"].sum()) if len(result.summary) else 0
     lines = []
     if result.same:
@@ -418,8 +418,7 @@ def format_result(result: DiffResult, max_rows: int = 3) -> str:
             if n:
                 rows = result.one_sided[(result.one_sided["side"] == side) & (result.one_sided["table"] == table)]
                 shown = "; ".join(where_text(r) for r in rows.head(max_rows).to_dict("records"))
-                more = f"; ... {n - max_rows} more" if n > max_rows else ""
-                lines.append(f"rows only in {side}: {table}: {n} ({shown}{more})")
+                lines.append(f"rows only in {side}: {table}: {n} ({'first: ' if n > max_rows else ''}{shown})")
     if result.not_compared:
         lines.append(f"not compared (in one trace only): {', '.join(result.not_compared)}")
     return "\n".join(lines)
@@ -442,10 +441,13 @@ def write_diff_report(result: DiffResult, path, a_name: str, b_name: str) -> Pat
 
 
 def _report_frames(result: DiffResult) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Differences and one-sided rows with empty keys left blank, as plain objects for writing."""
-    diffs = result.differences.astype(object).where(result.differences.notna(), None)
-    sided = result.one_sided.astype(object).where(result.one_sided.notna(), None)
-    return diffs, sided
+    """Differences and one-sided rows as plain objects for writing: keys a table lacks blank, NaN values kept."""
+    def plain(df):
+        out = df.astype(object)
+        keys = [c for c in df.columns if c in INT_COLUMNS or c in TEXT_COLUMNS]
+        out[keys] = out[keys].where(df[keys].notna(), None)
+        return out
+    return plain(result.differences), plain(result.one_sided)
 
 
 def _number_text(v) -> str:
