@@ -229,8 +229,9 @@ def check_file(spec, path, rtol: float = DEFAULT_RTOL, digits: int | None = None
     extra = [a for a in sheet.answers if a not in known]
     if extra:
         result.problems.append(f"{len(extra)} row(s) that are not quantities of this exercise, e.g. {extra[0]!r}")
-    if all(m.status == "blank" for m in result.marks) and extra:
-        result.problems.append("no label matches the exercise: were the labels changed, or another notation used?")
+    if len(extra) > len(sheet.answers) - len(extra):
+        result.problems.append("most labels do not match the exercise: were they changed, or is the file in "
+                               "another notation (--notation)?")
     return result
 
 
@@ -239,10 +240,13 @@ def summary_line(result: Result, name: str | None = None) -> str:
     name = name or Path(result.file).name
     if result.error:
         return f"{name}: not graded: {result.error}"
-    wrong = [m for m in result.marks if m.status not in SCORING]
-    detail = "; ".join(f"{m.label}: {m.status}{' (' + m.diagnosis + ')' if m.diagnosis else ''}" for m in wrong[:4])
-    more = f"; and {len(wrong) - 4} more" if len(wrong) > 4 else ""
-    return f"{name} [{result.variant}]: {result.score}/{result.total}" + (f": {detail}{more}" if wrong else "")
+    wrong = [m for m in result.marks if m.status in ("wrong", "unparseable")]
+    parts = [f"{m.label}: {m.status}{' (' + m.diagnosis + ')' if m.diagnosis else ''}" for m in wrong[:4]]
+    if len(wrong) > 4:
+        parts.append(f"{len(wrong) - 4} more wrong")
+    if blank := sum(m.status == "blank" for m in result.marks):
+        parts.append(f"{blank} blank")
+    return f"{name} [{result.variant}]: {result.score}/{result.total}" + (": " + "; ".join(parts) if parts else "")
 
 
 def student_names(results: list[Result]) -> list[str]:

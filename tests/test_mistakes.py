@@ -1,0 +1,149 @@
+"""Each classic mistake, planted in an otherwise correct key, is diagnosed by its name.
+
+Every wrong value is computed here by hand, the way a student making the mistake would, from the printed
+numbers of the sources (Ekman 004_...txt: w_xg = 0.3, 0.6, -0.1; w_gf = -0.2, 0.5; x = -0.9, 0.1; y = 1;
+lr = 0.1; Maren's gain alpha = 2; Frey's 2-3-2 sigmoid network), never by calling tracer.mistakes.
+"""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import tracer
+from tracer.check import check_answers
+from tracer.exercise import exact_values, exercise_items, exercise_trace
+from tracer.mistakes import MISTAKES
+from tracer.resources import find_example
+
+EKMAN = tracer.load_spec(find_example("ekman"))
+FREY = tracer.load_spec(find_example("frey-online"))
+
+
+def key(spec, steps=1):
+    """The correct answers of an exercise, as a student would type them (full precision)."""
+    trace = exercise_trace(spec, steps)
+    items = exercise_items(trace, steps)
+    values = exact_values(trace, items)
+    return {i.label: repr(values[i.key]) for i in items}
+
+
+def diagnosis(spec, label, value, steps=1):
+    """Plant `value` for `label` in the key; the verdict and the diagnosis of that answer."""
+    answers = key(spec, steps)
+    assert label in answers, sorted(answers)
+    answers[label] = f"{value:.6f}"
+    mark = {m.label: m for m in check_answers(spec, answers)}[label]
+    return mark.status, mark.diagnosis
+
+
+def S(z):
+    return 1 / (1 + math.exp(-z))
+
+
+# Ekman by hand: z_g = 0.3 + 0.6 (-0.9) - 0.1 (0.1), y_g = tanh(z_g), z_f = -0.2 + 0.5 y_g, y_f = S(z_f)
+Z_G = 0.3 + 0.6 * -0.9 + -0.1 * 0.1
+Y_G = math.tanh(Z_G)
+Z_F = -0.2 + 0.5 * Y_G
+Y_F = S(Z_F)
+ERR_F = -(1.0 - Y_F) * Y_F * (1 - Y_F)
+ERR_G = ERR_F * 0.5 * (1 - Y_G ** 2)
+W_GF1_NEW = 0.5 - 0.1 * ERR_F * Y_G
+
+EKMAN_PLANTED = [  # (label, wrong value as a student computes it, the mistake's name)
+    ("error term g", -ERR_G, "sign flipped"),
+    ("MSE'", 1.0 - Y_F, "sign flipped"),  # Ekman: "Note the negative sign for -(y - f)"
+    ("error term f", -(1.0 - Y_F), "activation derivative missing"),
+    ("y'_f", Z_F * (1 - Z_F), "sigmoid derivative taken as z(1-z)"),
+    ("error term f", -(1.0 - Y_F) * Z_F * (1 - Z_F), "sigmoid derivative taken as z(1-z)"),
+    ("y'_f", 1 - Y_F ** 2, "tanh derivative used for a sigmoid"),
+    ("y'_g", Y_G * (1 - Y_G), "sigmoid derivative used for tanh"),
+    ("error term g", ERR_F * 0.5 * Y_G * (1 - Y_G), "sigmoid derivative used for tanh"),
+    ("MSE", (1.0 - Y_F) ** 2, "1/2 of the loss dropped"),
+    ("MSE", (1.0 - Y_F) ** 2 / 4, "1/2 of the loss doubled"),
+    ("Δw_xg0", -ERR_G, "learning rate not applied"),
+    ("w_gf0 new", -0.2 - ERR_F, "learning rate not applied"),
+    ("Δw_xg1", 0.1 * ERR_G * -0.9, "update added instead of subtracted"),
+    ("w_gf1 new", 0.5 + 0.1 * ERR_F * Y_G, "update added instead of subtracted"),
+    ("dE/dy_g", W_GF1_NEW * ERR_F, "hidden error term with the already-updated weights"),
+    ("error term g", W_GF1_NEW * ERR_F * (1 - Y_G ** 2), "hidden error term with the already-updated weights"),
+    ("Δw_gf0", 0.0, "frozen bias treated wrongly"),  # a learning bias left unchanged
+    ("dE/dw_xg1", ERR_G * 0.1, "input or weight of a different unit used"),  # x2 instead of x1
+]
+
+
+@pytest.mark.parametrize("label, value, name", EKMAN_PLANTED, ids=[f"{n}: {l}" for l, _, n in EKMAN_PLANTED])
+def test_planted_mistake_in_ekman_is_diagnosed_by_name(label, value, name):
+    assert diagnosis(EKMAN, label, value) == ("wrong", name)
+
+
+def test_missing_gain_alpha_in_maren():
+    spec = tracer.load_spec(find_example("maren"))
+    h0 = 1 / (1 + math.exp(-2.0 * (0.5 * 0.2 - 0.4 * 0.9)))  # H_0 = S(alpha sum w I), alpha = 2, no bias
+    assert diagnosis(spec, "αH_0(1-H_0)", h0 * (1 - h0)) == ("wrong", "gain alpha missing")
+
+
+def test_frozen_bias_updated_anyway(tmp_path):
+    spec_file = tmp_path / "ekman-fixed-bias.yaml"
+    text = find_example("ekman").read_text()
+    spec_file.write_text(text.replace("activation: tanh", "activation: tanh\n    frozen: bias"))
+    spec = tracer.load_spec(spec_file)
+    assert float(key(spec)["Δw_xg0"]) == 0.0
+    assert diagnosis(spec, "Δw_xg0", -0.1 * ERR_G) == ("wrong", "frozen bias treated wrongly")
+    assert diagnosis(spec, "w_xg0 new", 0.3 - 0.1 * ERR_G) == ("wrong", "frozen bias treated wrongly")
+
+
+def test_half_added_to_a_loss_without_one():
+    """Davila's C = (a - y)^2 has no 1/2; writing one in halves the loss."""
+    spec = tracer.load_spec(find_example("davila-sse"))
+    trace = tracer.run(spec, epochs=1)
+    loss = next(i.label for i in exercise_items(trace, 1) if i.kind == "loss")
+    assert diagnosis(spec, loss, float(trace.losses["loss"][0]) / 2) == ("wrong", "1/2 of the loss doubled")
+
+
+# Frey's 2-3-2 network by hand, sample 1 (x = 0, 1; y = 1, 0), weights from examples/frey-online.yaml
+V = [[0.1, 0.4, -0.3], [-0.2, 0.2, 0.5], [0.05, -0.6, 0.3]]  # v_0j, v_1j, v_2j per hidden unit j
+W = [[0.2, 0.3, -0.5, 0.4], [-0.1, -0.4, 0.6, 0.1]]  # w_0k, w_1k, w_2k, w_3k per output unit k
+X, Y = [0.0, 1.0], [1.0, 0.0]
+H = [v[0] + v[1] * X[0] + v[2] * X[1] for v in V]
+A = [S(h) for h in H]
+YHAT = [S(w[0] + sum(wj * a for wj, a in zip(w[1:], A))) for w in W]
+D_OUT = [(yh - y) * yh * (1 - yh) for yh, y in zip(YHAT, Y)]  # Frey eq. (10) times g'(h)
+ETA = 0.5
+
+
+def test_frey_net_input_with_another_units_weights():
+    h1_with_v2 = V[1][0] + V[1][1] * X[0] + V[1][2] * X[1]  # unit 1's z from unit 2's weights
+    assert diagnosis(FREY, "h_1^h", h1_with_v2) == ("wrong", "input or weight of a different unit used")
+
+
+def test_frey_hidden_error_through_another_units_outgoing_weights():
+    wrong = D_OUT[0] * W[0][2] + D_OUT[1] * W[1][2]  # for hidden unit 1, w_2k (unit 2's) instead of w_1k
+    assert diagnosis(FREY, "Σ_k δ_k w_1k", wrong) == ("wrong", "input or weight of a different unit used")
+
+
+def test_frey_hidden_error_with_already_updated_weights():
+    """The classic of public code: update the output weights first, then back-propagate through them."""
+    w_new = [[W[k][1] - ETA * D_OUT[k] * A[0]] for k in range(2)]  # w_1k after the update
+    wrong = D_OUT[0] * w_new[0][0] + D_OUT[1] * w_new[1][0]
+    assert diagnosis(FREY, "Σ_k δ_k w_1k", wrong) == ("wrong", "hidden error term with the already-updated weights")
+
+
+def test_frey_second_step_learning_rate_missing():
+    """In step 2 the update builds on the student's step-1 weights; the mistake is still named."""
+    answers = key(FREY, steps=2)
+    grad = float(answers["step 2: ∂E/∂w_01"])
+    w01 = float(answers["step 1: w_01 new"])
+    answers["step 2: w_01 new"] = f"{w01 - grad:.6f}"
+    mark = {m.label: m for m in check_answers(FREY, answers)}["step 2: w_01 new"]
+    assert (mark.status, mark.diagnosis) == ("wrong", "learning rate not applied")
+
+
+def test_an_unexplained_wrong_value_gets_no_diagnosis():
+    assert diagnosis(EKMAN, "error term f", -0.3) == ("wrong", "")
+
+
+def test_every_mistake_is_planted_by_some_test():
+    planted = {name for _, _, name in EKMAN_PLANTED} | {"gain alpha missing", "1/2 of the loss doubled",
+                                                        "frozen bias treated wrongly"}
+    assert planted == {m.name for m in MISTAKES}
