@@ -132,28 +132,29 @@ def _read_sheet(wb, name: str, path: Path) -> pd.DataFrame:
 
 def _typed(df: pd.DataFrame, place: str) -> pd.DataFrame:
     """Contract dtypes for a table from elsewhere: exact integer keys, text keys, float values (NaN if empty)."""
-    out = {}
+    out = df.copy(deep=False)
     for c in df.columns:
+        s = df[c]
         if c in INT_COLUMNS:
-            values = pd.to_numeric(df[c], errors="coerce").to_numpy(float)
-            if len(values) and not (np.isfinite(values).all() and (values == np.round(values)).all()):
-                raise TracerError(place, f"column {c!r} must hold whole numbers (a key), found "
-                                         f"{df[c][~(np.isfinite(values) & (values == np.round(values)))].iloc[0]!r}")
+            if s.dtype.kind in "iu":
+                out[c] = s if s.dtype == np.int64 else s.astype("int64")
+                continue
+            values = pd.to_numeric(s, errors="coerce").to_numpy(float)
+            whole = np.isfinite(values) & (values == np.round(values))
+            if not whole.all():
+                raise TracerError(place, f"column {c!r} must hold whole numbers (a key), found {s[~whole].iloc[0]!r}")
             out[c] = values.astype("int64")
         elif c in TEXT_COLUMNS:
-            if df[c].isna().any():
+            if s.isna().any():
                 raise TracerError(place, f"column {c!r} is a key and has empty cells")
-            plain = isinstance(df[c].dtype, pd.CategoricalDtype) and \
-                all(isinstance(v, str) for v in df[c].cat.categories)
-            out[c] = df[c] if plain else df[c].astype(str)
-        elif df[c].dtype == np.float64:
-            out[c] = df[c]
-        else:
+            if not (isinstance(s.dtype, pd.CategoricalDtype) and all(isinstance(v, str) for v in s.cat.categories)):
+                out[c] = s.astype(str)
+        elif s.dtype != np.float64:
             try:
-                out[c] = pd.to_numeric(df[c].where(df[c].notna(), np.nan)).astype("float64")
+                out[c] = pd.to_numeric(s.where(s.notna(), np.nan)).astype("float64")
             except (ValueError, TypeError):
                 raise TracerError(place, f"column {c!r} must hold numbers") from None
-    return pd.DataFrame(out, index=df.index)
+    return out
 
 
 def as_tables(source) -> dict[str, pd.DataFrame]:
@@ -210,12 +211,15 @@ def diff_traces(a, b, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, to
     only_a, only_b = {}, {}
     for name in names:
         keys, left, right = KEYS[name], ca[name], cb[name]
-        _unique_keys(left, keys, "A", name, codes)
-        _unique_keys(right, keys, "B", name, codes)
         values = [c for c in COLUMNS[name] if c not in keys and c in left and c in right]
         not_compared += [f"{name}.{c}" for c in COLUMNS[name] if c not in keys and (c in left) != (c in right)]
-        merged = left[keys + values].merge(right[keys + values], on=keys, how="outer", suffixes=("_a", "_b"),
-                                           indicator=True, sort=False)
+        try:
+            merged = left[keys + values].merge(right[keys + values], on=keys, how="outer", suffixes=("_a", "_b"),
+                                               indicator=True, sort=False, validate="one_to_one")
+        except pd.errors.MergeError:
+            _unique_keys(left, keys, "A", name, codes)
+            _unique_keys(right, keys, "B", name, codes)
+            raise
         side = merged["_merge"].to_numpy()
         only_a[name] = int((side == "left_only").sum())
         only_b[name] = int((side == "right_only").sum())
@@ -300,8 +304,7 @@ def _same_network(ta: dict, tb: dict, names: list[str], codes: dict) -> None:
         cols = [c for c in KEYS[name] if c in TEXT_COLUMNS]
         if not cols:
             continue
-        a, b = (t[name][cols].drop_duplicates() for t in (ta, tb))
-        sa, sb = set(map(tuple, a.to_numpy().tolist())), set(map(tuple, b.to_numpy().tolist()))
+        sa, sb = (_distinct(t[name], cols, codes) for t in (ta, tb))
         if sa and sb and sa != sb:
             def text(keys):
                 return ".".join(codes[c][k] for c, k in zip(cols, keys)) if keys else "nothing"
@@ -309,6 +312,21 @@ def _same_network(ta: dict, tb: dict, names: list[str], codes: dict) -> None:
             raise TracerError("diff", f"different networks: A has {text(extra_a[0] if extra_a else None)} that "
                                       f"B lacks, B has {text(extra_b[0] if extra_b else None)} that A lacks "
                                       f"({name}); compare traces of the same network")
+
+
+def _distinct(df: pd.DataFrame, cols: list[str], codes: dict) -> set[tuple]:
+    """The distinct combinations of coded text keys in a table (e.g. every (layer, unit, source))."""
+    combined = np.zeros(len(df), np.int64)
+    for c in cols:
+        combined = combined * (len(codes[c]) + 1) + df[c].to_numpy(np.int64)
+    out = set()
+    for v in pd.unique(combined).tolist():
+        key = []
+        for c in reversed(cols):
+            v, k = divmod(v, len(codes[c]) + 1)
+            key.append(k)
+        out.add(tuple(reversed(key)))
+    return out
 
 
 def _differs(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> np.ndarray:

@@ -1,14 +1,25 @@
 """Benchmark of tracer diff: two traces of about 1,000,000 rows each (XOR, 11,400 epochs), compared in full.
 
 Run: python3 tests/benchmarks/bench_diff.py
+Times: in memory (identical; 410,401 values differing), from the CSV trace directories as `tracer diff DIR DIR`
+reads them, and writing the reports of the differing case.
 """
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 
 import tracer
-from tracer.diff import diff_traces
+from tracer.csvio import write_trace_csv
+from tracer.diff import diff_traces, write_diff_report
 from tracer.resources import find_example
+
+
+def timed(f):
+    t0 = time.perf_counter()
+    out = f()
+    return out, time.perf_counter() - t0
 
 
 def main():
@@ -16,19 +27,26 @@ def main():
     a = tracer.run(spec, epochs=11_400)
     b = tracer.run(spec, epochs=11_400)
     rows = sum(len(t) for t in a.tables.values())
-    t0 = time.perf_counter()
-    same = diff_traces(a, b)
-    t_same = time.perf_counter() - t0
+    same, t_same = timed(lambda: diff_traces(a, b))
     b.nodes.loc[len(b.nodes) // 2, "delta"] += 1e-6
     b.updates["w_new"] *= 1 + 1e-6  # every update differs: the worst case for sorting the differences
-    t0 = time.perf_counter()
-    different = diff_traces(a, b)
-    t_diff = time.perf_counter() - t0
+    different, t_diff = timed(lambda: diff_traces(a, b))
     assert same.same and not different.same
+    n_diff = int(different.summary["differing"].sum())
     print(f"{rows:,} rows per trace")
-    print(f"identical traces          {t_same:6.2f} s")
-    print(f"{int(different.summary['differing'].sum()):,} values differ     {t_diff:6.2f} s "
+    print(f"identical traces, in memory           {t_same:6.2f} s")
+    print(f"{n_diff:,} values differ, in memory     {t_diff:6.2f} s "
           f"(first divergence: step {different.first['step']}, {different.first['table']}.{different.first['quantity']})")
+    with tempfile.TemporaryDirectory() as tmp:
+        write_trace_csv(a, Path(tmp) / "a")
+        write_trace_csv(b, Path(tmp) / "b")
+        from_csv, t_csv = timed(lambda: diff_traces(Path(tmp) / "a", Path(tmp) / "b"))
+        assert int(from_csv.summary["differing"].sum()) == n_diff
+        print(f"{n_diff:,} values differ, CSV dirs      {t_csv:6.2f} s (reading both traces included)")
+        for ext in ("html", "xlsx"):
+            _, t_report = timed(lambda: write_diff_report(different, Path(tmp) / f"d.{ext}", "a", "b"))
+            size = (Path(tmp) / f"d.{ext}").stat().st_size
+            print(f"--report d.{ext:<4}                        {t_report:6.2f} s ({size / 2**20:.1f} MB)")
 
 
 if __name__ == "__main__":
