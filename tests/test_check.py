@@ -90,13 +90,16 @@ def test_rounded_intermediates_accepted_between_exact_and_rounded_trace():
 
 
 def test_rounding_band_of_a_value_not_derived_from_written_ones():
-    """With every intermediate rounded to 2 decimals (as the student writes them), error term g lands
-    between the exact -0.0664 and the rounded trace's value, even when the inputs are not written."""
+    """A student who keeps 2 significant digits (as Ekman does) but writes down only some intermediates:
+    error term g from the unwritten rounded ones is -0.14 * 0.5 * 0.94 = -0.0658 (exact -0.0664)."""
     answers = {label: None for label in key(EKMAN)}
-    answers["z_g"] = "-0.25"
-    answers["error term g"] = "-0.07"  # -0.14 * 0.5 * (1 - 0.24^2) = -0.066 -> the band reaches -0.07 at 2 places
-    assert marks(EKMAN, answers)["error term g"].status in ("correct", "rounded")
-    answers["error term g"] = "-0.09"
+    answers.update({"z_g": "-0.25", "y_f": "0.42", "MSE": "0.17"})
+    rounded_by_hand = -0.14 * 0.5 * 0.94
+    answers["error term g"] = f"{rounded_by_hand:.4f}"
+    assert marks(EKMAN, answers)["error term g"].status == "rounded"
+    answers["error term g"] = "-0.0650"  # beyond what rounding explains
+    assert marks(EKMAN, answers)["error term g"].status == "wrong"
+    answers["error term g"] = "-0.07"  # one significant digit is not enough
     assert marks(EKMAN, answers)["error term g"].status == "wrong"
 
 

@@ -65,8 +65,8 @@ class Result:
         return not self.error and self.total > 0 and self.score == self.total
 
 
-def parse_number(text: str | None) -> tuple[float, int] | None:
-    """The number a student wrote and its decimal places ('−0,066' -> (-0.066, 3)); None if not a number."""
+def _decimal(text: str | None) -> Decimal | None:
+    """The number a student wrote as a Decimal ('−0,066' -> Decimal('-0.066')); None if not a number."""
     if text is None:
         return None
     t = text.strip().replace("−", "-").replace("–", "-").replace(" ", "").replace("\u202f", "")
@@ -75,10 +75,24 @@ def parse_number(text: str | None) -> tuple[float, int] | None:
     if not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?", t):
         return None
     try:
-        d = Decimal(t)
+        return Decimal(t)
     except InvalidOperation:
         return None
-    return float(d), max(0, -d.as_tuple().exponent)
+
+
+def parse_number(text: str | None) -> tuple[float, int] | None:
+    """The number a student wrote and its decimal places ('−0,066' -> (-0.066, 3)); None if not a number."""
+    d = _decimal(text)
+    return None if d is None else (float(d), max(0, -d.as_tuple().exponent))
+
+
+def significant(text: str | None) -> int:
+    """Significant digits a student wrote ('-0.0060' -> 2, '0.42' -> 2, '12.5' -> 3); 0 if not a number."""
+    d = _decimal(text)
+    if d is None:
+        return 0
+    digits = d.as_tuple().digits
+    return max(1, len(digits) - next((k for k, x in enumerate(digits) if x), len(digits)))
 
 
 def _matches(value: float, digits: int, target: float, rtol: float) -> bool:
@@ -129,9 +143,12 @@ def check_answers(spec, answers: dict, rtol: float = DEFAULT_RTOL, digits: int |
     rc = Recompute(spec, trace)
     parsed = {i.key: parse_number(answers.get(i.label)) for i in items}
     student = {k: v[0] for k, v in parsed.items() if v is not None}
-    written = [v[1] for v in parsed.values() if v is not None]
-    places = digits if digits is not None else (max(set(written), key=written.count) if written else 4)
-    rounded = _rounded_trace(items, rc, exact, places)
+    if digits is not None:
+        rounded = _rounded_trace(items, rc, exact, lambda v: round(v, digits))
+    else:  # the significant digits the student usually keeps (Ekman: 2), at least 2
+        sig = [significant(answers.get(i.label)) for i in items if parsed[i.key] is not None]
+        keep = max(2, max(sorted(set(sig)), key=sig.count) if sig else 4)
+        rounded = _rounded_trace(items, rc, exact, lambda v: _round_significant(v, keep))
     status, used = {}, set()
 
     def own(kind, step, sample, layer, unit, source):
@@ -173,17 +190,26 @@ def check_answers(spec, answers: dict, rtol: float = DEFAULT_RTOL, digits: int |
     return marks
 
 
-def _rounded_trace(items: list[Item], rc: Recompute, exact: dict, places: int) -> dict:
-    """The same computation with every intermediate rounded to `places` decimals, as by hand."""
-    values = {}
+def _rounded_trace(items: list[Item], rc: Recompute, exact: dict, rounding) -> dict:
+    """Each value computed by hand from earlier values that were rounded (`rounding`) as they were written
+    down; the value itself is returned before its own rounding, so the band reaches what a student gets."""
+    values, raw = {}, {}
 
     def get(kind, step, sample, layer, unit, source):
         key = (kind, step, sample, layer, unit, source)
         return values[key] if key in values else exact[key]
 
     for item in items:
-        values[item.key] = round(rc.value(item, get), places)
-    return values
+        raw[item.key] = rc.value(item, get)
+        values[item.key] = rounding(raw[item.key])
+    return raw
+
+
+def _round_significant(value: float, n: int) -> float:
+    """Round to n significant digits, as by hand."""
+    if not value or not math.isfinite(value):
+        return value
+    return round(value, n - 1 - math.floor(math.log10(abs(value))))
 
 
 def diagnose(item: Item, value: float, dp: int, rc: Recompute, own, exact: dict, rtol: float) -> tuple[str, str]:
