@@ -1,6 +1,12 @@
 """The pytest plugin, run inside pytester: fails with the divergence, passes after --update-traces."""
 from __future__ import annotations
 
+import importlib.metadata
+
+import tracer
+from tracer.csvio import table_to_csv
+from tracer.resources import find_example
+
 pytest_plugins = ["pytester"]
 
 TEST = """
@@ -22,15 +28,97 @@ def test_plugin_fails_with_the_divergence_and_passes_after_update(pytester):
     pytester.makepyfile(test_golden_demo=TEST.format(lr=0.5, z=0.25))
     missing = pytester.runpytest()
     missing.assert_outcomes(failed=2)
-    missing.stdout.fnmatch_lines(["*no golden trace*--update-traces*"])
+    missing.stdout.fnmatch_lines(["*no golden trace*create it with `python3 -m pytest*--update-traces`*"])
     pytester.runpytest("--update-traces").assert_outcomes(passed=2)
     assert (pytester.path / "test_golden_demo" / "test_frey" / "updates.csv").is_file()
     pytester.runpytest().assert_outcomes(passed=2)
     pytester.makepyfile(test_golden_demo=TEST.format(lr=0.51, z=0.2500001))
     changed = pytester.runpytest()
     changed.assert_outcomes(failed=2)
-    changed.stdout.fnmatch_lines(["*first divergence at epoch 1, step 1*updates.delta_w*",
-                                  "*first divergence at epoch 1, step 1, sample 1, layer H, unit h1: nodes.z*",
-                                  "*refresh with `python3 -m pytest *test_golden_demo.py::test_other_code* --update-traces`*"])
+    changed.stdout.fnmatch_lines([
+        "*first divergence at epoch 1, step 1*updates.delta_w*",
+        "*first divergence at epoch 1, step 1, sample 1, layer H, unit h1: nodes.z*",
+        "*A = 0.2500001  B = 0.25  abs diff = 1e-07*",
+        "*refresh with `python3 -m pytest *test_golden_demo.py::test_other_code* --update-traces`*"])
     pytester.runpytest("--update-traces").assert_outcomes(passed=2)
     pytester.runpytest().assert_outcomes(passed=2)
+
+
+def test_golden_files_are_the_trace_csvs_and_stable(pytester):
+    pytester.makepyfile(test_demo=TEST.format(lr=0.5, z=0.25))
+    pytester.runpytest("--update-traces").assert_outcomes(passed=2)
+    folder = pytester.path / "test_demo" / "test_frey"
+    first = {p.name: p.read_bytes() for p in folder.iterdir()}
+    pytester.runpytest("--update-traces").assert_outcomes(passed=2)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == first
+    spec = tracer.load_spec(find_example("frey-online"))
+    expected = {f"{n}.csv": table_to_csv(df).encode() for n, df in tracer.run(spec.replace(learning_rate=0.5)).tables.items()}
+    assert first == expected  # full precision, text: what tracer.csvio writes
+
+
+TOLERANCE = """
+import tracer
+from tracer.resources import find_example
+
+def test_lr(trace_regression):
+    spec = tracer.load_spec(find_example("ekman"))
+    trace_regression.check(tracer.run(spec.replace(learning_rate={lr})), {kw})
+"""
+
+
+def test_tolerances_of_check(pytester):
+    pytester.makepyfile(test_tol=TOLERANCE.format(lr=0.5, kw=""))
+    pytester.runpytest("--update-traces").assert_outcomes(passed=1)
+    # learning rate 0.5 -> 0.5000001 changes delta_w and w_new by ~2e-7 relative, nothing before them
+    for kw, outcome in (("", "failed"), ("rtol=1e-6", "passed"), ("rtol=1e-8", "failed"),
+                        ("tolerances={'delta_w': (1e-6, 0), 'w_new': (1e-6, 0)}", "passed"),
+                        ("tolerances={'delta_w': (1e-6, 0)}", "failed")):
+        pytester.makepyfile(test_tol=TOLERANCE.format(lr=0.5000001, kw=kw))
+        pytester.runpytest().assert_outcomes(**{outcome: 1})
+
+
+SHAPES = """
+import pandas as pd
+import pytest
+
+def nodes(**extra):
+    return pd.DataFrame({"epoch": [1, 1], "step": [1, 1], "sample": [1, 1], "layer": ["H", "O"], "unit": ["h", "o"],
+                         "z": [0.5, -1.5], **extra})
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_param(trace_regression, k):
+    trace_regression.check({"nodes": nodes(a=[0.1 * k, 0.2])}, basename=None if k == 1 else "second")
+
+def test_shapes(trace_regression):
+    trace_regression.check({"nodes": nodes()})
+"""
+
+
+def test_golden_folders_columns_and_shapes(pytester):
+    sub = pytester.mkpydir("suite")
+    (sub / "test_shapes.py").write_text(SHAPES)
+    pytester.runpytest("--update-traces").assert_outcomes(passed=3)
+    assert sorted(p.name for p in (sub / "test_shapes").iterdir()) == ["second", "test_param_1", "test_shapes"]
+    pytester.runpytest().assert_outcomes(passed=3)
+    (sub / "test_shapes.py").write_text(SHAPES.replace('"z": [0.5, -1.5], **extra', '"z": [0.5, -1.5], "a": [1, 2]'))
+    result = pytester.runpytest("suite/test_shapes.py::test_shapes")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the columns of nodes differ from the golden trace*"])
+    (sub / "test_shapes.py").write_text(SHAPES.replace('"unit": ["h", "o"]', '"unit": ["h", "p"]'))
+    result = pytester.runpytest("suite/test_shapes.py::test_shapes")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*cannot compare with the golden trace*different networks*"])
+    (sub / "test_shapes.py").write_text(SHAPES.replace('"epoch": [1, 1], "step": [1, 1]', '"epoch": [1, 1], "step": [1, 2]'))
+    result = pytester.runpytest("suite/test_shapes.py::test_shapes")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*rows only in A: nodes: 1 (epoch 1, step 2, sample 1, layer O, unit o)*",
+                                 "*rows only in B: nodes: 1 (epoch 1, step 1, sample 1, layer O, unit o)*"])
+
+
+def test_plugin_is_registered_by_the_package_entry_point(pytester):
+    points = importlib.metadata.entry_points(group="pytest11")
+    assert any(p.name == "tracer" and p.value == "tracer.pytest_plugin" for p in points)
+    pytester.makepyfile(test_demo=TEST.format(lr=0.5, z=0.25))
+    result = pytester.runpytest_subprocess("--update-traces")  # a fresh process: loaded from the entry point only
+    result.assert_outcomes(passed=2)
+    pytester.runpytest_subprocess("--help").stdout.fnmatch_lines(["*--update-traces*"])
