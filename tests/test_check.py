@@ -313,3 +313,22 @@ def test_docs_python_example(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exec(compile(code.replace("examples/", str(ROOT / "examples") + "/"), "docs/check.md", "exec"), {})
     assert (tmp_path / "key.xlsx").is_file()
+
+
+def test_feedback_page_in_a_browser(chromium, tmp_path):
+    """Each wrong answer is shown beside the right one with the mistake; a hostile answer stays text."""
+    from tools.browser import open_page
+
+    answers = key(EKMAN)
+    answers["error term g"] = f"{-ERR_G:.6f}"
+    answers["y_f"] = '<img src="http://example.com/x.png" onerror="alert(1)">'
+    with open(tmp_path / "bob.csv", "w", newline="") as f:
+        csv.writer(f).writerows(answers.items())
+    from tracer.check import write_feedback
+    write_feedback(check_file(EKMAN, tmp_path / "bob.csv"), tmp_path / "bob.html")
+    with open_page(chromium, tmp_path / "bob.html") as (page, visit):
+        row = page.locator("tr", has_text="error term g").inner_text()
+        hostile = page.locator("tr", has_text="y_f").first.inner_text()
+    assert visit.console_errors == [] and visit.requests == []
+    assert f"{-ERR_G:.6f}" in row and f"{ERR_G:.6g}" in row and "sign flipped" in row
+    assert '<img src="http://example.com/x.png"' in hostile and "unparseable" in hostile

@@ -36,7 +36,7 @@ class AnswerSheet:
     def add(self, where: str, label: str, text: str | None) -> None:
         """Record an answer; a label answered twice keeps its first answer, with a note."""
         if label in self.answers:
-            self.problems.append(f"{where}: {label!r} answered twice; the first answer counts")
+            self.problems.append(f"{where}: {label[:40]!r} answered twice; the first answer counts")
         else:
             self.answers[label] = text
 
@@ -132,7 +132,7 @@ def _read_rows(rows, formula_rows) -> AnswerSheet:
             continue
         written = frow[1] if len(frow) > 1 else None
         if value is None and isinstance(written, str) and written.startswith("="):
-            sheet.problems.append(f"row {n}: {first!r} is a formula without a saved value ({written[:40]}); "
+            sheet.problems.append(f"row {n}: {first[:40]!r} is a formula without a saved value ({written[:40]}); "
                                   "type the number")
             sheet.add(f"row {n}", first, "formula without a saved value")
             continue

@@ -254,7 +254,7 @@ def check_file(spec, path, rtol: float = DEFAULT_RTOL, digits: int | None = None
     known = {m.label for m in result.marks}
     extra = [a for a in sheet.answers if a not in known]
     if extra:
-        result.problems.append(f"{len(extra)} row(s) that are not quantities of this exercise, e.g. {extra[0]!r}")
+        result.problems.append(f"{len(extra)} row(s) that are not quantities of this exercise, e.g. {extra[0][:40]!r}")
     if len(extra) > len(sheet.answers) - len(extra):
         result.problems.append("most labels do not match the exercise: were they changed, or is the file in "
                                "another notation (--notation)?")
