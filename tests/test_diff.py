@@ -8,7 +8,6 @@ import re
 import shlex
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -411,3 +410,19 @@ def test_docs_commands_run_with_the_documented_exit_status(tmp_path):
         args = shlex.split(command)
         p = subprocess.run([sys.executable, "-m", "tracer", *args[1:]], capture_output=True, text=True, cwd=tmp_path)
         assert p.returncode == expected, (line, p.stdout, p.stderr)
+
+
+def test_docs_python_examples_run(tmp_path, monkeypatch):
+    doc = (ROOT / "docs" / "diff.md").read_text()
+    api, other = re.findall(r"```python\n(.*?)```", doc, re.S)[:2]
+    monkeypatch.chdir(tmp_path)
+    write_trace_csv(run("frey-online"), tmp_path / "out" / "mine")
+    scope = {}
+    exec(api, scope)
+    assert scope["result"].same and (tmp_path / "diff.xlsx").is_file()
+    nodes = run("ekman").nodes
+    d_g, d_f = (nodes.loc[nodes["unit"] == u, "delta"].item() for u in ("g", "f"))
+    scope = {"pd": pd, "tracer": tracer, "d_g": d_g, "d_f": d_f * 2}  # a student's wrong output delta
+    exec(other, scope)
+    f = diff_traces(scope["mine"], "ekman").first
+    assert (f["quantity"], f["unit"], f["b"]) == ("delta", "f", d_f)

@@ -207,51 +207,53 @@ def diff_traces(a, b, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, to
     ca = {n: _coded(ta[n], codes) for n in names}
     cb = {n: _coded(tb[n], codes) for n in names}
     _same_network(ca, cb, names, codes)
-    diffs, summary, one_sided, not_compared = [], [], [], []
-    only_a, only_b = {}, {}
-    for name in names:
-        keys, left, right = KEYS[name], ca[name], cb[name]
-        values = [c for c in COLUMNS[name] if c not in keys and c in left and c in right]
-        not_compared += [f"{name}.{c}" for c in COLUMNS[name] if c not in keys and (c in left) != (c in right)]
-        try:
-            merged = left[keys + values].merge(right[keys + values], on=keys, how="outer", suffixes=("_a", "_b"),
-                                               indicator=True, sort=False, validate="one_to_one")
-        except pd.errors.MergeError:
-            _unique_keys(left, keys, "A", name, codes)
-            _unique_keys(right, keys, "B", name, codes)
-            raise
-        side = merged["_merge"].to_numpy()
-        only_a[name] = int((side == "left_only").sum())
-        only_b[name] = int((side == "right_only").sum())
-        for label, kind in (("A", "left_only"), ("B", "right_only")):
-            if (side == kind).any():
-                rows = merged.loc[side == kind, keys].assign(table=name, side=label)
-                one_sided.append(rows)
-        both = merged[side == "both"]
-        for q in values:
-            va, vb = both[f"{q}_a"].to_numpy(float), both[f"{q}_b"].to_numpy(float)
-            r, t = tolerances.get(q, (rtol, atol))
-            bad = _differs(va, vb, r, t)
-            with np.errstate(invalid="ignore"):
-                absdiff = np.abs(va - vb)
-            finite = absdiff[np.isfinite(absdiff)]
-            summary.append({"table": name, "quantity": q, "compared": len(va), "differing": int(bad.sum()),
-                            "max_abs_diff": float(finite.max()) if len(finite) else 0.0})
-            if bad.any():
-                d = both.loc[bad, keys].assign(table=name, quantity=q, a=va[bad], b=vb[bad])
-                diffs.append(d)
-    differences = _named(_in_training_order(pd.concat(diffs, ignore_index=True), codes), codes) if diffs \
-        else pd.DataFrame(columns=["epoch", "step", "sample", "layer", "unit", "source", "table", "quantity",
-                                   "a", "b", "abs_diff", "rel_diff"])
-    if len(differences):
-        differences = _with_differences(differences)
-    first = _first(differences) if len(differences) else None
-    sided = _named(_in_training_order(pd.concat(one_sided, ignore_index=True).assign(quantity=""), codes), codes) \
-        if one_sided else pd.DataFrame(columns=["side", "table", "epoch", "step", "sample", "layer", "unit", "source"])
-    sided = sided[["side", "table"] + [c for c in ("epoch", "step", "sample", "layer", "unit", "source") if c in sided]]
-    return DiffResult(first, pd.DataFrame(summary, columns=["table", "quantity", "compared", "differing",
-                                                            "max_abs_diff"]),
-                      only_a, only_b, differences, sided.reset_index(drop=True), not_compared)
+    parts = [_compare_table(n, ca[n], cb[n], codes, rtol, atol, tolerances) for n in names]
+    diffs = [d for p in parts for d in p["diffs"]]
+    differences = _with_differences(_named(_in_training_order(pd.concat(diffs, ignore_index=True), codes), codes)) \
+        if diffs else pd.DataFrame(columns=[*KEYS["weights"], "table", "quantity", "a", "b", "abs_diff", "rel_diff"])
+    sided = [d for p in parts for d in p["one_sided"]]
+    one_sided = _named(_in_training_order(pd.concat(sided, ignore_index=True).assign(quantity=""), codes), codes) \
+        if sided else pd.DataFrame(columns=["side", "table", *KEYS["weights"]])
+    one_sided = one_sided[["side", "table"] + [c for c in KEYS["weights"] if c in one_sided]]
+    return DiffResult(first=_first(differences) if len(differences) else None,
+                      summary=pd.DataFrame([r for p in parts for r in p["summary"]],
+                                           columns=["table", "quantity", "compared", "differing", "max_abs_diff"]),
+                      only_a={n: p["only_a"] for n, p in zip(names, parts)},
+                      only_b={n: p["only_b"] for n, p in zip(names, parts)},
+                      differences=differences, one_sided=one_sided,
+                      not_compared=[c for p in parts for c in p["not_compared"]])
+
+
+def _compare_table(name: str, left: pd.DataFrame, right: pd.DataFrame, codes: dict, rtol: float, atol: float,
+                   tolerances: dict) -> dict:
+    """One table: merge A and B on the keys, compare each value column present in both, note one-sided rows."""
+    keys = KEYS[name]
+    values = [c for c in COLUMNS[name] if c not in keys and c in left and c in right]
+    try:
+        merged = left[keys + values].merge(right[keys + values], on=keys, how="outer", suffixes=("_a", "_b"),
+                                           indicator=True, sort=False, validate="one_to_one")
+    except pd.errors.MergeError:
+        _unique_keys(left, keys, "A", name, codes)
+        _unique_keys(right, keys, "B", name, codes)
+        raise
+    side = merged["_merge"].to_numpy()
+    out = {"only_a": int((side == "left_only").sum()), "only_b": int((side == "right_only").sum()),
+           "one_sided": [merged.loc[side == kind, keys].assign(table=name, side=label)
+                         for label, kind in (("A", "left_only"), ("B", "right_only")) if (side == kind).any()],
+           "not_compared": [f"{name}.{c}" for c in COLUMNS[name] if c not in keys and (c in left) != (c in right)],
+           "summary": [], "diffs": []}
+    both = merged[side == "both"]
+    for q in values:
+        va, vb = both[f"{q}_a"].to_numpy(float), both[f"{q}_b"].to_numpy(float)
+        bad = _differs(va, vb, *tolerances.get(q, (rtol, atol)))
+        with np.errstate(invalid="ignore"):
+            absdiff = np.abs(va - vb)
+        finite = absdiff[np.isfinite(absdiff)]
+        out["summary"].append({"table": name, "quantity": q, "compared": len(va), "differing": int(bad.sum()),
+                               "max_abs_diff": float(finite.max()) if len(finite) else 0.0})
+        if bad.any():
+            out["diffs"].append(both.loc[bad, keys].assign(table=name, quantity=q, a=va[bad], b=vb[bad]))
+    return out
 
 
 def _check_tolerances(rtol: float, atol: float, tolerances: dict) -> dict:
@@ -359,7 +361,7 @@ def _in_training_order(d: pd.DataFrame, codes: dict) -> pd.DataFrame:
         rank = np.where(is_update & (q == name), r, rank)
     sample = d["sample"].fillna(-1).to_numpy(np.int64) if "sample" in d else np.zeros(len(d), np.int64)
     d = d.assign(_sample=np.where(is_update, SAMPLE_LAST, sample), _rank=rank)
-    order = ["epoch", "step", "_sample", "_rank"] + [c for c in ("unit", "source") if c in d]
+    order = ["epoch", "step", "_sample", "_rank"] + [c for c in ("layer", "unit", "source") if c in d]
     return d.sort_values(order, kind="stable", na_position="first").drop(columns=["_sample", "_rank"])
 
 
