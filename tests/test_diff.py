@@ -277,6 +277,11 @@ def test_workbook_made_by_hand_in_the_documented_layout(tmp_path):
     ws.cell(row=2, column=COLUMNS["nodes"].index("z") + 1).value = 0.5
     wb.save(tmp_path / "mine.xlsx")
     assert diff_traces(tmp_path / "mine.xlsx", "ekman").first["quantity"] == "z"
+    wb["weights"].cell(row=3, column=1).value = None  # a row without its epoch: not silently the end
+    wb.save(tmp_path / "mine.xlsx")
+    with pytest.raises(TracerError, match="sheet 'weights': row 3 is blank inside the table"):
+        load_trace(tmp_path / "mine.xlsx")
+    wb["weights"].cell(row=3, column=1).value = 1
     del wb["losses"]
     wb.save(tmp_path / "mine.xlsx")
     with pytest.raises(TracerError, match="no sheet 'losses'"):

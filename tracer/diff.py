@@ -123,10 +123,13 @@ def _read_sheet(wb, name: str, path: Path) -> pd.DataFrame:
         data.append(row[:len(cols)])
         if len(data) > MAX_WORKBOOK_ROWS:
             raise TracerError(str(path), f"sheet {name!r} has more than {MAX_WORKBOOK_ROWS} rows")
-    note = next((r[0] for r in rows if r and isinstance(r[0], str)), None)
-    if note:  # the tool's workbooks stop long tables at max_rows and say so below the table
-        warnings.warn(f"{path}: sheet {name!r} holds only the first {len(data)} rows ({note})", TracerWarning,
+    below = next((r for r in rows if r and any(v is not None for v in r)), None)
+    if below is not None and isinstance(below[0], str):  # the tool's workbooks stop long tables at max_rows
+        warnings.warn(f"{path}: sheet {name!r} holds only the first {len(data)} rows ({below[0]})", TracerWarning,
                       stacklevel=2)
+    elif below is not None:
+        raise TracerError(str(path), f"sheet {name!r}: row {len(data) + 2} is blank inside the table; "
+                                     "remove it or fill in its keys")
     return _typed(pd.DataFrame(data, columns=cols), f"{path} sheet {name!r}")
 
 
