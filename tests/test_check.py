@@ -52,6 +52,23 @@ def cli(*args, cwd):
     return subprocess.run([sys.executable, "-m", "tracer", *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
 
+def test_recomputation_from_the_engines_values_is_the_engine(example):
+    """Carried-forward errors, the rounded trace and the mistakes rebuild each quantity from earlier ones
+    (tracer.exercise.Recompute); fed the engine's own values it must give the engine's trace, in every
+    example (weight decay, momentum, minibatches, softmax, cross-entropy) over three steps."""
+    from tracer.exercise import Recompute
+
+    spec = tracer.load_spec(example)
+    steps = min(3, tracer.run(spec, epochs=1).step_count() * spec.training.epochs)
+    trace = exercise_trace(spec, steps)
+    items = exercise_items(trace, steps)
+    exact = exact_values(trace, items)
+    rc = Recompute(spec, trace)
+    get = lambda kind, *key: exact[(kind, *key)]
+    for item in items:
+        assert rc.value(item, get) == pytest.approx(exact[item.key], rel=1e-9, abs=1e-12), item.label
+
+
 def test_key_checks_all_correct(tmp_path):
     write_exercise(EKMAN, tmp_path / "key.xlsx", key=True)
     result = check_file(EKMAN, tmp_path / "key.xlsx")

@@ -32,6 +32,7 @@ class Item:
 
     @property
     def key(self) -> tuple:
+        """What identifies the item whatever the notation (labels differ between notations)."""
         return (self.kind, self.step, self.sample, self.layer, self.unit, self.source)
 
 
@@ -48,15 +49,16 @@ def exercise_items(trace: Trace, steps: int, notation: str | None = None) -> lis
     """The items of the first `steps` steps, in the order a person computes them by hand."""
     spec = trace.spec
     names = profile(notation, spec)
+    # per sample: forward (z, a per unit), the loss, backward (dE/da, da/dz, delta per unit), the gradients
+    per = [(kind, l.name, u, "") for l in spec.layers for u in l.units for kind in ("z", "a")]
+    per.append(("loss", "", "", ""))
+    per += [(kind, l.name, u, "") for l in reversed(spec.layers) for u in l.units
+            for kind in ("dE_da", "da_dz", "delta")]
+    per += [("grad", l.name, u, s) for l in spec.layers for u in l.units for s in l.sources]
     items = []
     for step in range(1, steps + 1):
         samples = trace.losses.loc[trace.losses["step"] == step, "sample"].tolist()
         for d in samples:
-            per = [(kind, l.name, u, "") for l in spec.layers for u in l.units for kind in ("z", "a")]
-            per.append(("loss", "", "", ""))
-            per += [(kind, l.name, u, "") for l in reversed(spec.layers) for u in l.units
-                    for kind in ("dE_da", "da_dz", "delta")]
-            per += [("grad", l.name, u, s) for l in spec.layers for u in l.units for s in l.sources]
             for kind, layer, unit, source in per:
                 label = names.label(kind, layer or None, unit or None, source or None)
                 items.append(Item(kind, step, d, layer, unit, source, _prefix(step, steps, d, samples) + label))
@@ -69,7 +71,8 @@ def exercise_items(trace: Trace, steps: int, notation: str | None = None) -> lis
                             label += " (batch)"
                         items.append(Item(kind, step, 0, l.name, u, s, _prefix(step, steps, 0, samples) + label))
     if len({i.label for i in items}) != len(items):
-        raise ValueError("labels of the exercise are not unique")
+        raise TracerError("--notation", f"the {names.profile.name} notation gives two quantities of this network "
+                                        "the same label; use another notation")
     return items
 
 
@@ -108,6 +111,9 @@ class Recompute:
 
     `get(kind, step, sample, layer, unit, source)` returns the value to build on: the student's own, the
     rounded trace's, or the exact one. Mistakes in tracer.mistakes swap one ingredient of these formulas.
+    Activations, derivatives, losses and output deltas are the spec's own objects; only the sums and
+    products of the definitions (z = sum w x, grad = delta x, the update with decay and momentum) are
+    written here, one unit at a time, and tests/test_check.py checks them against the engine's trace.
     """
 
     def __init__(self, spec, trace: Trace):
