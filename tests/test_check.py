@@ -222,6 +222,14 @@ def test_csv_answers_and_feedback_report(tmp_path):
     assert rows["error term g"][4:6] == ("wrong", "sign flipped")
 
 
+def test_csv_from_a_spreadsheet_with_decimal_commas(tmp_path):
+    """Spreadsheets in many locales save CSV with ';' and decimal commas."""
+    answers = key(EKMAN)
+    lines = [f"{label};{float(v):.6f}".replace(".", ",") for label, v in answers.items()]
+    (tmp_path / "de.csv").write_text("quantity;value\n" + "\n".join(lines) + "\n", encoding="utf-8-sig")
+    assert check_file(EKMAN, tmp_path / "de.csv").all_correct
+
+
 def test_gradebook_and_feedback_write_text_as_text(tmp_path):
     """A student's '=...' answer stays text in the instructor's workbooks (no formula injection)."""
     answers = key(EKMAN)
@@ -297,6 +305,7 @@ def test_check_exit_codes(tmp_path):
     assert cli("check", "ekman", tmp_path / "k.xlsx", cwd=tmp_path).returncode == 0
     assert cli("check", "ekman", tmp_path / "k.xlsx", tmp_path / "ex.xlsx", cwd=tmp_path).returncode == 1
     for bad in ([tmp_path / "missing.yaml", tmp_path / "k.xlsx"], ["ekman", tmp_path / "k.xlsx", "--digits", "-1"],
+                ["ekman", tmp_path / "k.xlsx", tmp_path / "answers" / "*.xlsx"],
                 ["ekman", tmp_path / "k.xlsx", tmp_path / "ex.xlsx", "--report", tmp_path / "r.html"]):
         p = cli("check", *bad, cwd=tmp_path)
         assert p.returncode == 2 and len(p.stderr.splitlines()) == 1 and "Traceback" not in p.stderr, p.stderr

@@ -67,8 +67,10 @@ def _read_csv(path: Path) -> AnswerSheet:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise AnswerFileError("not UTF-8 text: save the answers as CSV UTF-8") from None
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = "\t" if "\t" in first else ";" if ";" in first else ","  # spreadsheets with decimal commas use ;
     try:
-        rows = list(csv.reader(io.StringIO(text)))
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     except csv.Error as e:
         raise AnswerFileError(f"not a CSV file ({e})") from None
     if len(rows) > MAX_ROWS:

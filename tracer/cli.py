@@ -146,6 +146,9 @@ def cmd_check(args) -> int:
     spec = resolve_spec(args.spec)
     if args.rtol < 0 or (args.digits is not None and args.digits < 0):
         raise TracerError("--rtol/--digits", "expected a tolerance >= 0 and a number of decimals >= 0")
+    missing = [path for path in args.answers if not Path(path).exists()]
+    if missing:
+        raise TracerError(missing[0], "no such answer file (a pattern that matched nothing?)")
     if args.report and len(args.answers) > 1:
         raise TracerError("--report", "one report per answer file: with several files use --out FOLDER")
     results = check_files(spec, args.answers, out_dir=args.out, rtol=args.rtol, digits=args.digits,
