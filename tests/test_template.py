@@ -149,8 +149,11 @@ def test_saturated_draws_are_rejected_unless_asked(tmp_path):
 
 
 def test_bad_variant_ids():
-    for vid in ("frey-online:x:1", "frey-online:1", "frey-online:1:2:hot", "ekman:1:2"):
-        with pytest.raises(TracerError):
+    for vid in ("frey-online:x:1", "frey-online:1", "frey-online:1:2:hot"):
+        with pytest.raises(TracerError, match="not a variant id"):
+            variant_spec(FREY, vid)
+    for vid in ("ekman:1:2", "ekman"):
+        with pytest.raises(TracerError, match="exercise on 'ekman', not on 'frey-online'"):
             variant_spec(FREY, vid)
 
 

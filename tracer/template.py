@@ -39,15 +39,15 @@ def variant_spec(spec, vid: str | None):
     if not vid or vid == spec.name:
         return spec
     fields = vid.split(":")
+    if fields[0] != spec.name:
+        raise TracerError("variant", f"the file is an exercise on {fields[0]!r}, not on {spec.name!r}: "
+                                     "check it with that spec")
     try:
-        name, seed, index = fields[:3]
-        seed, index = int(seed), int(index)
+        seed, index = int(fields[1]), int(fields[2])
         if fields[3:] not in ([], [SATURATED]):
             raise ValueError
-    except ValueError:
+    except (ValueError, IndexError):
         raise TracerError("variant", f"{vid!r} is not a variant id of the form {spec.name}:SEED:N") from None
-    if name != spec.name:
-        raise TracerError("variant", f"{vid!r} is a variant of {name!r}, not of {spec.name!r}")
     return draw_variant(spec, seed, index, saturated=fields[3:] == [SATURATED])
 
 
