@@ -220,6 +220,7 @@ def test_csv_answers_and_feedback_report(tmp_path):
     ws = openpyxl.load_workbook(tmp_path / "alice.xlsx")["feedback"]
     rows = {r[0]: r for r in ws.iter_rows(values_only=True)}
     assert rows["error term g"][4:6] == ("wrong", "sign flipped")
+    assert "Score: 24 / 26" in rows  # error term g and the text in y_f
 
 
 def test_csv_from_a_spreadsheet_with_decimal_commas(tmp_path):

@@ -306,8 +306,9 @@ def write_gradebook(results: list[Result], out_dir) -> list[Path]:
     return [out / "gradebook.csv", out / "gradebook.xlsx"]
 
 
-def _write_table(path: Path, sheet: str, columns: list[str], rows: list[list]) -> None:
-    """A one-sheet workbook; text is written as text, so a student's '=...' never becomes a formula."""
+def _write_table(path: Path, sheet: str, columns: list[str], rows: list[list], notes: tuple = ()) -> None:
+    """A one-sheet workbook (notes, then a table); text is written as text, so a student's '=...' never
+    becomes a formula."""
     import xlsxwriter
 
     from .xlsx import CREATED
@@ -318,15 +319,18 @@ def _write_table(path: Path, sheet: str, columns: list[str], rows: list[list]) -
         wb.set_properties({"created": CREATED})
         ws = wb.add_worksheet(sheet)
         bold = wb.add_format({"bold": True})
+        for r, note in enumerate(notes):
+            ws.write_string(r, 0, note)
+        top = len(notes) + 1 if notes else 0
         for c, name in enumerate(columns):
-            ws.write_string(0, c, name, bold)
-        for r, row in enumerate(rows, start=1):
+            ws.write_string(top, c, name, bold)
+        for r, row in enumerate(rows, start=top + 1):
             for c, v in enumerate(row):
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     ws.write_number(r, c, v)
                 elif v not in (None, ""):
                     ws.write_string(r, c, str(v))
-        ws.freeze_panes(1, 1)
+        ws.freeze_panes(top + 1, 1)
         wb.close()
 
 
@@ -350,8 +354,11 @@ def write_feedback(result: Result, path, name: str | None = None) -> Path:
     rows = feedback_rows(result)
     if path.suffix.lower() == ".xlsx":
         columns = ["quantity", "your answer", "right answer", "from your earlier values", "verdict", "mistake", "why"]
+        notes = [f"Feedback on {name or Path(result.file).name}, variant {result.variant}",
+                 f"Not graded: {result.error}" if result.error else f"Score: {result.score} / {result.total}",
+                 *result.problems]
         _write_table(path, "feedback", columns, [[r["label"], r["answer"], r["expected"], r["from_own"], r["status"],
-                                                  r["diagnosis"], r["explain"]] for r in rows])
+                                                  r["diagnosis"], r["explain"]] for r in rows], notes)
         return path
     html = _env().get_template("check_feedback.html.j2").render(
         file=name or Path(result.file).name, variant=result.variant, score=result.score, total=result.total,
