@@ -342,6 +342,7 @@ def feedback_rows(result: Result) -> list[dict]:
             math.isclose(m.from_own, m.expected, rel_tol=1e-9) else f"{m.from_own:.6g}"
         rows.append({"label": m.label, "answer": m.answer if m.answer is not None else "",
                      "expected": f"{m.expected:.6g}", "from_own": own, "status": m.status,
+                     "css": m.status.split()[0],  # correct, rounded, carried, wrong, blank, unparseable
                      "diagnosis": m.diagnosis, "explain": m.explain})
     return rows
 
