@@ -332,6 +332,19 @@ def test_html_report_lists_every_difference_escaped_and_same_bytes(tmp_path):
     assert "<td>nan</td>" in html and "Rows in one trace only (1)" in html
 
 
+def test_html_report_in_chromium(chromium, tmp_path):
+    from tools.browser import open_page
+
+    result = diff_traces(*perturbed_pair())
+    write_diff_report(result, tmp_path / "d.html", "<script>alert(1)</script>", "b")
+    with open_page(chromium, tmp_path / "d.html") as (page, visit):
+        assert not visit.console_errors and not visit.requests
+        assert "first divergence at epoch 1, step 2, sample 2, layer output, unit y1: nodes.delta" in visit.text
+        assert "<script>alert(1)</script>" in visit.text  # shown as text, not run
+        cells = page.locator("table").nth(1).locator("tr").nth(1).locator("td").all_inner_texts()
+    assert cells[:8] == ["1", "2", "2", "output", "y1", "", "nodes", "delta"] and cells[9] == "nan"
+
+
 def test_xlsx_report_holds_every_difference_split_at_the_row_limit(tmp_path, monkeypatch):
     result = diff_traces(*perturbed_pair())
     monkeypatch.setattr(diffmod, "EXCEL_ROWS", 50)

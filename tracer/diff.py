@@ -214,6 +214,8 @@ def diff_traces(a, b, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, to
     diffs = [d for p in parts for d in p["diffs"]]
     differences = _with_differences(_named(_in_training_order(pd.concat(diffs, ignore_index=True), codes), codes)) \
         if diffs else pd.DataFrame(columns=[*KEYS["weights"], "table", "quantity", "a", "b", "abs_diff", "rel_diff"])
+    differences = differences[[c for c in KEYS["weights"] if c in differences] +
+                              ["table", "quantity", "a", "b", "abs_diff", "rel_diff"]]
     sided = [d for p in parts for d in p["one_sided"]]
     one_sided = _named(_in_training_order(pd.concat(sided, ignore_index=True).assign(quantity=""), codes), codes) \
         if sided else pd.DataFrame(columns=["side", "table", *KEYS["weights"]])
