@@ -33,7 +33,22 @@ class Profile:
     half: str = "1/2"  # how the source writes the 1/2 of the loss ('' when it has none)
     update: str = "w <- w - eta dE/dw"  # the update as the source writes it
     sign_note: str = ""  # where the source puts the minus sign
+    # How the source writes the backward pass and the update (the HTML report follows these; the numbers
+    # always come from the trace):
+    error_form: str = "a-y"  # dE/da of the half SSE: 'a-y' (Frey eq. 10, CS 510) or '-(y-a)' (Ekman MSE', Maren)
+    output_delta: tuple = ("dE_da", "da_dz")  # factor order of the output error term (Davila: σ' first)
+    hidden_delta: tuple = ("sum", "da_dz")  # factor order of a hidden error term (Frey eq. 4: g' first)
+    sum_terms: tuple = ("w", "delta")  # order inside the back-propagated sum (Frey: δ_k w_jk)
+    grad_factors: dict = field(default_factory=lambda: {"": ("input", "delta")})  # dE/dw as a product, by role
+    update_form: str = "descent"  # 'descent' w <- w - η g; 'add' Δw = -η g, w + Δw; 'decay' (1 - αλ) w - α g
+    inline: bool = False  # derivative and back-propagated sum written inside the error-term line (Ekman)
+    show_grad: bool = True  # a line per gradient before the update (Ekman goes straight to Δw)
+    act_symbols: dict = field(default_factory=dict)  # activation name -> the source's symbol (Ekman: S)
     extra: dict = field(default_factory=dict)
+
+    def factors(self, role: str) -> tuple:
+        """The factors of dE/dw for a weight of a unit in `role` ('output' or 'hidden')."""
+        return self.grad_factors.get(role, self.grad_factors[""])
 
     def template(self, kind: str, role: str) -> str:
         """The template for a quantity: the role-specific one if the profile has it."""
@@ -64,6 +79,8 @@ PROFILES = {p.name: p for p in (
         loss_symbol="MSE", delta_word="error term", half="/2",
         update="Δw = -lr · input · error term; w = w + Δw",
         sign_note="Ekman puts the minus sign into Δw and then adds it to the weight",
+        error_form="-(y-a)", output_delta=("dE_da", "da_dz"), hidden_delta=("sum", "da_dz"),
+        sum_terms=("delta", "w"), update_form="add", inline=True, show_grad=False, act_symbols={"sigmoid": "S"},
     ),
     Profile(
         name="frey", title="Frey, AI Essentials (h, a, δ, v_ij / w_jk, η)",
@@ -77,6 +94,8 @@ PROFILES = {p.name: p for p in (
         },
         loss_symbol="E", update="w_jk ← w_jk − η ∂E/∂w_jk",
         sign_note="Frey writes δ_k^o = (ŷ_k − y_k) g'_o(h_k^o) and subtracts η δ a",
+        output_delta=("dE_da", "da_dz"), hidden_delta=("da_dz", "sum"), sum_terms=("delta", "w"),
+        grad_factors={"": ("delta", "input")}, act_symbols={"sigmoid": "σ"},
     ),
     Profile(
         name="maren", title="Maren, ch. 6 (NdInpt_o, A_o, H_h, v_{h,o}, SSE, α)",
@@ -89,6 +108,8 @@ PROFILES = {p.name: p for p in (
         loss_symbol="SSE",
         update="v ← v − η ∂SSE/∂v, with ∂SSE/∂v_{h,o} = −α E_o F_o(1 − F_o) H_h",
         sign_note="Maren's E_o = Desired_o − Actual_o, so the minus sign sits in ∂E_o/∂F_o = −1",
+        error_form="-(y-a)", grad_factors={"output": ("dE_da", "da_dz", "input"), "": ("delta", "input")},
+        update_form="add", act_symbols={"sigmoid": "F"},
     ),
     Profile(
         name="cs510", title="CS 510 lecture 12 (z^l_j, a^l_j, δ^l_j)",
@@ -100,6 +121,7 @@ PROFILES = {p.name: p for p in (
         },
         loss_symbol="C", update="w ← (1 − α) w − α a δ",
         sign_note="CS 510 subtracts α a δ; the (1 − α) w term is weight decay with λ = 1",
+        hidden_delta=("da_dz", "sum"), update_form="decay", act_symbols={"sigmoid": "σ", "tanh": "tanh"},
     ),
     Profile(
         name="davila", title="Lopez Davila (z^L, a^L, C)",
@@ -110,6 +132,8 @@ PROFILES = {p.name: p for p in (
         },
         loss_symbol="C", half="", update="w ← w − η ∂C/∂w, ∂C/∂w = 1/n Σ_k ∂C_k/∂w",
         sign_note="Davila's C = (a^L − y)^2 has no 1/2, so ∂C/∂a^L = 2(a^L − y)",
+        output_delta=("da_dz", "dE_da"), grad_factors={"output": ("input", "da_dz", "dE_da"), "": ("input", "delta")},
+        act_symbols={"sigmoid": "σ"},
     ),
 )}
 
@@ -182,37 +206,77 @@ class Notation:
         return to_mathml(self.label(kind, layer, unit, source))
 
 
-_SCRIPT = re.compile(r"([_^])")
+_TOKEN = re.compile(r"(?P<num>[0-9]+(?:\.[0-9]+)?)|(?P<greek>[α-ωΑ-Ω∂Σ])|(?P<id>[^\W\d_]+)|(?P<op>\S)")
+_SCRIPT = re.compile(r"([_^])([^\W_]+(?:[-,][^\W_]+)*)")
+_WORD = re.compile(r"[a-z]{3,}")  # 'error', 'term', 'new': words, set as text
+_INDEXED = re.compile(r"([A-Za-z]+)([0-9]+)")  # x1, I0: an input written with its index (Ekman's x_1)
+_OPS = {"-": "−", "*": "·"}
 
 
 def to_mathml(label: str) -> str:
-    """MathML for a plain label with `_` subscripts and `^` superscripts ('h_1^o', 'z^1_2', 'w_xg1 new')."""
-    words = label.split(" ")
-    return "<mspace width='0.3em'/>".join(_word(w) for w in words)
+    """MathML for a plain label with `_` subscripts and `^` superscripts ('h_1^o', 'z^1_2', "y'_f", 'w_xg1 new').
+
+    Every character of the label ends up escaped inside a token element, so spec text cannot inject markup.
+    """
+    return "<mspace width='0.3em'/>".join(_word(w) for w in label.split(" ") if w)
 
 
 def _word(text: str) -> str:
-    """One word of a label: base with an optional subscript and superscript."""
-    parts = _SCRIPT.split(text)
-    base, sub, sup = parts[0], "", ""
-    for marker, value in zip(parts[1::2], parts[2::2]):
-        if marker == "_":
-            sub = value
-        else:
-            sup = value
-    if not base and not sub and not sup:
-        return ""
-    b = _mi(base)
+    """One word of a label: tokens, each base with its primes, subscript and superscript."""
+    if _WORD.fullmatch(text):
+        return f"<mtext>{escape(text)}</mtext>"
+    if m := _INDEXED.fullmatch(text):
+        return f"<msub>{_mi(m[1])}<mn>{m[2]}</mn></msub>"
+    out, pos = [], 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        kind, value = m.lastgroup, m.group()
+        pos = m.end()
+        if kind == "op":
+            out.append(f"<mo>{escape(_OPS.get(value, value))}</mo>")
+            continue
+        base = f"<mn>{value}</mn>" if kind == "num" else _mi(value)
+        primes = ""
+        while pos < len(text) and text[pos] == "'":
+            primes += "′"
+            pos += 1
+        sub = sup = ""
+        while (s := _SCRIPT.match(text, pos)) is not None:
+            if s[1] == "_":
+                sub = s[2]
+            else:
+                sup = s[2]
+            pos = s.end()
+        sup = primes + (sup and f" {sup}")
+        out.append(_scripted(base, sub, sup))
+    return "".join(out)
+
+
+def _scripted(base: str, sub: str, sup: str) -> str:
+    """A base with optional sub- and superscript text."""
     if sub and sup:
-        return f"<msubsup>{b}{_mi(sub)}{_mi(sup)}</msubsup>"
+        return f"<msubsup>{base}{_plain(sub)}{_plain(sup)}</msubsup>"
     if sub:
-        return f"<msub>{b}{_mi(sub)}</msub>"
+        return f"<msub>{base}{_plain(sub)}</msub>"
     if sup:
-        return f"<msup>{b}{_mi(sup)}</msup>"
-    return b
+        return f"<msup>{base}{_plain(sup)}</msup>"
+    return base
+
+
+def _plain(text: str) -> str:
+    """Script text as one row of tokens ('xg1', 'L-1', '0,1', '′ o')."""
+    parts = []
+    for m in _TOKEN.finditer(text.replace(" ", "")):
+        kind, value = m.lastgroup, m.group()
+        if kind == "num":
+            parts.append(f"<mn>{value}</mn>")
+        elif kind == "op":
+            parts.append(f"<mo>{escape(_OPS.get(value, value))}</mo>")
+        else:
+            parts.append(_mi(value))
+    return parts[0] if len(parts) == 1 else f"<mrow>{''.join(parts)}</mrow>"
 
 
 def _mi(text: str) -> str:
-    """An identifier (or number) token, escaped."""
-    tag = "mn" if re.fullmatch(r"[0-9.]+", text) else "mi"
-    return f"<{tag}>{escape(text)}</{tag}>"
+    """An identifier token, escaped."""
+    return f"<mi>{escape(text)}</mi>"
