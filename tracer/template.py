@@ -85,7 +85,8 @@ def given_rows(spec, trace, steps: int, names) -> list[tuple[str, object]]:
     """What the student is given: network, loss, learning rate, the samples used and the initial weights."""
     rows = [(f"layer {l.name}", f"units {', '.join(l.units)}; activation {l.activation.describe()}; "
                                 f"{'bias' if l.bias else 'no bias'}") for l in spec.layers]
-    rows += [("loss", spec.loss.formula), ("training", f"{spec.training.mode}, batch size {spec.batch_size}"),
+    rows += [("loss", spec.loss.formula), ("update", names.profile.update),
+             ("training", f"{spec.training.mode}, batch size {spec.batch_size}"),
              (names.label("eta", None, None), spec.learning_rate)]
     if spec.weight_decay:
         rows.append(("weight decay", spec.weight_decay))
@@ -131,8 +132,9 @@ def write_exercise(spec, path, key: bool = False, steps: int = 1, notation: str 
             ws.write_string(r, 0, name)
             ws.write_string(r, 1, value)
         ws.write_string(4, 0, spec.source or "")
-        ws.write_string(5, 0, f"Compute the first {steps} step(s) by hand and type each number into its green "
-                              "cell (a number, not a formula). Keep the labels and this sheet's name.")
+        what = "step 1" if steps == 1 else f"the first {steps} steps"
+        ws.write_string(5, 0, f"Compute {what} by hand and type each number into its green cell (a number, not "
+                              "a formula). Keep the labels and this sheet's name.")
         r = 7
         ws.write_string(r, 0, "given", head)
         ws.write_string(r, 1, "value", head)
