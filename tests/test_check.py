@@ -187,8 +187,9 @@ def test_twenty_variants_grade_into_one_gradebook_and_bad_files_do_not_stop_the_
     p = cli("check", "frey-online", *keys, tmp_path / "broken.xlsx", tmp_path / "notes.txt", exercises[0],
             "--out", tmp_path / "grades", cwd=tmp_path)
     assert p.returncode == 1, p.stderr
-    lines = [line for line in p.stdout.splitlines() if not line.startswith("wrote ")]
+    lines = [line for line in p.stdout.splitlines() if not line.startswith(("wrote ", "class: "))]
     assert len(lines) == 23
+    assert "class: 21 of 23 files graded, mean score 95%" in p.stdout  # 20 keys right, one blank exercise
     assert sum(": not graded: " in line for line in lines) == 2
     assert sum(bool(re.search(r": (\d+)/\1$", line)) for line in lines) == 20
     with open(tmp_path / "grades" / "gradebook.csv", newline="") as f:
@@ -378,3 +379,16 @@ def test_workbook_saved_by_libreoffice_with_student_formulas(soffice, tmp_path):
     status = {m.label: m.status for m in result.marks}
     assert result.error == "" and (status["z_g"], status["y_g"]) == ("correct", "correct")
     assert status["z_f"] == "correct" and result.score == result.total == 26
+
+
+def test_class_line_names_the_most_frequent_mistakes(tmp_path):
+    from tracer.check import check_files
+
+    for name, planted in (("a", {"error term g": -ERR_G}), ("b", {"error term g": -ERR_G, "MSE": (1 - Y_F) ** 2})):
+        answers = {**key(EKMAN), **{label: f"{v:.6f}" for label, v in planted.items()}}
+        with open(tmp_path / f"{name}.csv", "w", newline="") as f:
+            csv.writer(f).writerows(answers.items())
+    lines = []
+    check_files(EKMAN, [tmp_path / "a.csv", tmp_path / "b.csv"], echo=lines.append)
+    assert lines[-1] == ("class: 2 of 2 files graded, mean score 94%; most frequent mistakes: sign flipped (2), "
+                         "1/2 of the loss dropped (1)")

@@ -275,6 +275,20 @@ def summary_line(result: Result, name: str | None = None) -> str:
     return f"{name} [{result.variant}]: {result.score}/{result.total}" + (": " + "; ".join(parts) if parts else "")
 
 
+def class_summary(results: list[Result]) -> str:
+    """One line for the class: files graded, mean score, and the mistakes diagnosed most often."""
+    graded = [r for r in results if not r.error]
+    mean = sum(r.score / r.total for r in graded if r.total) / len(graded) if graded else 0.0
+    counts: dict = {}
+    for r in graded:
+        for m in r.marks:
+            if m.diagnosis:
+                counts[m.diagnosis] = counts.get(m.diagnosis, 0) + 1
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    mistakes = "; most frequent mistakes: " + ", ".join(f"{name} ({n})" for name, n in top) if top else ""
+    return (f"class: {len(graded)} of {len(results)} files graded, mean score {100 * mean:.0f}%" + mistakes)
+
+
 def student_names(results: list[Result]) -> list[str]:
     """A distinct short name per file: the file name, with its folder where two files share a name."""
     names = [Path(r.file).name for r in results]
@@ -376,6 +390,8 @@ def check_files(spec, paths, out_dir=None, rtol: float = DEFAULT_RTOL, digits: i
         result = check_file(spec, path, rtol=rtol, digits=digits, notation=notation)
         results.append(result)
         echo(summary_line(result))
+    if len(results) > 1:
+        echo(class_summary(results))
     if out_dir is not None:
         for path in write_gradebook(results, out_dir):
             echo(f"wrote {path}")
