@@ -122,3 +122,26 @@ def test_plugin_is_registered_by_the_package_entry_point(pytester):
     result = pytester.runpytest_subprocess("--update-traces")  # a fresh process: loaded from the entry point only
     result.assert_outcomes(passed=2)
     pytester.runpytest_subprocess("--help").stdout.fnmatch_lines(["*--update-traces*"])
+
+
+OTHER = """
+import pandas as pd
+
+def test_floats_as_keys(trace_regression):
+    losses = pd.DataFrame({"epoch": [1.0, 1.0], "step": [1.0, 2.0], "sample": [1.0, 2.0], "loss": [0.5, 0.25],
+                           "student": ["ann", "ann"]})
+    trace_regression.check({"losses": losses})
+
+def test_not_a_trace(trace_regression):
+    trace_regression.check({"losses": pd.DataFrame({"epoch": [1], "loss": [0.5]})})
+"""
+
+
+def test_other_codes_tables_are_typed_before_the_golden_is_written(pytester):
+    pytester.makepyfile(test_other=OTHER)
+    result = pytester.runpytest("--update-traces")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*not a trace: trace losses: missing key column(s) step, sample*"])
+    golden = pytester.path / "test_other" / "test_floats_as_keys" / "losses.csv"
+    assert golden.read_text() == "epoch,step,sample,loss\n1,1,1,0.5\n1,2,2,0.25\n"  # contract columns, int keys
+    pytester.runpytest("-k", "floats").assert_outcomes(passed=1)

@@ -167,7 +167,7 @@ def as_tables(source) -> dict[str, pd.DataFrame]:
     return load_trace(source).tables
 
 
-def _checked(tables: dict, side: str) -> dict[str, pd.DataFrame]:
+def check_tables(tables: dict, side: str) -> dict[str, pd.DataFrame]:
     """Tables of one side with known names, their key columns, contract dtypes and unique keys."""
     out = {}
     for name, df in tables.items():
@@ -198,7 +198,7 @@ def diff_traces(a, b, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, to
         unknown = [t for t in tables if t not in COLUMNS]
         if unknown:
             raise TracerError("--tables", f"unknown table(s) {', '.join(unknown)}; use {', '.join(COLUMNS)}")
-    ta, tb = _checked(as_tables(a), "A"), _checked(as_tables(b), "B")
+    ta, tb = check_tables(as_tables(a), "A"), check_tables(as_tables(b), "B")
     names = [n for n in (tables or COLUMNS) if n in ta and n in tb]
     if tables and len(names) < len(tables):
         lacking = [t for t in tables if t not in names]

@@ -16,9 +16,9 @@ import pytest
 
 from .atomic import write_text
 from .csvio import read_table_csv, table_to_csv
-from .diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces, format_result
+from .diff import DEFAULT_ATOL, DEFAULT_RTOL, check_tables, diff_traces, format_result
 from .errors import TracerError
-from .trace import COLUMNS, Trace
+from .trace import Trace
 
 
 def pytest_addoption(parser):
@@ -57,9 +57,10 @@ class TraceRegression:
         tables = trace.tables if isinstance(trace, Trace) else trace
         if not isinstance(tables, dict):
             raise TypeError(f"check() takes a Trace or a dict of DataFrames, not {type(trace).__name__}")
-        unknown = [t for t in tables if t not in COLUMNS]
-        if unknown:
-            raise ValueError(f"unknown table(s) {unknown}; trace tables are {', '.join(COLUMNS)}")
+        try:
+            tables = check_tables(tables, "trace")  # contract dtypes: the golden CSVs read back the same
+        except TracerError as e:
+            pytest.fail(f"not a trace: {e}", pytrace=False)
         folder = self.folder(basename)
         refresh = f"python3 -m pytest '{self.request.node.nodeid}' --update-traces"
         if self.update:
@@ -69,13 +70,13 @@ class TraceRegression:
         missing = [n for n in tables if not (folder / f"{n}.csv").is_file()]
         if missing:
             pytest.fail(f"no golden trace {folder / missing[0]}.csv; create it with `{refresh}`", pytrace=False)
-        golden = {}
-        for n, df in tables.items():
-            golden[n] = read_table_csv(folder / f"{n}.csv", n, strict=False)
-            if list(golden[n].columns) != [c for c in COLUMNS[n] if c in df.columns]:
-                pytest.fail(f"the columns of {n} differ from the golden trace {folder / n}.csv "
-                            f"({', '.join(golden[n].columns)}); if intended, refresh with `{refresh}`", pytrace=False)
         try:
+            golden = {n: read_table_csv(folder / f"{n}.csv", n, strict=False) for n in tables}
+            changed = [n for n, df in tables.items() if list(golden[n].columns) != list(df.columns)]
+            if changed:
+                pytest.fail(f"the columns of {changed[0]} differ from the golden trace {folder / changed[0]}.csv "
+                            f"({', '.join(golden[changed[0]].columns)}); if intended, refresh with `{refresh}`",
+                            pytrace=False)
             result = diff_traces(tables, golden, rtol=rtol, atol=atol, tolerances=tolerances)
         except TracerError as e:
             pytest.fail(f"cannot compare with the golden trace in {folder}: {e}", pytrace=False)
