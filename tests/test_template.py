@@ -189,7 +189,8 @@ def test_template_cli(tmp_path):
     p = cli("frey-online", "--variants", "2", "--seed", "1", "--out", tmp_path / "v", cwd=tmp_path)
     assert p.returncode == 0 and len(list((tmp_path / "v").glob("*.xlsx"))) == 4
     for bad in (["ekman", "--steps", "2"], ["ekman", "--steps", "0"], ["ekman", "--notation", "klingon"],
-                ["ekman", "--variants", "0"], ["ekman", "--variants", "2", "--key", "k.xlsx"]):
+                ["ekman", "--variants", "0"], ["ekman", "--variants", "2", "--key", "k.xlsx"],
+                ["ekman", "--variants", "2"]):
         p = cli(*bad, "--out", tmp_path / "bad" / "x.xlsx", cwd=tmp_path)
         assert p.returncode == 2 and len(p.stderr.splitlines()) == 1 and "Traceback" not in p.stderr, (bad, p.stderr)
     assert not (tmp_path / "bad").exists()

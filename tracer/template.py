@@ -164,6 +164,8 @@ def write_variants(spec, out_dir, n: int, seed: int, steps: int = 1, notation: s
     """N exercise workbooks with their own numbers, and one key per variant, in out_dir."""
     if n < 1:
         raise TracerError("--variants", "expected a number of variants of at least 1")
+    if Path(out_dir).suffix.lower() == ".xlsx":
+        raise TracerError("--out", "with --variants, --out is a folder (exercises/), not a workbook")
     written = []
     for index in range(1, n + 1):
         vid = variant_id(spec, seed, index, saturated)
