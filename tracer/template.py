@@ -166,10 +166,12 @@ def write_variants(spec, out_dir, n: int, seed: int, steps: int = 1, notation: s
         raise TracerError("--variants", "expected a number of variants of at least 1")
     if Path(out_dir).suffix.lower() == ".xlsx":
         raise TracerError("--out", "with --variants, --out is a folder (exercises/), not a workbook")
+    exercise_trace(spec, steps)  # bad --steps or --notation stop here, before any file is written
+    profile(notation, spec)
+    variants = [(index, draw_variant(spec, seed, index, saturated)) for index in range(1, n + 1)]
     written = []
-    for index in range(1, n + 1):
+    for index, vspec in variants:
         vid = variant_id(spec, seed, index, saturated)
-        vspec = draw_variant(spec, seed, index, saturated)
         stem = Path(out_dir) / f"{spec.name}-variant-{index:02d}"
         written.append(write_exercise(vspec, f"{stem}.xlsx", steps=steps, notation=notation, vid=vid))
         written.append(write_exercise(vspec, f"{stem}-key.xlsx", key=True, steps=steps, notation=notation, vid=vid))
