@@ -362,6 +362,19 @@ def test_xlsx_report_holds_every_difference_split_at_the_row_limit(tmp_path, mon
     assert sided[1][:2] == ("A", "losses")
 
 
+def test_a_failed_xlsx_report_leaves_nothing_behind(tmp_path, monkeypatch):
+    result = diff_traces(*perturbed_pair())
+    write_diff_report(result, tmp_path / "d.xlsx", "a", "b")
+    before = (tmp_path / "d.xlsx").read_bytes()
+
+    def fail(ws, r0, columns, rows):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(diffmod, "_write_rows", fail)
+    with pytest.raises(OSError):
+        write_diff_report(result, tmp_path / "d.xlsx", "a", "b")
+    assert [p.name for p in tmp_path.iterdir()] == ["d.xlsx"] and (tmp_path / "d.xlsx").read_bytes() == before
+
+
 def test_report_needs_html_or_xlsx(tmp_path):
     with pytest.raises(TracerError, match=".html or .xlsx"):
         write_diff_report(diff_traces(*perturbed_pair()), tmp_path / "d.pdf", "a", "b")

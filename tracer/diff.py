@@ -410,7 +410,7 @@ def _first(d: pd.DataFrame) -> dict:
 
 
 # -- output ---------------------------------------------------------------------------------------------
-def where_text(row) -> str:
+def _where_text(row) -> str:
     """'epoch 1, step 3, sample 2, layer H, unit h1' for the keys a row has."""
     parts = []
     for k in ("epoch", "step", "sample", "layer", "unit", "source"):
@@ -428,7 +428,7 @@ def format_result(result: DiffResult, max_rows: int = 1) -> str:
         lines.append(f"same: {compared} values agree within tolerance")
     elif result.first:
         f = result.first
-        lines.append(f"different: first divergence at {where_text(f)}: {f['table']}.{f['quantity']}")
+        lines.append(f"different: first divergence at {_where_text(f)}: {f['table']}.{f['quantity']}")
         lines.append(f"  A = {f['a']!r}  B = {f['b']!r}  abs diff = {f['abs_diff']:.3g}  "
                      f"rel diff = {f['rel_diff']:.3g}")
     else:
@@ -442,7 +442,7 @@ def format_result(result: DiffResult, max_rows: int = 1) -> str:
         for table, n in counts.items():
             if n:
                 rows = result.one_sided[(result.one_sided["side"] == side) & (result.one_sided["table"] == table)]
-                shown = "; ".join(where_text(r) for r in rows.head(max_rows).to_dict("records"))
+                shown = "; ".join(_where_text(r) for r in rows.head(max_rows).to_dict("records"))
                 lines.append(f"rows only in {side}: {table}: {n} ({'first: ' if n > max_rows else ''}{shown})")
     if result.not_compared:
         lines.append(f"not compared (in one trace only): {', '.join(result.not_compared)}")
