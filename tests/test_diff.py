@@ -184,6 +184,7 @@ def test_nan_equals_nan_only_at_the_same_place_and_inf_only_the_same_inf():
     b["nodes"].loc[1, "target"] = np.nan
     f = diff_traces(a, b).first
     assert f["quantity"] == "target" and np.isnan(f["b"]) and np.isnan(f["abs_diff"])
+    assert "B = nan  not finite on one side" in format_result(diff_traces(a, b))
     a, b = tables("ekman"), tables("ekman")
     a["losses"]["loss"], b["losses"]["loss"] = np.inf, np.inf
     assert diff_traces(a, b).same

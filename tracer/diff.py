@@ -429,8 +429,9 @@ def format_result(result: DiffResult, max_rows: int = 1) -> str:
     elif result.first:
         f = result.first
         lines.append(f"different: first divergence at {_where_text(f)}: {f['table']}.{f['quantity']}")
-        lines.append(f"  A = {f['a']!r}  B = {f['b']!r}  abs diff = {f['abs_diff']:.3g}  "
-                     f"rel diff = {f['rel_diff']:.3g}")
+        gap = (f"abs diff = {f['abs_diff']:.3g}  rel diff = {f['rel_diff']:.3g}" if math.isfinite(f["abs_diff"])
+               else "not finite on one side")
+        lines.append(f"  A = {f['a']!r}  B = {f['b']!r}  {gap}")
     else:
         lines.append(f"different: the {compared} values in both agree, but some rows are in one trace only")
     differing = result.summary[result.summary["differing"] > 0]
