@@ -458,3 +458,12 @@ def test_docs_python_examples_run(tmp_path, monkeypatch):
     exec(other, scope)
     f = diff_traces(scope["mine"], "ekman").first
     assert (f["quantity"], f["unit"], f["b"]) == ("delta", "f", d_f)
+
+
+def test_docs_sample_output_is_what_diff_prints():
+    doc = (ROOT / "docs" / "diff.md").read_text()
+    printed = re.search(r"### What it prints\n\n```text\n(.*?)```", doc, re.S).group(1).rstrip("\n")
+    a, b = tables("frey-online"), tables("frey-online")
+    b["nodes"].loc[at(b["nodes"], step=3, unit="a2"), "z"] += 10
+    b["losses"] = b["losses"][b["losses"]["step"] != 3]
+    assert format_result(diff_traces(a, b)) == printed
