@@ -80,7 +80,10 @@ class Fmt:
             body = f"<mn>{mant}</mn><mo>·</mo><msup><mn>10</mn><mn>{exp}</mn></msup>"
         else:
             body = f"<mn>{text}</mn>"
-        return f"<mo>(</mo>{body}<mo>)</mo>" if paren and float(v) < 0 else body
+        return f"{LP}{body}{RP}" if paren and float(v) < 0 else body
+
+
+LP, RP, LB, RB = (f'<mo stretchy="false">{b}</mo>' for b in "()[]")  # brackets keep their size
 
 
 def mo(op: str) -> str:
@@ -88,7 +91,7 @@ def mo(op: str) -> str:
 
 
 TIMES = mo("·")
-_LEADING = re.compile(r"<mo>\(</mo>(<mn>[^<]*</mn>)<mo>\)</mo>")
+_LEADING = re.compile(r'<mo stretchy="false">\(</mo>(<mn>[^<]*</mn>)<mo stretchy="false">\)</mo>')
 
 
 def times(parts) -> str:
@@ -100,7 +103,7 @@ def times(parts) -> str:
 
 
 def paren(x: str) -> str:
-    return f"<mo>(</mo>{x}<mo>)</mo>"
+    return LP + x + RP
 
 
 def frac(top: str, bottom: str) -> str:
@@ -111,13 +114,19 @@ def sq(x: str) -> str:
     return f"<msup><mrow>{x}</mrow><mn>2</mn></msup>"
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
 def eq(*sides: str, arrow: bool = False) -> Markup:
-    """A display formula: the sides joined by '=' (the first by '←' for an assignment)."""
-    sides = [s for s in sides if s]
+    """A display formula: the sides joined by '=' (the first by '←' for an assignment).
+
+    Empty sides and a side that only repeats the one before (Maren's label αA_0(1 − A_0) is its formula) go.
+    """
+    sides = [s for i, s in enumerate(sides) if s and (i == 0 or _TAG.sub("", s) != _TAG.sub("", sides[i - 1]))]
     head = sides[0] + (mo("←") + sides[1] if arrow else "")
     rest = sides[2:] if arrow else sides[1:]
     body = mo("=").join([head, *rest])
-    return Markup(f'<div class="eq"><math display="block"><mrow>{body}</mrow></math></div>')
+    return Markup(f'<div class="eq"><math displaystyle="true"><mrow>{body}</mrow></math></div>')
 
 
 class Writer:
@@ -252,7 +261,7 @@ def _loss_sides(w, outs) -> tuple[str, str] | None:
             else:  # Maren eq. (6.5), Frey: 1/2 Σ
                 body = frac("<mn>1</mn>", "<mn>2</mn>") + (paren(body) if len(terms) > 1 else body)
         elif loss in ("binary_cross_entropy", "cross_entropy"):
-            body = mo("−") + f"<mo>[</mo>{body}<mo>]</mo>"
+            body = mo("−") + f"{LB}{body}{RB}"
         sides.append(body)
     return sides[0], sides[1]
 
@@ -328,7 +337,7 @@ def report_data(trace: Trace, notation: str | None, steps: str | None, digits: i
         "n_steps": n_steps, "chosen": chosen,
         "steps": [step_data(w, tables, s, delta_w[s - 2] if s > 1 else None) for s in chosen],
         "loss_chart": Markup(loss_chart(per_epoch, names.label("loss"))) if len(per_epoch) else "",
-        "weights_chart": Markup(weights_chart(w_old + delta_w, params, names)) if n_steps else "",
+        "weights_chart": Markup(weights_chart(initial, w_old + delta_w, params, names)) if n_steps else "",
         "weights_table": weights_table(w_old + delta_w, chosen, n_steps, params, names, fmt),
         "stopped": trace.stopped,
     }
@@ -556,7 +565,7 @@ def update_lines(w: Writer, updates, per_sample: list | None, online, prev_delta
     def product(layer, r, numeric):
         """One sample's dE/dw as the source's product of factors (Ekman: input · error term)."""
         node, wrows = online
-        return (times if numeric else TIMES.join)(
+        return TIMES.join(
             _factors(w, layer, r.unit, r.source, node[r.unit], wrows[(r.unit, r.source)], numeric, _role(w, layer)))
 
     changes, news = [], []

@@ -8,7 +8,10 @@ from html import escape
 
 import numpy as np
 
+from .notation import SCRIPT
+
 MAX_CHART_POINTS = 400  # curves are thinned to this many points, so long runs stay small
+MARKED_POINTS = 40  # curves with at most this many points get a dot on each
 UP, DOWN, ZERO = "#1a7f37", "#c62828", "#999999"  # Ekman Figure 3-7: green positive, red negative
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf"]
@@ -37,11 +40,11 @@ def network_svg(spec, names, fmt, weights, delta_w=None) -> str:
             tx, ty = pos[(k + 1, u)]
             for s in layer.sources:
                 name = names.label("w", layer.name, u, s)
-                if s == "bias":
-                    sx, sy = tx - 70, ty - 42
+                if s == "bias":  # the bias input 1 above the unit (Ekman: input 0)
+                    sx, sy = tx - 28, ty - 52
                     edges.append(f'<circle cx="{sx:.1f}" cy="{sy:.1f}" r="8" class="one"/>'
                                  f'<text x="{sx:.1f}" y="{sy + 3.5:.1f}" class="one">1</text>')
-                    sx, sy = sx + 7, sy + 4
+                    sx, sy = sx + 3, sy + 8
                 else:
                     sx, sy = pos[(k, s)]
                     sx += 20
@@ -57,22 +60,36 @@ def network_svg(spec, names, fmt, weights, delta_w=None) -> str:
                     edges.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{tx - 24:.1f}" y2="{ty:.1f}" '
                                  f'stroke="{colour}" stroke-width="{stroke:.2f}" marker-end="url(#head-{head})">'
                                  f'<title>{escape(text)}</title></line>')
-                t = 0.55 if s == "bias" else 0.35 + 0.3 * (j % 2)
+                t = 0.35 + 0.3 * (j % 2)
                 mx, my = sx + (tx - 20 - sx) * t, sy + (ty - sy) * t - 6
-                labels.append(f'<text x="{mx:.1f}" y="{my:.1f}" class="wlabel">{escape(text)}</text>')
+                if s == "bias":
+                    mx, my = sx + 10, sy - 6
+                labels.append(f'<text x="{mx:.1f}" y="{my:.1f}" class="wlabel">{svg_text(text)}</text>')
                 p += 1
     nodes = []
     for (c, name), (x, y) in pos.items():
         kind = "input" if c == 0 else "unit"
         text = names.label("x", source=name) if c == 0 else name
         nodes.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="20" class="{kind}"/>'
-                     f'<text x="{x:.1f}" y="{y + 4:.1f}" class="uname">{escape(text)}</text>')
+                     f'<text x="{x:.1f}" y="{y + 4:.1f}" class="uname">{svg_text(text)}</text>')
     defs = "".join(f'<marker id="head-{n}" markerWidth="5" markerHeight="5" refX="4" refY="2.5" orient="auto" '
                    f'markerUnits="userSpaceOnUse" viewBox="0 0 5 5"><path d="M0,0 L5,2.5 L0,5 z" fill="{c}"/></marker>'
                    for n, c in (("up", UP), ("down", DOWN), ("zero", ZERO)))
     title = "weight changes: green up, red down, width = size" if delta_w is not None else "network, initial weights"
     return (f'<svg class="net" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
             f'aria-label="{title}"><defs>{defs}</defs>{"".join(edges)}{"".join(nodes)}{"".join(labels)}</svg>')
+
+
+def svg_text(label: str) -> str:
+    """A label as SVG text with tspans for `_` subscripts and `^` superscripts (v_11 -> v₁₁), escaped."""
+    out, pos = [], 0
+    for m in SCRIPT.finditer(label):
+        out.append(escape(label[pos:m.start()]))
+        shift = "sub" if m[1] == "_" else "super"
+        out.append(f'<tspan baseline-shift="{shift}" font-size="75%">{escape(m[2])}</tspan>')
+        pos = m.end()
+    out.append(escape(label[pos:]))
+    return "".join(out)
 
 
 def thin(points: list[tuple[float, float]], n: int = MAX_CHART_POINTS) -> list[tuple[float, float]]:
@@ -90,7 +107,9 @@ def line_chart(series, xlabel: str, ylabel: str) -> str:
     x0, x1 = min(xs), max(xs)
     y0, y1 = min(ys), max(ys)
     x1 = x1 if x1 > x0 else x0 + 1
-    y1 = y1 if y1 > y0 else y0 + 1
+    if y1 <= y0:  # one value: a band around it, not up to y0 + 1
+        pad = abs(y0) * 0.1 or 1.0
+        y0, y1 = y0 - pad, y1 + pad
     W, H, L, B, R = 700, 280, 70, 36, 10
     legend = [name for name, _, _ in series if name]
     if legend:
@@ -99,16 +118,19 @@ def line_chart(series, xlabel: str, ylabel: str) -> str:
     sy = lambda y: H - B - (y - y0) / (y1 - y0) * (H - B - 12)
     body = []
     for name, colour, pts in series:
-        coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in thin(pts))
+        pts = thin(pts)
+        coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
         body.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{coords}">'
                     f'<title>{escape(name)}</title></polyline>')
+        if len(pts) <= MARKED_POINTS:  # a short run: show each point, so one epoch is not an empty chart
+            body.extend(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{colour}"/>' for x, y in pts)
     for i, (name, colour, _) in enumerate(s for s in series if s[0]):
         if i >= 16:
             body.append(f'<text x="{W - R + 8}" y="{16 + 15 * i}" class="tick">… {len(legend) - 16} more</text>')
             break
         body.append(f'<line x1="{W - R + 8}" y1="{12 + 15 * i}" x2="{W - R + 24}" y2="{12 + 15 * i}" '
                     f'stroke="{colour}" stroke-width="3"/>'
-                    f'<text x="{W - R + 28}" y="{16 + 15 * i}" class="tick">{escape(name)}</text>')
+                    f'<text x="{W - R + 28}" y="{16 + 15 * i}" class="tick">{svg_text(name)}</text>')
     ticks = (f'<text x="{L - 6}" y="{sy(y1) + 4:.1f}" class="tick" text-anchor="end">{y1:.4g}</text>'
              f'<text x="{L - 6}" y="{sy(y0) + 4:.1f}" class="tick" text-anchor="end">{y0:.4g}</text>'
              f'<text x="{sx(x0):.1f}" y="{H - B + 16}" class="tick">{x0:g}</text>'
@@ -128,9 +150,10 @@ def loss_chart(per_epoch, loss_label: str) -> str:
     return line_chart([("", "#1f4e79", pts)], "epoch", f"mean {loss_label} per sample")
 
 
-def weights_chart(w_after, params, names) -> str:
-    """Every weight over the steps (its value after each step), one line each."""
-    steps = np.arange(1, len(w_after) + 1).tolist()
-    series = [(names.label("w", *prm), PALETTE[p % len(PALETTE)], list(zip(steps, w_after[:, p].tolist())))
+def weights_chart(initial, w_after, params, names) -> str:
+    """Every weight over the steps: its initial value at step 0, then its value after each step."""
+    values = np.vstack([initial[None, :], w_after])
+    steps = np.arange(len(values)).tolist()
+    series = [(names.label("w", *prm), PALETTE[p % len(PALETTE)], list(zip(steps, values[:, p].tolist())))
               for p, prm in enumerate(params)]
-    return line_chart(series, "step", "weight after the step")
+    return line_chart(series, "step (0 = initial weights)", "weight")

@@ -207,7 +207,7 @@ class Notation:
 
 
 _TOKEN = re.compile(r"(?P<num>[0-9]+(?:\.[0-9]+)?)|(?P<greek>[α-ωΑ-Ω∂Σ])|(?P<id>[^\W\d_]+)|(?P<op>\S)")
-_SCRIPT = re.compile(r"([_^])([^\W_]+(?:[-,][^\W_]+)*)")
+SCRIPT = re.compile(r"([_^])([^\W_]+(?:[-,][^\W_]+)*)")  # a sub- or superscript in a label
 _WORD = re.compile(r"[a-z]{3,}")  # 'error', 'term', 'new': words, set as text
 _INDEXED = re.compile(r"([A-Za-z]+)([0-9]+)")  # x1, I0: an input written with its index (Ekman's x_1)
 _OPS = {"-": "−", "*": "·"}
@@ -233,7 +233,7 @@ def _word(text: str) -> str:
         kind, value = m.lastgroup, m.group()
         pos = m.end()
         if kind == "op":
-            out.append(f"<mo>{escape(_OPS.get(value, value))}</mo>")
+            out.append(_mo(value))
             continue
         base = f"<mn>{value}</mn>" if kind == "num" else _mi(value)
         primes = ""
@@ -241,13 +241,14 @@ def _word(text: str) -> str:
             primes += "′"
             pos += 1
         sub = sup = ""
-        while (s := _SCRIPT.match(text, pos)) is not None:
+        while (s := SCRIPT.match(text, pos)) is not None:
             if s[1] == "_":
                 sub = s[2]
             else:
                 sup = s[2]
             pos = s.end()
-        sup = primes + (sup and f" {sup}")
+        if primes:  # y'_f: the prime beside the letter, the scripts on both (Ekman's y'_f, Frey's g'_o)
+            base = f"<mrow>{base}<mo lspace='0' rspace='0'>{primes}</mo></mrow>"
         out.append(_scripted(base, sub, sup))
     return "".join(out)
 
@@ -271,10 +272,16 @@ def _plain(text: str) -> str:
         if kind == "num":
             parts.append(f"<mn>{value}</mn>")
         elif kind == "op":
-            parts.append(f"<mo>{escape(_OPS.get(value, value))}</mo>")
+            parts.append(_mo(value))
         else:
             parts.append(_mi(value))
     return parts[0] if len(parts) == 1 else f"<mrow>{''.join(parts)}</mrow>"
+
+
+def _mo(op: str) -> str:
+    """An operator token, escaped; brackets keep their size (no stretching around scripts)."""
+    stretch = ' stretchy="false"' if op in "()[]" else ""
+    return f"<mo{stretch}>{escape(_OPS.get(op, op))}</mo>"
 
 
 def _mi(text: str) -> str:
