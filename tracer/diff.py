@@ -31,6 +31,7 @@ MAX_WORKBOOK_UNZIPPED = 2 * 2**30  # ... and zip bombs (an xlsx is a zip of XML)
 MAX_WORKBOOK_ROWS = 1_048_576  # Excel's own limit per sheet
 MAX_HTML_ROWS = 20_000  # a browser page stays usable; the xlsx report holds every difference
 EXCEL_ROWS = 1_048_575  # data rows per report sheet below the header
+XLSX_CHUNK = 50_000  # rows converted to Python values at a time when writing the xlsx report
 SAMPLE_LAST = np.iinfo(np.int64).max  # the sample rank of a step's update: after every sample of the step
 
 
@@ -466,14 +467,12 @@ def write_diff_report(result: DiffResult, path, a_name: str, b_name: str) -> Pat
     return path
 
 
-def _report_frames(result: DiffResult) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Differences and one-sided rows as plain objects for writing: keys a table lacks blank, NaN values kept."""
-    def plain(df):
-        out = df.astype(object)
-        keys = [c for c in df.columns if c in INT_COLUMNS or c in TEXT_COLUMNS]
-        out[keys] = out[keys].where(df[keys].notna(), None)
-        return out
-    return plain(result.differences), plain(result.one_sided)
+def _plain(df: pd.DataFrame) -> list[list]:
+    """Rows of differences or one-sided rows as Python values: keys a table lacks None, NaN values kept."""
+    out = df.astype(object)
+    keys = [c for c in df.columns if c in INT_COLUMNS or c in TEXT_COLUMNS]
+    out[keys] = out[keys].where(df[keys].notna(), None)
+    return out.values.tolist()
 
 
 def _number_text(v) -> str:
@@ -487,15 +486,14 @@ def _write_html_report(result: DiffResult, path: Path, a_name: str, b_name: str)
     from .atomic import write_text
     from .html import _env
 
-    diffs, sided = _report_frames(result)
-    shown, sided_shown = diffs.head(MAX_HTML_ROWS), sided.head(MAX_HTML_ROWS)
+    diffs, sided = result.differences, result.one_sided
+    rows = [[_number_text(v) for v in row] for row in _plain(diffs.head(MAX_HTML_ROWS))]
     html = _env().get_template("diff.html.j2").render(
         a=a_name, b=b_name, verdict=format_result(result),
         summary=[{**r, "max_abs_diff": f"{r['max_abs_diff']:.3g}"} for r in result.summary.to_dict("records")],
-        columns=list(shown.columns), rows=[[_number_text(v) for v in row] for row in shown.values.tolist()],
-        truncated=len(diffs) - len(shown), total=len(diffs),
+        columns=list(diffs.columns), rows=rows, truncated=len(diffs) - len(rows), total=len(diffs),
         sided_columns=list(sided.columns), sided_total=len(sided),
-        sided=[[_number_text(v) for v in row] for row in sided_shown.values.tolist()])
+        sided=[[_number_text(v) for v in row] for row in _plain(sided.head(MAX_HTML_ROWS))])
     write_text(path, html)
 
 
@@ -505,7 +503,6 @@ def _write_xlsx_report(result: DiffResult, path: Path, a_name: str, b_name: str)
     from .atomic import atomic_path
     from .xlsx import CREATED
 
-    diffs, sided = _report_frames(result)
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                             "strings_to_numbers": False, "constant_memory": True})
@@ -514,19 +511,21 @@ def _write_xlsx_report(result: DiffResult, path: Path, a_name: str, b_name: str)
         lines = [f"A: {a_name}", f"B: {b_name}", *format_result(result, max_rows=10).splitlines(), ""]
         for r, line in enumerate(lines):
             ws.write_string(r, 0, line)
-        _write_rows(ws, len(lines), list(result.summary.columns), result.summary.values.tolist())
-        for title, frame in (("differences", diffs), ("rows in one trace only", sided)):
-            rows = frame.values.tolist()
-            for part, start in enumerate(range(0, max(len(rows), 1), EXCEL_ROWS)):
+        ws.write_row(len(lines), 0, list(result.summary.columns))
+        _write_rows(ws, len(lines) + 1, result.summary.values.tolist())
+        for title, frame in (("differences", result.differences), ("rows in one trace only", result.one_sided)):
+            for part, start in enumerate(range(0, max(len(frame), 1), EXCEL_ROWS)):
                 sheet = wb.add_worksheet(title if part == 0 else f"{title} ({part + 1})")
-                _write_rows(sheet, 0, list(frame.columns), rows[start:start + EXCEL_ROWS])
+                sheet.write_row(0, 0, list(frame.columns))
+                stop = min(start + EXCEL_ROWS, len(frame))
+                for chunk in range(start, stop, XLSX_CHUNK):  # a chunk at a time: Python objects for all would not fit
+                    _write_rows(sheet, chunk - start + 1, _plain(frame.iloc[chunk:min(chunk + XLSX_CHUNK, stop)]))
         wb.close()
 
 
-def _write_rows(ws, r0: int, columns: list[str], rows: list[list]) -> None:
-    """A header and rows; non-finite numbers as text (nan, inf), since spreadsheets have no NaN."""
-    ws.write_row(r0, 0, columns)
-    for r, row in enumerate(rows, start=r0 + 1):
+def _write_rows(ws, r0: int, rows: list[list]) -> None:
+    """Rows from sheet row r0 on; non-finite numbers as text (nan, inf), since spreadsheets have no NaN."""
+    for r, row in enumerate(rows, start=r0):
         for c, v in enumerate(row):
             if v is None:
                 continue
