@@ -93,6 +93,8 @@ def test_a_missing_row_is_reported_with_its_keys():
     assert "rows only in A: losses: 1 (epoch 7, step 7, sample 1)" in text
     assert "rows only in A: updates: 1 (epoch 2, step 2, layer G, unit g, source x1)" in text
     assert result.one_sided[["side", "table", "step"]].values.tolist() == [["A", "updates", 2], ["A", "losses", 7]]
+    later = {n: df.assign(step=df["step"] + 100) for n, df in a.items()}  # e.g. a run that counts steps otherwise
+    assert format_result(diff_traces(a, later)).startswith("different: no row is in both traces")
     extra = diff_traces(b, a)  # the other way round: rows only in B
     assert extra.only_b["losses"] == 1 and "rows only in B: losses: 1" in format_result(extra)
 

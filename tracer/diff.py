@@ -433,8 +433,11 @@ def format_result(result: DiffResult, max_rows: int = 1) -> str:
         gap = (f"abs diff = {f['abs_diff']:.3g}  rel diff = {f['rel_diff']:.3g}" if math.isfinite(f["abs_diff"])
                else "not finite on one side")
         lines.append(f"  A = {f['a']!r}  B = {f['b']!r}  {gap}")
-    else:
+    elif compared:
         lines.append(f"different: the {compared} values in both agree, but some rows are in one trace only")
+    else:
+        lines.append("different: no row is in both traces; their epochs, steps and samples do not line up "
+                     "(another batch size, shuffle or data set?)")
     differing = result.summary[result.summary["differing"] > 0]
     if len(differing):
         lines.append("differing values per table and quantity:")
