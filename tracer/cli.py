@@ -211,7 +211,7 @@ def parser() -> argparse.ArgumentParser:
                        epilog="examples:\n  tracer diff out/ekman/ examples/ekman.yaml\n"
                               "  tracer diff mine/ trusted/ --rtol 1e-6 --rtol delta=1e-4 --tables nodes,updates "
                               "--report diff.html", formatter_class=argparse.RawDescriptionHelpFormatter)
-    d.add_argument("a", help="trace A: directory of CSVs, .xlsx workbook, or spec file")
+    d.add_argument("a", help="trace A: directory of CSVs, .xlsx workbook, spec file or bundled example name")
     d.add_argument("b", help="trace B")
     d.add_argument("--rtol", action="append", default=[], metavar="[QTY=]R",
                    help=f"relative tolerance, global or per quantity (default {DEFAULT_RTOL:g})")
