@@ -72,8 +72,8 @@ PROFILES = {p.name: p for p in (
     Profile(
         name="ekman", title="Ekman, Learning Deep Learning (w_xg0, y_g, error term)",
         labels={
-            "x": "{s}", "target": "y", "z": "z_{u}", "a": "y_{u}", "da_dz": "y'_{u}", "dE_da": "dE/dy_{u}",
-            "dE_da.output": "MSE'", "delta": "error term {u}", "w": "w_{p}{u}{i}", "grad": "dE/d{w}",
+            "x": "{s}", "target": "y{J}", "z": "z_{u}", "a": "y_{u}", "da_dz": "y'_{u}", "dE_da": "dE/dy_{u}",
+            "dE_da.output": "MSE'{J}", "delta": "error term {u}", "w": "w_{p}{u}{i}", "grad": "dE/d{w}",
             "delta_w": "Δ{w}", "w_new": "{w} new", "loss": "MSE", "eta": "lr",
         },
         loss_symbol="MSE", delta_word="error term", half="/2",
@@ -103,6 +103,7 @@ PROFILES = {p.name: p for p in (
             "x": "I_{i0}", "target": "Desired_{j0}", "z": "NdInpt_{u}", "a.output": "A_{j0}", "a": "H_{j0}",
             "da_dz.output": "αA_{j0}(1-A_{j0})", "da_dz": "αH_{j0}(1-H_{j0})", "dE_da.output": "-E_{j0}",
             "dE_da": "∂SSE/∂H_{j0}", "delta": "δ_{u}", "w.last": "v_{i0},{j0}", "w": "w_{i0},{j0}",
+            "w.bias": "b_{u}",  # Maren's node inputs have no bias; a spec with one gets b_<unit>
             "grad": "∂SSE/∂{w}", "delta_w": "Δ{w}", "w_new": "{w} new", "loss": "SSE", "eta": "η",
         },
         loss_symbol="SSE",
@@ -126,8 +127,8 @@ PROFILES = {p.name: p for p in (
     Profile(
         name="davila", title="Lopez Davila (z^L, a^L, C)",
         labels={
-            "x": "a^{Lrel}", "target": "y", "z": "z^{Lrel}{J}", "a": "a^{Lrel}{J}", "da_dz": "σ'(z^{Lrel}{J})",
-            "dE_da": "∂C/∂a^{Lrel}{J}", "delta": "∂C/∂z^{Lrel}{J}", "w": "w^{Lrel}{J}", "w.bias": "b^{Lrel}{J}",
+            "x": "a^{Lrel}{I}", "target": "y{J}", "z": "z^{Lrel}{J}", "a": "a^{Lrel}{J}", "da_dz": "σ'(z^{Lrel}{J})",
+            "dE_da": "∂C/∂a^{Lrel}{J}", "delta": "∂C/∂z^{Lrel}{J}", "w": "w^{Lrel}{JK}", "w.bias": "b^{Lrel}{J}",
             "grad": "∂C/∂{w}", "delta_w": "Δ{w}", "w_new": "{w} new", "loss": "C", "eta": "η",
         },
         loss_symbol="C", half="", update="w ← w − η ∂C/∂w, ∂C/∂w = 1/n Σ_k ∂C_k/∂w",
@@ -146,6 +147,15 @@ def profile(name: str | None, spec=None) -> "Notation":
 
         raise TracerError("--notation", f"unknown notation {key!r}; use one of {', '.join(PROFILES)}")
     return Notation(PROFILES[key], spec)
+
+
+def _unit_source_index(layer, j, i) -> str:
+    """Davila's one-unit-per-layer names, indexed where a layer has several units (j) or inputs (k): w^L_jk."""
+    if layer is None or j is None or i in (None, 0):
+        return ""
+    several_units, several_inputs = len(layer.units) > 1, len(layer.sources) - int(layer.bias) > 1
+    index = (str(j + 1) if several_units else "") + (str(i) if several_inputs else "")
+    return f"_{index}" if index else ""
 
 
 class Notation:
@@ -199,6 +209,8 @@ class Notation:
             "i": i if i is not None else "", "i0": (i - 1) if i else 0, "s": source or "", "p": prev,
             "Lrel": "L" if rel == 0 else f"L-{rel}",
             "J": f"_{j + 1}" if layer is not None and j is not None and len(layer.units) > 1 else "",
+            "JK": _unit_source_index(layer, j, i),
+            "I": f"_{i}" if self.spec is not None and len(self.spec.inputs) > 1 and i else "",
         }
 
     def math(self, kind: str, layer=None, unit=None, source=None) -> str:
