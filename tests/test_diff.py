@@ -410,6 +410,24 @@ def test_cli_exit_codes_and_reports(tmp_path):
     assert status == 1 and (tmp_path / "d.xlsx").is_file()
 
 
+def test_cli_other_codes_csv_directory_with_some_tables_and_columns(tmp_path):
+    """An autograder's case: a student's code wrote only its deltas and updates, in its own column order."""
+    trace = run("frey-online")
+    (tmp_path / "student").mkdir()
+    nodes = trace.nodes[["unit", "layer", "sample", "step", "epoch", "delta"]].copy()
+    wrong = at(nodes, step=2, unit="y1")
+    nodes.loc[wrong, "delta"] *= -1  # the sign error of the output delta at step 2
+    nodes.to_csv(tmp_path / "student" / "nodes.csv", index=False)
+    trace.updates.to_csv(tmp_path / "student" / "updates.csv", index=False, float_format="%.17g")
+    status, out, err = cli(tmp_path / "student", "frey-online")
+    assert status == 1, err
+    assert out.startswith("different: first divergence at epoch 1, step 2, sample 2, layer output, unit y1: nodes.delta")
+    assert "nodes.delta: 1 of 40" in out and "updates" not in out
+    nodes.loc[wrong, "delta"] *= -1
+    nodes.to_csv(tmp_path / "student" / "nodes.csv", index=False)
+    assert cli(tmp_path / "student", "frey-online")[0] == 0
+
+
 @pytest.mark.parametrize("args, message", [
     (("nope", "ekman"), "nope: no such file or directory"),
     (("TRACE", "xor"), "different networks"),
@@ -419,14 +437,18 @@ def test_cli_exit_codes_and_reports(tmp_path):
     (("TRACE", "ekman", "--tables", "nodez"), "unknown table(s) nodez"),
     (("TRACE", "ekman", "--report", "OUT/d.pdf"), ".html or .xlsx"),
     (("BAD.xlsx", "ekman"), "cannot read the workbook"),
-    (("NOTRACE", "ekman"), "nodes.csv: missing"),
+    (("NOTRACE", "ekman"), "NOTRACE: not a trace directory: it holds none of nodes.csv"),
+    (("NOKEY", "ekman"), "A nodes: missing key column(s) sample"),
     (("README.md", "ekman"), "not a trace"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     write_trace_csv(run("ekman"), tmp_path / "trace")
     (tmp_path / "BAD.xlsx").write_bytes(b"not a zip")
     (tmp_path / "NOTRACE").mkdir()
+    (tmp_path / "NOKEY").mkdir()
+    (tmp_path / "NOKEY" / "nodes.csv").write_text("epoch,step,layer,unit,z\n1,1,G,g,0.5\n")
     names = {"TRACE": tmp_path / "trace", "BAD.xlsx": tmp_path / "BAD.xlsx", "NOTRACE": tmp_path / "NOTRACE",
+             "NOKEY": tmp_path / "NOKEY",
              "OUT/d.pdf": tmp_path / "d.pdf", "README.md": ROOT / "README.md"}
     status, out, err = cli(*(names.get(a, a) for a in args), cwd=tmp_path)
     assert status == 2 and len(err.splitlines()) == 1 and "Traceback" not in err and message in err, err

@@ -17,7 +17,7 @@ from .spec import Spec, load_spec
 from .trace import Trace
 from .check import DEFAULT_RTOL as CHECK_RTOL
 from .check import check_files, write_feedback
-from .diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces, format_result, load_trace, write_diff_report
+from .diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces, format_result, write_diff_report
 from .html import write_report
 from .reports import write_example_reports
 from .template import write_exercise, write_variants
@@ -97,7 +97,7 @@ def cmd_diff(args) -> int:
     atol, per_atol = _tolerances(args.atol, DEFAULT_ATOL, "--atol")
     tolerances = {q: (per_rtol.get(q, rtol), per_atol.get(q, atol)) for q in set(per_rtol) | set(per_atol)}
     tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
-    result = diff_traces(load_trace(args.a), load_trace(args.b), rtol=rtol, atol=atol, tolerances=tolerances,
+    result = diff_traces(args.a, args.b, rtol=rtol, atol=atol, tolerances=tolerances,
                          tables=tables)
     print(format_result(result))
     if args.report:

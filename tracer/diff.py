@@ -162,9 +162,21 @@ def _typed(df: pd.DataFrame, place: str) -> pd.DataFrame:
 
 
 def as_tables(source) -> dict[str, pd.DataFrame]:
-    """The tables of a Trace, a dict of DataFrames, or anything load_trace accepts."""
+    """The tables of a Trace, a dict of DataFrames, a directory of trace CSVs, or anything load_trace accepts.
+
+    A directory may hold only some of the four CSVs, each with a table's keys and some of its values
+    (other code's traces); check_tables says what is missing.
+    """
     if isinstance(source, dict):
         return source
+    if not isinstance(source, Trace) and Path(source).is_dir():
+        from .csvio import read_table_csv
+
+        present = [n for n in COLUMNS if (Path(source) / f"{n}.csv").is_file()]
+        if not present:
+            raise TracerError(str(source), "not a trace directory: it holds none of "
+                                           f"{', '.join(f'{n}.csv' for n in COLUMNS)}")
+        return {n: read_table_csv(Path(source) / f"{n}.csv", n, strict=False) for n in present}
     return load_trace(source).tables
 
 
