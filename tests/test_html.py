@@ -292,3 +292,54 @@ def test_report_reads_with_scripts_off(chromium, tmp_path):
     with open_page(chromium, path, javascript=False) as (page, visit):
         assert "error term" in visit.text and "0.4201" in visit.text
         assert page.locator("math").count() > 10
+
+
+# -- docs/html.md: its commands run, its Python runs, its example lines are what the reports show ------------
+DOC = Path(__file__).resolve().parents[1] / "docs" / "html.md"
+
+
+def test_docs_commands_run(tmp_path):
+    """Each `tracer ...` line of the sh blocks, with `# exit N` where it is not 0 (and then no file written)."""
+    import shlex
+
+    doc = DOC.read_text(encoding="utf-8")
+    lines = [line for block in re.findall(r"```sh\n(.*?)```", doc, re.S) for line in block.splitlines()
+             if line.startswith("tracer ")]
+    assert len(lines) >= 5
+    for line in lines:
+        command, _, comment = line.partition("#")
+        expected = int(m.group(1)) if (m := re.search(r"exit (\d)", comment)) else 0
+        before = set(tmp_path.rglob("*"))
+        command = command.replace("examples/", str(find_example("ekman").parent) + "/")
+        p = subprocess.run([sys.executable, "-m", "tracer", *shlex.split(command)[1:], "-q"], capture_output=True,
+                           text=True, cwd=tmp_path)
+        assert p.returncode == expected, (line, p.stderr)
+        written = set(tmp_path.rglob("*.html")) - before
+        assert bool(written) == (expected == 0), (line, written)
+    assert (tmp_path / "reports" / "ekman.html").is_file() and (tmp_path / "frey.html").is_file()
+
+
+def test_docs_python_runs(tmp_path, monkeypatch):
+    code = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code.replace("examples/", str(find_example("ekman").parent) + "/"), "docs/html.md", "exec"), {})
+    assert (tmp_path / "ekman.html").is_file()
+
+
+def _flat(text: str) -> str:
+    """A formula as plain characters: no spaces, scripts markers, braces or invisible times; ' and ² as shown."""
+    text = text.replace("'", "′").replace("²", "2").replace("\u2062", "")
+    return re.sub(r"[\s_^{}]", "", text)
+
+
+def test_docs_example_lines_are_what_the_reports_show():
+    doc = DOC.read_text(encoding="utf-8")
+    section = doc.split("The same trace in each notation")[1].split("\n\n")[1]
+    bullets = re.findall(r"^- [^(]*\(`([\w-]+)`[^)]*\): (.*?)(?=^- |\Z)", section, re.S | re.M)
+    assert {name for name, _ in bullets} == {"ekman", "frey-online", "maren", "cs510", "davila-sse"}
+    for name, body in bullets:
+        digits = 2 if "--digits 2" in body or name == "ekman" else 4
+        formulas = [_flat(f) for f in parse(render_report(run(name), steps="1", digits=digits)).formulas]
+        for line in body.rstrip().rstrip(".").split(";"):
+            flat = _flat(line)
+            assert any(flat in f for f in formulas), (name, line, [f for f in formulas if f[:4] == flat[:4]])

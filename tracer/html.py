@@ -154,7 +154,8 @@ class Writer:
 
     def act_symbol(self, layer) -> str:
         """The source's name for an activation function (Ekman's S, Maren's F, σ)."""
-        return to_mathml(self.p.act_symbols.get(layer.activation.name, layer.activation.name))
+        name = layer.activation.name
+        return to_mathml(self.p.act_symbols[name]) if name in self.p.act_symbols else f"<mi>{escape(name)}</mi>"
 
     # -- derivative of the activation, written from the stored a (Ekman, Maren eq. 6.2) --
     def derivative(self, layer, unit, z: float, a: float) -> tuple[str, str | None]:
@@ -183,7 +184,8 @@ def _sigmoid(w, act, A, z, a):
 
 
 def _tanh(w, act, A, z, a):
-    return "<mn>1</mn>" + mo("−") + sq(A), paren("<mn>1</mn>" + mo("−") + sq(w.n(a)))
+    base = paren(A) if "<msup" in A or "<msubsup" in A else A  # (a^1_1)², not a^1_1 ²
+    return "<mn>1</mn>" + mo("−") + sq(base), paren("<mn>1</mn>" + mo("−") + sq(w.n(a)))
 
 
 def _step_like(text_true: str, text_false: str, cond: str):
@@ -426,7 +428,8 @@ def sample_data(w: Writer, nodes, weights, loss: float, sample: int, batch: bool
             f = w.act_symbol(layer)
             if layer.activation.vector:
                 zs = [node[v].z for v in layer.units]
-                a_sym = f + paren(",".join(w.L("z", layer.name, v) for v in layer.units)) + f"<msub><mrow/><mi>{escape(u)}</mi></msub>"
+                a_sym = f + paren(mo(",").join(w.L("z", layer.name, v) for v in layer.units)) \
+                    + f"<msub><mrow/><mi>{escape(u)}</mi></msub>"
                 a_num = f + paren(mo(",").join(w.n(v, False) for v in zs))
             else:
                 a_sym, a_num = f + paren(Z), f + paren(w.n(nd.z, False))
@@ -550,6 +553,7 @@ def update_lines(w: Writer, updates, per_sample: list | None, online, prev_delta
         lines = []
         for i, r in enumerate(rows):
             terms = [w.n(g[i]) for g in per_sample]
+            terms[0] = _LEADING.sub(r"\1", terms[0])  # (−0.05 + 0.07 + …), no brackets on the first term
             if len(terms) > MAX_TERMS:
                 terms = terms[:MAX_TERMS - 2] + ["<mo>…</mo>", terms[-1]]
             total = mo("+").join(terms)

@@ -60,7 +60,9 @@ def network_svg(spec, names, fmt, weights, delta_w=None) -> str:
                     edges.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{tx - 24:.1f}" y2="{ty:.1f}" '
                                  f'stroke="{colour}" stroke-width="{stroke:.2f}" marker-end="url(#head-{head})">'
                                  f'<title>{escape(text)}</title></line>')
-                t = 0.35 + 0.3 * (j % 2)
+                # labels spread along the edges by source, so crossing edges are labelled at different ends
+                inputs = [x for x in layer.sources if x != "bias"]
+                t = 0.22 + 0.56 * (inputs.index(s) / max(1, len(inputs) - 1)) if s != "bias" else 0.5
                 mx, my = sx + (tx - 20 - sx) * t, sy + (ty - sy) * t - 6
                 if s == "bias":
                     mx, my = sx + 10, sy - 6

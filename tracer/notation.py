@@ -223,6 +223,7 @@ SCRIPT = re.compile(r"([_^])([^\W_]+(?:[-,][^\W_]+)*)")  # a sub- or superscript
 _WORD = re.compile(r"[a-z]{3,}")  # 'error', 'term', 'new': words, set as text
 _INDEXED = re.compile(r"([A-Za-z]+)([0-9]+)")  # x1, I0: an input written with its index (Ekman's x_1)
 _OPS = {"-": "−", "*": "·"}
+_GREEK = {"delta": "δ", "eta": "η", "alpha": "α", "lambda": "λ", "mu": "μ"}  # generic 'delta_g' typeset as δ_g
 
 
 def to_mathml(label: str) -> str:
@@ -235,7 +236,7 @@ def to_mathml(label: str) -> str:
 
 def _word(text: str) -> str:
     """One word of a label: tokens, each base with its primes, subscript and superscript."""
-    if _WORD.fullmatch(text):
+    if _WORD.fullmatch(text) and text not in _GREEK:
         return f"<mtext>{escape(text)}</mtext>"
     if m := _INDEXED.fullmatch(text):
         return f"<msub>{_mi(m[1])}<mn>{m[2]}</mn></msub>"
@@ -247,7 +248,7 @@ def _word(text: str) -> str:
         if kind == "op":
             out.append(_mo(value))
             continue
-        base = f"<mn>{value}</mn>" if kind == "num" else _mi(value)
+        base = f"<mn>{value}</mn>" if kind == "num" else _mi(_GREEK.get(value, value))
         primes = ""
         while pos < len(text) and text[pos] == "'":
             primes += "′"
