@@ -4,9 +4,13 @@ Refresh after an intended change, or when an example is added: python3 -m pytest
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import tracer
 from tracer.pytest_plugin import select_steps_of
+from tracer.resources import example_paths
 
+GOLDEN = Path(__file__).with_suffix("")  # tests/test_golden/<example>/, as the plugin names it
 LONG = 50  # runs with more steps keep only their first and last three steps in the golden files
 
 
@@ -18,17 +22,10 @@ def test_example_matches_its_golden_trace(example, trace_regression):
 
 
 def test_every_example_has_a_golden_trace_and_no_stale_one_is_left():
-    from pathlib import Path
-
-    from tracer.resources import example_paths
-
-    golden = Path(__file__).with_suffix("")
-    assert sorted(p.name for p in golden.iterdir() if p.is_dir()) == sorted(p.stem for p in example_paths()), \
+    assert sorted(p.name for p in GOLDEN.iterdir() if p.is_dir()) == sorted(p.stem for p in example_paths()), \
         "refresh with `python3 -m pytest tests/test_golden.py --update-traces` and remove folders of removed examples"
 
 
 def test_golden_traces_are_small():
-    from pathlib import Path
-
-    sizes = {p.parent.name: p.stat().st_size for p in Path(__file__).with_suffix("").glob("*/*.csv")}
-    assert max(sizes.values()) < 300_000, sizes
+    sizes = {f"{p.parent.name}/{p.name}": p.stat().st_size for p in GOLDEN.glob("*/*.csv")}
+    assert sizes and max(sizes.values()) < 300_000, sizes
