@@ -7,6 +7,7 @@ factors, where the minus sign goes and how the update is written — the values 
 """
 from __future__ import annotations
 
+import math
 import re
 from html import escape
 
@@ -144,6 +145,13 @@ class Writer:
     def n(self, v, paren_negative=True) -> str:
         return self.fmt.mn(v, paren_negative)
 
+    def n1(self, v) -> str:
+        """A number subtracted from 1 (a in a(1 − a), 1 − a²): digits enough that 1 − a does not show as 0."""
+        gap = abs(1.0 - abs(float(v)))
+        if gap == 0 or gap >= 10.0 ** -(self.fmt.digits - 1):
+            return self.n(v)
+        return Fmt(min(17, self.fmt.digits + math.ceil(-math.log10(gap)))).mn(v, True)
+
     def input_label(self, source: str) -> str:
         """What feeds a weight: 1 for the bias, an input x, or the activation of a unit before."""
         if source == "bias":
@@ -179,13 +187,13 @@ class Writer:
 def _sigmoid(w, act, A, z, a):
     gain = (w.n(act.alpha), w.n(act.alpha)) if act.alpha != 1 else ("", "")
     sym = "<mi>α</mi>" + A + paren("<mn>1</mn>" + mo("−") + A) if gain[0] else A + paren("<mn>1</mn>" + mo("−") + A)
-    num = (gain[1] + TIMES if gain[1] else "") + w.n(a) + TIMES + paren("<mn>1</mn>" + mo("−") + w.n(a))
+    num = (gain[1] + TIMES if gain[1] else "") + w.n1(a) + TIMES + paren("<mn>1</mn>" + mo("−") + w.n1(a))
     return sym, num
 
 
 def _tanh(w, act, A, z, a):
     base = paren(A) if "<msup" in A or "<msubsup" in A else A  # (a^1_1)², not a^1_1 ²
-    return "<mn>1</mn>" + mo("−") + sq(base), paren("<mn>1</mn>" + mo("−") + sq(w.n(a)))
+    return "<mn>1</mn>" + mo("−") + sq(base), paren("<mn>1</mn>" + mo("−") + sq(w.n1(a)))
 
 
 def _step_like(text_true: str, text_false: str, cond: str):
@@ -217,7 +225,7 @@ def _constant(value: str):
 
 
 def _softmax_diag(w, act, A, z, a):
-    return A + paren("<mn>1</mn>" + mo("−") + A), w.n(a) + TIMES + paren("<mn>1</mn>" + mo("−") + w.n(a))
+    return A + paren("<mn>1</mn>" + mo("−") + A), w.n1(a) + TIMES + paren("<mn>1</mn>" + mo("−") + w.n1(a))
 
 
 DERIVATIVES = {"sigmoid": _sigmoid, "tanh": _tanh, "relu": _step_like("1", "0", "> 0"), "leaky_relu": _leaky,
@@ -335,7 +343,7 @@ def report_data(trace: Trace, notation: str | None, steps: str | None, digits: i
         "data_note": "" if len(spec.x) <= MAX_TABLE_STEPS else f"first {MAX_TABLE_STEPS} of {len(spec.x)} samples",
         "network": Markup(network_svg(spec, names, fmt, initial)),
         "loss_formula": loss_formula(w),
-        "update_formula": names.profile.update,
+        "update_formula": Markup(f"<math>{to_mathml(names.profile.update)}</math>"),
         "n_steps": n_steps, "chosen": chosen,
         "steps": [step_data(w, tables, s, delta_w[s - 2] if s > 1 else None) for s in chosen],
         "loss_chart": Markup(loss_chart(per_epoch, names.label("loss"))) if len(per_epoch) else "",

@@ -62,7 +62,7 @@ def network_svg(spec, names, fmt, weights, delta_w=None) -> str:
                                  f'<title>{escape(text)}</title></line>')
                 # labels spread along the edges by source, so crossing edges are labelled at different ends
                 inputs = [x for x in layer.sources if x != "bias"]
-                t = 0.22 + 0.56 * (inputs.index(s) / max(1, len(inputs) - 1)) if s != "bias" else 0.5
+                t = 0.2 + 0.4 * (inputs.index(s) / max(1, len(inputs) - 1)) if s != "bias" else 0.5
                 mx, my = sx + (tx - 20 - sx) * t, sy + (ty - sy) * t - 6
                 if s == "bias":
                     mx, my = sx + 10, sy - 6

@@ -31,7 +31,7 @@ class Profile:
     loss_symbol: str = "E"
     delta_word: str = "delta"  # Ekman: "error term"
     half: str = "1/2"  # how the source writes the 1/2 of the loss ('' when it has none)
-    update: str = "w <- w - eta dE/dw"  # the update as the source writes it
+    update: str = "w ← w − η ∂E/∂w"  # the update as the source writes it
     sign_note: str = ""  # where the source puts the minus sign
     # How the source writes the backward pass and the update (the HTML report follows these; the numbers
     # always come from the trace):
@@ -77,7 +77,7 @@ PROFILES = {p.name: p for p in (
             "delta_w": "Δ{w}", "w_new": "{w} new", "loss": "MSE", "eta": "lr",
         },
         loss_symbol="MSE", delta_word="error term", half="/2",
-        update="Δw = -lr · input · error term; w = w + Δw",
+        update="Δw = −lr · input · error term; w = w + Δw",
         sign_note="Ekman puts the minus sign into Δw and then adds it to the weight",
         error_form="-(y-a)", output_delta=("dE_da", "da_dz"), hidden_delta=("sum", "da_dz"),
         sum_terms=("delta", "w"), update_form="add", inline=True, show_grad=False, act_symbols={"sigmoid": "S"},
@@ -219,7 +219,7 @@ class Notation:
 
 
 _TOKEN = re.compile(r"(?P<num>[0-9]+(?:\.[0-9]+)?)|(?P<greek>[α-ωΑ-Ω∂Σ])|(?P<id>[^\W\d_]+)|(?P<op>\S)")
-SCRIPT = re.compile(r"([_^])([^\W_]+(?:[-,][^\W_]+)*)")  # a sub- or superscript in a label
+SCRIPT = re.compile(r"([_^])\{?([^\W_]+(?:[-,][^\W_]+)*)\}?")  # a sub- or superscript: _1, ^L-1, _{h,o}
 _WORD = re.compile(r"[a-z]{3,}")  # 'error', 'term', 'new': words, set as text
 _INDEXED = re.compile(r"([A-Za-z]+)([0-9]+)")  # x1, I0: an input written with its index (Ekman's x_1)
 _OPS = {"-": "−", "*": "·"}
