@@ -52,7 +52,8 @@ class TraceRegression:
         """Fail with the first divergence when the trace differs from the golden one.
 
         trace: a Trace or a dict of DataFrames (table name -> DataFrame with the table's key columns);
-        tolerances: per quantity (rtol, atol), e.g. {"delta": (1e-6, 0)}; basename: the golden folder's name.
+        tolerances: per quantity (rtol, atol), e.g. {"delta": (1e-6, 0)}; basename: the golden folder's name
+        (needed when one test checks several traces).
         """
         tables = trace.tables if isinstance(trace, Trace) else trace
         if not isinstance(tables, dict):
@@ -70,20 +71,22 @@ class TraceRegression:
         missing = [n for n in tables if not (folder / f"{n}.csv").is_file()]
         if missing:
             pytest.fail(f"no golden trace {folder / missing[0]}.csv; create it with `{refresh}`", pytrace=False)
+        self.compare(tables, folder, rtol, atol, tolerances, f"if the change is intended, refresh with `{refresh}`")
+
+    def compare(self, tables: dict, folder: Path, rtol: float, atol: float, tolerances: dict | None, hint: str):
+        """Fail with the first divergence between the tables and the golden CSVs in `folder`."""
         try:
             golden = {n: read_table_csv(folder / f"{n}.csv", n, strict=False) for n in tables}
             changed = [n for n, df in tables.items() if list(golden[n].columns) != list(df.columns)]
             if changed:
                 pytest.fail(f"the columns of {changed[0]} differ from the golden trace {folder / changed[0]}.csv "
-                            f"({', '.join(golden[changed[0]].columns)}); if intended, refresh with `{refresh}`",
-                            pytrace=False)
+                            f"({', '.join(golden[changed[0]].columns)}); {hint}", pytrace=False)
             result = diff_traces(tables, golden, rtol=rtol, atol=atol, tolerances=tolerances)
         except TracerError as e:
             pytest.fail(f"cannot compare with the golden trace in {folder}: {e}", pytrace=False)
         if not result.same:
             pytest.fail(f"trace differs from the golden trace in {folder} (A = this run, B = golden)\n"
-                        f"{format_result(result)}\n"
-                        f"if the change is intended, refresh with `{refresh}`", pytrace=False)
+                        f"{format_result(result)}\n{hint}", pytrace=False)
 
 
 def select_steps_of(trace: Trace, steps: list[int]) -> dict[str, pd.DataFrame]:
