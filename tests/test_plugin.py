@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+from pathlib import Path
 
 import tracer
 from tracer.csvio import table_to_csv
@@ -145,3 +146,14 @@ def test_other_codes_tables_are_typed_before_the_golden_is_written(pytester):
     golden = pytester.path / "test_other" / "test_floats_as_keys" / "losses.csv"
     assert golden.read_text() == "epoch,step,sample,loss\n1,1,1,0.5\n1,2,2,0.25\n"  # contract columns, int keys
     pytester.runpytest("-k", "floats").assert_outcomes(passed=1)
+
+
+def test_docs_plugin_example_runs(pytester):
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "diff.md").read_text()
+    block = doc.split("## The pytest plugin", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    first = block.split("def test_my_backprop", 1)[0]  # the other one needs the reader's own DataFrames
+    pytester.makepyfile(test_mine=first.replace("examples/frey-online.yaml", str(find_example("frey-online"))))
+    pytester.runpytest().assert_outcomes(failed=1)
+    pytester.runpytest("--update-traces").assert_outcomes(passed=1)
+    assert (pytester.path / "test_mine" / "test_frey_online" / "nodes.csv").is_file()  # the path the docs name
+    pytester.runpytest().assert_outcomes(passed=1)
