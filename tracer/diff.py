@@ -490,11 +490,32 @@ def _plain(df: pd.DataFrame) -> list[list]:
     return out.values.tolist()
 
 
-def _number_text(v) -> str:
-    """A value at full precision (shortest round-trip repr); empty for no value."""
-    if v is None:
-        return ""
-    return repr(float(v)) if isinstance(v, (float, np.floating)) else str(v)
+def _cells(df: pd.DataFrame) -> list[list[dict]]:
+    """HTML cells: values a and b at full precision (shortest round-trip repr), differences to 3 digits,
+    text left-aligned, keys a table lacks empty."""
+    out = []
+    for row in _plain(df):
+        cells = []
+        for c, v in zip(df.columns, row):
+            if v is None:
+                text = ""
+            elif c in ("abs_diff", "rel_diff"):
+                text = f"{v:.3g}"
+            else:
+                text = repr(float(v)) if isinstance(v, (float, np.floating)) else str(v)
+            cells.append({"text": text, "left": _left(c)})
+        out.append(cells)
+    return out
+
+
+def _left(column: str) -> bool:
+    """Text columns are left-aligned, numbers right-aligned."""
+    return column in TEXT_COLUMNS or column in ("side", "table", "quantity")
+
+
+def _headers(df: pd.DataFrame) -> list[dict]:
+    """Column headers aligned as their cells."""
+    return [{"text": c, "left": _left(c)} for c in df.columns]
 
 
 def _write_html_report(result: DiffResult, path: Path, a_name: str, b_name: str) -> None:
@@ -502,13 +523,12 @@ def _write_html_report(result: DiffResult, path: Path, a_name: str, b_name: str)
     from .html import _env
 
     diffs, sided = result.differences, result.one_sided
-    rows = [[_number_text(v) for v in row] for row in _plain(diffs.head(MAX_HTML_ROWS))]
+    rows = _cells(diffs.head(MAX_HTML_ROWS))
     html = _env().get_template("diff.html.j2").render(
         a=a_name, b=b_name, verdict=format_result(result),
         summary=[{**r, "max_abs_diff": f"{r['max_abs_diff']:.3g}"} for r in result.summary.to_dict("records")],
-        columns=list(diffs.columns), rows=rows, truncated=len(diffs) - len(rows), total=len(diffs),
-        sided_columns=list(sided.columns), sided_total=len(sided),
-        sided=[[_number_text(v) for v in row] for row in _plain(sided.head(MAX_HTML_ROWS))])
+        columns=_headers(diffs), rows=rows, truncated=len(diffs) - len(rows), total=len(diffs),
+        sided_columns=_headers(sided), sided_total=len(sided), sided=_cells(sided.head(MAX_HTML_ROWS)))
     write_text(path, html)
 
 
