@@ -343,3 +343,19 @@ def test_docs_example_lines_are_what_the_reports_show():
         for line in body.rstrip().rstrip(".").split(";"):
             flat = _flat(line)
             assert any(flat in f for f in formulas), (name, line, [f for f in formulas if f[:4] == flat[:4]])
+
+
+def test_long_runs_are_cut_down_with_a_note(tmp_path):
+    """No selection on a long run: steps 1-3 and the last; a huge selection: its first MAX_WRITTEN, noted."""
+    from tracer.html import MAX_WRITTEN
+
+    spec = tracer.load_spec(find_example("xor")).replace(steps="")
+    trace = tracer.run(spec, epochs=100)  # 400 steps
+    html = render_report(trace)
+    assert html.count('<section class="step">') == 4 and "steps 1-3 and the last are written out" in html
+    html = render_report(trace, steps="all")
+    assert html.count('<section class="step">') == MAX_WRITTEN and "400 steps chosen" in html
+    print(f"xor, {MAX_WRITTEN} steps written out: {len(html.encode()) / 1e6:.1f} MB")
+    assert len(html.encode()) < 10_000_000
+    small = tracer.run(tracer.load_spec(find_example("frey-online")))  # 8 steps, no steps: in the spec
+    assert render_report(small).count('<section class="step">') == 8

@@ -24,6 +24,8 @@ from .trace import Trace
 
 SATURATED = 1e-3  # |da/dz| below this: a saturated unit (Maren's vanishing gradient)
 MAX_TABLE_STEPS = 200  # the weights-per-step table lists at most this many steps (the chosen ones first)
+DEFAULT_ALL = 50  # without a selection, runs up to this many steps are written out in full
+MAX_WRITTEN = 100  # never more steps than this written out in full (about 20 kB each for xor: 2 MB)
 MAX_SAMPLES = 6  # samples of one batch written out in full; the others are counted in the gradient sums
 MAX_TERMS = 8  # terms of a batch sum written out before "…"
 
@@ -92,6 +94,7 @@ def mo(op: str) -> str:
 
 
 TIMES = mo("·")
+LN = "<mi>ln</mi><mo>&#x2061;</mo>"  # ln applied to what follows
 _LEADING = re.compile(r'<mo stretchy="false">\(</mo>(<mn>[^<]*</mn>)<mo stretchy="false">\)</mo>')
 
 
@@ -250,9 +253,10 @@ def _loss_terms(w, outs, numeric: bool):
             terms.append(sq(_diff(w, Y, A)))
         elif loss == "binary_cross_entropy":
             one_minus = lambda x: paren("<mn>1</mn>" + mo("−") + x)
-            terms.append(Y + "<mi>ln</mi>" + A + mo("+") + one_minus(Y) + "<mi>ln</mi>" + one_minus(A))
+            times_ = TIMES if numeric else ""
+            terms.append(Y + times_ + LN + A + mo("+") + one_minus(Y) + times_ + LN + one_minus(A))
         else:  # cross_entropy
-            terms.append(Y + TIMES + "<mi>ln</mi>" + A if numeric else Y + "<mi>ln</mi>" + A)
+            terms.append(Y + TIMES + LN + A if numeric else Y + LN + A)
     return terms
 
 
@@ -306,8 +310,9 @@ def _fused_delta(w, layer, y_l, a_l, y, a, y_sum):
     """(symbolic, substituted) output error term of cross-entropy losses: α(a − y), or a Σy − y for softmax."""
     if w.spec.loss.name == "binary_cross_entropy":
         alpha = layer.activation.alpha
-        g_s, g_n = ("<mi>α</mi>", w.n(alpha) + TIMES) if alpha != 1 else ("", "")
-        return g_s + paren(a_l + mo("−") + y_l), g_n + paren(w.n(a) + mo("−") + w.n(y))
+        if alpha != 1:
+            return "<mi>α</mi>" + paren(a_l + mo("−") + y_l), w.n(alpha) + TIMES + paren(w.n(a) + mo("−") + w.n(y))
+        return a_l + mo("−") + y_l, w.n(a) + mo("−") + w.n(y)
     if y_sum == 1:
         return a_l + mo("−") + y_l, w.n(a) + mo("−") + w.n(y)
     return (a_l + "<munder><mo>Σ</mo><mi>j</mi></munder><msub><mi>y</mi><mi>j</mi></msub>" + mo("−") + y_l,
@@ -324,7 +329,7 @@ def report_data(trace: Trace, notation: str | None, steps: str | None, digits: i
     fmt = Fmt(digits)
     w = Writer(spec, names, fmt)
     n_steps = trace.step_count()
-    chosen = select_steps(steps if steps is not None else spec.steps, n_steps) if n_steps else []
+    chosen, steps_note = chosen_steps(steps if steps is not None else spec.steps, n_steps)
     P = sum(l.weights.size for l in spec.layers)
     upd = trace.updates
     w_old = upd["w_old"].to_numpy().reshape(-1, P)
@@ -344,13 +349,32 @@ def report_data(trace: Trace, notation: str | None, steps: str | None, digits: i
         "network": Markup(network_svg(spec, names, fmt, initial)),
         "loss_formula": loss_formula(w),
         "update_formula": Markup(f"<math>{to_mathml(names.profile.update)}</math>"),
-        "n_steps": n_steps, "chosen": chosen,
+        "n_steps": n_steps, "chosen": chosen, "steps_note": steps_note,
         "steps": [step_data(w, tables, s, delta_w[s - 2] if s > 1 else None) for s in chosen],
         "loss_chart": Markup(loss_chart(per_epoch, names.label("loss"))) if len(per_epoch) else "",
         "weights_chart": Markup(weights_chart(initial, w_old + delta_w, params, names)) if n_steps else "",
         "weights_table": weights_table(w_old + delta_w, chosen, n_steps, params, names, fmt),
         "stopped": trace.stopped,
     }
+
+
+def chosen_steps(selection: str | None, n_steps: int) -> tuple[list[int], str]:
+    """The steps written out, and a note when a long run is cut down so the page stays small.
+
+    No selection and more than DEFAULT_ALL steps: the first three and the last. A selection of more than
+    MAX_WRITTEN steps: its first MAX_WRITTEN. Every step stays in the charts, the table and the trace CSV.
+    """
+    if not n_steps:
+        return [], ""
+    if not (selection or "").strip() and n_steps > DEFAULT_ALL:
+        chosen = select_steps("1-3,last", n_steps)
+        return chosen, (f"{n_steps} steps: steps 1-3 and the last are written out (choose others with --steps "
+                        "or the spec's steps:)")
+    chosen = select_steps(selection, n_steps)
+    if len(chosen) > MAX_WRITTEN:
+        return chosen[:MAX_WRITTEN], (f"{len(chosen)} steps chosen: the first {MAX_WRITTEN} are written out, "
+                                      "so the page stays small")
+    return chosen, ""
 
 
 def _chosen_rows(trace: Trace, chosen: list[int]) -> dict:
