@@ -230,11 +230,15 @@ def test_self_contained():
     assert "@import" not in html and "url(http" not in html
 
 
-def test_repr_html_for_jupyter():
+def test_repr_html_for_jupyter(tmp_path):
     html = run("ekman")._repr_html_()
     page = parse(html)
     assert "tracer-summary" in html and any("tanh(−0.25)" in f for f in page.formulas)
     assert len(html) < len(render_report(run("ekman")))
+    from tracer.csvio import read_trace_csv, write_trace_csv
+
+    write_trace_csv(run("ekman"), tmp_path)
+    assert "5 rows" in read_trace_csv(tmp_path)._repr_html_()  # no spec: the tables' sizes
 
 
 def test_cli_html_default_path(tmp_path):

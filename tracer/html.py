@@ -41,7 +41,13 @@ def render_report(trace: Trace, notation: str | None = None, steps: str | None =
 
 
 def summary_html(trace: Trace) -> str:
-    """A small report for Jupyter (Trace._repr_html_): setup, network, loss curve and the first step."""
+    """A small report for Jupyter (Trace._repr_html_): setup, network, loss curve and the first step.
+
+    A trace read from CSV files has no spec to write formulas from: then only the size of its tables.
+    """
+    if trace.spec is None:
+        rows = "".join(f"<tr><th>{escape(n)}</th><td>{len(t)} rows</td></tr>" for n, t in trace.tables.items())
+        return f'<div class="tracer-summary"><strong>Trace</strong> ({trace.step_count()} steps)<table>{rows}</table></div>'
     return _env().get_template("summary.html.j2").render(**report_data(trace, None, "1", 4))
 
 
@@ -619,7 +625,7 @@ def update_lines(w: Writer, updates, per_sample: list | None, online, prev_delta
             g_sym, g_num = G, w.n(r.grad)
         if lam:
             g_sym = paren(g_sym + mo("+") + "<mi>λ</mi>" + Wl)
-            g_num = paren(g_num + mo("+") + w.n(lam) + TIMES + w.n(r.w_old))
+            g_num = paren(times([g_num]) + mo("+") + w.n(lam) + TIMES + w.n(r.w_old))
         new_num = w.n(r.w_old, False) + (mo("−") + w.n(-r.delta_w, False) if r.delta_w < 0
                                          else mo("+") + w.n(r.delta_w, False))
         if mu or p.update_form == "add":
