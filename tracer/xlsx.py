@@ -23,27 +23,63 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from .atomic import atomic_path
 from .engine import forward
+from .errors import TracerError
 from .notation import profile
 from .steps import select_steps
-from .trace import COLUMNS, Trace, weight_matrices
+from .trace import COLUMNS, TEXT_COLUMNS, Trace, weight_matrices
 
 MAX_ROWS = 2_000  # per long sheet (iterations, trace tables): hundreds of iterations stay readable and quick
+EXCEL_ROWS, EXCEL_COLS = 1_048_576, 16_384  # Excel's sheet size
 CREATED = dt.datetime(2000, 1, 1)  # a fixed document date, so the same spec gives the same bytes
+CHUNK = 20_000  # rows of a trace table converted to Python values at a time
+MAX_TEST_PATTERNS = 32  # 'pattern d right' columns (each a nested formula) only for small data sets
 SATURATED = 1e-3  # |da/dz| below this is flagged (Maren's vanishing gradient)
 
 
-class PlainFormulaSheet(Worksheet):
+class ExactNumbers:
+    """Numbers written with the shortest text that reads back as the same double (XlsxWriter writes 16
+    significant digits, which loses the last bit of some trace values), so read_xlsx gives the trace back."""
+
+    def _xml_number_element(self, number, attributes=()):
+        attr = "".join(f' {key}="{value}"' for key, value in attributes)  # a cell reference and style number
+        text = repr(float(number))
+        self.fh.write(f"<c{attr}><v>{text[:-2] if text.endswith('.0') else text}</v></c>")
+
+
+class PlainFormulaSheet(ExactNumbers, Worksheet):
     """A worksheet that writes formulas as given: ours use no Excel 365 'future' functions, and XlsxWriter's
     ~30 regular-expression rewrites per formula (looking for them) took most of the writing time."""
 
     def _prepare_formula(self, formula, expand_future_functions=False):
         return formula[1:] if formula.startswith("=") else formula
+
+
+class StreamedSheet(ExactNumbers, Worksheet):
+    """A worksheet streamed row by row to a temporary file (XlsxWriter's constant_memory, for this sheet
+    only), so a trace table of millions of cells writes with flat memory; rows must come in order."""
+
+    def _initialize(self, init_data):
+        super()._initialize({**init_data, "constant_memory": True})
+
+    def header_table(self, columns: list[str], last_row: int, name: str, header_format) -> None:
+        """An Excel table (header row, filters) over rows 0..last_row, declared before its rows are written.
+
+        XlsxWriter refuses add_table in constant_memory mode only because it would write the table's data;
+        we declare the table without data, then write the header row as the streamed sheet's inline strings.
+        """
+        self.constant_memory = False
+        self.add_table(0, 0, last_row, len(columns) - 1, {"name": name, "style": "Table Style Light 9",
+                                                          "columns": [{"header": c} for c in columns]})
+        self.constant_memory = True
+        for c, head in enumerate(columns):
+            self.write_string(0, c, head, header_format)
 
 
 @dataclass
@@ -204,7 +240,9 @@ class Book:
 
     def __init__(self, wb, trace, formulas, steps, notation, max_rows):
         self.wb, self.trace, self.spec = wb, trace, trace.spec
-        self.formulas, self.max_rows = formulas, max_rows
+        if max_rows < 1:
+            raise TracerError("--max-rows", f"{max_rows} rows: give at least 1 (default {MAX_ROWS})")
+        self.formulas, self.max_rows = formulas, min(max_rows, EXCEL_ROWS - 3)  # header, blank row, note
         self.net = Network.of(self.spec).cached()
         self.values = Values(trace, self.net)
         self.names = profile(notation, self.spec)
@@ -223,6 +261,15 @@ class Book:
         }
         self.iter_rows = {}  # first sheet row of each step on the iterations sheet
         self.iter_cols = {}  # plan key -> column on the iterations sheet
+        self.check_width()
+
+    def check_width(self) -> None:
+        """Refuse, before writing anything, a network or batch wider than Excel's 16,384 columns."""
+        tests = self.test_patterns()
+        width = 3 + len(self.iteration_keys()) + len(tests) + bool(tests)
+        if width > EXCEL_COLS or 1 + self.bs > EXCEL_COLS:
+            raise TracerError("--xlsx", f"the network needs {max(width, 1 + self.bs):,} columns, more than Excel's "
+                                        f"{EXCEL_COLS:,}; write the trace as CSV (--trace DIR) instead")
 
     def write(self) -> None:
         self.overview = self.wb.add_worksheet("overview", PlainFormulaSheet)
@@ -386,7 +433,7 @@ class Book:
             self.write_iteration_row(r, r + 1, tests)
         if rows < len(V.loss):
             ws.write_string(rows + 2, 0, f"{len(V.loss) - rows} more samples processed are not shown (max_rows = "
-                                         f"{self.max_rows}); the trace sheets and CSV files have every value",
+                                         f"{self.max_rows}); the CSV trace (--trace DIR) has every value",
                             F["note"])
         self.iter_last = rows
         self.flag(ws, 1, rows, [self.iter_cols[k] for k in keys if k[0] == "da_dz"],
@@ -434,7 +481,7 @@ class Book:
     def test_patterns(self) -> list[int]:
         """Patterns checked per row ('test' columns) when the targets are 0/1 and outputs elementwise."""
         y = self.spec.y
-        if self.spec.output.activation.vector or not np.isin(y, (0.0, 1.0)).all():
+        if self.spec.output.activation.vector or not np.isin(y, (0.0, 1.0)).all() or len(y) > MAX_TEST_PATTERNS:
             return []
         return list(range(len(y)))
 
@@ -485,7 +532,10 @@ class Book:
                               f"{self.trace.step_count()}; yellow cells are inputs", F["note"])
         row = 3
         for step in self.steps:
-            row = self.write_block(step, row) + 2
+            start, row = row, self.write_block(step, row) + 2
+            if start + (row - start) * len(self.steps) > EXCEL_ROWS:  # every block is as tall as the first
+                raise TracerError("--steps", f"{len(self.steps):,} steps of {row - start} rows do not fit in "
+                                             f"Excel's {EXCEL_ROWS:,} rows; choose fewer, e.g. --steps 1-3,last")
 
     def write_block(self, step: int, row: int) -> int:
         """One step as a person computes it by hand; returns the next free row."""
@@ -589,29 +639,50 @@ class Book:
 
     # -- trace tables ---------------------------------------------------------------------------------
     def write_table(self, name: str) -> None:
-        """One trace table as a formatted Excel table (header, filters, frozen header)."""
-        ws = self.wb.add_worksheet(name)
-        df = getattr(self.trace, name)
-        n = min(len(df), self.max_rows)
-        cols = COLUMNS[name]
-        data = []
-        for c in cols:
-            values = df[c].iloc[:n]
-            data.append(values.astype(str).tolist() if c in ("layer", "unit", "source") else values.tolist())
-        rows = [list(r) for r in zip(*data)]
-        for row in rows:
-            for i, v in enumerate(row):
-                if isinstance(v, float) and v != v:
-                    row[i] = None
-        ws.add_table(0, 0, max(n, 1), len(cols) - 1, {
-            "name": f"{name}_table", "style": "Table Style Light 9", "data": rows or None,
-            "columns": [{"header": c} for c in cols]})
-        ws.freeze_panes(1, 0)
-        ws.set_column(0, 2, 8)
-        ws.set_column(3, len(cols), 13)
-        if n < len(df):
-            ws.write_string(n + 2, 0, f"{len(df) - n} more rows are not shown (max_rows = {self.max_rows}); "
-                                      f"`tracer run --trace DIR` writes every row as CSV", self.fmt["note"])
+        """One trace table as its own sheet."""
+        write_trace_table(self.wb, name, getattr(self.trace, name), self.max_rows, self.fmt["note"])
+
+
+def write_trace_table(wb, name: str, df: pd.DataFrame, max_rows: int, note_format=None) -> None:
+    """A trace table as a formatted Excel table (header, filters, frozen header), streamed row by row.
+
+    Memory stays flat: rows are converted CHUNK at a time and the sheet is written to a temporary file as
+    it goes. Rows beyond max_rows are left out with a note below the table.
+    """
+    ws = wb.add_worksheet(name, StreamedSheet)
+    n = min(len(df), max_rows)
+    cols = list(df.columns)
+    ws.freeze_panes(1, 0)
+    ws.set_column(0, 2, 8)
+    ws.set_column(3, len(cols), 13)
+    ws.header_table(cols, max(n, 1), f"{name}_table", None)
+    writers = [(i, ws.write_string if c in TEXT_COLUMNS else ws.write_number) for i, c in enumerate(cols)]
+    for first in range(0, n, CHUNK):
+        part = df.iloc[first:min(n, first + CHUNK)]
+        columns = [part[c].astype(str).tolist() if c in TEXT_COLUMNS else part[c].tolist() for c in cols]
+        for r, row in enumerate(zip(*columns), start=first + 1):
+            for i, write in writers:
+                v = row[i]
+                if v == v:  # NaN (target of a hidden unit) stays an empty cell
+                    write(r, i, v)
+    if n < len(df):
+        ws.write_string(n + 2, 0, f"{len(df) - n} more rows are not shown (max_rows = {max_rows}); "
+                                  f"`tracer run --trace DIR` writes every row as CSV", note_format)
+
+
+def read_xlsx(path) -> Trace:
+    """The four trace tables of a workbook written by `write_workbook`, with the engine's dtypes (spec None).
+
+    Untrusted files are read with size limits; a table cut at max_rows gives its rows and a TracerWarning.
+    """
+    from .diff import read_workbook_trace
+
+    trace = read_workbook_trace(path)
+    for df in trace.tables.values():
+        for c in TEXT_COLUMNS:
+            if c in df.columns:  # as the engine builds them: categorical, categories in order of appearance
+                df[c] = pd.Categorical(df[c], categories=pd.unique(df[c]))
+    return trace
 
 
 def defined_name(label: str, used: set) -> str:
