@@ -363,3 +363,44 @@ def test_long_runs_are_cut_down_with_a_note(tmp_path):
     assert len(html.encode()) < 10_000_000
     small = tracer.run(tracer.load_spec(find_example("frey-online")))  # 8 steps, no steps: in the spec
     assert render_report(small).count('<section class="step">') == 8
+
+
+ARITY = {"msub": 2, "msup": 2, "mfrac": 2, "munder": 2, "mover": 2, "msubsup": 3, "munderover": 3}
+
+
+class Arity(HTMLParser):
+    """Counts the element children of each MathML script and fraction element (MathML fixes the number)."""
+
+    VOID = {"mspace", "meta", "br", "img", "input", "link", "circle", "line", "path", "polyline"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[list] = []
+        self.bad: list[tuple[str, int]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if self.stack:
+            self.stack[-1][1] += 1
+        if tag not in self.VOID:
+            self.stack.append([tag, 0])
+
+    def handle_startendtag(self, tag, attrs):
+        if self.stack:
+            self.stack[-1][1] += 1
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        name, children = self.stack.pop()
+        assert name == tag, (name, tag)
+        if name in ARITY and children != ARITY[name]:
+            self.bad.append((name, children))
+
+
+def test_mathml_scripts_and_fractions_are_well_formed(example):
+    """msub has a base and a script, msubsup three children ...: else browsers draw garbage."""
+    trace = tracer.run(tracer.load_spec(example))
+    for notation in NOTATIONS:
+        p = Arity()
+        p.feed(render_report(trace, notation=notation, steps="1"))
+        assert p.bad == [], (notation, p.bad[:5])

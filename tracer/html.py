@@ -598,7 +598,7 @@ def update_lines(w: Writer, updates, per_sample: list | None, online, prev_delta
             G = w.L("grad", r.layer, r.unit, r.source)
             sym = (frac("<mn>1</mn>", f"<mn>{m}</mn>") if mean else "") + \
                 "<munderover><mo>Σ</mo><mrow><mi>d</mi><mo>=</mo><mn>1</mn></mrow>" \
-                f"<mn>{m}</mn></munderover><msub>{G}<mi>d</mi></msub>"
+                f"<mn>{m}</mn></munderover><msub><mrow>{paren(G)}</mrow><mi>d</mi></msub>"
             num = (frac("<mn>1</mn>", f"<mn>{m}</mn>") + paren(total)) if mean else total
             lines.append(eq(G, sym, num, w.n(r.grad, False)))
         groups.append({"title": f"Gradients: {'mean' if mean else 'sum'} over the {m} samples of the batch",
@@ -633,7 +633,7 @@ def update_lines(w: Writer, updates, per_sample: list | None, online, prev_delta
             num = mo("−") + w.n(eta, False) + TIMES + g_num
             if mu:
                 prev = prev_delta_w[i] if prev_delta_w is not None else 0.0
-                sym = "<mi>μ</mi>" + "<msub>" + DW + "<mtext>prev</mtext></msub>" + sym
+                sym = "<mi>μ</mi>" + f"<msub><mrow>{DW}</mrow><mtext>prev</mtext></msub>" + sym
                 num = w.n(mu, False) + TIMES + w.n(prev) + num
             changes.append(eq(DW, sym, num, w.n(r.delta_w, False)))
             news.append(eq(WN, Wl + mo("+") + DW, new_num, w.n(r.w_new, False)))

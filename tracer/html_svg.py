@@ -28,11 +28,11 @@ def network_svg(spec, names, fmt, weights, delta_w=None) -> str:
     col_gap = 250
     width = 150 + col_gap * (len(columns) - 1)
     tallest = max(len(c) for c in columns)
-    height = 80 + 100 * tallest
+    height = 60 + 90 * tallest
     pos = {}
     for c, col in enumerate(columns):
         for i, name in enumerate(col):
-            pos[(c, name)] = (70 + c * col_gap, 60 + (height - 70) * (i + 0.5) / len(col))
+            pos[(c, name)] = (70 + c * col_gap, 70 + (height - 90) * (i + 0.5) / len(col))
     biggest = float(np.max(np.abs(delta_w))) if delta_w is not None and len(delta_w) else 0.0
     edges, labels, p = [], [], 0
     for k, layer in enumerate(spec.layers):
