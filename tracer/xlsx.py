@@ -68,19 +68,6 @@ class StreamedSheet(ExactNumbers, Worksheet):
     def _initialize(self, init_data):
         super()._initialize({**init_data, "constant_memory": True})
 
-    def header_table(self, columns: list[str], last_row: int, name: str, header_format) -> None:
-        """An Excel table (header row, filters) over rows 0..last_row, declared before its rows are written.
-
-        XlsxWriter refuses add_table in constant_memory mode only because it would write the table's data;
-        we declare the table without data, then write the header row as the streamed sheet's inline strings.
-        """
-        self.constant_memory = False
-        self.add_table(0, 0, last_row, len(columns) - 1, {"name": name, "style": "Table Style Light 9",
-                                                          "columns": [{"header": c} for c in columns]})
-        self.constant_memory = True
-        for c, head in enumerate(columns):
-            self.write_string(0, c, head, header_format)
-
 
 @dataclass
 class Network:
@@ -640,11 +627,11 @@ class Book:
     # -- trace tables ---------------------------------------------------------------------------------
     def write_table(self, name: str) -> None:
         """One trace table as its own sheet."""
-        write_trace_table(self.wb, name, getattr(self.trace, name), self.max_rows, self.fmt["note"])
+        write_trace_table(self.wb, name, getattr(self.trace, name), self.max_rows, self.fmt["head"], self.fmt["note"])
 
 
-def write_trace_table(wb, name: str, df: pd.DataFrame, max_rows: int, note_format=None) -> None:
-    """A trace table as a formatted Excel table (header, filters, frozen header), streamed row by row.
+def write_trace_table(wb, name: str, df: pd.DataFrame, max_rows: int, header_format=None, note_format=None) -> None:
+    """A trace table as a formatted sheet (header row with filters, frozen header), streamed row by row.
 
     Memory stays flat: rows are converted CHUNK at a time and the sheet is written to a temporary file as
     it goes. Rows beyond max_rows are left out with a note below the table.
@@ -655,7 +642,9 @@ def write_trace_table(wb, name: str, df: pd.DataFrame, max_rows: int, note_forma
     ws.freeze_panes(1, 0)
     ws.set_column(0, 2, 8)
     ws.set_column(3, len(cols), 13)
-    ws.header_table(cols, max(n, 1), f"{name}_table", None)
+    for c, head in enumerate(cols):
+        ws.write_string(0, c, head, header_format)
+    ws.autofilter(0, 0, max(n, 1), len(cols) - 1)  # not add_table: it keeps a dict entry per cell of its range
     writers = [(i, ws.write_string if c in TEXT_COLUMNS else ws.write_number) for i, c in enumerate(cols)]
     for first in range(0, n, CHUNK):
         part = df.iloc[first:min(n, first + CHUNK)]
