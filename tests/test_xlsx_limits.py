@@ -1,0 +1,100 @@
+"""Workbooks at the edges: Excel's sheet size, hostile spec text, determinism of streamed sheets, bad options."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+
+import tracer
+import tracer.xlsx as xlsx
+from tracer.errors import TracerError
+from tracer.resources import find_example
+from tracer.xlsx import read_xlsx, write_workbook
+
+
+@pytest.fixture(scope="module")
+def frey():
+    """A batch-trained trace: 40 node rows, several steps."""
+    return tracer.run(tracer.load_spec(find_example("frey-batch")))
+
+
+def leftovers(folder) -> list[str]:
+    """Files in a folder (a failed write must leave neither the workbook nor a temporary file)."""
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_tables_longer_than_a_sheet_stop_with_a_note(tmp_path, monkeypatch):
+    trace = tracer.run(tracer.load_spec(find_example("xor")), epochs=100)  # 400 samples processed
+    monkeypatch.setattr(xlsx, "EXCEL_ROWS", 300)  # a sheet of 300 rows: header, 297 rows, blank row, note
+    write_workbook(trace, tmp_path / "x.xlsx", steps="1", max_rows=10**6)
+    wb = openpyxl.load_workbook(tmp_path / "x.xlsx", read_only=True)
+    for sheet, total in (("nodes", len(trace.nodes)), ("iterations", len(trace.losses))):
+        rows = list(wb[sheet].iter_rows(values_only=True))
+        assert total > 297 and len(rows) == 300, sheet
+        assert rows[298][0] is None and rows[299][0].startswith(f"{total - 297} more "), sheet
+    with pytest.warns(tracer.TracerWarning, match="holds only the first 297 rows"):
+        back = read_xlsx(tmp_path / "x.xlsx")
+    assert back.nodes["z"].tolist() == trace.nodes["z"].iloc[:297].tolist()
+
+
+def test_a_network_wider_than_a_sheet_is_refused_before_writing(frey, tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx, "EXCEL_COLS", 20)
+    with pytest.raises(TracerError, match=r"columns, more than Excel's 20; write the trace as CSV \(--trace DIR\)"):
+        write_workbook(frey, tmp_path / "wide.xlsx")
+    assert leftovers(tmp_path) == []
+
+
+def test_too_many_worked_steps_are_refused(frey, tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx, "EXCEL_ROWS", 200)
+    write_workbook(frey, tmp_path / "one.xlsx", steps="1")  # one block fits
+    with pytest.raises(TracerError, match=r"--steps: \d+ steps of \d+ rows do not fit in Excel's 200 rows"):
+        write_workbook(frey, tmp_path / "all.xlsx", steps="all")
+    assert leftovers(tmp_path) == ["one.xlsx"]
+
+
+def test_max_rows_below_one_is_bad_input(frey, tmp_path):
+    with pytest.raises(TracerError, match="--max-rows"):
+        write_workbook(frey, tmp_path / "x.xlsx", max_rows=0)
+    assert leftovers(tmp_path) == []
+    p = subprocess.run([sys.executable, "-m", "tracer", "run", "ekman", "--xlsx", "e.xlsx", "--max-rows", "0"],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "--max-rows" in p.stderr
+    assert leftovers(tmp_path) == []
+
+
+def test_trace_sheets_have_filters_and_a_frozen_header(frey, tmp_path):
+    write_workbook(frey, tmp_path / "f.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "f.xlsx")
+    for name, df in frey.tables.items():
+        ws = wb[name]
+        assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:{ws.cell(1, len(df.columns)).column_letter}" \
+                                                                 f"{len(df) + 1}", name
+        assert [c.value for c in ws[1]] == list(df.columns) and ws["A1"].font.b
+
+
+@pytest.mark.parametrize("formulas", [False, True])
+def test_hostile_spec_text_stays_text(tmp_path, formulas):
+    text = (find_example("ekman").read_text()
+            .replace("title: Two-neuron network G (tanh) -> F (logistic)", "title: '<script>alert(1)</script>'")
+            .replace("units: [g]", "units: ['=1+1']").replace("name: G\n", "name: '@SUM(A1)'\n"))
+    (tmp_path / "s.yaml").write_text(text)
+    trace = tracer.run(tracer.load_spec(tmp_path / "s.yaml"))
+    write_workbook(trace, tmp_path / "s.xlsx", formulas=formulas)
+    wb = openpyxl.load_workbook(tmp_path / "s.xlsx")
+    strings = {c.value for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "s"}
+    assert "<script>alert(1)</script>" in strings and "=1+1" in strings and "@SUM(A1)" in strings
+    for ws in wb:  # every formula is one of ours: none starts with the spec's text
+        for row in ws.iter_rows():
+            for c in row:
+                if c.data_type == "f":
+                    assert "1+1" not in c.value and "SUM(A1)" not in c.value and "script" not in c.value, c.coordinate
+    assert read_xlsx(tmp_path / "s.xlsx").nodes["unit"].astype(str).tolist()[0] == "=1+1"
+
+
+def test_streamed_sheets_are_deterministic(tmp_path):
+    trace = tracer.run(tracer.load_spec(find_example("softmax-classifier")))
+    write_workbook(trace, tmp_path / "a.xlsx")
+    write_workbook(tracer.run(tracer.load_spec(find_example("softmax-classifier"))), tmp_path / "b.xlsx")
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
