@@ -41,7 +41,8 @@ def test_python_example_runs(tmp_path, monkeypatch):
 def test_options_table_names_every_workbook_option():
     from tracer.cli import parser
 
-    run = next(a for a in parser()._subparsers._group_actions[0].choices["run"]._actions if "--xlsx" in a.option_strings)
-    assert run.const == ""  # --xlsx without a path: reports/<name>.xlsx, as the doc says
+    run = parser()._subparsers._group_actions[0].choices["run"]
+    xlsx = next(a for a in run._actions if "--xlsx" in a.option_strings)
+    assert xlsx.const == ""  # --xlsx without a path: reports/<name>.xlsx, as the doc says
     for option in ("--formulas", "--steps", "--notation", "--max-rows"):
         assert f"`{option}" in DOC, option

@@ -7,8 +7,10 @@ from .html import render_report, write_report
 from .spec import Spec, load_spec, parse_spec
 from .template import write_exercise, write_variants
 from .trace import Trace
+from .xlsx import read_xlsx, write_workbook
 
 __all__ = ["DiffResult", "Spec", "SpecError", "Trace", "TracerError", "TracerWarning", "check_answers",
            "check_file", "check_files", "diff_traces", "format_result",
-           "forward", "load_spec", "load_trace", "parse_spec", "render_report", "run", "write_diff_report",
-           "write_exercise", "write_feedback", "write_gradebook", "write_report", "write_variants"]
+           "forward", "load_spec", "load_trace", "parse_spec", "read_xlsx", "render_report", "run",
+           "write_diff_report", "write_exercise", "write_feedback", "write_gradebook", "write_report",
+           "write_variants", "write_workbook"]

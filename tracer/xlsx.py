@@ -19,6 +19,7 @@ recalculate would show nothing) and it writes large sheets faster (docs/xlsx.md 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -61,9 +62,9 @@ class PlainFormulaSheet(ExactNumbers, Worksheet):
         return formula[1:] if formula.startswith("=") else formula
 
 
-class StreamedSheet(ExactNumbers, Worksheet):
+class StreamedSheet(PlainFormulaSheet):
     """A worksheet streamed row by row to a temporary file (XlsxWriter's constant_memory, for this sheet
-    only), so a trace table of millions of cells writes with flat memory; rows must come in order."""
+    only), so a long sheet of millions of cells writes with flat memory; rows must come in order."""
 
     def _initialize(self, init_data):
         super()._initialize({**init_data, "constant_memory": True})
@@ -102,8 +103,6 @@ class Network:
 
     def cached(self) -> "Network":
         """The same network with its lookups memoised (they are asked for every cell)."""
-        import functools
-
         self.layer_units = functools.lru_cache(maxsize=None)(self.layer_units)
         self.unit_params = functools.lru_cache(maxsize=None)(self.unit_params)
         return self
@@ -138,9 +137,10 @@ def sample_plan(spec, net: Network, ref):
         for ui in units:
             yield ("da_dz", ui), layer.activation.excel_da_dz(ref(("z", ui)), ref(("a", ui)))
         a_cells, dE_cells = tuple(ref(("a", ui)) for ui in units), tuple(ref(("dE_da", ui)) for ui in units)
+        y_cells = tuple(ref(("y", m)) for m in range(len(units))) if k == last else ()
         for n, ui in enumerate(units):
-            fused = loss.excel_output_delta(ref(("y", n)), ref(("a", ui)), tuple(ref(("y", m)) for m in range(len(units))),
-                                            layer.activation) if k == last else None
+            fused = loss.excel_output_delta(ref(("y", n)), ref(("a", ui)), y_cells, layer.activation) \
+                if k == last else None
             yield ("delta", ui), fused or layer.activation.excel_backward(
                 ref(("dE_da", ui)), ref(("da_dz", ui)), ref(("a", ui)), a_cells, dE_cells)
     for p, (k, ui, s, key) in enumerate(net.params):
@@ -241,7 +241,7 @@ class Book:
             "title": f({"bold": True, "font_size": 14}), "h": f({"bold": True, "font_size": 12}),
             "head": f({"bold": True, "bg_color": "#DDEBF7", "border": 1}), "label": f({"indent": 1}),
             "input": f({"bg_color": "#FFF2CC", "font_color": "#1F4E79", "border": 1}), "value": f({}),
-            "note": f({"italic": True, "font_color": "#7F7F7F"}), "text": f({"text_wrap": False}),
+            "note": f({"italic": True, "font_color": "#7F7F7F"}),
             "good": f({"bg_color": "#C6EFCE", "font_color": "#006100"}),
             "bad": f({"bg_color": "#FFC7CE", "font_color": "#9C0006"}),
             "saturated": f({"bg_color": "#FFEB9C", "font_color": "#9C5700", "bold": True}),
@@ -261,7 +261,7 @@ class Book:
     def write(self) -> None:
         self.overview = self.wb.add_worksheet("overview", PlainFormulaSheet)
         self.worked = self.wb.add_worksheet("worked example", PlainFormulaSheet)
-        self.iterations = self.wb.add_worksheet("iterations", PlainFormulaSheet)
+        self.iterations = self.wb.add_worksheet("iterations", StreamedSheet)  # written row by row
         self.write_overview()
         self.write_iterations()  # before the worked example, which refers to its cells
         self.write_worked()
@@ -599,7 +599,8 @@ class Book:
         prev = lambda p: ""
         if step > 1 and spec.momentum:
             prev_row = self.iter_rows.get(step - 1)
-            prev = (lambda p: f"iterations!{xl_rowcol_to_cell(prev_row + self.step_len(step - 1) - 1, self.iter_cols[('dw', p)])}") \
+            prev_last = prev_row + self.step_len(step - 1) - 1 if prev_row is not None else None
+            prev = (lambda p: f"iterations!{xl_rowcol_to_cell(prev_last, self.iter_cols[('dw', p)])}") \
                 if prev_row is not None else (lambda p: repr(float(V.updates[step - 2, p, 2])))
         for key, formula in step_plan(spec, net, ref, grad_refs, prev):
             self.cell(ws, update_rows[key], 1, formula, V.get(key, last))
