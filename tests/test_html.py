@@ -246,7 +246,7 @@ def test_cli_html_default_path(tmp_path):
                         "--digits", "3", "--notation", "generic", "--steps", "1"], cwd=tmp_path, capture_output=True,
                        text=True)
     assert p.returncode == 0, p.stderr
-    html = (tmp_path / "reports" / "cs510.html").read_text()
+    html = (tmp_path / "out" / "cs510.html").read_text()
     assert html.count('<section class="step">') == 1 and "Generic" in html
     p = subprocess.run([sys.executable, "-m", "tracer", "run", "ekman", "--html", "x.html", "--notation", "nope"],
                        cwd=tmp_path, capture_output=True, text=True)
@@ -320,7 +320,7 @@ def test_docs_commands_run(tmp_path):
         assert p.returncode == expected, (line, p.stderr)
         written = set(tmp_path.rglob("*.html")) - before
         assert bool(written) == (expected == 0), (line, written)
-    assert (tmp_path / "reports" / "ekman.html").is_file() and (tmp_path / "frey.html").is_file()
+    assert (tmp_path / "out" / "ekman.html").is_file() and (tmp_path / "frey.html").is_file()
 
 
 def test_docs_python_runs(tmp_path, monkeypatch):

@@ -31,9 +31,9 @@ def test_readme_run_command_runs_ekman(tmp_path, monkeypatch, capsys):
     args = shlex.split(run)
     assert args[:2] == ["tracer", "run"]
     monkeypatch.chdir(ROOT)
-    args[-1] = str(tmp_path / "out")
+    args[-1] = str(tmp_path / "out" / "ekman")
     assert main(args[1:]) == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"{t}.csv" for t in sorted(COLUMNS)]
+    assert sorted(p.name for p in (tmp_path / "out" / "ekman").iterdir()) == [f"{t}.csv" for t in sorted(COLUMNS)]
 
 
 def test_readme_documents_every_trace_column():

@@ -207,7 +207,7 @@ def cli(*args, cwd):
 def test_cli_writes_reports_name_xlsx_by_default(tmp_path):
     p = cli("run", find_example("ekman"), "--xlsx", "--formulas", "-q", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    assert (tmp_path / "reports" / "ekman.xlsx").is_file()
+    assert (tmp_path / "out" / "ekman.xlsx").is_file()
     p = cli("run", find_example("ekman"), "--xlsx", tmp_path / "mine.xlsx", "--steps", "1", "-q", cwd=tmp_path)
     assert p.returncode == 0 and (tmp_path / "mine.xlsx").is_file()
 
@@ -216,7 +216,7 @@ def test_cli_bad_input_writes_no_workbook(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(find_example("ekman").read_text().replace("tanh", "tanhh"))
     p = cli("run", bad, "--xlsx", "--formulas", cwd=tmp_path)
-    assert p.returncode == 2 and not (tmp_path / "reports").exists()
+    assert p.returncode == 2 and not (tmp_path / "out").exists()
     p = cli("run", find_example("ekman"), "--xlsx", tmp_path / "x.xlsx", "--steps", "7", cwd=tmp_path)
     assert p.returncode == 2 and "--steps" in p.stderr and not (tmp_path / "x.xlsx").exists()
 

@@ -43,6 +43,6 @@ def test_options_table_names_every_workbook_option():
 
     run = parser()._subparsers._group_actions[0].choices["run"]
     xlsx = next(a for a in run._actions if "--xlsx" in a.option_strings)
-    assert xlsx.const == ""  # --xlsx without a path: reports/<name>.xlsx, as the doc says
+    assert xlsx.const == ""  # --xlsx without a path: out/<name>.xlsx, as the doc says
     for option in ("--formulas", "--steps", "--notation", "--max-rows"):
         assert f"`{option}" in DOC, option

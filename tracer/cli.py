@@ -72,7 +72,7 @@ def cmd_run(args) -> int:
 
 
 def write_reports(trace: Trace, args) -> list[Path]:
-    """The optional reports of `tracer run` (--xlsx, --html); reports/<name>.<ext> when no path is given."""
+    """The optional reports of `tracer run` (--xlsx, --html); out/<name>.<ext> when no path is given."""
     written = []
     if args.xlsx is not None:
         path = Path(args.xlsx or default_report(trace, "xlsx"))
@@ -87,8 +87,8 @@ def write_reports(trace: Trace, args) -> list[Path]:
 
 
 def default_report(trace: Trace, ext: str) -> Path:
-    """reports/<name>.<ext> in the current directory."""
-    return Path("reports") / f"{trace.spec.name}.{ext}"
+    """out/<name>.<ext> in the current directory: never the committed showcase in reports/."""
+    return Path("out") / f"{trace.spec.name}.{ext}"
 
 
 def cmd_diff(args) -> int:
@@ -183,7 +183,7 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="train a network from a spec file and write its trace",
                          description="Train a network from a spec file and write its trace.",
                          epilog="examples:\n  tracer run examples/ekman.yaml --trace out/\n"
-                                "  tracer run ekman --xlsx --formulas      # reports/ekman.xlsx with live formulas\n"
+                                "  tracer run ekman --xlsx --formulas      # out/ekman.xlsx with live formulas\n"
                                 "  tracer run frey-online --html --notation frey --steps 1-2 --digits 3",
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("spec", help="spec file (YAML or JSON), or the name of a bundled example")
@@ -191,14 +191,14 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--trace", metavar="DIR", help="write nodes.csv, weights.csv, updates.csv, losses.csv here")
     run.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     run.add_argument("--xlsx", nargs="?", const="", metavar="FILE",
-                     help="write the Excel workbook (default reports/<name>.xlsx)")
+                     help="write the Excel workbook (default out/<name>.xlsx)")
     run.add_argument("--formulas", action="store_true", help="workbook cells as live Excel formulas")
     run.add_argument("--steps", help="steps the worked example shows, e.g. '1-3,last' (default: the spec's steps)")
     run.add_argument("--notation", help="notation of labels: generic, ekman, frey, maren, cs510, davila")
     run.add_argument("--max-rows", type=int, default=MAX_ROWS,
                      help=f"rows of the long workbook sheets (default {MAX_ROWS})")
     run.add_argument("--html", nargs="?", const="", metavar="FILE",
-                     help="write the HTML report (default reports/<name>.html)")
+                     help="write the HTML report (default out/<name>.html)")
     run.add_argument("--digits", type=int, default=4, help="significant digits shown in the HTML report (default 4)")
     run.set_defaults(func=cmd_run)
 
@@ -252,8 +252,8 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_check)
     rp = sub.add_parser("reports", help="regenerate the reports of every bundled example",
                         description="Write <OUT>/<name>.xlsx (live formulas) and <OUT>/<name>.html for every "
-                                    "bundled example.", epilog="example: tracer reports --out reports/")
-    rp.add_argument("--out", default="reports", help="folder (default reports/)")
+                                    "bundled example.", epilog="example: tracer reports --out reports/   # refresh the repository's showcase")
+    rp.add_argument("--out", default="out/reports", help="folder (default out/reports/)")
     rp.set_defaults(func=cmd_reports)
     # -- further commands register here (issues 5 and 6) --
     return p
