@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from tracer.resources import example_paths
+from tracer.io.resources import example_paths
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

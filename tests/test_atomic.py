@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from tracer.atomic import atomic_path, write_text
+from tracer.io.atomic import atomic_path, write_text
 
 
 def test_failure_leaves_nothing(tmp_path):

@@ -18,11 +18,11 @@ import openpyxl
 import pytest
 
 import tracer
-from tracer.answers import read_answers
-from tracer.check import check_answers, check_file, parse_number, write_gradebook
-from tracer.exercise import exact_values, exercise_items, exercise_trace
-from tracer.resources import find_example
-from tracer.template import write_exercise
+from tracer.grading.answers import read_answers
+from tracer.grading.check import check_answers, check_file, parse_number, write_gradebook
+from tracer.grading.exercise import exact_values, exercise_items, exercise_trace
+from tracer.io.resources import find_example
+from tracer.grading.template import write_exercise
 
 ROOT = Path(__file__).resolve().parents[1]
 EKMAN = tracer.load_spec(find_example("ekman"))
@@ -56,7 +56,7 @@ def test_recomputation_from_the_engines_values_is_the_engine(example):
     """Carried-forward errors, the rounded trace and the mistakes rebuild each quantity from earlier ones
     (tracer.exercise.Recompute); fed the engine's own values it must give the engine's trace, in every
     example (weight decay, momentum, minibatches, softmax, cross-entropy) over three steps."""
-    from tracer.exercise import Recompute
+    from tracer.grading.exercise import Recompute
 
     spec = tracer.load_spec(example)
     steps = min(3, tracer.run(spec, epochs=1).step_count() * spec.training.epochs)
@@ -241,7 +241,7 @@ def test_gradebook_and_feedback_write_text_as_text(tmp_path):
     result = check_file(EKMAN, tmp_path / "=evil.csv")
     assert {m.label: m.status for m in result.marks}["z_g"] == "unparseable"
     write_gradebook([result], tmp_path / "out")
-    from tracer.check import write_feedback
+    from tracer.grading.check import write_feedback
     write_feedback(result, tmp_path / "out" / "fb.xlsx")
     for name in ("gradebook.xlsx", "fb.xlsx"):
         with zipfile.ZipFile(tmp_path / "out" / name) as z:
@@ -352,7 +352,7 @@ def test_feedback_page_in_a_browser(chromium, tmp_path):
     answers["y_f"] = '<img src="http://example.com/x.png" onerror="alert(1)">'
     with open(tmp_path / "bob.csv", "w", newline="") as f:
         csv.writer(f).writerows(answers.items())
-    from tracer.check import write_feedback
+    from tracer.grading.check import write_feedback
     write_feedback(check_file(EKMAN, tmp_path / "bob.csv"), tmp_path / "bob.html")
     with open_page(chromium, tmp_path / "bob.html") as (page, visit):
         row = page.locator("tr", has_text="error term g").inner_text()
@@ -382,7 +382,7 @@ def test_workbook_saved_by_libreoffice_with_student_formulas(soffice, tmp_path):
 
 
 def test_class_line_names_the_most_frequent_mistakes(tmp_path):
-    from tracer.check import check_files
+    from tracer.grading.check import check_files
 
     for name, planted in (("a", {"error term g": -ERR_G}), ("b", {"error term g": -ERR_G, "MSE": (1 - Y_F) ** 2})):
         answers = {**key(EKMAN), **{label: f"{v:.6f}" for label, v in planted.items()}}

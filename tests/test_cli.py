@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tracer.cli import main
-from tracer.resources import find_example
+from tracer.io.resources import find_example
 
 EKMAN = find_example("ekman").read_text()
 

@@ -16,13 +16,14 @@ import pandas as pd
 import pytest
 
 import tracer
-from tracer import diff as diffmod
-from tracer.csvio import write_trace_csv
-from tracer.diff import diff_traces, format_result, load_trace, write_diff_report
+from tracer.compare import diff as diffmod
+from tracer.io import workbooks
+from tracer.io.csvio import write_trace_csv
+from tracer.compare.diff import diff_traces, format_result, load_trace, write_diff_report
 from tracer.errors import TracerError, TracerWarning
-from tracer.resources import find_example
-from tracer.trace import COLUMNS
-from tracer.xlsx import write_workbook
+from tracer.io.resources import find_example
+from tracer.engine.trace import COLUMNS
+from tracer.export.xlsx import write_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -301,14 +302,14 @@ def test_truncated_workbook_warns_and_shows_the_rows_it_lacks(tmp_path):
 
 def test_workbook_size_limits(tmp_path, monkeypatch):
     write_workbook(run("ekman"), tmp_path / "ekman.xlsx")
-    monkeypatch.setattr(diffmod, "MAX_WORKBOOK_UNZIPPED", 1000)
+    monkeypatch.setattr(workbooks, "MAX_WORKBOOK_UNZIPPED", 1000)
     with pytest.raises(TracerError, match="unpacks to more than"):
         load_trace(tmp_path / "ekman.xlsx")
-    monkeypatch.setattr(diffmod, "MAX_WORKBOOK_BYTES", 100)
+    monkeypatch.setattr(workbooks, "MAX_WORKBOOK_BYTES", 100)
     with pytest.raises(TracerError, match="workbook larger than"):
         load_trace(tmp_path / "ekman.xlsx")
     monkeypatch.undo()
-    monkeypatch.setattr(diffmod, "MAX_WORKBOOK_ROWS", 3)
+    monkeypatch.setattr(workbooks, "MAX_WORKBOOK_ROWS", 3)
     with pytest.raises(TracerError, match="more than 3 rows"):
         load_trace(tmp_path / "ekman.xlsx")
 

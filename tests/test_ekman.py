@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 import tracer
-from tracer.resources import find_example
+from tracer.io.resources import find_example
 
 from printed import matches_printed
 

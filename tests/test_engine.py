@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 import tracer
-from tracer.csvio import read_trace_csv, write_trace_csv
-from tracer.resources import example_paths, find_example
-from tracer.trace import COLUMNS
+from tracer.io.csvio import read_trace_csv, write_trace_csv
+from tracer.io.resources import example_paths, find_example
+from tracer.engine.trace import COLUMNS
 
 
 def spec_from(**changes):
@@ -139,8 +139,8 @@ def test_shuffle_is_reproducible_and_sample_is_the_data_row():
 @pytest.mark.parametrize("z", [1e300, -1e300, 1e30, -800.0])
 def test_stable_for_huge_net_inputs(z):
     """Sigmoid, softmax and the cross-entropies give finite values without overflow warnings."""
-    from tracer.activations import make_activation
-    from tracer.losses import make_loss
+    from tracer.model.activations import make_activation
+    from tracer.model.losses import make_loss
 
     zs = np.array([[z, -z / 2, 0.0]])
     with warnings.catch_warnings():

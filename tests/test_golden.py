@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import tracer
-from tracer.pytest_plugin import select_steps_of
-from tracer.resources import example_paths
+from tracer.compare.plugin import select_steps_of
+from tracer.io.resources import example_paths
 
 GOLDEN = Path(__file__).with_suffix("")  # tests/test_golden/<example>/, as the plugin names it
 LONG = 50  # runs with more steps keep only their first and last three steps in the golden files

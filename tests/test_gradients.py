@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import tracer
-from tracer.activations import make_activation
-from tracer.losses import LOSSES
+from tracer.model.activations import make_activation
+from tracer.model.losses import LOSSES
 
 ELEMENTWISE = [
     ("sigmoid", {}), ("sigmoid", {"alpha": 2.0}), ("sigmoid", {"beta": 0.5}), ("tanh", {}), ("relu", {}),

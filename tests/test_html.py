@@ -14,8 +14,8 @@ import pytest
 
 import tracer
 from tools.browser import open_page
-from tracer.html import SATURATED, render_report, write_report
-from tracer.resources import find_example
+from tracer.export.html import SATURATED, render_report, write_report
+from tracer.io.resources import find_example
 
 SHOTS = Path(os.environ.get("TRACER_SHOTS", "/tmp/shots"))  # screenshots to look at, outside the repository
 NOTATIONS = ("generic", "ekman", "frey", "maren", "cs510", "davila")
@@ -235,7 +235,7 @@ def test_repr_html_for_jupyter(tmp_path):
     page = parse(html)
     assert "tracer-summary" in html and any("tanh(−0.25)" in f for f in page.formulas)
     assert len(html) < len(render_report(run("ekman")))
-    from tracer.csvio import read_trace_csv, write_trace_csv
+    from tracer.io.csvio import read_trace_csv, write_trace_csv
 
     write_trace_csv(run("ekman"), tmp_path)
     assert "5 rows" in read_trace_csv(tmp_path)._repr_html_()  # no spec: the tables' sizes
@@ -351,7 +351,7 @@ def test_docs_example_lines_are_what_the_reports_show():
 
 def test_long_runs_are_cut_down_with_a_note(tmp_path):
     """No selection on a long run: steps 1-3 and the last; a huge selection: its first MAX_WRITTEN, noted."""
-    from tracer.html import MAX_WRITTEN
+    from tracer.export.html import MAX_WRITTEN
 
     spec = tracer.load_spec(find_example("xor")).replace(steps="")
     trace = tracer.run(spec, epochs=100)  # 400 steps

@@ -25,7 +25,7 @@ def test_fresh_venv_install_runs_the_ekman_example_from_another_directory(tmp_pa
     assert updates["w_new"].round(4).tolist() == [0.3066, 0.5940, -0.0993, -0.1859, 0.4965]
     # bundled examples and templates come from inside the installed package, not from this checkout
     probe = subprocess.run([str(venv / "bin" / "python"), "-c",
-                            "import tracer.resources as r; print(r.resource_dir('examples')); "
+                            "import tracer.io.resources as r; print(r.resource_dir('examples')); "
                             "print(r.resource_dir('templates')); print(len(r.example_paths()))"],
                            cwd=elsewhere, capture_output=True, text=True, check=True)
     examples_dir, templates_dir, count = probe.stdout.split()

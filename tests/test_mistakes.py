@@ -11,10 +11,10 @@ import math
 import pytest
 
 import tracer
-from tracer.check import check_answers
-from tracer.exercise import exact_values, exercise_items, exercise_trace
-from tracer.mistakes import MISTAKES
-from tracer.resources import find_example
+from tracer.grading.check import check_answers
+from tracer.grading.exercise import exact_values, exercise_items, exercise_trace
+from tracer.grading.mistakes import MISTAKES
+from tracer.io.resources import find_example
 
 EKMAN = tracer.load_spec(find_example("ekman"))
 FREY = tracer.load_spec(find_example("frey-online"))

@@ -6,9 +6,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import tracer
-from tracer.notation import PROFILES, profile, to_mathml
-from tracer.resources import example_paths, find_example
-from tracer.spec import NOTATIONS
+from tracer.model.notation import PROFILES, profile, to_mathml
+from tracer.io.resources import example_paths, find_example
+from tracer.model.spec import NOTATIONS
 
 
 def spec(name):

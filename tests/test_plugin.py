@@ -5,14 +5,14 @@ import importlib.metadata
 from pathlib import Path
 
 import tracer
-from tracer.csvio import table_to_csv
-from tracer.resources import find_example
+from tracer.io.csvio import table_to_csv
+from tracer.io.resources import find_example
 
 pytest_plugins = ["pytester"]
 
 TEST = """
 import tracer
-from tracer.resources import find_example
+from tracer.io.resources import find_example
 
 def test_frey(trace_regression):
     spec = tracer.load_spec(find_example("frey-online"))
@@ -59,7 +59,7 @@ def test_golden_files_are_the_trace_csvs_and_stable(pytester):
 
 TOLERANCE = """
 import tracer
-from tracer.resources import find_example
+from tracer.io.resources import find_example
 
 def test_lr(trace_regression):
     spec = tracer.load_spec(find_example("ekman"))
@@ -118,7 +118,7 @@ def test_golden_folders_columns_and_shapes(pytester):
 
 def test_plugin_is_registered_by_the_package_entry_point(pytester):
     points = importlib.metadata.entry_points(group="pytest11")
-    assert any(p.name == "tracer" and p.value == "tracer.pytest_plugin" for p in points)
+    assert any(p.name == "tracer" and p.value == "tracer.compare.plugin" for p in points)
     pytester.makepyfile(test_demo=TEST.format(lr=0.5, z=0.25))
     result = pytester.runpytest_subprocess("--update-traces")  # a fresh process: loaded from the entry point only
     result.assert_outcomes(passed=2)

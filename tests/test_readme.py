@@ -8,7 +8,7 @@ from pathlib import Path
 
 import tracer
 from tracer.cli import main
-from tracer.trace import COLUMNS
+from tracer.engine.trace import COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

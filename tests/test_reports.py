@@ -14,8 +14,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tracer.reports import write_example_reports
-from tracer.resources import example_paths
+from tracer.export.reports import write_example_reports
+from tracer.io.resources import example_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 HINT = "run `tracer reports --out reports` and commit reports/"

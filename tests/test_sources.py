@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tracer
-from tracer.resources import find_example
+from tracer.io.resources import find_example
 
 
 def run(name):

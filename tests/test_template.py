@@ -14,10 +14,10 @@ import pytest
 from printed import matches_printed
 
 import tracer
-from tracer.check import check_answers, check_file
+from tracer.grading.check import check_answers, check_file
 from tracer.errors import TracerError
-from tracer.resources import find_example
-from tracer.template import draw_variant, variant_spec, write_exercise, write_variants
+from tracer.io.resources import find_example
+from tracer.grading.template import draw_variant, variant_spec, write_exercise, write_variants
 
 EKMAN = tracer.load_spec(find_example("ekman"))
 FREY = tracer.load_spec(find_example("frey-online"))

@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 
 import tracer
+import tracer.model.notation
 from tools.libreoffice import recalculate, recalculate_many
-from tracer.resources import example_paths, find_example
-from tracer.xlsx import MAX_ROWS, read_xlsx, write_workbook
+from tracer.io.resources import example_paths, find_example
+from tracer.export.xlsx import MAX_ROWS, write_workbook
+from tracer.io.workbooks import read_xlsx
 
 EXAMPLES = [p.stem for p in example_paths()]
 SHEETS = ["overview", "worked example", "iterations", "nodes", "weights", "updates", "losses"]
@@ -88,7 +90,7 @@ def test_values_workbook_holds_the_trace(name, workbooks):
     assert len(caught) == len(cut) and all("holds only the first" in str(w.message) for w in caught)
     wb = openpyxl.load_workbook(values_path, read_only=True)
     iterations = list(wb["iterations"].iter_rows(values_only=True))
-    z_cols = [i for i, h in enumerate(iterations[0]) if h in {tracer.notation.profile(None, trace.spec).label(
+    z_cols = [i for i, h in enumerate(iterations[0]) if h in {tracer.model.notation.profile(None, trace.spec).label(
         "z", l.name, u) for l in trace.spec.layers for u in l.units}]
     units = sum(len(l.units) for l in trace.spec.layers)
     assert len(z_cols) == units

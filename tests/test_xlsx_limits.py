@@ -8,10 +8,11 @@ import openpyxl
 import pytest
 
 import tracer
-import tracer.xlsx as xlsx
+import tracer.export.xlsx as xlsx
 from tracer.errors import TracerError
-from tracer.resources import find_example
-from tracer.xlsx import read_xlsx, write_workbook
+from tracer.io.resources import find_example
+from tracer.export.xlsx import write_workbook
+from tracer.io.workbooks import read_xlsx
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,17 @@
 """backprop-tracer: train a feed-forward network with backpropagation and record every intermediate value."""
-from .check import check_answers, check_file, check_files, write_feedback, write_gradebook
-from .diff import DiffResult, diff_traces, format_result, load_trace, write_diff_report
-from .engine import forward, run
+from .grading.check import check_answers, check_file, check_files, write_feedback, write_gradebook
+from .compare.diff import DiffResult, diff_traces, format_result, load_trace, write_diff_report
+from .engine.train import forward, run
 from .errors import SpecError, TracerError, TracerWarning
-from .html import render_report, write_report
-from .spec import Spec, load_spec, parse_spec
-from .template import write_exercise, write_variants
-from .trace import Trace
-from .xlsx import read_xlsx, write_workbook
+from .export.html import render_report, write_report
+from .model.spec import Spec, load_spec, parse_spec
+from .grading.template import write_exercise, write_variants
+from .engine.trace import Trace
+from .export.xlsx import write_workbook
+from .export.html import summary_html
+from .io.workbooks import read_xlsx
+
+Trace._repr_html_ = summary_html  # a trace in a notebook shows as a small report (the engine knows no HTML)
 
 __all__ = ["DiffResult", "Spec", "SpecError", "Trace", "TracerError", "TracerWarning", "check_answers",
            "check_file", "check_files", "diff_traces", "format_result",

@@ -9,19 +9,19 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import engine
-from .csvio import write_trace_csv
+from .engine.train import run as train_run
+from .io.csvio import write_trace_csv
 from .errors import TracerError
-from .resources import example_paths, find_example
-from .spec import Spec, load_spec
-from .trace import Trace
-from .check import DEFAULT_RTOL as CHECK_RTOL
-from .check import check_files, write_feedback
-from .diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces, format_result, write_diff_report
-from .html import write_report
-from .reports import write_example_reports
-from .template import write_exercise, write_variants
-from .xlsx import MAX_ROWS, write_workbook
+from .io.resources import example_paths, find_example
+from .model.spec import Spec, load_spec
+from .engine.trace import Trace
+from .grading.check import DEFAULT_RTOL as CHECK_RTOL
+from .grading.check import check_files, write_feedback
+from .compare.diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces, format_result, write_diff_report
+from .export.html import write_report
+from .export.reports import write_example_reports
+from .grading.template import write_exercise, write_variants
+from .export.xlsx import MAX_ROWS, write_workbook
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -56,7 +56,7 @@ def summary(trace: Trace) -> str:
 def cmd_run(args) -> int:
     """tracer run: train, write the trace CSVs and any reports, print a summary."""
     spec = resolve_spec(args.spec)
-    trace = engine.run(spec, epochs=args.epochs)
+    trace = train_run(spec, epochs=args.epochs)
     written = []
     if args.trace:
         written += write_trace_csv(trace, args.trace)

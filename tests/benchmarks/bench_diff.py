@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import tracer
-from tracer.csvio import write_trace_csv
-from tracer.diff import diff_traces, write_diff_report
-from tracer.resources import find_example
+from tracer.io.csvio import write_trace_csv
+from tracer.compare.diff import diff_traces, write_diff_report
+from tracer.io.resources import find_example
 
 
 def timed(f):

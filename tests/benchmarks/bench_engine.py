@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 import tracer
-from tracer.csvio import write_trace_csv
-from tracer.resources import find_example
+from tracer.io.csvio import write_trace_csv
+from tracer.io.resources import find_example
 
 
 def per_value_baseline(spec, epochs):

@@ -26,8 +26,8 @@ import pandas as pd
 import xlsxwriter
 
 import tracer
-from tracer.resources import find_example
-from tracer.xlsx import PlainFormulaSheet, write_trace_table, write_workbook
+from tracer.io.resources import find_example
+from tracer.export.xlsx import PlainFormulaSheet, write_trace_table, write_workbook
 
 ROWS, COLS = 2000, 60
 TABLE_ROWS = 200_000

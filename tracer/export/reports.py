@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .engine import run
+from ..engine.train import run
 from .html import write_report
-from .resources import example_paths
-from .spec import load_spec
+from ..io.resources import example_paths
+from ..model.spec import load_spec
 from .xlsx import write_workbook
 
 

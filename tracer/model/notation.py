@@ -143,7 +143,7 @@ def profile(name: str | None, spec=None) -> "Notation":
     """The notation `name` (or the spec's `notation:`, default generic) bound to a spec's network."""
     key = name or (spec.notation if spec is not None else None) or "generic"
     if key not in PROFILES:
-        from .errors import TracerError
+        from ..errors import TracerError
 
         raise TracerError("--notation", f"unknown notation {key!r}; use one of {', '.join(PROFILES)}")
     return Notation(PROFILES[key], spec)

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import run
-from .errors import TracerError
-from .notation import profile
-from .trace import Trace
+from ..engine.train import run
+from ..errors import TracerError
+from ..model.notation import profile
+from ..engine.trace import Trace
 
 
 @dataclass(frozen=True)

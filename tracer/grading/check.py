@@ -20,7 +20,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from .answers import AnswerFileError, read_answers
-from .atomic import atomic_path, write_text
+from ..io.atomic import atomic_path, write_text
+from ..io.resources import render_template
+from ..io.workbooks import new_workbook
 from .exercise import Item, Recompute, exact_values, exercise_items, exercise_trace
 from .mistakes import MISTAKES
 from .template import variant_spec
@@ -323,14 +325,8 @@ def write_gradebook(results: list[Result], out_dir) -> list[Path]:
 def _write_table(path: Path, sheet: str, columns: list[str], rows: list[list], notes: tuple = ()) -> None:
     """A one-sheet workbook (notes, then a table); text is written as text, so a student's '=...' never
     becomes a formula."""
-    import xlsxwriter
-
-    from .xlsx import CREATED
-
     with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                            "strings_to_numbers": False})
-        wb.set_properties({"created": CREATED})
+        wb = new_workbook(tmp)
         ws = wb.add_worksheet(sheet)
         bold = wb.add_format({"bold": True})
         for r, note in enumerate(notes):
@@ -363,8 +359,6 @@ def feedback_rows(result: Result) -> list[dict]:
 
 def write_feedback(result: Result, path, name: str | None = None) -> Path:
     """A student's feedback: each wrong answer beside the right one, with the diagnosed mistake (HTML or xlsx)."""
-    from .html import _env
-
     path = Path(path)
     rows = feedback_rows(result)
     if path.suffix.lower() == ".xlsx":
@@ -375,7 +369,7 @@ def write_feedback(result: Result, path, name: str | None = None) -> Path:
         _write_table(path, "feedback", columns, [[r["label"], r["answer"], r["expected"], r["from_own"], r["status"],
                                                   r["diagnosis"], r["explain"]] for r in rows], notes)
         return path
-    html = _env().get_template("check_feedback.html.j2").render(
+    html = render_template("check_feedback.html.j2",
         file=name or Path(result.file).name, variant=result.variant, score=result.score, total=result.total,
         error=result.error, problems=result.problems, rows=rows)
     write_text(path, html)

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from .atomic import write_text
-from .errors import TracerError
-from .trace import COLUMNS, INT_COLUMNS, TEXT_COLUMNS, Trace
+from ..errors import TracerError
+from ..engine.trace import COLUMNS, INT_COLUMNS, TEXT_COLUMNS, Trace
 
 PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
 

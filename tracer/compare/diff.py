@@ -11,24 +11,20 @@ root cause is named rather than everything downstream of it.
 from __future__ import annotations
 
 import math
-import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .errors import TracerError, TracerWarning
-from .resources import find_example
-from .trace import COLUMNS, INT_COLUMNS, KEYS, TEXT_COLUMNS, Trace
+from ..errors import TracerError
+from ..io.resources import find_example, render_template
+from ..engine.trace import COLUMNS, INT_COLUMNS, KEYS, TEXT_COLUMNS, Trace, typed
+from ..io.workbooks import new_workbook, read_xlsx
 
 DEFAULT_RTOL = 1e-9
 DEFAULT_ATOL = 1e-12
 QUANTITIES = tuple(dict.fromkeys(c for name, cols in COLUMNS.items() for c in cols if c not in KEYS[name]))
-MAX_WORKBOOK_BYTES = 200 * 2**20  # workbooks can come from anywhere: refuse big files ...
-MAX_WORKBOOK_UNZIPPED = 2 * 2**30  # ... and zip bombs (an xlsx is a zip of XML)
-MAX_WORKBOOK_ROWS = 1_048_576  # Excel's own limit per sheet
 MAX_HTML_ROWS = 20_000  # a browser page stays usable; the xlsx report holds every difference
 EXCEL_ROWS = 1_048_575  # data rows per report sheet below the header
 XLSX_CHUNK = 50_000  # rows converted to Python values at a time when writing the xlsx report
@@ -62,103 +58,20 @@ def load_trace(source) -> Trace:
     if not path.exists() and (bundled := find_example(str(source))) is not None:
         path = bundled
     if path.is_dir():
-        from .csvio import read_trace_csv
+        from ..io.csvio import read_trace_csv
 
         return read_trace_csv(path)
     if not path.is_file():
         raise TracerError(str(path), "no such file or directory (expected a trace directory, a workbook, a spec "
                                      "file or the name of a bundled example)")
     if path.suffix.lower() == ".xlsx":
-        return read_workbook_trace(path)
+        return read_xlsx(path)
     if path.suffix.lower() in (".yaml", ".yml", ".json"):
-        from .engine import run
-        from .spec import load_spec
+        from ..engine.train import run
+        from ..model.spec import load_spec
 
         return run(load_spec(path))
     raise TracerError(str(path), "not a trace: give a trace directory, an .xlsx workbook of the tool or a spec file")
-
-
-def read_workbook_trace(path) -> Trace:
-    """The four trace-table sheets of a workbook written by the tool (read-only, values, size-limited)."""
-    import openpyxl
-
-    path = Path(path)
-    _check_workbook_size(path)
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:  # a corrupt or foreign file: openpyxl raises many kinds
-        raise TracerError(str(path), f"cannot read the workbook ({type(e).__name__})") from None
-    try:
-        return Trace(**{name: _read_sheet(wb, name, path) for name in COLUMNS})
-    finally:
-        wb.close()
-
-
-def _check_workbook_size(path: Path) -> None:
-    """Refuse workbooks too big to read safely: the file, and the XML it unpacks to."""
-    if path.stat().st_size > MAX_WORKBOOK_BYTES:
-        raise TracerError(str(path), f"workbook larger than {MAX_WORKBOOK_BYTES // 2**20} MB; compare the CSV traces")
-    try:
-        with zipfile.ZipFile(path) as z:
-            unzipped = sum(i.file_size for i in z.infolist())
-    except (zipfile.BadZipFile, OSError) as e:
-        raise TracerError(str(path), f"cannot read the workbook ({type(e).__name__}): not an .xlsx file") from None
-    if unzipped > MAX_WORKBOOK_UNZIPPED:
-        raise TracerError(str(path), f"workbook unpacks to more than {MAX_WORKBOOK_UNZIPPED // 2**30} GB; "
-                                     "compare the CSV traces")
-
-
-def _read_sheet(wb, name: str, path: Path) -> pd.DataFrame:
-    """One trace table: the header row, then data rows up to the first blank row (then a truncation note?)."""
-    cols = COLUMNS[name]
-    if name not in wb.sheetnames:
-        raise TracerError(str(path), f"no sheet {name!r}: not a workbook written by `tracer run --xlsx`")
-    rows = wb[name].iter_rows(values_only=True)
-    head = next(rows, ())
-    if list(head[:len(cols)]) != cols:
-        raise TracerError(str(path), f"sheet {name!r} does not start with the columns {', '.join(cols)}")
-    data = []
-    for row in rows:
-        if not row or row[0] is None:
-            break
-        data.append(row[:len(cols)])
-        if len(data) > MAX_WORKBOOK_ROWS:
-            raise TracerError(str(path), f"sheet {name!r} has more than {MAX_WORKBOOK_ROWS} rows")
-    below = next((r for r in rows if r and any(v is not None for v in r)), None)
-    if below is not None and isinstance(below[0], str):  # the tool's workbooks stop long tables at max_rows
-        warnings.warn(f"{path}: sheet {name!r} holds only the first {len(data)} rows ({below[0]})", TracerWarning,
-                      stacklevel=2)
-    elif below is not None:
-        raise TracerError(str(path), f"sheet {name!r}: row {len(data) + 2} is blank inside the table; "
-                                     "remove it or fill in its keys")
-    return _typed(pd.DataFrame(data, columns=cols), f"{path} sheet {name!r}")
-
-
-def _typed(df: pd.DataFrame, place: str) -> pd.DataFrame:
-    """Contract dtypes for a table from elsewhere: exact integer keys, text keys, float values (NaN if empty)."""
-    out = df.copy(deep=False)
-    for c in df.columns:
-        s = df[c]
-        if c in INT_COLUMNS:
-            if s.dtype.kind in "iu":
-                out[c] = s if s.dtype == np.int64 else s.astype("int64")
-                continue
-            values = pd.to_numeric(s, errors="coerce").to_numpy(float)
-            whole = np.isfinite(values) & (values == np.round(values))
-            if not whole.all():
-                raise TracerError(place, f"column {c!r} must hold whole numbers (a key), found {s[~whole].iloc[0]!r}")
-            out[c] = values.astype("int64")
-        elif c in TEXT_COLUMNS:
-            if s.isna().any():
-                raise TracerError(place, f"column {c!r} is a key and has empty cells")
-            if not (isinstance(s.dtype, pd.CategoricalDtype) and all(isinstance(v, str) for v in s.cat.categories)):
-                out[c] = s.astype(str)
-        elif s.dtype != np.float64:
-            try:
-                out[c] = pd.to_numeric(s.where(s.notna(), np.nan)).astype("float64")
-            except (ValueError, TypeError):
-                raise TracerError(place, f"column {c!r} must hold numbers") from None
-    return out
 
 
 def as_tables(source) -> dict[str, pd.DataFrame]:
@@ -170,7 +83,7 @@ def as_tables(source) -> dict[str, pd.DataFrame]:
     if isinstance(source, dict):
         return source
     if not isinstance(source, Trace) and Path(source).is_dir():
-        from .csvio import read_table_csv
+        from ..io.csvio import read_table_csv
 
         present = [n for n in COLUMNS if (Path(source) / f"{n}.csv").is_file()]
         if not present:
@@ -193,7 +106,7 @@ def check_tables(tables: dict, side: str) -> dict[str, pd.DataFrame]:
             raise TracerError(f"{side} {name}", f"missing key column(s) {', '.join(missing)}; a {name} table needs "
                                                 f"{', '.join(KEYS[name])} and any of "
                                                 f"{', '.join(c for c in COLUMNS[name] if c not in KEYS[name])}")
-        out[name] = _typed(df[[c for c in COLUMNS[name] if c in df.columns]], f"{side} {name}")
+        out[name] = typed(df[[c for c in COLUMNS[name] if c in df.columns]], f"{side} {name}")
     return out
 
 
@@ -519,12 +432,11 @@ def _headers(df: pd.DataFrame) -> list[dict]:
 
 
 def _write_html_report(result: DiffResult, path: Path, a_name: str, b_name: str) -> None:
-    from .atomic import write_text
-    from .html import _env
+    from ..io.atomic import write_text
 
     diffs, sided = result.differences, result.one_sided
     rows = _cells(diffs.head(MAX_HTML_ROWS))
-    html = _env().get_template("diff.html.j2").render(
+    html = render_template("diff.html.j2",
         a=a_name, b=b_name, verdict=format_result(result),
         summary=[{**r, "max_abs_diff": f"{r['max_abs_diff']:.3g}"} for r in result.summary.to_dict("records")],
         columns=_headers(diffs), rows=rows, truncated=len(diffs) - len(rows), total=len(diffs),
@@ -533,15 +445,10 @@ def _write_html_report(result: DiffResult, path: Path, a_name: str, b_name: str)
 
 
 def _write_xlsx_report(result: DiffResult, path: Path, a_name: str, b_name: str) -> None:
-    import xlsxwriter
-
-    from .atomic import atomic_path
-    from .xlsx import CREATED
+    from ..io.atomic import atomic_path
 
     with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                            "strings_to_numbers": False, "constant_memory": True})
-        wb.set_properties({"created": CREATED, "title": f"trace diff: {a_name} vs {b_name}"})
+        wb = new_workbook(tmp, {"title": f"trace diff: {a_name} vs {b_name}"}, constant_memory=True)
         ws = wb.add_worksheet("summary")
         lines = [f"A: {a_name}", f"B: {b_name}", *format_result(result, max_rows=10).splitlines(), ""]
         for r, line in enumerate(lines):

@@ -29,16 +29,16 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
-from .atomic import atomic_path
-from .engine import forward
-from .errors import TracerError
-from .notation import profile
-from .steps import select_steps
-from .trace import COLUMNS, TEXT_COLUMNS, Trace, weight_matrices
+from ..io.atomic import atomic_path
+from ..io.workbooks import new_workbook
+from ..engine.train import forward
+from ..errors import TracerError
+from ..model.notation import profile
+from ..steps import select_steps
+from ..engine.trace import COLUMNS, TEXT_COLUMNS, Trace, weight_matrices
 
 MAX_ROWS = 2_000  # per long sheet (iterations, trace tables): hundreds of iterations stay readable and quick
 EXCEL_ROWS, EXCEL_COLS = 1_048_576, 16_384  # Excel's sheet size
-CREATED = dt.datetime(2000, 1, 1)  # a fixed document date, so the same spec gives the same bytes
 CHUNK = 20_000  # rows of a trace table converted to Python values at a time
 MAX_TEST_PATTERNS = 32  # 'pattern d right' columns (each a nested formula) only for small data sets
 SATURATED = 1e-3  # |da/dz| below this is flagged (Maren's vanishing gradient)
@@ -214,10 +214,8 @@ def write_workbook(trace: Trace, path, formulas: bool = False, steps: str | None
     max_rows: rows per long sheet (iterations, trace tables); the rest is left out with a note.
     """
     with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                            "strings_to_numbers": False, "nan_inf_to_errors": True})
-        wb.set_properties({"created": CREATED, "title": trace.spec.title or trace.spec.name,
-                           "comments": "written by backprop-tracer"})
+        wb = new_workbook(tmp, {"title": trace.spec.title or trace.spec.name,
+                                "comments": "written by backprop-tracer"}, nan_inf_to_errors=True)
         Book(wb, trace, formulas, steps, notation, max_rows).write()
         wb.close()
 
@@ -658,21 +656,6 @@ def write_trace_table(wb, name: str, df: pd.DataFrame, max_rows: int, header_for
     if n < len(df):
         ws.write_string(n + 2, 0, f"{len(df) - n} more rows are not shown (max_rows = {max_rows}); "
                                   f"`tracer run --trace DIR` writes every row as CSV", note_format)
-
-
-def read_xlsx(path) -> Trace:
-    """The four trace tables of a workbook written by `write_workbook`, with the engine's dtypes (spec None).
-
-    Untrusted files are read with size limits; a table cut at max_rows gives its rows and a TracerWarning.
-    """
-    from .diff import read_workbook_trace
-
-    trace = read_workbook_trace(path)
-    for df in trace.tables.values():
-        for c in TEXT_COLUMNS:
-            if c in df.columns:  # as the engine builds them: categorical, categories in order of appearance
-                df[c] = pd.Categorical(df[c], categories=pd.unique(df[c]))
-    return trace
 
 
 def defined_name(label: str, used: set) -> str:

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .spec import Spec
+from ..model.spec import Spec
 from .trace import Trace, build_trace
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+PACKAGE = Path(__file__).resolve().parents[1]  # tracer/
 
 
 def resource_dir(name: str) -> Path:
     """The folder `name` ('templates' or 'examples'), wherever this installation keeps it."""
-    for candidate in (HERE / name, HERE.parent / name):
+    for candidate in (PACKAGE / name, PACKAGE.parent / name):
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"{name}/ is missing from this installation of backprop-tracer")
@@ -29,3 +31,14 @@ def find_example(name: str) -> Path | None:
         if path.stem == name:
             return path
     return None
+
+
+def render_template(template: str, **data) -> str:
+    """A bundled Jinja2 template rendered with prepared data; every value is autoescaped."""
+    return _environment().get_template(template).render(**data)
+
+
+def _environment() -> Environment:
+    return Environment(loader=FileSystemLoader(str(resource_dir("templates"))),
+                       autoescape=select_autoescape(default=True, default_for_string=True),
+                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)

@@ -12,15 +12,14 @@ import re
 from html import escape
 
 import numpy as np
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from .atomic import write_text
-from .html_svg import loss_chart, network_svg, weights_chart
-from .notation import profile, to_mathml
-from .resources import resource_dir
-from .steps import select_steps
-from .trace import Trace
+from ..io.atomic import write_text
+from .svg import loss_chart, network_svg, weights_chart
+from ..model.notation import profile, to_mathml
+from ..io.resources import render_template
+from ..steps import select_steps
+from ..engine.trace import Trace
 
 SATURATED = 1e-3  # |da/dz| below this: a saturated unit (Maren's vanishing gradient)
 MAX_TABLE_STEPS = 200  # the weights-per-step table lists at most this many steps (the chosen ones first)
@@ -37,7 +36,7 @@ def write_report(trace: Trace, path, notation: str | None = None, steps: str | N
 
 def render_report(trace: Trace, notation: str | None = None, steps: str | None = None, digits: int = 4) -> str:
     """The report as one HTML string: setup, the chosen steps written out, the run across the steps."""
-    return _env().get_template("report.html.j2").render(**report_data(trace, notation, steps, digits))
+    return render_template("report.html.j2", **report_data(trace, notation, steps, digits))
 
 
 def summary_html(trace: Trace) -> str:
@@ -48,13 +47,7 @@ def summary_html(trace: Trace) -> str:
     if trace.spec is None:
         rows = "".join(f"<tr><th>{escape(n)}</th><td>{len(t)} rows</td></tr>" for n, t in trace.tables.items())
         return f'<div class="tracer-summary"><strong>Trace</strong> ({trace.step_count()} steps)<table>{rows}</table></div>'
-    return _env().get_template("summary.html.j2").render(**report_data(trace, None, "1", 4))
-
-
-def _env() -> Environment:
-    return Environment(loader=FileSystemLoader(str(resource_dir("templates"))),
-                       autoescape=select_autoescape(default=True, default_for_string=True),
-                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    return render_template("summary.html.j2", **report_data(trace, None, "1", 4))
 
 
 class Fmt:
@@ -62,7 +55,7 @@ class Fmt:
 
     def __init__(self, digits: int):
         if digits < 1:
-            from .errors import TracerError
+            from ..errors import TracerError
 
             raise TracerError("--digits", f"{digits} digits: use a number of significant digits >= 1")
         self.digits = digits

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..errors import TracerError
+from ..io.workbooks import check_size
 
 MAX_BYTES = 5 * 2**20  # an answer sheet is a few kB; anything above 5 MB is not one
 MAX_UNPACKED = 25 * 2**20  # refuse zip bombs: a workbook that inflates to more than 25 MB
@@ -93,13 +95,12 @@ def _read_xlsx(path: Path) -> AnswerSheet:
     import openpyxl
 
     try:
-        with zipfile.ZipFile(path) as z:  # before openpyxl inflates anything
-            if sum(i.file_size for i in z.infolist()) > MAX_UNPACKED:
-                raise AnswerFileError(f"unpacks to more than {MAX_UNPACKED // 2**20} MB: not an answer sheet")
+        check_size(path, MAX_BYTES, MAX_UNPACKED, "answer sheet")  # before openpyxl inflates anything
+    except TracerError as e:
+        raise AnswerFileError(e.message.removeprefix("answer sheet ")) from None
+    try:
         values = openpyxl.load_workbook(path, read_only=True, data_only=True)
         formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except AnswerFileError:
-        raise
     except Exception as e:  # corrupt zip, not a workbook, broken XML: openpyxl raises many kinds
         raise AnswerFileError(f"cannot be read as a workbook ({type(e).__name__}); save it again as .xlsx") from None
     try:

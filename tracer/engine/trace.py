@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..errors import TracerError
+
 NODES = ["epoch", "step", "sample", "layer", "unit", "z", "a", "da_dz", "dE_da", "delta", "target"]
 WEIGHTS = ["epoch", "step", "sample", "layer", "unit", "source", "input", "w", "grad"]
 UPDATES = ["epoch", "step", "layer", "unit", "source", "w_old", "grad", "delta_w", "w_new"]
@@ -56,15 +58,36 @@ class Trace:
         """Mean loss over the samples of each epoch: columns epoch, loss."""
         return self.losses.groupby("epoch", as_index=False, sort=True)["loss"].mean()
 
-    def _repr_html_(self) -> str:
-        """A small report in a Jupyter notebook: setup, network, loss curve and the first step."""
-        from .html import summary_html
-
-        return summary_html(self)
-
     def step_count(self) -> int:
         """Number of weight updates recorded."""
         return int(self.updates["step"].max()) if len(self.updates) else 0
+
+
+def typed(df: pd.DataFrame, place: str) -> pd.DataFrame:
+    """Contract dtypes for a table from elsewhere: exact integer keys, text keys, float values (NaN if empty)."""
+    out = df.copy(deep=False)
+    for c in df.columns:
+        s = df[c]
+        if c in INT_COLUMNS:
+            if s.dtype.kind in "iu":
+                out[c] = s if s.dtype == np.int64 else s.astype("int64")
+                continue
+            values = pd.to_numeric(s, errors="coerce").to_numpy(float)
+            whole = np.isfinite(values) & (values == np.round(values))
+            if not whole.all():
+                raise TracerError(place, f"column {c!r} must hold whole numbers (a key), found {s[~whole].iloc[0]!r}")
+            out[c] = values.astype("int64")
+        elif c in TEXT_COLUMNS:
+            if s.isna().any():
+                raise TracerError(place, f"column {c!r} is a key and has empty cells")
+            if not (isinstance(s.dtype, pd.CategoricalDtype) and all(isinstance(v, str) for v in s.cat.categories)):
+                out[c] = s.astype(str)
+        elif s.dtype != np.float64:
+            try:
+                out[c] = pd.to_numeric(s.where(s.notna(), np.nan)).astype("float64")
+            except (ValueError, TypeError):
+                raise TracerError(place, f"column {c!r} must hold numbers") from None
+    return out
 
 
 def build_trace(spec, rec, final) -> Trace:

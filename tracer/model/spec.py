@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from .activations import ACTIVATIONS, ALIASES, PARAM_ALIASES, Activation, make_activation
-from .errors import SpecError, TracerWarning
+from ..errors import SpecError, TracerWarning
 from .losses import LOSSES, Loss, make_loss
 
 NOTATIONS = ("generic", "ekman", "frey", "maren", "cs510", "davila")

@@ -12,14 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import xlsxwriter
 
-from .atomic import atomic_path
-from .engine import run
-from .errors import TracerError
+from ..io.atomic import atomic_path
+from ..engine.train import run
+from ..errors import TracerError
 from .exercise import exact_values, exercise_items, exercise_trace
-from .notation import profile
-from .xlsx import CREATED
+from ..model.notation import profile
+from ..io.workbooks import new_workbook
 
 SATURATION = 0.1  # a draw is rejected when a derivative falls below this share of its maximum
 SHEET = "answers"
@@ -114,10 +113,8 @@ def write_exercise(spec, path, key: bool = False, steps: int = 1, notation: str 
     vid = vid or spec.name
     kind = "answer key" if key else "exercise"
     with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
-                                            "strings_to_numbers": False})
-        wb.set_properties({"created": CREATED, "title": spec.title or spec.name, "subject": kind,
-                           "keywords": vid, "comments": f"variant {vid}"})
+        wb = new_workbook(tmp, {"title": spec.title or spec.name, "subject": kind, "keywords": vid,
+                                "comments": f"variant {vid}"})
         for name, value in zip(HEADER, (vid, names.profile.name, str(steps))):
             wb.set_custom_property(name, value)
         ws = wb.add_worksheet(SHEET)

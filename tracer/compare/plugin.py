@@ -14,11 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from .atomic import write_text
-from .csvio import read_table_csv, table_to_csv
+from ..io.atomic import write_text
+from ..io.csvio import read_table_csv, table_to_csv
 from .diff import DEFAULT_ATOL, DEFAULT_RTOL, check_tables, diff_traces, format_result
-from .errors import TracerError
-from .trace import Trace
+from ..errors import TracerError
+from ..engine.trace import Trace
 
 
 def pytest_addoption(parser):

@@ -1,0 +1,1 @@
+"""Comparing traces: tracer diff, its reports, and the pytest plugin."""

@@ -1,0 +1,1 @@
+"""Exports of a trace: Excel workbooks and HTML reports."""

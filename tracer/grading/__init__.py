@@ -1,0 +1,1 @@
+"""Exercises and grading: exercise sheets and variants, answer files, checking, mistakes, feedback."""

@@ -1,0 +1,1 @@
+"""Files in and out: trace CSVs, spec files, workbooks read safely, atomic writes, bundled resources."""
