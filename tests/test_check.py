@@ -20,7 +20,7 @@ import pytest
 import tracer
 from tracer.grading.answers import read_answers
 from tracer.grading.check import check_answers, check_file, parse_number, write_gradebook
-from tracer.grading.exercise import exact_values, exercise_items, exercise_trace
+from tracer.grading.exercise import Exercise
 from tracer.io.resources import find_example
 from tracer.grading.template import write_exercise
 
@@ -38,10 +38,8 @@ ERR_G = ERR_F * 0.5 * (1 - Y_G ** 2)
 
 
 def key(spec, steps=1):
-    trace = exercise_trace(spec, steps)
-    items = exercise_items(trace, steps)
-    values = exact_values(trace, items)
-    return {i.label: repr(values[i.key]) for i in items}
+    ex = Exercise(spec, steps)
+    return {i.label: repr(ex.exact[i.key]) for i in ex.items}
 
 
 def marks(spec, answers, **kw):
@@ -52,21 +50,16 @@ def cli(*args, cwd):
     return subprocess.run([sys.executable, "-m", "tracer", *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
 
-def test_recomputation_from_the_engines_values_is_the_engine(example):
-    """Carried-forward errors, the rounded trace and the mistakes rebuild each quantity from earlier ones
-    (tracer.exercise.Recompute); fed the engine's own values it must give the engine's trace, in every
-    example (weight decay, momentum, minibatches, softmax, cross-entropy) over three steps."""
-    from tracer.grading.exercise import Recompute
-
+def test_items_recomputed_across_steps_from_earlier_items_are_the_engine(example):
+    """Carried-forward errors, the rounded trace and the mistakes rebuild each item from earlier items (the
+    plan's op of its step, with the weights of step s being the new weights of step s - 1 and momentum's
+    previous change the change before): fed the engine's values they give the engine's, over three steps."""
     spec = tracer.load_spec(example)
     steps = min(3, tracer.run(spec, epochs=1).step_count() * spec.training.epochs)
-    trace = exercise_trace(spec, steps)
-    items = exercise_items(trace, steps)
-    exact = exact_values(trace, items)
-    rc = Recompute(spec, trace)
-    get = lambda kind, *key: exact[(kind, *key)]
-    for item in items:
-        assert rc.value(item, get) == pytest.approx(exact[item.key], rel=1e-9, abs=1e-12), item.label
+    ex = Exercise(spec, steps)
+    get = lambda kind, *key: ex.exact[(kind, *key)]
+    for item in ex.items:
+        assert ex.value(item, get) == pytest.approx(ex.exact[item.key], rel=1e-9, abs=1e-12), item.label
 
 
 def test_key_checks_all_correct(tmp_path):

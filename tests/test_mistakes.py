@@ -12,7 +12,7 @@ import pytest
 
 import tracer
 from tracer.grading.check import check_answers
-from tracer.grading.exercise import exact_values, exercise_items, exercise_trace
+from tracer.grading.exercise import Exercise
 from tracer.grading.mistakes import MISTAKES
 from tracer.io.resources import find_example
 
@@ -22,10 +22,8 @@ FREY = tracer.load_spec(find_example("frey-online"))
 
 def key(spec, steps=1):
     """The correct answers of an exercise, as a student would type them (full precision)."""
-    trace = exercise_trace(spec, steps)
-    items = exercise_items(trace, steps)
-    values = exact_values(trace, items)
-    return {i.label: repr(values[i.key]) for i in items}
+    ex = Exercise(spec, steps)
+    return {i.label: repr(ex.exact[i.key]) for i in ex.items}
 
 
 def diagnosis(spec, label, value, steps=1):
@@ -97,7 +95,7 @@ def test_half_added_to_a_loss_without_one():
     """Davila's C = (a - y)^2 has no 1/2; writing one in halves the loss."""
     spec = tracer.load_spec(find_example("davila-sse"))
     trace = tracer.run(spec, epochs=1)
-    loss = next(i.label for i in exercise_items(trace, 1) if i.kind == "loss")
+    loss = next(i.label for i in Exercise(spec, 1).items if i.kind == "loss")
     assert diagnosis(spec, loss, float(trace.losses["loss"][0]) / 2) == ("wrong", "1/2 of the loss doubled")
 
 
@@ -139,11 +137,28 @@ def test_frey_second_step_learning_rate_missing():
     assert (mark.status, mark.diagnosis) == ("wrong", "learning rate not applied")
 
 
+MAZUR = tracer.load_spec(find_example("mazur"))
+MAZUR_SEQUENTIAL = tracer.load_spec(find_example("mazur-sequential"))
+
+
+def test_mazur_printed_hidden_error_is_right_simultaneous_and_a_mistake_sequential():
+    """Mazur prints dE_total/dout_h1 = 0.036350306, back-propagated through "the original weights, not the
+    updated weights": right in the simultaneous order, the named mistake where the course updates each layer
+    first (update_order: sequential); and the sequential value is the mistake the other way round."""
+    assert diagnosis(MAZUR, "dE/da_h1", 0.036350306)[0] == "correct"
+    assert diagnosis(MAZUR_SEQUENTIAL, "dE/da_h1", 0.036350306) == \
+        ("wrong", "hidden error term with the weights before the update")
+    sequential = Exercise(MAZUR_SEQUENTIAL, 1)
+    value = next(sequential.exact[i.key] for i in sequential.items if i.label == "dE/da_h1")
+    assert diagnosis(MAZUR, "dE/da_h1", value) == ("wrong", "hidden error term with the already-updated weights")
+
+
 def test_an_unexplained_wrong_value_gets_no_diagnosis():
     assert diagnosis(EKMAN, "error term f", -0.3) == ("wrong", "")
 
 
 def test_every_mistake_is_planted_by_some_test():
     planted = {name for _, _, name in EKMAN_PLANTED} | {"gain alpha missing", "1/2 of the loss doubled",
-                                                        "frozen bias treated wrongly"}
+                                                        "frozen bias treated wrongly",
+                                                        "hidden error term with the weights before the update"}
     assert planted == {m.name for m in MISTAKES}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .errors import TracerError
 
 
-def select_steps(text: str | None, n_steps: int) -> list[int]:
+def select_steps(text: str | None, n_steps: int, option: str = "--steps") -> list[int]:
     """Steps (1-based) chosen by text like '1-3,last', '1,5,-1' or 'all'/'' (every step).
 
     Negative numbers count from the end (-1 is the last step); out-of-range numbers are an error.
@@ -21,9 +21,9 @@ def select_steps(text: str | None, n_steps: int) -> list[int]:
             first = _step(lo, n_steps)
             last = _step(hi, n_steps) if sep else first
         except ValueError:
-            raise TracerError("--steps", f"{part!r} is not a step; use e.g. '1-3,last' or '1,5,-1'") from None
+            raise TracerError(option, f"{part!r} is not a step; use e.g. '1-3,last' or '1,5,-1'") from None
         if not (1 <= first <= n_steps and 1 <= last <= n_steps) or first > last:
-            raise TracerError("--steps", f"{part!r} is outside 1..{n_steps} (the trace has {n_steps} steps)")
+            raise TracerError(option, f"{part!r} is outside 1..{n_steps} (the trace has {n_steps} steps)")
         chosen.update(range(first, last + 1))
     return sorted(chosen)
 

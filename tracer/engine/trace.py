@@ -32,7 +32,8 @@ class Trace:
     """Every intermediate value of a training run, as four DataFrames.
 
     `spec` is the Spec that produced it (None when read from files); `final` the weight matrices
-    after the last update; `stopped` says why training ended early (divergence), else None.
+    after the last update; `stopped` says why training ended early (divergence), else None;
+    `total_steps` the steps of the run, of which the tables may hold only some (`recorded_steps`).
     """
 
     nodes: pd.DataFrame
@@ -42,6 +43,7 @@ class Trace:
     spec: object = None
     final: list = field(default_factory=list)
     stopped: str | None = None
+    total_steps: int | None = None
 
     @classmethod
     def empty(cls, spec, final) -> "Trace":
@@ -57,6 +59,15 @@ class Trace:
     def epoch_losses(self) -> pd.DataFrame:
         """Mean loss over the samples of each epoch: columns epoch, loss."""
         return self.losses.groupby("epoch", as_index=False, sort=True)["loss"].mean()
+
+    def recorded_steps(self) -> list[int]:
+        """The steps the tables hold (all of them unless the run recorded only some)."""
+        return sorted(pd.unique(self.updates["step"]).tolist()) if len(self.updates) else []
+
+    @property
+    def partial(self) -> bool:
+        """True when the tables hold only some of the run's steps."""
+        return self.total_steps is not None and len(self.recorded_steps()) < self.total_steps
 
     def step_count(self) -> int:
         """Number of weight updates recorded."""
@@ -90,66 +101,7 @@ def typed(df: pd.DataFrame, place: str) -> pd.DataFrame:
     return out
 
 
-def build_trace(spec, rec, final) -> Trace:
-    """Build the four DataFrames once from a Recorder's arrays, cut at the first non-finite value."""
-    rows, steps = rec.rows, rec.steps
-    loss = _losses(spec, rec, rows)
-    stop_step, stopped = _first_non_finite(spec, rec, loss, rows, steps)
-    if stop_step is not None:
-        steps = stop_step
-        rows = int(np.searchsorted(rec.row_step[:rows], stop_step, side="right"))
-    sample, row_step = rec.sample[:rows], rec.row_step[:rows]
-    row_epoch = rec.step_epoch[row_step - 1] if rows else np.empty(0, np.int64)
-
-    units = [u for l in spec.layers for u in l.units]
-    unit_layer = [l.name for l in spec.layers for _ in l.units]
-    U = len(units)
-    target = np.full((rows, U), np.nan)
-    target[:, rec.cols[-2]:] = spec.y[sample]
-    nodes = pd.DataFrame({
-        "epoch": np.repeat(row_epoch, U), "step": np.repeat(row_step, U), "sample": np.repeat(sample + 1, U),
-        "layer": _labels(unit_layer, rows), "unit": _labels(units, rows),
-        "z": rec.z[:rows].ravel(), "a": rec.a[:rows].ravel(), "da_dz": rec.da_dz[:rows].ravel(),
-        "dE_da": rec.dE_da[:rows].ravel(), "delta": rec.delta[:rows].ravel(), "target": target.ravel(),
-    }, copy=False)
-
-    p_layer, p_unit, p_source = _param_names(spec)
-    P = len(p_layer)
-    w_old = rec.w_old(steps)
-    inputs, grads = np.empty((rows, P)), np.empty((rows, P))
-    o = 0
-    for l, layer in enumerate(spec.layers):
-        prev = spec.x[sample] if l == 0 else rec.a[:rows, rec.cols[l - 1]:rec.cols[l]]
-        k = len(layer.sources)
-        for j in range(len(layer.units)):
-            cols = slice(o + int(layer.bias), o + k)
-            inputs[:, o:o + k][:, :int(layer.bias)] = 1.0
-            inputs[:, cols] = prev
-            delta_j = rec.delta[:rows, rec.cols[l] + j, None]
-            np.multiply(delta_j, inputs[:, o:o + k], out=grads[:, o:o + k])  # Frey eq. (1): delta_j a_i
-            o += k
-    weights = pd.DataFrame({
-        "epoch": np.repeat(row_epoch, P), "step": np.repeat(row_step, P), "sample": np.repeat(sample + 1, P),
-        "layer": _labels(p_layer, rows), "unit": _labels(p_unit, rows), "source": _labels(p_source, rows),
-        "input": inputs.ravel(), "w": w_old[row_step - 1].ravel(), "grad": grads.ravel(),
-    }, copy=False)
-    del inputs, grads
-
-    step_ids = np.arange(1, steps + 1)
-    updates = pd.DataFrame({
-        "epoch": np.repeat(rec.step_epoch[:steps], P), "step": np.repeat(step_ids, P),
-        "layer": _labels(p_layer, steps), "unit": _labels(p_unit, steps), "source": _labels(p_source, steps),
-        "w_old": w_old.ravel(), "grad": rec.grad[:steps].ravel(),
-        "delta_w": rec.delta_w[:steps].ravel(), "w_new": rec.w_new[:steps].ravel(),
-    }, copy=False)
-    losses = pd.DataFrame({"epoch": row_epoch, "step": row_step, "sample": sample + 1, "loss": loss[:rows]},
-                          copy=False)
-    if stop_step is not None:
-        final = weight_matrices(spec, rec.w_new[steps - 1])
-    return Trace(nodes, weights, updates, losses, spec=spec, final=final, stopped=stopped)
-
-
-def _labels(names: list[str], repeats: int) -> pd.Categorical:
+def labels(names: list[str], repeats: int) -> pd.Categorical:
     """A text column that repeats `names` `repeats` times, stored as a categorical (one byte per row).
 
     Categories are in network order (first appearance), so sorting by unit sorts in network order.
@@ -159,7 +111,7 @@ def _labels(names: list[str], repeats: int) -> pd.Categorical:
     return pd.Categorical.from_codes(np.tile(codes, repeats), categories=categories)
 
 
-def _param_names(spec) -> tuple[list, list, list]:
+def param_names(spec) -> tuple[list, list, list]:
     """layer, unit and source of every parameter, in (layer, unit, source) order."""
     layer, unit, source = [], [], []
     for l in spec.layers:
@@ -178,44 +130,3 @@ def weight_matrices(spec, theta) -> list[np.ndarray]:
         out.append(theta[o:o + l.weights.size].reshape(l.weights.shape).copy())
         o += l.weights.size
     return out
-
-
-def _losses(spec, rec, rows: int) -> np.ndarray:
-    """Each recorded sample's loss, from its output-layer z and a and its target (before the update)."""
-    c0 = rec.cols[-2]
-    out = spec.layers[-1].activation
-    with np.errstate(all="ignore"):
-        return spec.loss.value(spec.y[rec.sample[:rows]], rec.a[:rows, c0:], rec.z[:rows, c0:], out)
-
-
-def _first_non_finite(spec, rec, loss, rows: int, steps: int) -> tuple[int | None, str | None]:
-    """The first step with an inf/NaN in z, a, loss, delta or w_new, and a message naming where."""
-    bad_rows = ~(np.isfinite(rec.z[:rows]).all(1) & np.isfinite(rec.a[:rows]).all(1)
-                 & np.isfinite(rec.delta[:rows]).all(1) & np.isfinite(loss[:rows]))
-    bad_steps = ~np.isfinite(rec.w_new[:steps]).all(1)
-    candidates = []
-    if bad_rows.any():
-        candidates.append(int(rec.row_step[np.argmax(bad_rows)]))
-    if bad_steps.any():
-        candidates.append(int(np.argmax(bad_steps)) + 1)
-    if not candidates:
-        return None, None
-    step = min(candidates)
-    units = [(l.name, u) for l in spec.layers for u in l.units]
-    rows_of_step = np.flatnonzero(rec.row_step[:rows] == step)
-    for qty in ("z", "a", "loss", "delta"):
-        values = (loss if qty == "loss" else getattr(rec, qty))[rows_of_step]
-        bad = ~np.isfinite(values)
-        if bad.any():
-            r, c = (np.argwhere(bad)[0] if values.ndim == 2 else (np.argmax(bad), None))
-            row = rows_of_step[r]
-            where = "" if c is None else f", layer {units[c][0]}, unit {units[c][1]}"
-            value = values[r] if c is None else values[r, c]
-            return step, (f"training diverged at epoch {rec.step_epoch[step - 1]}, step {step}, "
-                          f"sample {rec.sample[row] + 1}{where}: {qty} = {value}; "
-                          "lower the learning_rate or scale the inputs")
-    p_layer, p_unit, p_source = _param_names(spec)
-    p = int(np.argmax(~np.isfinite(rec.w_new[step - 1])))
-    return step, (f"training diverged at epoch {rec.step_epoch[step - 1]}, step {step}, layer {p_layer[p]}, "
-                  f"unit {p_unit[p]}: w_new ({p_source[p]}) = {rec.w_new[step - 1, p]}; "
-                  "lower the learning_rate or scale the inputs")

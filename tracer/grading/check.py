@@ -8,8 +8,8 @@ For each quantity, in worked-example order, an answer is
 - carried forward: wrong, but what the student's own earlier wrong values give: not counted twice;
 - wrong, with the classic mistake that explains it when one does (tracer.mistakes);
 - blank or unparseable.
-Correct, rounded and carried-forward answers score. Recomputations use tracer.exercise.Recompute, i.e.
-the spec's own activation and loss objects, never formulas of their own.
+Correct, rounded and carried-forward answers score. Recomputations are the ops of the plan
+(tracer.grading.exercise, tracer.model.plan), never formulas of their own.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from .answers import AnswerFileError, read_answers
 from ..io.atomic import atomic_path, write_text
 from ..io.resources import render_template
 from ..io.workbooks import new_workbook
-from .exercise import Item, Recompute, exact_values, exercise_items, exercise_trace
-from .mistakes import MISTAKES
+from .exercise import Exercise, Item
+from .mistakes import MISTAKES, mistake_values
 from .template import variant_spec
 
 SCORING = ("correct", "rounded", "carried forward")
@@ -139,18 +139,16 @@ def check_answers(spec, answers: dict, rtol: float = DEFAULT_RTOL, digits: int |
                   notation: str | None = None, steps: int | None = None) -> list[Mark]:
     """Marks for a student's answers (label -> text) to the exercise of the first `steps` steps of `spec`."""
     steps = steps or steps_answered(answers)
-    trace = exercise_trace(spec, steps)
-    items = exercise_items(trace, steps, notation)
-    exact = exact_values(trace, items)
-    rc = Recompute(spec, trace)
+    ex = Exercise(spec, steps, notation)
+    items, exact = ex.items, ex.exact
     parsed = {i.key: parse_number(answers.get(i.label)) for i in items}
     student = {k: v[0] for k, v in parsed.items() if v is not None}
     if digits is not None:
-        rounded = _rounded_trace(items, rc, exact, lambda v: round(v, digits))
+        rounded = _rounded_trace(ex, exact, lambda v: round(v, digits))
     else:  # the significant digits the student usually keeps (Ekman: 2), at least 2
         sig = [significant(answers.get(i.label)) for i in items if parsed[i.key] is not None]
         keep = max(2, max(sorted(set(sig)), key=sig.count) if sig else 4)
-        rounded = _rounded_trace(items, rc, exact, lambda v: _round_significant(v, keep))
+        rounded = _rounded_trace(ex, exact, lambda v: _round_significant(v, keep))
     status, used = {}, set()
 
     def own(kind, step, sample, layer, unit, source):
@@ -174,7 +172,7 @@ def check_answers(spec, answers: dict, rtol: float = DEFAULT_RTOL, digits: int |
             dp = digits if digits is not None else dp
             lo, hi = sorted((exact[item.key], rounded[item.key]))
             used.clear()
-            mark.from_own = rc.value(item, own)
+            mark.from_own = ex.value(item, own)
             if _matches(value, dp, exact[item.key], rtol):
                 mark.status = "correct"
             elif lo - _half_unit(dp, exact[item.key]) <= value <= hi + _half_unit(dp, exact[item.key]) \
@@ -186,13 +184,13 @@ def check_answers(spec, answers: dict, rtol: float = DEFAULT_RTOL, digits: int |
                 mark.status = "carried forward" if earlier_wrong else "rounded"
             else:
                 mark.status = "wrong"
-                mark.diagnosis, mark.explain = diagnose(item, value, dp, rc, own, exact, rtol)
+                mark.diagnosis, mark.explain = diagnose(ex, item, value, dp, own, exact, rtol)
         status[item.key] = mark.status
         marks.append(mark)
     return marks
 
 
-def _rounded_trace(items: list[Item], rc: Recompute, exact: dict, rounding) -> dict:
+def _rounded_trace(ex: Exercise, exact: dict, rounding) -> dict:
     """Each value computed by hand from earlier values that were rounded (`rounding`) as they were written
     down; the value itself is returned before its own rounding, so the band reaches what a student gets."""
     values, raw = {}, {}
@@ -201,8 +199,8 @@ def _rounded_trace(items: list[Item], rc: Recompute, exact: dict, rounding) -> d
         key = (kind, step, sample, layer, unit, source)
         return values[key] if key in values else exact[key]
 
-    for item in items:
-        raw[item.key] = rc.value(item, get)
+    for item in ex.items:
+        raw[item.key] = ex.value(item, get)
         values[item.key] = rounding(raw[item.key])
     return raw
 
@@ -214,17 +212,16 @@ def _round_significant(value: float, n: int) -> float:
     return round(value, n - 1 - math.floor(math.log10(abs(value))))
 
 
-def diagnose(item: Item, value: float, dp: int, rc: Recompute, own, exact: dict, rtol: float) -> tuple[str, str]:
+def diagnose(ex: Exercise, item: Item, value: float, dp: int, own, exact: dict, rtol: float) -> tuple[str, str]:
     """The first classic mistake whose value matches the answer (from the student's or the exact inputs)."""
     exact_get = lambda kind, *key: exact.get((kind, *key), own(kind, *key))
     for mistake in MISTAKES:
         for get in (own, exact_get):
             try:
-                candidate = mistake.value(item, rc, get)
+                candidates = mistake_values(mistake, ex, item, get)
             except (KeyError, ValueError, ZeroDivisionError, IndexError):
-                candidate = None
-            candidates = candidate if isinstance(candidate, list) else [candidate]
-            if any(c is not None and _matches(value, dp, c, rtol) for c in candidates):
+                candidates = []
+            if any(_matches(value, dp, c, rtol) for c in candidates):
                 return mistake.name, mistake.explain
     return "", ""
 

@@ -16,7 +16,7 @@ import numpy as np
 from ..io.atomic import atomic_path
 from ..engine.train import run
 from ..errors import TracerError
-from .exercise import exact_values, exercise_items, exercise_trace
+from .exercise import Exercise, exercise_trace
 from ..model.notation import profile
 from ..io.workbooks import new_workbook
 
@@ -106,10 +106,9 @@ def given_rows(spec, trace, steps: int, names) -> list[tuple[str, object]]:
 def write_exercise(spec, path, key: bool = False, steps: int = 1, notation: str | None = None,
                    vid: str | None = None) -> Path:
     """Write the answer workbook (key=False: empty answer cells) of the first `steps` steps."""
-    trace = exercise_trace(spec, steps)
     names = profile(notation, spec)
-    items = exercise_items(trace, steps, names.profile.name)
-    values = exact_values(trace, items)
+    ex = Exercise(spec, steps, names.profile.name)
+    trace, items, values = ex.trace, ex.items, ex.exact
     vid = vid or spec.name
     kind = "answer key" if key else "exercise"
     with atomic_path(path) as tmp:

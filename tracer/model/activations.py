@@ -1,7 +1,8 @@
 """Activation functions: value, derivative written the book's way, and Excel formula text, side by side.
 
 Each activation is one small object so that the numpy formula, the derivative the books write
-(from the stored activation a where they do so) and the spreadsheet formula cannot drift apart.
+(from the stored activation a where they do so), the spreadsheet formula and the written form
+(tracer.model.expr, typeset by the HTML report) cannot drift apart.
 `f(z)` and `da_dz(z, a)` act on arrays of shape (samples, units) of one layer.
 """
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from .expr import ONE, Call, Frac, Mul, Neg, Num, Param, Paren, Ref, Square, Word, add, mul, one_minus, sub
 
 
 def _num(x: float) -> str:
@@ -40,6 +43,14 @@ class Activation:
     def excel_backward(self, dE_da: str, da_dz: str, a: str, a_cells: tuple, dE_cells: tuple) -> str:
         """Spreadsheet text of delta for an elementwise activation: dE/da * da/dz."""
         return f"{dE_da}*{da_dz}"
+
+    def written(self, zs: tuple, j: int, layer: str, unit: str):
+        """a as the books write it: the activation's symbol applied to z (Ekman's S(z_f), tanh(z_g))."""
+        return Call("act", (Ref(zs[j]),), layer)
+
+    def written_da_dz(self, z: tuple, a: tuple):
+        """da/dz as the books write it, over the keys of z and a."""
+        return Word(self.derivative.removeprefix("da/dz = "))
 
 
 class Sigmoid(Activation):
@@ -77,6 +88,11 @@ class Sigmoid(Activation):
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"{_num(self.alpha)}*{a}*(1-{a})"
 
+    def written_da_dz(self, z: tuple, a: tuple):
+        """a(1 - a), with the gain in front when it is not 1 (Maren eq. 6.2)."""
+        gain = (Param("alpha", self.alpha),) if self.alpha != 1 else ()
+        return Mul((*gain, Ref(a, near_one=True), one_minus(Ref(a))), dots=False)
+
 
 class Tanh(Activation):
     """Hyperbolic tangent (Ekman's neuron G; CS 510)."""
@@ -98,6 +114,10 @@ class Tanh(Activation):
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"1-{a}^2"
 
+    def written_da_dz(self, z: tuple, a: tuple):
+        """1 - a^2 (Ekman's 1 - tanh^2)."""
+        return sub(ONE, Square(Ref(a, near_one=True)))
+
 
 class ReLU(Activation):
     """Rectified linear unit, max(0, z) (Davila's table); derivative 0 at z = 0."""
@@ -117,6 +137,9 @@ class ReLU(Activation):
 
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"IF({z}>0,1,0)"
+
+    def written_da_dz(self, z: tuple, a: tuple):
+        return Word("1 if z > 0, else 0")
 
 
 class LeakyReLU(Activation):
@@ -142,6 +165,9 @@ class LeakyReLU(Activation):
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"IF({z}>0,1,{_num(self.slope)})"
 
+    def written_da_dz(self, z: tuple, a: tuple):
+        return Word(f"1 if z > 0, else {self.slope:g}")
+
 
 class Linear(Activation):
     """Identity: a = z."""
@@ -161,6 +187,9 @@ class Linear(Activation):
 
     def excel_da_dz(self, z: str, a: str) -> str:
         return "1"
+
+    def written_da_dz(self, z: tuple, a: tuple):
+        return Num("1")
 
 
 class PiecewiseLinear(Activation):
@@ -190,6 +219,9 @@ class PiecewiseLinear(Activation):
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"IF(AND({z}>{_num(self.xmin)},{z}<{_num(self.xmax)}),{_num(self.m)},0)"
 
+    def written_da_dz(self, z: tuple, a: tuple):
+        return Word(f"{self.m:.4g} if {self.xmin:g} < z < {self.xmax:g}, else 0")
+
 
 class Gaussian(Activation):
     """Gaussian bump exp(-(z - mu)^2 / (2 sigma^2)) / (sigma sqrt(2 pi)) (Davila's table)."""
@@ -216,6 +248,11 @@ class Gaussian(Activation):
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"-({z}-{_num(self.mu)})/{_num(self.sigma)}^2*{a}"
 
+    def written_da_dz(self, z: tuple, a: tuple):
+        """-(z - mu) / sigma^2 a (Davila's table)."""
+        top = Neg(Paren(sub(Ref(z), Param("mu", self.mu))))
+        return mul(Frac(top, Square(Param("sigma", self.sigma))), Ref(a))
+
 
 class Threshold(Activation):
     """Unit step, 1 for z >= 0 else 0 (Davila's table): forward only, its derivative is 0."""
@@ -236,6 +273,9 @@ class Threshold(Activation):
 
     def excel_da_dz(self, z: str, a: str) -> str:
         return "0"
+
+    def written_da_dz(self, z: tuple, a: tuple):
+        return Num("0")
 
 
 class Softmax(Activation):
@@ -274,6 +314,19 @@ class Softmax(Activation):
 
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"{a}*(1-{a})"
+
+    def written(self, zs: tuple, j: int, layer: str, unit: str):
+        """softmax(z_1, ..., z_n) with the unit as a subscript."""
+        return Call("act", tuple(Ref(z) for z in zs), layer, sub=unit)
+
+    def written_da_dz(self, z: tuple, a: tuple):
+        """The Jacobian's diagonal a(1 - a)."""
+        return Mul((Ref(a, near_one=True), one_minus(Ref(a))), dots=False)
+
+    def written_backward(self, dE_da: tuple, a: tuple, a_all: tuple, dE_all: tuple):
+        """delta_k = a_k (dE/da_k - sum_j a_j dE/da_j)."""
+        total = Paren(add(*[mul(Ref(x), Ref(y)) for x, y in zip(a_all, dE_all)]))
+        return mul(Ref(a), Paren(sub(Ref(dE_da), total)), dots=False)
 
 
 def _softplus(x):

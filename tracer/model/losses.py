@@ -1,12 +1,16 @@
 """Loss functions per sample, summed over the output units: value, dE/dyhat as the books write it, Excel text.
 
 `value(y, a, z, act)` and `dE_da(y, a)` act on arrays of shape (samples, output units);
-`value` returns one loss per sample. Cross-entropies use the output activation's log (from z),
+`value` returns one loss per sample. The `written_*` methods give the forms the books write
+(tracer.model.expr), over the keys of y and a, in a notation's conventions (the error as y - a or
+a - y, the 1/2 in front or as /2). Cross-entropies use the output activation's log (from z),
 so a saturated unit gives a large finite loss, not ln 0.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from .expr import ONE, TWO, Call, Frac, Neg, Param, Paren, Ref, Square, add, mul, one_minus, sub
 
 
 class Loss:
@@ -16,6 +20,12 @@ class Loss:
     formula = ""
     derivative = ""
     needs = None  # the output activation this loss requires, if any
+    squared_error = False  # sum of squared differences (with or without 1/2)
+    half = False  # the 1/2 in front: its derivative loses the 2
+
+    def written_output_delta(self, y: tuple, a: tuple, y_all: tuple, act):
+        """The fused output error term, or None when delta is dE/da times da/dz."""
+        return None
 
     def output_delta(self, y, a, dE_da, da_dz, act):
         """delta at the output layer (CS 510: delta^L = dC/da^L h'(z^L))."""
@@ -30,6 +40,7 @@ class HalfSSE(Loss):
     """E = 1/2 sum_k (y_k - yhat_k)^2: Ekman, Frey, Maren (SSE), CS 510 (with mean over samples)."""
 
     name = "half_sse"
+    squared_error = half = True
     formula = "E = 1/2 sum_k (y_k - yhat_k)^2"
     derivative = "dE/dyhat_k = -(y_k - yhat_k)"  # Ekman: MSE' = -(y - y_f); Frey eq. (10): yhat - y
 
@@ -45,11 +56,26 @@ class HalfSSE(Loss):
     def excel_dE_da(self, y: str, a: str) -> str:
         return f"-({y}-{a})"
 
+    def written_value(self, pairs: list, notation):
+        """1/2 sum (y - yhat)^2 (Frey, Maren eq. 6.5) or (y - yhat)^2/2 (Ekman)."""
+        terms = [Square(_error(notation, y, a)) for y, a in pairs]
+        body = add(*terms)
+        if notation.half == "/2":
+            return Frac(body, TWO)
+        return mul(Frac(ONE, TWO), Paren(body) if len(terms) > 1 else body, dots=False)
+
+    def written_dE_da(self, y: tuple, a: tuple, notation):
+        """-(y - yhat) (Ekman's MSE', Maren's -E_o) or yhat - y (Frey eq. 10, CS 510)."""
+        if notation.error_form == "-(y-a)":
+            return Neg(Paren(sub(Ref(y), Ref(a))))
+        return sub(Ref(a), Ref(y))
+
 
 class SSE(Loss):
     """E = sum_k (y_k - yhat_k)^2 with no 1/2: Davila's C = (a^L - y)^2, so dC/da = 2(a - y)."""
 
     name = "sse"
+    squared_error = True
     formula = "E = sum_k (y_k - yhat_k)^2"
     derivative = "dE/dyhat_k = 2 (yhat_k - y_k)"  # Davila: dC/da^L = 2(a^L - y)
 
@@ -64,6 +90,14 @@ class SSE(Loss):
 
     def excel_dE_da(self, y: str, a: str) -> str:
         return f"2*({a}-{y})"
+
+    def written_value(self, pairs: list, notation):
+        """sum (y - yhat)^2, no 1/2 (Davila's C = (a^L - y)^2)."""
+        return add(*[Square(_error(notation, y, a)) for y, a in pairs])
+
+    def written_dE_da(self, y: tuple, a: tuple, notation):
+        """2(yhat - y) (Davila)."""
+        return mul(TWO, Paren(sub(Ref(a), Ref(y))), dots=False)
 
 
 class BinaryCrossEntropy(Loss):
@@ -94,6 +128,22 @@ class BinaryCrossEntropy(Loss):
     def excel_dE_da(self, y: str, a: str) -> str:
         return f"({a}-{y})/({a}*(1-{a}))"
 
+    def written_value(self, pairs: list, notation):
+        """-[y ln yhat + (1 - y) ln(1 - yhat)]."""
+        terms = [add(mul(Ref(y), Call("ln", (Ref(a),)), dots=False),
+                     mul(Paren(sub(ONE, Ref(y))), Call("ln", (Paren(sub(ONE, Ref(a))),)), dots=False))
+                 for y, a in pairs]
+        return Neg(Paren(add(*terms), "["))
+
+    def written_dE_da(self, y: tuple, a: tuple, notation):
+        return Frac(sub(Ref(a), Ref(y)), mul(Ref(a), one_minus(Ref(a)), dots=False))
+
+    def written_output_delta(self, y: tuple, a: tuple, y_all: tuple, act):
+        """alpha (yhat - y): the a(1 - a) of the sigmoid cancel."""
+        if act.alpha != 1:
+            return mul(Param("alpha", act.alpha), Paren(sub(Ref(a), Ref(y))), dots=False)
+        return sub(Ref(a), Ref(y))
+
 
 class CrossEntropy(Loss):
     """E = -sum_k y_k ln yhat_k on a softmax output layer."""
@@ -123,6 +173,25 @@ class CrossEntropy(Loss):
 
     def excel_dE_da(self, y: str, a: str) -> str:
         return f"IF({y}=0,0,-{y}/{a})"
+
+    def written_value(self, pairs: list, notation):
+        """-[sum y ln yhat]."""
+        return Neg(Paren(add(*[mul(Ref(y), Call("ln", (Ref(a),)), dots=False) for y, a in pairs]), "["))
+
+    def written_dE_da(self, y: tuple, a: tuple, notation):
+        return Neg(Frac(Ref(y), Ref(a)))
+
+    def written_output_delta(self, y: tuple, a: tuple, y_all: tuple, act):
+        """yhat - y for one-hot targets; yhat (sum_j y_j) - y otherwise."""
+        if y_all is None:
+            return sub(Ref(a), Ref(y))
+        return sub(mul(Ref(a), Paren(add(*[Ref(k) for k in y_all]))), Ref(y))
+
+
+def _error(notation, y: tuple, a: tuple):
+    """(y - yhat) or (yhat - y), as the notation orders the error."""
+    first, second = (a, y) if notation.error_form == "a-y" else (y, a)
+    return Paren(sub(Ref(first), Ref(second)))
 
 
 LOSSES = {cls.name: cls for cls in (HalfSSE, SSE, BinaryCrossEntropy, CrossEntropy)}

@@ -20,6 +20,7 @@ import yaml
 from .activations import ACTIVATIONS, ALIASES, PARAM_ALIASES, Activation, make_activation
 from ..errors import SpecError, TracerWarning
 from .losses import LOSSES, Loss, make_loss
+from .updates import UPDATE_ORDERS, UpdateOrder, UpdateRule
 
 NOTATIONS = ("generic", "ekman", "frey", "maren", "cs510", "davila")
 MODES = ("online", "batch", "minibatch")
@@ -29,7 +30,7 @@ TOP_KEYS = {
     "weight_decay", "momentum", "training", "data", "init", "description", "steps",
 }
 LAYER_KEYS = {"name", "units", "activation", "weights", "bias", "frozen", "init"}
-TRAINING_KEYS = {"mode", "epochs", "batch_size", "shuffle", "seed", "reduction"}
+TRAINING_KEYS = {"mode", "epochs", "batch_size", "shuffle", "seed", "reduction", "update_order"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Training:
     shuffle: bool = False
     seed: int = 0
     reduction: str = "mean"  # a batch's gradient: mean (Frey eq. 3, Davila) or sum
+    update_order: str = "simultaneous"  # or sequential: each layer updated as soon as its gradient is known
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,16 @@ class Spec:
     def batch_size(self) -> int:
         """Samples per weight update."""
         return {"online": 1, "batch": len(self.x)}.get(self.training.mode, self.training.batch_size)
+
+    @property
+    def update_rule(self) -> UpdateRule:
+        """delta_w = mu delta_w_prev - eta (G + lambda w)."""
+        return UpdateRule(self.learning_rate, self.weight_decay, self.momentum)
+
+    @property
+    def update_order(self) -> UpdateOrder:
+        """Simultaneous (weights before the step throughout) or sequential (layer by layer)."""
+        return UPDATE_ORDERS[self.training.update_order]
 
     def replace(self, **changes) -> "Spec":
         """A copy with some fields changed (e.g. learning_rate), for experiments and tests."""
@@ -261,6 +273,9 @@ def _training(raw) -> Training:
     reduction = str(raw.get("reduction", "mean"))
     if reduction not in ("mean", "sum"):
         raise SpecError("training.reduction", f"unknown reduction {reduction!r}; use mean or sum")
+    order = str(raw.get("update_order", "simultaneous"))
+    if order not in UPDATE_ORDERS:
+        raise SpecError("training.update_order", f"unknown update order {order!r}; use {' or '.join(UPDATE_ORDERS)}")
     return Training(
         mode=mode,
         epochs=_int(raw.get("epochs", 1), "training.epochs"),
@@ -268,6 +283,7 @@ def _training(raw) -> Training:
         shuffle=bool(raw.get("shuffle", False)),
         seed=_int(raw.get("seed", 0), "training.seed", 0),
         reduction=reduction,
+        update_order=order,
     )
 
 

@@ -1,0 +1,113 @@
+"""The Recorder: preallocated arrays for every value the engine computes in the steps it records.
+
+Rows are samples processed (in training order), columns units or parameters. Only what the loop computes
+is copied per step: z, a, da/dz, dE/da and delta per unit, the loss and the gradient of every parameter per
+sample, and per step the weights before, the batch gradient, delta w and the new weights. Which step and
+epoch a row belongs to is known up front, so it is laid out once here.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..steps import select_steps
+
+
+def step_sizes(n: int, batch_size: int) -> list[int]:
+    """Samples in each step of an epoch (the last minibatch may be short)."""
+    return [min(batch_size, n - start) for start in range(0, n, batch_size)]
+
+
+def recorded_steps(selection, total: int) -> np.ndarray:
+    """The steps to record: all (None), a selection text ('1-100,last'), or step numbers."""
+    if selection is None:
+        return np.arange(1, total + 1)
+    if isinstance(selection, str):
+        return np.array(select_steps(selection, total, option="--trace-steps"), dtype=np.int64)
+    steps = np.unique(np.asarray(list(selection), dtype=np.int64))
+    if len(steps) and (steps[0] < 1 or steps[-1] > total):
+        from ..errors import TracerError
+
+        raise TracerError("record_steps", f"steps must be within 1..{total}")
+    return steps
+
+
+class Recorder:
+    """Arrays for the recorded steps; `begin` says where a step's rows go (None: the step is not recorded)."""
+
+    def __init__(self, spec, epochs: int, selection=None):
+        n = len(spec.x)
+        sizes = step_sizes(n, spec.batch_size)
+        per_epoch = len(sizes)
+        self.steps_total = epochs * per_epoch
+        self.step_ids = recorded_steps(selection, self.steps_total)
+        self.all_steps = len(self.step_ids) == self.steps_total
+        size = np.array(sizes, dtype=np.int64)[(self.step_ids - 1) % per_epoch]
+        self.first_row = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
+        self.slot = None if self.all_steps else {int(s): k for k, s in enumerate(self.step_ids)}
+        rows, steps = int(self.first_row[-1]), len(self.step_ids)
+        self.row_step = np.repeat(self.step_ids, size)
+        self.step_epoch = (self.step_ids - 1) // per_epoch + 1
+        widths = [len(l.units) for l in spec.layers]
+        self.cols = np.cumsum([0] + widths)
+        self.col_range = list(zip(self.cols[:-1].tolist(), self.cols[1:].tolist()))
+        P = [l.weights.size for l in spec.layers]
+        self.param_range = list(zip(np.cumsum([0] + P)[:-1].tolist(), np.cumsum(P).tolist()))
+        self.bias = [l.bias for l in spec.layers]
+        units, params = int(self.cols[-1]), sum(P)
+        self.z, self.a, self.da_dz, self.dE_da, self.delta = (np.empty((rows, units)) for _ in range(5))
+        self.losses = np.empty(rows)
+        self.grads = np.empty((rows, params))  # each sample's dE/dw = delta_j input_i (Frey eq. 1)
+        self.sample = np.empty(rows, np.int64)  # row of the data set, 0-based
+        self.w_old, self.grad, self.delta_w, self.w_new = (np.empty((steps, params)) for _ in range(4))
+        self.rows = self.steps = 0  # how far recording got
+
+    @staticmethod
+    def estimate_bytes(spec, epochs: int, steps: int | None = None) -> int:
+        """Bytes the arrays of a run will take (all steps, or `steps` of them), before allocating anything."""
+        n = len(spec.x)
+        per_epoch = math.ceil(n / spec.batch_size)
+        steps = epochs * per_epoch if steps is None else steps
+        rows = steps * spec.batch_size
+        units = sum(len(l.units) for l in spec.layers)
+        params = sum(l.weights.size for l in spec.layers)
+        return 8 * (rows * (5 * units + 2 + params) + 4 * steps * params)
+
+    def begin(self, step: int, epoch: int, samples: np.ndarray, theta: np.ndarray) -> int | None:
+        """Start a step: its first row, or None when the step is not recorded; keeps the weights before it."""
+        k = step - 1 if self.slot is None else self.slot.get(step)
+        if k is None:
+            return None
+        row = int(self.first_row[k])
+        self.sample[row:row + len(samples)] = samples
+        self.w_old[k] = theta
+        return row
+
+    def loss(self, row: int, values) -> None:
+        """Each sample's loss, before the update."""
+        self.losses[row:row + len(values)] = values
+
+    def node(self, l: int, row: int, z, a, da_dz, dE_da, delta, a_in) -> None:
+        """Copy one layer's arrays and its per-sample gradients delta_j input_i for the step starting at `row`."""
+        rows, (c0, c1) = slice(row, row + len(z)), self.col_range[l]
+        self.z[rows, c0:c1] = z
+        self.a[rows, c0:c1] = a
+        self.da_dz[rows, c0:c1] = da_dz
+        self.dE_da[rows, c0:c1] = dE_da
+        self.delta[rows, c0:c1] = delta
+        p0, p1 = self.param_range[l]
+        grads = self.grads[rows, p0:p1].reshape(len(z), c1 - c0, -1)  # (samples, units, sources) view
+        first = int(self.bias[l])
+        if first:
+            grads[:, :, 0] = delta  # the bias input is 1
+        np.multiply(delta[:, :, None], a_in[:, None, :], out=grads[:, :, first:])
+        self.rows = row + len(z)
+
+    def update(self, step: int, grad, delta_w, w_new) -> None:
+        """Close the step: the batch gradient, the change and the new weights."""
+        k = step - 1 if self.slot is None else self.slot[step]
+        self.grad[k] = grad
+        self.delta_w[k] = delta_w
+        self.w_new[k] = w_new
+        self.steps = k + 1

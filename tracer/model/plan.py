@@ -1,0 +1,187 @@
+"""The plan: the worked example of one step as data, the one description of the computation.
+
+A plan lists the operations of a step in the order a person computes them by hand. Each op names the
+quantity it gives (a key: kind, sample, layer, unit, source), the rule that computes it
+(tracer.model.rules: value, spreadsheet formula and written form side by side) and its operands (keys).
+The keys of a step's givens are leaves: 'x' and 'y' (the inputs and targets of each sample), 'w' (the
+weights before the step) and 'delta_w_prev' (the step before's changes, for momentum).
+
+Samples are counted 1..m within the step; step quantities (G, delta_w, w_new, and the leaves w and
+delta_w_prev) have sample 0. The engine computes the same thing vectorised; a test evaluates every plan
+against it. The workbook's formulas, the report's lines, the exercise items and check's recomputation,
+the classic mistakes (a substitution of one op) and diff's dependency order all come from here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .rules import (Activate, BackSum, BatchGrad, Change, Derivative, ErrorTerm, FusedErrorTerm, Grad, LossDerivative,
+                    LossValue, NetInput, NewWeight, SoftmaxErrorTerm)
+
+LEAVES = ("x", "y", "w", "delta_w_prev")
+PHASES = ("forward", "loss", "backward", "gradients", "batch", "change", "new")
+
+
+def key(kind: str, sample: int = 0, layer: str = "", unit: str = "", source: str = "") -> tuple:
+    """The name of a quantity in a plan."""
+    return (kind, sample, layer, unit, source)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation: the quantity `key` is `rule` applied to the values of `operands`.
+
+    phase: forward, loss, backward, gradients, batch, change or new; stage: the layer block it belongs to
+    when layers are updated one at a time (0 throughout in the simultaneous order).
+    """
+
+    key: tuple
+    rule: object
+    operands: tuple
+    phase: str
+    stage: int = 0
+
+    kind = property(lambda self: self.key[0])
+    sample = property(lambda self: self.key[1])
+    layer = property(lambda self: self.key[2])
+    unit = property(lambda self: self.key[3])
+    source = property(lambda self: self.key[4])
+
+    def value(self, get):
+        """The rule applied to the operands' values, `get(key)` giving each."""
+        return self.rule.value(*[get(k) for k in self.operands])
+
+
+class Plan:
+    """The ops of one step of `spec` with `m` samples, in hand-computation order."""
+
+    def __init__(self, spec, m: int):
+        self.spec, self.m = spec, m
+        self.ops = _build(spec, m)
+        self.by_key = {op.key: op for op in self.ops}
+        consumers: dict = {}
+        for op in self.ops:
+            for k in op.operands:
+                consumers.setdefault(k, []).append(op)
+        self.consumers = consumers
+
+    def __getitem__(self, key) -> Op:
+        return self.by_key[key]
+
+    def __contains__(self, key) -> bool:
+        return key in self.by_key
+
+    def evaluate(self, leaves: dict) -> dict:
+        """Every quantity of the step from its leaves (numbers, or numpy arrays of one shape)."""
+        values = dict(leaves)
+        for op in self.ops:
+            values[op.key] = op.value(values.__getitem__)
+        return values
+
+
+def _build(spec, m: int) -> list[Op]:
+    layers, last = spec.layers, len(spec.layers) - 1
+    out = layers[-1]
+    rule = spec.update_rule
+    sequential = spec.update_order.sequential
+    back_w = spec.update_order.backprop_weights
+    one_hot = bool(np.allclose(spec.y.sum(axis=1), 1.0))
+    ops: list[Op] = []
+
+    def source_key(k: int, b: int, s: str) -> tuple:
+        return key("x", b, source=s) if k == 0 else key("a", b, layers[k - 1].name, s)
+
+    def forward(b: int) -> None:
+        for k, layer in enumerate(layers):
+            zs = tuple(key("z", b, layer.name, u) for u in layer.units)
+            for j, u in enumerate(layer.units):
+                operands = [key("w", 0, layer.name, u, "bias")] if layer.bias else []
+                for s in layer.sources[int(layer.bias):]:
+                    operands += [key("w", 0, layer.name, u, s), source_key(k, b, s)]
+                ops.append(Op(zs[j], NetInput(layer.bias), tuple(operands), "forward"))
+                if not layer.activation.vector:
+                    ops.append(Op(key("a", b, layer.name, u), Activate(layer.activation, 0), (zs[j],), "forward"))
+            if layer.activation.vector:
+                ops.extend(Op(key("a", b, layer.name, u), Activate(layer.activation, j), zs, "forward")
+                           for j, u in enumerate(layer.units))
+        ys = tuple(key("y", b, out.name, u) for u in out.units)
+        a_out = tuple(key("a", b, out.name, u) for u in out.units)
+        z_out = tuple(key("z", b, out.name, u) for u in out.units)
+        ops.append(Op(key("loss", b), LossValue(spec.loss, out.activation, len(ys)), ys + a_out + z_out, "loss"))
+
+    def backward(k: int, b: int, stage: int) -> None:
+        layer, name = layers[k], layers[k].name
+        per_unit = []
+        for j, u in enumerate(layer.units):
+            if k == last:
+                dE = Op(key("dE_da", b, name, u), LossDerivative(spec.loss), (key("y", b, name, u), key("a", b, name, u)),
+                        "backward", stage)
+            else:  # Frey eq. (4), through the weights before the step (or after, when sequential)
+                nxt = layers[k + 1]
+                operands = [x for v in nxt.units for x in (key(back_w, 0, nxt.name, v, u), key("delta", b, nxt.name, v))]
+                dE = Op(key("dE_da", b, name, u), BackSum(), tuple(operands), "backward", stage)
+            da = Op(key("da_dz", b, name, u), Derivative(layer.activation), (key("z", b, name, u), key("a", b, name, u)),
+                    "backward", stage)
+            per_unit.append((dE, da, error_term(k, b, j, u, stage)))
+        if layer.activation.vector:  # each delta needs every dE/da of the layer
+            ops.extend([p[0] for p in per_unit] + [p[1] for p in per_unit] + [p[2] for p in per_unit])
+        else:
+            ops.extend(op for p in per_unit for op in p)
+
+    def error_term(k: int, b: int, j: int, u: str, stage: int) -> Op:
+        layer, name = layers[k], layers[k].name
+        if k == last and spec.loss.needs is not None:  # cross-entropies: the derivatives cancel
+            ys = tuple(key("y", b, name, v) for v in layer.units)
+            return Op(key("delta", b, name, u), FusedErrorTerm(spec.loss, layer.activation, j, one_hot),
+                      (ys[j], key("a", b, name, u), *ys), "backward", stage)
+        if layer.activation.vector:
+            a_all = tuple(key("a", b, name, v) for v in layer.units)
+            dE_all = tuple(key("dE_da", b, name, v) for v in layer.units)
+            return Op(key("delta", b, name, u), SoftmaxErrorTerm(layer.activation, len(a_all)),
+                      (key("dE_da", b, name, u), key("a", b, name, u), *a_all, *dE_all), "backward", stage)
+        return Op(key("delta", b, name, u), ErrorTerm(), (key("dE_da", b, name, u), key("da_dz", b, name, u)),
+                  "backward", stage)
+
+    def gradients(k: int, b: int, stage: int) -> None:
+        layer = layers[k]
+        for u in layer.units:
+            for s in layer.sources:
+                delta = key("delta", b, layer.name, u)
+                operands = (delta,) if s == "bias" else (delta, source_key(k, b, s))
+                ops.append(Op(key("grad", b, layer.name, u, s), Grad(s == "bias"), operands, "gradients", stage))
+
+    def update(ks: list[int], stage: int) -> None:
+        params = [(layers[k], j, u, i, s) for k in ks for j, u in enumerate(layers[k].units)
+                  for i, s in enumerate(layers[k].sources)]
+        if m > 1:
+            ops.extend(Op(key("G", 0, l.name, u, s), BatchGrad(m, spec.training.reduction == "mean"),
+                          tuple(key("grad", b, l.name, u, s) for b in range(1, m + 1)), "batch", stage)
+                       for l, j, u, i, s in params)
+        for l, j, u, i, s in params:
+            G = key("G" if m > 1 else "grad", 0 if m > 1 else 1, l.name, u, s)
+            prev = (key("delta_w_prev", 0, l.name, u, s),) if rule.momentum else ()
+            ops.append(Op(key("delta_w", 0, l.name, u, s), Change(rule, bool(l.frozen[j, i])),
+                          (G, key("w", 0, l.name, u, s), *prev), "change", stage))
+        ops.extend(Op(key("w_new", 0, l.name, u, s), NewWeight(rule, bool(l.frozen[j, i])),
+                      (key("w", 0, l.name, u, s), key("delta_w", 0, l.name, u, s)), "new", stage)
+                   for l, j, u, i, s in params)
+
+    if sequential:  # forward for every sample, then each layer from the output: backward, gradients, update
+        for b in range(1, m + 1):
+            forward(b)
+        for stage, k in enumerate(range(last, -1, -1)):
+            for b in range(1, m + 1):
+                backward(k, b, stage)
+                gradients(k, b, stage)
+            update([k], stage)
+    else:  # each sample through, then the update of every layer (Frey eq. 3-5)
+        for b in range(1, m + 1):
+            forward(b)
+            for k in range(last, -1, -1):
+                backward(k, b, 0)
+            for k in range(len(layers)):
+                gradients(k, b, 0)
+        update(list(range(len(layers))), 0)
+    return ops
