@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 
 import tracer
-import tracer.export.xlsx as xlsx
+import tracer.export.xlsx.sheets as xlsx
 from tracer.errors import TracerError
 from tracer.io.resources import find_example
 from tracer.export.xlsx import write_workbook
@@ -28,16 +28,17 @@ def leftovers(folder) -> list[str]:
 
 def test_tables_longer_than_a_sheet_stop_with_a_note(tmp_path, monkeypatch):
     trace = tracer.run(tracer.load_spec(find_example("xor")), epochs=100)  # 400 samples processed
-    monkeypatch.setattr(xlsx, "EXCEL_ROWS", 300)  # a sheet of 300 rows: header, 297 rows, blank row, note
+    monkeypatch.setattr(xlsx, "EXCEL_ROWS", 300)  # a sheet of 300 rows
     write_workbook(trace, tmp_path / "x.xlsx", steps="1", max_rows=10**6)
     wb = openpyxl.load_workbook(tmp_path / "x.xlsx", read_only=True)
-    for sheet, total in (("nodes", len(trace.nodes)), ("iterations", len(trace.losses))):
+    # iterations: header, 297 rows, blank row, note; a trace table: note, header, 296 rows, blank row, note
+    for sheet, total, shown in (("iterations", len(trace.losses), 297), ("nodes", len(trace.nodes), 296)):
         rows = list(wb[sheet].iter_rows(values_only=True))
-        assert total > 297 and len(rows) == 300, sheet
-        assert rows[298][0] is None and rows[299][0].startswith(f"{total - 297} more "), sheet
-    with pytest.warns(tracer.TracerWarning, match="holds only the first 297 rows"):
+        assert total > shown and len(rows) == 300, sheet
+        assert rows[298][0] is None and rows[299][0].startswith(f"{total - shown} more "), sheet
+    with pytest.warns(tracer.TracerWarning, match="holds only the first 296 rows"):
         back = read_xlsx(tmp_path / "x.xlsx")
-    assert back.nodes["z"].tolist() == trace.nodes["z"].iloc[:297].tolist()
+    assert back.nodes["z"].tolist() == trace.nodes["z"].iloc[:296].tolist()
 
 
 def test_a_network_wider_than_a_sheet_is_refused_before_writing(frey, tmp_path, monkeypatch):
@@ -70,9 +71,10 @@ def test_trace_sheets_have_filters_and_a_frozen_header(frey, tmp_path):
     wb = openpyxl.load_workbook(tmp_path / "f.xlsx")
     for name, df in frey.tables.items():
         ws = wb[name]
-        assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:{ws.cell(1, len(df.columns)).column_letter}" \
-                                                                 f"{len(df) + 1}", name
-        assert [c.value for c in ws[1]] == list(df.columns) and ws["A1"].font.b
+        assert ws.freeze_panes == "A3" and ws.auto_filter.ref == f"A2:{ws.cell(1, len(df.columns)).column_letter}" \
+                                                                 f"{len(df) + 2}", name
+        assert ws["A1"].value.startswith("the recorded run") and ws["A1"].font.i  # the note above the table
+        assert [c.value for c in ws[2]] == list(df.columns) and ws["A2"].font.b
 
 
 @pytest.mark.parametrize("formulas", [False, True])

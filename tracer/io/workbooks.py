@@ -83,6 +83,8 @@ def read_sheet(wb, name: str, path: Path) -> pd.DataFrame:
         raise TracerError(str(path), f"no sheet {name!r}: not a workbook written by `tracer run --xlsx`")
     rows = wb[name].iter_rows(values_only=True)
     head = next(rows, ())
+    if head[:1] != (cols[0],):  # a formula workbook's note above the header
+        head = next(rows, ())
     if list(head[:len(cols)]) != cols:
         raise TracerError(str(path), f"sheet {name!r} does not start with the columns {', '.join(cols)}")
     data = []

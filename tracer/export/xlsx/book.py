@@ -1,0 +1,163 @@
+"""The workbook of a trace: what every sheet shares (the trace's values by plan key, the plan of each step size,
+the named input cells, formats, labels) and `write_workbook`, which writes the sheets in order."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import TracerError
+from ...io.atomic import atomic_path
+from ...io.workbooks import new_workbook
+from ...model.notation import profile
+from ...model.plan import Plan
+from ...steps import select_steps
+from . import iterations, overview, tables, worked
+from . import sheets
+from .sheets import PAPER, Formats, decimals_for
+
+MAX_ROWS = 2_000  # per long sheet (iterations, trace tables): hundreds of iterations stay readable and quick
+DIGITS = 4  # significant digits shown (stored values keep full precision)
+NODE = {"z": 0, "a": 1, "da_dz": 2, "dE_da": 3, "delta": 4}
+STEP = {"w": 0, "G": 1, "delta_w": 2, "w_new": 3}
+
+
+def write_workbook(trace, path, formulas: bool = False, steps: str | None = None, notation: str | None = None,
+                   max_rows: int = MAX_ROWS, digits: int = DIGITS, paper: str = "a4") -> None:
+    """Write the workbook of a trace to `path` (atomically).
+
+    formulas: live Excel formulas (with the engine's values cached) instead of numbers.
+    steps: which steps the worked-example sheet shows ('1-3,last'; default: the spec's `steps`, else all).
+    max_rows: rows per long sheet (iterations, trace tables); the rest is left out with a note.
+    digits: significant digits shown (each column gets one fixed number format); paper: a4 or letter.
+    """
+    book = Book(trace, formulas, steps, notation, max_rows, digits, paper)  # checks every option first
+    with atomic_path(path) as tmp:
+        wb = new_workbook(tmp, {"title": trace.spec.title or trace.spec.name,
+                                "comments": "written by backprop-tracer"}, nan_inf_to_errors=True)
+        book.write(wb)
+        wb.close()
+
+
+class Recorded:
+    """The trace's values by step and plan key (rows are samples processed, in training order)."""
+
+    def __init__(self, trace):
+        spec = self.spec = trace.spec
+        self.unit_index = {(l.name, u): i for i, (l, u) in enumerate((l, u) for l in spec.layers for u in l.units)}
+        self.param_index = {(l.name, u, s): i for i, (l, u, s) in
+                            enumerate((l, u, s) for l in spec.layers for u in l.units for s in l.sources)}
+        rows, U, P = len(trace.losses), len(self.unit_index), len(self.param_index)
+        self.nodes = trace.nodes[list(NODE)].to_numpy().reshape(rows, U, 5)
+        self.grads = trace.weights["grad"].to_numpy().reshape(rows, P)
+        self.updates = trace.updates[list(("w_old", "grad", "delta_w", "w_new"))].to_numpy().reshape(-1, P, 4)
+        self.loss = trace.losses["loss"].to_numpy()
+        self.sample = trace.losses["sample"].to_numpy() - 1
+        self.step = trace.losses["step"].to_numpy()
+        self.epoch = trace.losses["epoch"].to_numpy()
+        self.step_ids = trace.updates["step"].to_numpy()[::P] if P else np.empty(0, np.int64)
+        self.index = {int(s): i for i, s in enumerate(self.step_ids)}
+        self.first_row = np.searchsorted(self.step, self.step_ids)
+        self.sizes = np.diff(np.append(self.first_row, rows))
+
+    def rows_of(self, step: int) -> range:
+        i = self.index[step]
+        return range(int(self.first_row[i]), int(self.first_row[i] + self.sizes[i]))
+
+    def value(self, step: int, key: tuple) -> float:
+        """The engine's value of a plan key in a step."""
+        kind, b, layer, unit, source = key
+        i = self.index[step]
+        r = int(self.first_row[i]) + b - 1
+        if kind in NODE:
+            return self.nodes[r, self.unit_index[(layer, unit)], NODE[kind]]
+        if kind == "loss":
+            return self.loss[r]
+        if kind == "grad":
+            return self.grads[r, self.param_index[(layer, unit, source)]]
+        if kind == "x":
+            return self.spec.x[self.sample[r], self.spec.inputs.index(source)]
+        if kind == "y":
+            return self.spec.y[self.sample[r], self.spec.output.units.index(unit)]
+        p = self.param_index[(layer, unit, source)]
+        if kind == "delta_w_prev":
+            before = self.index.get(step - 1)
+            return self.updates[before, p, 2] if before is not None else 0.0
+        return self.updates[i, p, STEP[kind]]
+
+
+class Book:
+    """The shared state of one workbook; the sheet modules write with it."""
+
+    def __init__(self, trace, formulas, steps, notation, max_rows, digits, paper):
+        self.trace, self.spec = trace, trace.spec
+        if max_rows < 1:
+            raise TracerError("--max-rows", f"{max_rows} rows: give at least 1 (default {MAX_ROWS})")
+        if digits < 1:
+            raise TracerError("--digits", f"{digits} digits: use a number of significant digits >= 1")
+        if paper not in PAPER:
+            raise TracerError("--paper", f"unknown paper {paper!r}; use {' or '.join(PAPER)}")
+        self.formulas, self.digits, self.paper = formulas, digits, paper
+        self.max_rows = min(max_rows, sheets.EXCEL_ROWS - 3)  # header, blank row, note
+        self.names = profile(notation, self.spec)
+        self.rec = Recorded(trace)
+        self.plans = {int(m): Plan(self.spec, int(m)) for m in set(self.rec.sizes.tolist())}
+        recorded = self.rec.step_ids.tolist()
+        chosen = select_steps(steps if steps is not None else self.spec.steps, max(recorded, default=0))
+        self.steps = [s for s in chosen if s in self.rec.index]
+        self.columns = iterations.columns(self)
+        self.check_width()
+        self.shown_rows = iterations.rows_shown(self)
+        worked.check_height(self)
+
+    @property
+    def plan(self) -> Plan:
+        """The plan of a full step (the shape of the iterations sheet's columns)."""
+        return self.plans[max(self.plans)] if self.plans else Plan(self.spec, self.spec.batch_size)
+
+    def check_width(self) -> None:
+        """Refuse, before writing anything, a network or batch wider than Excel's 16,384 columns."""
+        width = iterations.width(self)
+        if width > sheets.EXCEL_COLS or 1 + self.spec.batch_size > sheets.EXCEL_COLS:
+            raise TracerError("--xlsx", f"the network needs {max(width, 1 + self.spec.batch_size):,} columns, more "
+                                        f"than Excel's {sheets.EXCEL_COLS:,}; write the trace as CSV (--trace DIR) instead")
+
+    def write(self, wb) -> None:
+        self.wb, self.fmt = wb, Formats(wb)
+        self.overview = wb.add_worksheet("overview", overview.SHEET)
+        self.worked = wb.add_worksheet("worked example", worked.SHEET)
+        self.iterations = wb.add_worksheet("iterations", iterations.SHEET)
+        overview.write_inputs(self)  # the named input cells every other sheet refers to
+        iterations.write(self)
+        worked.write(self)
+        overview.write_losses(self)  # over the iterations sheet's loss cells
+        tables.write_all(self)
+
+    def decimals(self, values) -> int:
+        """The fixed decimals of a column (or row) of values: `digits` significant digits of the largest."""
+        return decimals_for(values, self.digits)
+
+    # -- cells ---------------------------------------------------------------------------------------
+    def cell(self, ws, row: int, col: int, formula: str, value, fmt=None) -> None:
+        """A computed cell: the formula with its cached value, or the value alone."""
+        value = bool(value) if isinstance(value, (bool, np.bool_)) else float(value)
+        if self.formulas:
+            ws.write_formula(row, col, "=" + formula, fmt, value)
+        elif isinstance(value, bool):
+            ws.write_boolean(row, col, value, fmt)
+        else:
+            ws.write_number(row, col, value, fmt)
+
+    def literal(self, ws, row: int, col: int, value, style: str = "input", decimals: int | None = None) -> None:
+        """An input cell (input, target, initial weight, learning rate): always a number, styled as input."""
+        ws.write_number(row, col, float(value), self.fmt.get(style, decimals))
+
+    def label(self, kind: str, layer: str = "", unit: str = "", source: str = "", m: int = 1) -> str:
+        """A quantity's label in the chosen notation (`z_g`, `error term f`, `w_xg1 new`); a batch gradient's
+        is the book's (1/m) sum_d (Frey eq. 3)."""
+        if kind == "x":
+            return self.names.label("x", source=source)
+        if kind == "y":
+            return self.names.label("target", layer, unit)
+        if kind == "G":
+            grad = self.names.label("grad", layer, unit, source)
+            return f"(1/{m}) Σ_d {grad}" if self.spec.training.reduction == "mean" else f"Σ_d {grad}"
+        return self.names.label(kind, layer or None, unit or None, source or None)

@@ -1,0 +1,226 @@
+"""The iterations sheet: one row per sample processed, in the manner of Ekman's companion spreadsheet.
+
+Columns follow the computation: the sample's inputs and targets (references to the overview's named data
+cells), the weights before the step, then the plan's quantities in plan order (forward layer by layer,
+the loss, the backward pass from the output down, the gradients), and on the step's last row its batch
+gradient, delta w and new weights; the next step's weights are this step's new weights. For 0/1 targets the
+'pattern d right' columns test every training pattern with the row's weights. A helper column (outside the
+print area) keeps a running sum of the loss, from which the overview's mean loss per epoch is computed.
+"""
+from __future__ import annotations
+
+import numpy as np
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from ...model.plan import key
+from .sheets import StreamedSheet, page_setup
+
+SHEET = StreamedSheet
+FIRST = 3  # step, epoch, sample
+MAX_TEST_PATTERNS = 32  # 'pattern d right' columns (each a nested formula) only for small data sets
+SATURATED = 1e-3  # |da/dz| below this is flagged (Maren's vanishing gradient)
+
+
+def columns(book) -> dict:
+    """Column of each quantity (kind, layer, unit, source) after step, epoch and sample."""
+    spec, plan = book.spec, book.plan
+    keys = [("x", "", "", s) for s in spec.inputs] + [("y", spec.output.name, u, "") for u in spec.output.units]
+    keys += [("w", l.name, u, s) for l in spec.layers for u in l.units for s in l.sources]
+    keys += [op.key[:1] + op.key[2:] for op in plan.ops if op.sample == 1]
+    keys += [op.key[:1] + op.key[2:] for op in plan.ops if op.sample == 0]
+    return {k: FIRST + i for i, k in enumerate(keys)}
+
+
+def test_patterns(book) -> list[int]:
+    """Patterns tested per row when the targets are 0/1 and the outputs elementwise."""
+    y = book.spec.y
+    if book.spec.output.activation.vector or not np.isin(y, (0.0, 1.0)).all() or len(y) > MAX_TEST_PATTERNS:
+        return []
+    return list(range(len(y)))
+
+
+def width(book) -> int:
+    """Columns of the sheet: keys, test columns and the helper column."""
+    tests = test_patterns(book)
+    return FIRST + len(book.columns) + len(tests) + bool(tests) + 1
+
+
+def rows_shown(book) -> int:
+    """Samples processed shown: up to --max-rows, cut after the last step that fits whole."""
+    total = len(book.rec.loss)
+    if total <= book.max_rows:
+        return total
+    ends = [int(e) for e in book.rec.first_row if 0 < e <= book.max_rows]
+    return max(ends) if ends else book.max_rows
+
+
+def write(book) -> None:
+    ws, F, rec = book.iterations, book.fmt, book.rec
+    cols, tests = book.columns, test_patterns(book)
+    shown = book.shown_rows
+    book.sheet_steps = {int(s) for s in rec.step[:shown]}
+    book.tests = tests
+    book.helper_col = FIRST + len(cols) + len(tests) + bool(tests)
+    head = ["step", "epoch", "sample"] + [book.label(*k) for k in cols]
+    head += [f"pattern {d + 1} right" for d in tests] + (["all right"] if tests else []) + ["running loss sum"]
+    for c, h in enumerate(head):
+        ws.write_string(0, c, h, F["head"])
+    book.column_formats = {k: F.get("value", book.decimals(column_values(book, k, shown))) for k in cols}
+    ws.set_column(0, FIRST - 1, 7)
+    for k, c in cols.items():
+        ws.set_column(c, c, max(11, min(18, len(head[c]) + 2)))
+    ws.set_column(FIRST + len(cols), book.helper_col, 11)
+    ws.freeze_panes(1, FIRST)
+    literal = False
+    for r in range(shown):
+        literal |= write_row(book, r, tests)
+    notes = []
+    if shown < len(rec.loss):
+        notes.append(f"{len(rec.loss) - shown} more samples processed are not shown (max_rows = {book.max_rows}); "
+                     "the CSV trace (--trace DIR) has every value")
+    if literal:
+        notes.append("grey weights: the step before is not on this sheet, so they are the run's values and do "
+                     "not follow edits")
+    for i, note in enumerate(notes):
+        ws.write_string(shown + 2 + i, 0, note, F["note"])
+    flag(book, ws, 1, shown, [c for k, c in cols.items() if k[0] == "da_dz"],
+         [c for k, c in cols.items() if k[0] == "delta_w"])
+    page_setup(ws, book.spec.name, book.paper, 21 + 13 * (book.helper_col - FIRST), shown + 1, repeat_rows=(0, 0),
+               repeat_columns=(0, FIRST - 1), last_col=book.helper_col - 1, last_row=shown + 1 + len(notes))
+
+
+def column_values(book, k: tuple, shown: int) -> np.ndarray:
+    """The engine's values of a column over the shown rows (for its number format)."""
+    rec = book.rec
+    values = [rec.value(int(rec.step[r]), key(k[0], 0 if k[0] in ("w", "G", "delta_w", "w_new") else
+                                              r - int(rec.first_row[rec.index[int(rec.step[r])]]) + 1, *k[1:]))
+              for r in range(min(shown, 200))]
+    return np.array(values, float)
+
+
+def write_row(book, r: int, tests) -> bool:
+    """One sample processed; the step's quantities on its last row. True if its weights are literal."""
+    ws, rec, cols = book.iterations, book.rec, book.columns
+    step = int(rec.step[r])
+    i = rec.index[step]
+    first, m = int(rec.first_row[i]), int(rec.sizes[i])
+    b = r - first + 1
+    row, first_row, last_row = r + 1, first + 1, first + m
+    plan = book.plans[m]
+    ws.write_number(row, 0, step)
+    ws.write_number(row, 1, int(rec.epoch[r]))
+    ws.write_number(row, 2, int(rec.sample[r]) + 1)
+
+    def ref(k: tuple) -> str:
+        kind, kb = k[0], k[1]
+        if kind == "delta_w_prev":
+            before = step - 1
+            if before in book.sheet_steps:
+                return xl_rowcol_to_cell(int(rec.first_row[rec.index[before]] + rec.sizes[rec.index[before]]),
+                                         cols[("delta_w",) + k[2:]])
+            return repr(float(rec.value(step, k)))
+        at = row if kind == "w" else first_row + kb - 1 if kb else last_row
+        return xl_rowcol_to_cell(at, cols[(kind,) + k[2:]])
+
+    d = int(rec.sample[r]) + 1
+    for k in [k for k in cols if k[0] in ("x", "y")]:
+        source = book.data_cells[(k[0], k[3] if k[0] == "x" else k[2], d)]
+        book.cell(ws, row, cols[k], source, rec.value(step, key(k[0], b, *k[1:])), book.column_formats[k])
+    literal = False
+    for k in [k for k in cols if k[0] == "w"]:
+        value = rec.value(step, key("w", 0, *k[1:]))
+        if b > 1:
+            book.cell(ws, row, cols[k], xl_rowcol_to_cell(first_row, cols[k]), value, book.column_formats[k])
+        elif step == 1:
+            book.cell(ws, row, cols[k], book.initial_names[k[1:]], value, book.column_formats[k])
+        elif step - 1 in book.sheet_steps:
+            book.cell(ws, row, cols[k], xl_rowcol_to_cell(first_row - 1, cols[("w_new",) + k[1:]]), value,
+                      book.column_formats[k])
+        else:
+            literal = True
+            book.literal(ws, row, cols[k], value, "literal", None)
+    complete = b == m
+    for op in plan.ops:
+        if op.sample == b or (op.sample == 0 and complete):
+            k = op.key[:1] + op.key[2:]
+            book.cell(ws, row, cols[k], op.rule.formula(*map(ref, op.operands)), rec.value(step, op.key),
+                      book.column_formats[k])
+    for c, (formula, value) in enumerate(test_cells(book, step, row, ref, tests), start=FIRST + len(cols)):
+        book.cell(ws, row, c, formula, value)
+    loss = xl_rowcol_to_cell(row, cols[("loss", "", "", "")])
+    running = loss if r == 0 else f"{xl_rowcol_to_cell(row - 1, book.helper_col)}+{loss}"
+    book.cell(ws, row, book.helper_col, running, rec.loss[:r + 1].sum())
+    return literal
+
+
+def epoch_loss_formula(book, epoch: int) -> str | None:
+    """Mean loss of an epoch from the running sum (no range over computed cells), or None when the epoch's
+    rows are not all on the iterations sheet."""
+    rec = book.rec
+    rows = np.flatnonzero(rec.epoch == epoch)
+    if not len(rows) or rows[-1] >= book.shown_rows:
+        return None
+    end = f"iterations!{xl_rowcol_to_cell(int(rows[-1]) + 1, book.helper_col)}"
+    start = f"-iterations!{xl_rowcol_to_cell(int(rows[0]), book.helper_col)}" if rows[0] else ""
+    return f"({end}{start})/{len(rows)}"
+
+
+def test_cells(book, step: int, row: int, ref, tests) -> list:
+    """(formula, value): does the network with this row's weights get pattern d right (|y - yhat| < 0.5)?"""
+    if not tests:
+        return []
+    spec, out = book.spec, book.spec.output
+    right = patterns_right(book, step)
+    cells = []
+    for d in tests:
+        conds = [f"ABS({book.data_cells[('y', u, d + 1)]}-({nested_a(book, len(spec.layers) - 1, u, d, ref)}))<0.5"
+                 for u in out.units]
+        cells.append((f"AND({','.join(conds)})", right[d]))
+    c0 = FIRST + len(book.columns)
+    listed = ",".join(xl_rowcol_to_cell(row, c0 + i) for i in range(len(tests)))
+    cells.append((f"AND({listed})", right.all()))
+    return cells
+
+
+def patterns_right(book, step: int) -> np.ndarray:
+    """Which training patterns the network gets right with the weights before `step`: the plan's forward
+    ops evaluated on every pattern at once."""
+    if getattr(book, "_right_step", None) != step:
+        spec, plan = book.spec, book.plans[min(book.plans)]
+        leaves = {key("x", 1, source=s): spec.x[:, i] for i, s in enumerate(spec.inputs)}
+        leaves.update({key("w", 0, l.name, u, s): book.rec.value(step, key("w", 0, l.name, u, s))
+                       for l in spec.layers for u in l.units for s in l.sources})
+        values = dict(leaves)
+        for op in (op for op in plan.ops if op.phase == "forward" and op.sample == 1):
+            values[op.key] = op.value(values.__getitem__)
+        yhat = np.stack([values[key("a", 1, spec.output.name, u)] for u in spec.output.units], axis=-1)
+        book._right_step, book._right = step, (np.abs(spec.y - yhat) < 0.5).all(axis=1)
+    return book._right
+
+
+def nested_a(book, k: int, unit: str, d: int, ref) -> str:
+    """Activation of a unit for pattern d as one nested formula over this row's weight cells and the
+    pattern's named input cells."""
+    layer = book.spec.layers[k]
+    terms = []
+    for s in layer.sources:
+        w = ref(key("w", 0, layer.name, unit, s))
+        if s == "bias":
+            terms.append(w)
+        elif k == 0:
+            terms.append(f"{w}*{book.data_cells[('x', s, d + 1)]}")
+        else:
+            terms.append(f"{w}*({nested_a(book, k - 1, s, d, ref)})")
+    return layer.activation.excel("(" + "+".join(terms) + ")")
+
+
+def flag(book, ws, r0: int, r1: int, da_cols, dw_cols) -> None:
+    """Conditional formats: saturated derivatives, and delta w green (+) or red (-)."""
+    F = book.fmt
+    for c in da_cols:
+        cell = xl_rowcol_to_cell(r0, c, row_abs=False, col_abs=False)
+        ws.conditional_format(r0, c, r1, c, {"type": "formula", "criteria": f"=ABS({cell})<{SATURATED}",
+                                             "format": F["saturated"]})
+    for c in dw_cols:
+        ws.conditional_format(r0, c, r1, c, {"type": "cell", "criteria": ">", "value": 0, "format": F["good"]})
+        ws.conditional_format(r0, c, r1, c, {"type": "cell", "criteria": "<", "value": 0, "format": F["bad"]})

@@ -1,0 +1,115 @@
+"""Worksheet plumbing shared by the workbook's sheets: exact numbers, formulas as given, streamed sheets,
+defined names, number formats that follow --digits, column widths and page setup for printing.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+from xlsxwriter.worksheet import Worksheet
+
+EXCEL_ROWS, EXCEL_COLS = 1_048_576, 16_384  # Excel's sheet size
+PAPER = {"a4": 9, "letter": 1}  # Excel's paper codes
+PRINT_WIDTH = 150  # characters of column width that print on one landscape page at a readable scale
+
+
+class ExactNumbers:
+    """Numbers written with the shortest text that reads back as the same double (XlsxWriter writes 16
+    significant digits, which loses the last bit of some trace values), so read_xlsx gives the trace back."""
+
+    def _xml_number_element(self, number, attributes=()):
+        attr = "".join(f' {key}="{value}"' for key, value in attributes)  # a cell reference and style number
+        text = repr(float(number))
+        self.fh.write(f"<c{attr}><v>{text[:-2] if text.endswith('.0') else text}</v></c>")
+
+
+class PlainFormulaSheet(ExactNumbers, Worksheet):
+    """A worksheet that writes formulas as given: ours use no Excel 365 'future' functions, and XlsxWriter's
+    ~30 regular-expression rewrites per formula (looking for them) took most of the writing time."""
+
+    def _prepare_formula(self, formula, expand_future_functions=False):
+        return formula[1:] if formula.startswith("=") else formula
+
+
+class StreamedSheet(PlainFormulaSheet):
+    """A worksheet streamed row by row to a temporary file (XlsxWriter's constant_memory, for this sheet
+    only), so a long sheet of millions of cells writes with flat memory; rows must come in order."""
+
+    def _initialize(self, init_data):
+        super()._initialize({**init_data, "constant_memory": True})
+
+
+def defined_name(label: str, used: set) -> str:
+    """An Excel defined name from a label ('w_xg1' stays; 'w^1_11' -> 'w_1_11'), unique, never a cell ref."""
+    name = re.sub(r"[^A-Za-z0-9_.]", "_", label)
+    name = re.sub(r"_+", "_", name).strip("_") or "w"
+    if not re.match(r"[A-Za-z_]", name) or re.fullmatch(r"[A-Za-z]{1,3}[0-9]+", name) or \
+            re.fullmatch(r"[RrCc][0-9]*([RrCc][0-9]*)?", name) or name.lower() in ("true", "false"):
+        name = "w_" + name
+    base, n = name, 2
+    while name.lower() in used:
+        name = f"{base}_{n}"
+        n += 1
+    used.add(name.lower())
+    return name
+
+
+def decimals_for(values, digits: int) -> int:
+    """Decimals that show `digits` significant digits of the largest value, so a column has one format."""
+    top = max((abs(float(v)) for v in values if v == v and abs(float(v)) != math.inf), default=0.0)
+    if top == 0:
+        return digits
+    return max(0, min(15, digits - 1 - math.floor(math.log10(top))))
+
+
+class Formats:
+    """The workbook's cell formats, number formats made on demand (one per number of decimals and style)."""
+
+    STYLES = {
+        "title": {"bold": True, "font_size": 14}, "h": {"bold": True, "font_size": 12},
+        "head": {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"},
+        "label": {"indent": 1}, "note": {"italic": True, "font_color": "#7F7F7F"},
+        "input": {"bg_color": "#FFF2CC", "font_color": "#1F4E79", "border": 1}, "value": {}, "text": {},
+        "literal": {"bg_color": "#F2F2F2", "font_color": "#7F7F7F", "italic": True},
+        "good": {"bg_color": "#C6EFCE", "font_color": "#006100"},
+        "bad": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},
+        "saturated": {"bg_color": "#FFEB9C", "font_color": "#9C5700", "bold": True},
+    }
+
+    def __init__(self, wb):
+        self.wb = wb
+        self.made = {}
+
+    def __getitem__(self, style: str):
+        return self.get(style)
+
+    def get(self, style: str, decimals: int | None = None):
+        """The format of a style, with a fixed number of decimals for numbers when given."""
+        key = (style, decimals)
+        if key not in self.made:
+            props = dict(self.STYLES[style])
+            if decimals is not None:
+                props["num_format"] = "0." + "0" * decimals if decimals else "0"
+            self.made[key] = self.wb.add_format(props)
+        return self.made[key]
+
+
+def page_setup(ws, title: str, paper: str, width: int, height: int, repeat_rows: tuple | None = None,
+               repeat_columns: tuple | None = None, last_col: int | None = None, last_row: int | None = None) -> None:
+    """Print setup: orientation by the sheet's shape, fit to the page width (a few pages for very wide sheets),
+    header rows and label columns repeated, a footer with the example's name and page numbers, and a print
+    area that leaves out helper columns. `width` is the sheet's width in characters of column width."""
+    if width > 100 or width > 1.4 * height:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.set_paper(PAPER[paper])
+    ws.fit_to_pages(max(1, math.ceil(width / PRINT_WIDTH)), 0)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    if repeat_rows is not None:
+        ws.repeat_rows(*repeat_rows)
+    if repeat_columns is not None and width > PRINT_WIDTH:
+        ws.repeat_columns(*repeat_columns)
+    ws.set_footer(f"&L{title.replace('&', '&&')}&RPage &P of &N")
+    if last_col is not None and last_row is not None:
+        ws.print_area(0, 0, max(last_row, 0), last_col)

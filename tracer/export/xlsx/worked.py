@@ -1,0 +1,163 @@
+"""The worked-example sheet: one block per chosen step, the plan laid out as a person computes it by hand.
+
+A block gives the weights before the update and the samples' inputs and targets (references to the
+iterations sheet and the overview's named cells), then every op of the plan in plan order, one row per
+quantity and one column per sample of the batch; the batch gradient, delta w and the new weights are the
+step's own rows. Section headers follow the plan's phases (and, when layers are updated one at a time,
+name the layer).
+"""
+from __future__ import annotations
+
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from ...errors import TracerError
+from ...model.plan import key
+from .iterations import flag
+from . import sheets
+from .sheets import PlainFormulaSheet, page_setup
+
+SHEET = PlainFormulaSheet
+TITLES = {"forward": "forward pass", "loss": "loss", "backward": "backward pass", "gradients": "gradients per sample",
+          "change": "weight changes (delta w)", "new": "new weights"}
+
+
+def layout(book, m: int) -> list[tuple]:
+    """The rows of a block after its weights and data: ('section', title, per_sample) or ('op', row key)."""
+    plan, rows, seen, group = book.plans[m], [], set(), None
+    sequential = book.spec.update_order.sequential
+    for op in plan.ops:
+        row_key = op.key[:1] + op.key[2:]
+        if row_key in seen:
+            continue
+        seen.add(row_key)
+        this = (op.phase, op.stage)
+        if this != group:
+            group = this
+            title = TITLES.get(op.phase) or (f"batch gradient: the {book.spec.training.reduction} over the {m} "
+                                             "samples (Frey eq. 3)")
+            if sequential and op.phase not in ("forward", "loss"):
+                title += f", layer {op.layer}"
+            rows.append(("section", title, op.sample > 0 or op.phase in ("forward", "loss")))
+        rows.append(("op", row_key))
+    return rows
+
+
+def height(book, m: int) -> int:
+    """Rows of one block: title, weights, data, the plan's rows, and a blank row."""
+    spec = book.spec
+    params = sum(l.weights.size for l in spec.layers)
+    return 1 + 1 + params + 1 + len(spec.inputs) + len(spec.output.units) + len(layout(book, m)) + 2
+
+
+def check_height(book) -> None:
+    """Refuse, before writing anything, more blocks than fit on a sheet."""
+    if not book.steps:
+        return
+    tall = height(book, max(book.plans))
+    if 3 + tall * len(book.steps) > sheets.EXCEL_ROWS:
+        raise TracerError("--steps", f"{len(book.steps):,} steps of {tall} rows do not fit in Excel's "
+                                     f"{sheets.EXCEL_ROWS:,} rows; choose fewer, e.g. --steps 1-3,last")
+
+
+def write(book) -> None:
+    ws, F, spec = book.worked, book.fmt, book.spec
+    labels = [book.label(*op.key[:1] + op.key[2:], m=op.rule.m if op.kind == "G" else 1)
+              for plan in book.plans.values() for op in plan.ops]
+    width = max([24] + [min(48, len(t) + 2) for t in labels])
+    ws.set_column(0, 0, width)
+    ws.set_column(1, spec.batch_size, 14)
+    ws.write_string(0, 0, f"Worked example: {spec.title or spec.name}", F["title"])
+    ws.write_string(1, 0, f"steps shown: {', '.join(map(str, book.steps)) or 'none'} of "
+                          f"{book.trace.total_steps or len(book.steps)}; yellow cells are inputs", F["note"])
+    row, starts = 3, []
+    for step in book.steps:
+        starts.append(row)
+        row = write_block(book, step, row) + 2
+    if len(starts) > 1:
+        ws.set_h_pagebreaks(starts[1:])
+    page_setup(ws, spec.name, book.paper, width + 14 * spec.batch_size, row, repeat_rows=None,
+               repeat_columns=(0, 0), last_col=spec.batch_size, last_row=row)
+
+
+def write_block(book, step: int, row: int) -> int:
+    """One step as a person computes it by hand; returns the next free row."""
+    ws, F, rec, spec = book.worked, book.fmt, book.rec, book.spec
+    rows = rec.rows_of(step)
+    m = len(rows)
+    plan = book.plans[m]
+    samples = [int(rec.sample[r]) + 1 for r in rows]
+    literal = step != 1 and step not in book.sheet_steps
+    title = f"Step {step} (epoch {int(rec.epoch[rows[0]])}, sample{'s' * (m > 1)} {', '.join(map(str, samples))})"
+    if literal:
+        title += ": weights from the run (the step is not on the iterations sheet); they do not follow edits"
+    ws.write_string(row, 0, title, F["h"])
+    row += 1
+    place = {}  # row key -> sheet row
+
+    def section(text: str, per_sample: bool) -> None:
+        nonlocal row
+        ws.write_string(row, 0, text, F["head"])
+        for c in range(m if per_sample else 1):
+            ws.write_string(row, 1 + c, f"sample {samples[c]}" if per_sample else "", F["head"])
+        row += 1
+
+    section("weights before the update", False)
+    for l in spec.layers:
+        for u in l.units:
+            for s in l.sources:
+                k = ("w", l.name, u, s)
+                place[k] = row
+                ws.write_string(row, 0, book.label(*k), F["label"])
+                value = rec.value(step, key("w", 0, l.name, u, s))
+                if step == 1:
+                    book.cell(ws, row, 1, book.initial_names[k[1:]], value)
+                elif literal:
+                    book.literal(ws, row, 1, value, "literal")
+                    ws.write_comment(row, 1, f"The run's value: step {step - 1} is not on the iterations sheet "
+                                             "(--max-rows), so this weight does not follow edits.")
+                else:
+                    first = int(rec.first_row[rec.index[step]]) + 1
+                    book.cell(ws, row, 1, f"iterations!{xl_rowcol_to_cell(first, book.columns[k])}", value)
+                row += 1
+    section("inputs and targets", True)
+    for k in [("x", "", "", s) for s in spec.inputs] + [("y", spec.output.name, u, "") for u in spec.output.units]:
+        place[k] = row
+        ws.write_string(row, 0, book.label(*k), F["label"])
+        for b, d in enumerate(samples, start=1):
+            address = book.data_cells[(k[0], k[3] if k[0] == "x" else k[2], d)]
+            book.cell(ws, row, b, address, rec.value(step, key(k[0], b, *k[1:])))
+        row += 1
+    for item in layout(book, m):
+        if item[0] == "section":
+            section(item[1], item[2])
+        else:
+            place[item[1]] = row
+            m_of = m if item[1][0] == "G" else 1
+            ws.write_string(row, 0, book.label(*item[1], m=m_of), F["label"])
+            row += 1
+
+    def ref(k: tuple) -> str:
+        kind, kb = k[0], k[1]
+        if kind == "delta_w_prev":
+            if step - 1 in book.sheet_steps:
+                before = rec.index[step - 1]
+                last = int(rec.first_row[before] + rec.sizes[before])
+                return f"iterations!{xl_rowcol_to_cell(last, book.columns[('delta_w',) + k[2:]])}"
+            return repr(float(rec.value(step, k)))
+        return xl_rowcol_to_cell(place[(kind,) + k[2:]], kb if kb else 1)
+
+    by_row: dict = {}
+    for op in plan.ops:
+        by_row.setdefault(place[op.key[:1] + op.key[2:]], []).append(op)
+    for r, ops in by_row.items():
+        fmt = F.get("value", book.decimals([rec.value(step, op.key) for op in ops]))
+        for op in ops:
+            book.cell(ws, r, max(op.sample, 1), op.rule.formula(*map(ref, op.operands)), rec.value(step, op.key), fmt)
+    da_rows = [r for k, r in place.items() if k[0] == "da_dz"]
+    dw_rows = [r for k, r in place.items() if k[0] == "delta_w"]
+    for r in da_rows:
+        flag(book, ws, r, r, range(1, m + 1), [])
+    for r in dw_rows:
+        flag(book, ws, r, r, [], [1])
+    return row
+
