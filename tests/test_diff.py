@@ -17,9 +17,10 @@ import pytest
 
 import tracer
 from tracer.compare import diff as diffmod
+from tracer.compare import output
 from tracer.io import workbooks
 from tracer.io.csvio import write_trace_csv
-from tracer.compare.diff import diff_traces, format_result, load_trace, write_diff_report
+from tracer.compare import diff_traces, format_result, load_trace, write_diff_report
 from tracer.errors import TracerError, TracerWarning
 from tracer.io.resources import find_example
 from tracer.engine.trace import COLUMNS
@@ -146,6 +147,19 @@ def test_dependency_order_within_a_sample(changes, expected):
         df.loc[at(df, **keys), q] += 1e-3
     f = diff_traces(a, b).first
     assert (f["quantity"], f.get("layer"), f.get("unit")) == expected and f["step"] == 2
+
+
+@pytest.mark.parametrize("name, first", [("mazur", ("nodes", "delta")), ("mazur-sequential", ("updates", "w_new"))])
+def test_layers_updated_one_at_a_time_come_before_the_layer_below(name, first):
+    """With update_order: sequential the output layer's new weights come before the hidden error terms that are
+    back-propagated through them; in the simultaneous order the whole backward pass comes first. The order is
+    the plan's: given the spec, or read from a spec file."""
+    trace = run(name)
+    a, b = {k: v.copy() for k, v in trace.tables.items()}, {k: v.copy() for k, v in trace.tables.items()}
+    b["nodes"].loc[at(b["nodes"], step=1, unit="h1"), "delta"] += 1e-3
+    b["updates"].loc[at(b["updates"], step=1, unit="o1", source="h1"), "w_new"] += 1e-3
+    assert first_of(diff_traces(trace, b))[:2] == first
+    assert first_of(diff_traces(find_example(name), b))[:2] == first
 
 
 def test_earlier_step_comes_first_whatever_the_quantity():
@@ -352,8 +366,8 @@ def test_html_report_in_chromium(chromium, tmp_path):
 
 def test_xlsx_report_holds_every_difference_split_at_the_row_limit(tmp_path, monkeypatch):
     result = diff_traces(*perturbed_pair())
-    monkeypatch.setattr(diffmod, "EXCEL_ROWS", 50)
-    monkeypatch.setattr(diffmod, "XLSX_CHUNK", 7)  # chunks that do not divide the sheets
+    monkeypatch.setattr(output, "EXCEL_ROWS", 50)
+    monkeypatch.setattr(output, "XLSX_CHUNK", 7)  # chunks that do not divide the sheets
     write_diff_report(result, tmp_path / "d.xlsx", "a", "b")
     write_diff_report(result, tmp_path / "e.xlsx", "a", "b")
     assert (tmp_path / "d.xlsx").read_bytes() == (tmp_path / "e.xlsx").read_bytes()
@@ -378,7 +392,7 @@ def test_a_failed_xlsx_report_leaves_nothing_behind(tmp_path, monkeypatch):
 
     def fail(ws, r0, rows):
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(diffmod, "_write_rows", fail)
+    monkeypatch.setattr(output, "_write_rows", fail)
     with pytest.raises(OSError):
         write_diff_report(result, tmp_path / "d.xlsx", "a", "b")
     assert [p.name for p in tmp_path.iterdir()] == ["d.xlsx"] and (tmp_path / "d.xlsx").read_bytes() == before

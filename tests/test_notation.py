@@ -6,7 +6,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import tracer
-from tracer.model.notation import PROFILES, profile, to_mathml
+from tracer.export.html.mathml import to_mathml
+from tracer.model.notation import PROFILES, Notation, profile
 from tracer.io.resources import example_paths, find_example
 from tracer.model.spec import NOTATIONS
 
@@ -120,10 +121,19 @@ def test_mathml_escapes_every_character(label):
     assert strip("".join(root.itertext())) == strip(label)
 
 
-def test_profiles_are_data():
-    """Conventions differ by data only: the sign of the output error, the 1/2, the form of the update."""
-    assert PROFILES["ekman"].error_form == PROFILES["maren"].error_form == "-(y-a)"  # Ekman MSE', Maren E_o·(−1)
-    assert PROFILES["frey"].error_form == "a-y"  # Frey eq. (10)
-    assert PROFILES["davila"].half == "" and PROFILES["ekman"].half == "/2"
-    assert {p.update_form for p in PROFILES.values()} == {"add", "descent", "decay"}
-    assert len(example_paths()) >= 1
+@pytest.mark.parametrize("name", ["ekman", "maren", "cs510", "davila"])
+def test_conventions_are_data_not_names(name, monkeypatch):
+    """A course's conventions are its profile's fields: a copy of a profile under another name writes the very
+    same report, so no exporter or written form branches on which course it is."""
+    import dataclasses
+
+    import tracer.export.html.report as report
+
+    trace = tracer.run(tracer.load_spec(find_example("frey-online")), epochs=1)
+    original = report.render_report(trace, notation=name, steps="1-2")
+    copy = dataclasses.replace(PROFILES[name], name="course-x")
+    monkeypatch.setattr(report, "profile", lambda notation, spec: Notation(copy, spec))
+    assert report.render_report(trace, notation=name, steps="1-2") == original
+    changed = dataclasses.replace(copy, error_form="a-y" if copy.error_form != "a-y" else "-(y-a)")
+    monkeypatch.setattr(report, "profile", lambda notation, spec: Notation(changed, spec))
+    assert report.render_report(trace, notation=name, steps="1-2") != original  # and the data does matter

@@ -1,6 +1,6 @@
 """backprop-tracer: train a feed-forward network with backpropagation and record every intermediate value."""
 from .grading.check import check_answers, check_file, check_files, write_feedback, write_gradebook
-from .compare.diff import DiffResult, diff_traces, format_result, load_trace, write_diff_report
+from .compare import DiffResult, diff_traces, format_result, load_trace, write_diff_report
 from .engine.train import forward, run
 from .errors import SpecError, TracerError, TracerWarning
 from .export.html import render_report, write_report

@@ -17,7 +17,7 @@ from .model.spec import Spec, load_spec
 from .engine.trace import Trace
 from .grading.check import DEFAULT_RTOL as CHECK_RTOL
 from .grading.check import check_files, write_feedback
-from .compare.diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces, format_result, write_diff_report
+from .compare import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces, format_result, write_diff_report
 from .export.html import write_report
 from .export.reports import write_example_reports
 from .grading.template import write_exercise, write_variants

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import tracer
 from tracer.io.csvio import write_trace_csv
-from tracer.compare.diff import diff_traces, write_diff_report
+from tracer.compare import diff_traces, write_diff_report
 from tracer.io.resources import find_example
 
 

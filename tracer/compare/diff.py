@@ -2,11 +2,12 @@
 
 A trace can be a trace directory (CSVs of `tracer run --trace`), a workbook written by `tracer run --xlsx`,
 a spec file (run first), a Trace, or a dict of DataFrames from other code holding a table's key columns
-(`KEYS`) and any of its value columns. The first divergence is the earliest in training order (epoch,
-step, sample) and, within a sample, in dependency order: the target, then for each layer forward the
-weights used, the inputs, z and a; the loss; then dE/da, da/dz and delta from the output layer back; then
-the per-sample gradients. A step's update (w_old, grad, delta_w, w_new) comes after all its samples. So the
-root cause is named rather than everything downstream of it.
+(`KEYS`) and any of its value columns (tracer.compare.tables). The first divergence is the earliest in
+training order (epoch, step) and, within a step, in the plan's dependency order (model.plan): the target,
+then for each layer forward the weights used, the inputs, z and a; the loss; then dE/da, da/dz and delta
+from the output layer back; the per-sample gradients; then the step's update (w_old, grad, delta_w, w_new)
+after all its samples, or layer by layer where layers are updated one at a time. So the root cause is
+named rather than everything downstream of it.
 """
 from __future__ import annotations
 
@@ -17,17 +18,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..engine.trace import COLUMNS, INT_COLUMNS, KEYS, TEXT_COLUMNS
 from ..errors import TracerError
-from ..io.resources import find_example, render_template
-from ..engine.trace import COLUMNS, INT_COLUMNS, KEYS, TEXT_COLUMNS, Trace, typed
-from ..io.workbooks import new_workbook, read_xlsx
+from ..model.plan import dependency_ranks
+from ..model.spec import parse_spec
+from .tables import check_tables, resolve
 
 DEFAULT_RTOL = 1e-9
 DEFAULT_ATOL = 1e-12
 QUANTITIES = tuple(dict.fromkeys(c for name, cols in COLUMNS.items() for c in cols if c not in KEYS[name]))
-MAX_HTML_ROWS = 20_000  # a browser page stays usable; the xlsx report holds every difference
-EXCEL_ROWS = 1_048_575  # data rows per report sheet below the header
-XLSX_CHUNK = 50_000  # rows converted to Python values at a time when writing the xlsx report
 SAMPLE_LAST = np.iinfo(np.int64).max  # the sample rank of a step's update: after every sample of the step
 
 
@@ -49,67 +48,6 @@ class DiffResult:
         return self.first is None and not any(self.only_a.values()) and not any(self.only_b.values())
 
 
-# -- inputs ---------------------------------------------------------------------------------------------
-def load_trace(source) -> Trace:
-    """A Trace from a trace directory, a workbook of the tool, a spec file (or bundled example name), a Trace."""
-    if isinstance(source, Trace):
-        return source
-    path = Path(source)
-    if not path.exists() and (bundled := find_example(str(source))) is not None:
-        path = bundled
-    if path.is_dir():
-        from ..io.csvio import read_trace_csv
-
-        return read_trace_csv(path)
-    if not path.is_file():
-        raise TracerError(str(path), "no such file or directory (expected a trace directory, a workbook, a spec "
-                                     "file or the name of a bundled example)")
-    if path.suffix.lower() == ".xlsx":
-        return read_xlsx(path)
-    if path.suffix.lower() in (".yaml", ".yml", ".json"):
-        from ..engine.train import run
-        from ..model.spec import load_spec
-
-        return run(load_spec(path))
-    raise TracerError(str(path), "not a trace: give a trace directory, an .xlsx workbook of the tool or a spec file")
-
-
-def as_tables(source) -> dict[str, pd.DataFrame]:
-    """The tables of a Trace, a dict of DataFrames, a directory of trace CSVs, or anything load_trace accepts.
-
-    A directory may hold only some of the four CSVs, each with a table's keys and some of its values
-    (other code's traces); check_tables says what is missing.
-    """
-    if isinstance(source, dict):
-        return source
-    if not isinstance(source, Trace) and Path(source).is_dir():
-        from ..io.csvio import read_table_csv
-
-        present = [n for n in COLUMNS if (Path(source) / f"{n}.csv").is_file()]
-        if not present:
-            raise TracerError(str(source), "not a trace directory: it holds none of "
-                                           f"{', '.join(f'{n}.csv' for n in COLUMNS)}")
-        return {n: read_table_csv(Path(source) / f"{n}.csv", n, strict=False) for n in present}
-    return load_trace(source).tables
-
-
-def check_tables(tables: dict, side: str) -> dict[str, pd.DataFrame]:
-    """Tables of one side with known names, their key columns, contract dtypes and unique keys."""
-    out = {}
-    for name, df in tables.items():
-        if name not in COLUMNS:
-            raise TracerError(side, f"unknown table {name!r}; trace tables are {', '.join(COLUMNS)}")
-        if not isinstance(df, pd.DataFrame):
-            raise TracerError(f"{side} {name}", f"expected a pandas DataFrame, got {type(df).__name__}")
-        missing = [k for k in KEYS[name] if k not in df.columns]
-        if missing:
-            raise TracerError(f"{side} {name}", f"missing key column(s) {', '.join(missing)}; a {name} table needs "
-                                                f"{', '.join(KEYS[name])} and any of "
-                                                f"{', '.join(c for c in COLUMNS[name] if c not in KEYS[name])}")
-        out[name] = typed(df[[c for c in COLUMNS[name] if c in df.columns]], f"{side} {name}")
-    return out
-
-
 # -- comparison -----------------------------------------------------------------------------------------
 def diff_traces(a, b, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, tolerances: dict | None = None,
                 tables: list[str] | None = None) -> DiffResult:
@@ -124,7 +62,8 @@ def diff_traces(a, b, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, to
         unknown = [t for t in tables if t not in COLUMNS]
         if unknown:
             raise TracerError("--tables", f"unknown table(s) {', '.join(unknown)}; use {', '.join(COLUMNS)}")
-    ta, tb = check_tables(as_tables(a), "A"), check_tables(as_tables(b), "B")
+    (ra, spec_a), (rb, spec_b) = resolve(a), resolve(b)
+    ta, tb = check_tables(ra, "A"), check_tables(rb, "B")
     names = [n for n in (tables or COLUMNS) if n in ta and n in tb]
     if tables and len(names) < len(tables):
         lacking = [t for t in tables if t not in names]
@@ -137,13 +76,16 @@ def diff_traces(a, b, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, to
     cb = {n: _coded(tb[n], codes) for n in names}
     _same_network(ca, cb, names, codes)
     parts = [_compare_table(n, ca[n], cb[n], codes, rtol, atol, tolerances) for n in names]
+    ranks = dependency_ranks(spec_a or spec_b or skeleton(codes["layer"]))
     diffs = [d for p in parts for d in p["diffs"]]
-    differences = _with_differences(_named(_in_training_order(pd.concat(diffs, ignore_index=True), codes), codes)) \
+    differences = _with_differences(_named(_in_training_order(pd.concat(diffs, ignore_index=True), codes, ranks),
+                                           codes)) \
         if diffs else pd.DataFrame(columns=[*KEYS["weights"], "table", "quantity", "a", "b", "abs_diff", "rel_diff"])
     differences = differences[[c for c in KEYS["weights"] if c in differences] +
                               ["table", "quantity", "a", "b", "abs_diff", "rel_diff"]]
     sided = [d for p in parts for d in p["one_sided"]]
-    one_sided = _named(_in_training_order(pd.concat(sided, ignore_index=True).assign(quantity=""), codes), codes) \
+    one_sided = _named(_in_training_order(pd.concat(sided, ignore_index=True).assign(quantity=""), codes, ranks),
+                       codes) \
         if sided else pd.DataFrame(columns=["side", "table", *KEYS["weights"]])
     one_sided = one_sided[["side", "table"] + [c for c in KEYS["weights"] if c in one_sided]]
     return DiffResult(first=_first(differences) if len(differences) else None,
@@ -185,6 +127,15 @@ def _compare_table(name: str, left: pd.DataFrame, right: pd.DataFrame, codes: di
         if bad.any():
             out["diffs"].append(both.loc[bad, keys].assign(table=name, quantity=q, a=va[bad], b=vb[bad]))
     return out
+
+
+def skeleton(layers: list[str]):
+    """A network with the given layers (one linear unit each, updated simultaneously): its plan gives the
+    dependency order when neither trace names its spec."""
+    names = layers or ["L1"]
+    return parse_spec({"name": "skeleton", "inputs": 1, "loss": "half_sse", "learning_rate": 1,
+                       "layers": [{"name": n, "units": [f"u{k}"], "activation": "linear", "weights": [[0, 0]]}
+                                  for k, n in enumerate(names)], "data": [{"x": [0], "y": [0]}]})
 
 
 def _check_tolerances(rtol: float, atol: float, tolerances: dict) -> dict:
@@ -270,30 +221,22 @@ def _differs(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> np.ndarr
     return ~(close | (a == b) | (np.isnan(a) & np.isnan(b)))
 
 
-def _in_training_order(d: pd.DataFrame, codes: dict) -> pd.DataFrame:
-    """Sort rows (text keys as codes) by epoch, step, sample, then dependency order within the sample."""
-    n = max(len(codes["layer"]), 1)
-    layer = d["layer"].fillna(0).to_numpy(float) if "layer" in d else np.zeros(len(d))
-    back = n - 1 - layer  # backward pass: the output layer first
-    q, table = d["quantity"].to_numpy(), d["table"].to_numpy()
-    per_sample = {  # quantity -> rank within a sample
-        "target": np.full(len(d), -1.0),
-        "w": 3 * layer, "input": 3 * layer + 1, "z": 3 * layer + 1.5, "a": 3 * layer + 2,  # forward, layer by layer
-        "loss": np.full(len(d), 3.0 * n),
-        "dE_da": 3 * n + 1 + 3 * back, "da_dz": 3 * n + 2 + 3 * back, "delta": 3 * n + 3 + 3 * back,  # backward
-        "grad": 6 * n + 1 + back,
-    }
-    update = {"w_old": 0.0, "grad": 1.0, "delta_w": 2.0, "w_new": 3.0}
-    rank = np.zeros(len(d))
-    for name, r in per_sample.items():
-        rank = np.where(q == name, r, rank)
-    is_update = table == "updates"
-    for name, r in update.items():
-        rank = np.where(is_update & (q == name), r, rank)
+def _in_training_order(d: pd.DataFrame, codes: dict, ranks: dict) -> pd.DataFrame:
+    """Sort rows (text keys as codes) by epoch, step, then the plan's dependency order within the step: its
+    stage (layers updated one at a time), the per-sample quantities before the update, the sample, and
+    where the quantity comes in the plan (model.plan.dependency_ranks)."""
+    layers = codes["layer"] + [""]
+    layer = d["layer"].fillna(-1).to_numpy(np.int64) if "layer" in d else np.full(len(d), -1)
+    table, quantity = d["table"].to_numpy(), d["quantity"].to_numpy()
+    order = np.zeros((len(d), 3))
+    for (t, q, code), idx in pd.Series(range(len(d))).groupby([table, quantity, layer]).groups.items():
+        order[idx] = ranks.get((t, q, layers[code]), (0, 0, 0.0))
     sample = d["sample"].fillna(-1).to_numpy(np.int64) if "sample" in d else np.zeros(len(d), np.int64)
-    d = d.assign(_sample=np.where(is_update, SAMPLE_LAST, sample), _rank=rank)
-    order = ["epoch", "step", "_sample", "_rank"] + [c for c in ("layer", "unit", "source") if c in d]
-    return d.sort_values(order, kind="stable", na_position="first").drop(columns=["_sample", "_rank"])
+    d = d.assign(_stage=order[:, 0], _update=order[:, 1], _sample=np.where(order[:, 1] > 0, SAMPLE_LAST, sample),
+                 _rank=order[:, 2])
+    keys = ["epoch", "step", "_stage", "_update", "_sample", "_rank"] + [c for c in ("layer", "unit", "source") if c in d]
+    return d.sort_values(keys, kind="stable", na_position="first").drop(columns=["_stage", "_update", "_sample",
+                                                                                 "_rank"])
 
 
 def _named(d: pd.DataFrame, codes: dict) -> pd.DataFrame:
@@ -335,145 +278,3 @@ def _first(d: pd.DataFrame) -> dict:
     return first
 
 
-# -- output ---------------------------------------------------------------------------------------------
-def _where_text(row) -> str:
-    """'epoch 1, step 3, sample 2, layer H, unit h1' for the keys a row has."""
-    parts = []
-    for k in ("epoch", "step", "sample", "layer", "unit", "source"):
-        v = row.get(k)
-        if v is not None and not (isinstance(v, float) and math.isnan(v)) and v is not pd.NA and v != "":
-            parts.append(f"{k} {v}")
-    return ", ".join(parts)
-
-
-def format_result(result: DiffResult, max_rows: int = 1) -> str:
-    """Human-readable lines: same, or the first divergence, then the summary and one-sided rows (max_rows each)."""
-    compared = int(result.summary["compared"].sum()) if len(result.summary) else 0
-    lines = []
-    if result.same:
-        lines.append(f"same: {compared} values agree within tolerance")
-    elif result.first:
-        f = result.first
-        lines.append(f"different: first divergence at {_where_text(f)}: {f['table']}.{f['quantity']}")
-        gap = (f"abs diff = {f['abs_diff']:.3g}  rel diff = {f['rel_diff']:.3g}" if math.isfinite(f["abs_diff"])
-               else "not finite on one side")
-        lines.append(f"  A = {f['a']!r}  B = {f['b']!r}  {gap}")
-    elif compared:
-        lines.append(f"different: the {compared} values in both agree, but some rows are in one trace only")
-    else:
-        lines.append("different: no row is in both traces; their epochs, steps and samples do not line up "
-                     "(another batch size, shuffle or data set?)")
-    differing = result.summary[result.summary["differing"] > 0]
-    if len(differing):
-        lines.append("differing values per table and quantity:")
-        for r in differing.itertuples(index=False):
-            lines.append(f"  {r.table}.{r.quantity}: {r.differing} of {r.compared}, max abs diff {r.max_abs_diff:.3g}")
-    for side, counts in (("A", result.only_a), ("B", result.only_b)):
-        for table, n in counts.items():
-            if n:
-                rows = result.one_sided[(result.one_sided["side"] == side) & (result.one_sided["table"] == table)]
-                shown = "; ".join(_where_text(r) for r in rows.head(max_rows).to_dict("records"))
-                lines.append(f"rows only in {side}: {table}: {n} ({'first: ' if n > max_rows else ''}{shown})")
-    if result.not_compared:
-        lines.append(f"not compared (in one trace only): {', '.join(result.not_compared)}")
-    return "\n".join(lines)
-
-
-def write_diff_report(result: DiffResult, path, a_name: str, b_name: str) -> Path:
-    """Every difference as an xlsx workbook, or an HTML page (Jinja2, autoescaped; the first MAX_HTML_ROWS).
-
-    Written atomically; the same result gives the same bytes.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        _write_xlsx_report(result, path, a_name, b_name)
-    elif suffix in (".html", ".htm"):
-        _write_html_report(result, path, a_name, b_name)
-    else:
-        raise TracerError(str(path), "the report is .html or .xlsx")
-    return path
-
-
-def _plain(df: pd.DataFrame) -> list[list]:
-    """Rows of differences or one-sided rows as Python values: keys a table lacks None, NaN values kept."""
-    out = df.astype(object)
-    keys = [c for c in df.columns if c in INT_COLUMNS or c in TEXT_COLUMNS]
-    out[keys] = out[keys].where(df[keys].notna(), None)
-    return out.values.tolist()
-
-
-def _cells(df: pd.DataFrame) -> list[list[dict]]:
-    """HTML cells: values a and b at full precision (shortest round-trip repr), differences to 3 digits,
-    text left-aligned, keys a table lacks empty."""
-    out = []
-    for row in _plain(df):
-        cells = []
-        for c, v in zip(df.columns, row):
-            if v is None:
-                text = ""
-            elif c in ("abs_diff", "rel_diff"):
-                text = f"{v:.3g}"
-            else:
-                text = repr(float(v)) if isinstance(v, (float, np.floating)) else str(v)
-            cells.append({"text": text, "left": _left(c)})
-        out.append(cells)
-    return out
-
-
-def _left(column: str) -> bool:
-    """Text columns are left-aligned, numbers right-aligned."""
-    return column in TEXT_COLUMNS or column in ("side", "table", "quantity")
-
-
-def _headers(df: pd.DataFrame) -> list[dict]:
-    """Column headers aligned as their cells."""
-    return [{"text": c, "left": _left(c)} for c in df.columns]
-
-
-def _write_html_report(result: DiffResult, path: Path, a_name: str, b_name: str) -> None:
-    from ..io.atomic import write_text
-
-    diffs, sided = result.differences, result.one_sided
-    rows = _cells(diffs.head(MAX_HTML_ROWS))
-    html = render_template("diff.html.j2",
-        a=a_name, b=b_name, verdict=format_result(result),
-        summary=[{**r, "max_abs_diff": f"{r['max_abs_diff']:.3g}"} for r in result.summary.to_dict("records")],
-        columns=_headers(diffs), rows=rows, truncated=len(diffs) - len(rows), total=len(diffs),
-        sided_columns=_headers(sided), sided_total=len(sided), sided=_cells(sided.head(MAX_HTML_ROWS)))
-    write_text(path, html)
-
-
-def _write_xlsx_report(result: DiffResult, path: Path, a_name: str, b_name: str) -> None:
-    from ..io.atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        wb = new_workbook(tmp, {"title": f"trace diff: {a_name} vs {b_name}"}, constant_memory=True)
-        ws = wb.add_worksheet("summary")
-        lines = [f"A: {a_name}", f"B: {b_name}", *format_result(result, max_rows=10).splitlines(), ""]
-        for r, line in enumerate(lines):
-            ws.write_string(r, 0, line)
-        ws.write_row(len(lines), 0, list(result.summary.columns))
-        _write_rows(ws, len(lines) + 1, result.summary.values.tolist())
-        for title, frame in (("differences", result.differences), ("rows in one trace only", result.one_sided)):
-            for part, start in enumerate(range(0, max(len(frame), 1), EXCEL_ROWS)):
-                sheet = wb.add_worksheet(title if part == 0 else f"{title} ({part + 1})")
-                sheet.write_row(0, 0, list(frame.columns))
-                stop = min(start + EXCEL_ROWS, len(frame))
-                for chunk in range(start, stop, XLSX_CHUNK):  # a chunk at a time: Python objects for all would not fit
-                    _write_rows(sheet, chunk - start + 1, _plain(frame.iloc[chunk:min(chunk + XLSX_CHUNK, stop)]))
-        wb.close()
-
-
-def _write_rows(ws, r0: int, rows: list[list]) -> None:
-    """Rows from sheet row r0 on; non-finite numbers as text (nan, inf), since spreadsheets have no NaN."""
-    for r, row in enumerate(rows, start=r0):
-        for c, v in enumerate(row):
-            if v is None:
-                continue
-            if isinstance(v, (float, np.floating)) and not math.isfinite(v):
-                ws.write_string(r, c, repr(float(v)))
-            elif isinstance(v, (int, float, np.integer, np.floating)):
-                ws.write_number(r, c, v)
-            else:
-                ws.write_string(r, c, str(v))

@@ -16,7 +16,9 @@ import pytest
 
 from ..io.atomic import write_text
 from ..io.csvio import read_table_csv, table_to_csv
-from .diff import DEFAULT_ATOL, DEFAULT_RTOL, check_tables, diff_traces, format_result
+from .diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces
+from .output import format_result
+from .tables import check_tables
 from ..errors import TracerError
 from ..engine.trace import Trace
 

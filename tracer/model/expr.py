@@ -107,6 +107,14 @@ class Ellipsis_(Expr):
 
 
 @dataclass(frozen=True)
+class Tagged(Expr):
+    """x with a remark after its numbers ('(frozen)')."""
+
+    x: Expr
+    text: str
+
+
+@dataclass(frozen=True)
 class Either(Expr):
     """One form written with symbols, another with numbers."""
 
@@ -114,9 +122,9 @@ class Either(Expr):
     numeric: Expr
 
 
-def add(*terms) -> Add:
-    """A sum of terms, all added ('+')."""
-    return Add(tuple(("+", t) for t in terms))
+def add(*terms) -> Expr:
+    """A sum of terms, all added ('+'); one term is itself."""
+    return terms[0] if len(terms) == 1 else Add(tuple(("+", t) for t in terms))
 
 
 def sub(a: Expr, b: Expr) -> Add:

@@ -9,14 +9,14 @@ label; they never branch on the course. Templates use placeholders filled per un
   {s} source name    {p} Ekman's source letter: x for the inputs, else the previous layer's name in lower case
   {w} the weight's own label (for gradients, delta w and new weights)
 
-Labels are plain text with `_` for a subscript and `^` for a superscript (`h_1^o`); `math()` turns them
-into MathML for the HTML report.
+Labels are plain text with `_` for a subscript and `^` for a superscript (`h_1^o`); the HTML report
+typesets them (tracer.export.html.mathml). The conventions that say how a course writes its formulas
+(where the minus sign goes, the 1/2, the order of the factors, which quantities it writes inside others,
+the form of the update) are fields of the profile, read by the plan's written forms (tracer.model.writing).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from html import escape
 
 KINDS = ("x", "target", "z", "a", "da_dz", "dE_da", "delta", "w", "grad", "delta_w", "w_new", "loss", "eta")
 
@@ -30,25 +30,24 @@ class Profile:
     labels: dict  # kind or kind.role -> template
     loss_symbol: str = "E"
     delta_word: str = "delta"  # Ekman: "error term"
-    half: str = "1/2"  # how the source writes the 1/2 of the loss ('' when it has none)
+    half: str = "1/2"  # how a loss with 1/2 writes it: '1/2' in front (Frey, Maren) or '/2' after (Ekman)
     update: str = "w ← w − η ∂E/∂w"  # the update as the source writes it
     sign_note: str = ""  # where the source puts the minus sign
-    # How the source writes the backward pass and the update (the HTML report follows these; the numbers
-    # always come from the trace):
+    # How the source writes the backward pass and the update (the plan's written forms read these; the
+    # numbers always come from the trace):
     error_form: str = "a-y"  # dE/da of the half SSE: 'a-y' (Frey eq. 10, CS 510) or '-(y-a)' (Ekman MSE', Maren)
     output_delta: tuple = ("dE_da", "da_dz")  # factor order of the output error term (Davila: σ' first)
-    hidden_delta: tuple = ("sum", "da_dz")  # factor order of a hidden error term (Frey eq. 4: g' first)
+    hidden_delta: tuple = ("dE_da", "da_dz")  # factor order of a hidden error term (Frey eq. 4: g' first)
     sum_terms: tuple = ("w", "delta")  # order inside the back-propagated sum (Frey: δ_k w_jk)
-    grad_factors: dict = field(default_factory=lambda: {"": ("input", "delta")})  # dE/dw as a product, by role
+    grad_order: dict = field(default_factory=lambda: {"": ("input", "delta")})  # dE/dw as a product, by role
     update_form: str = "descent"  # 'descent' w <- w - η g; 'add' Δw = -η g, w + Δw; 'decay' (1 - αλ) w - α g
-    inline: bool = False  # derivative and back-propagated sum written inside the error-term line (Ekman)
-    show_grad: bool = True  # a line per gradient before the update (Ekman goes straight to Δw)
+    inline: tuple = ()  # kinds (kind or kind.role) written only inside the quantity that uses them (Ekman's y'_g)
+    expand: dict = field(default_factory=dict)  # 'operand>consumer' -> 'both' or 'numbers': written out there
     act_symbols: dict = field(default_factory=dict)  # activation name -> the source's symbol (Ekman: S)
-    extra: dict = field(default_factory=dict)
 
     def factors(self, role: str) -> tuple:
-        """The factors of dE/dw for a weight of a unit in `role` ('output' or 'hidden')."""
-        return self.grad_factors.get(role, self.grad_factors[""])
+        """The order of input and delta in dE/dw for a weight of a unit in `role` ('output' or 'hidden')."""
+        return self.grad_order.get(role, self.grad_order[""])
 
     def template(self, kind: str, role: str) -> str:
         """The template for a quantity: the role-specific one if the profile has it."""
@@ -79,8 +78,9 @@ PROFILES = {p.name: p for p in (
         loss_symbol="MSE", delta_word="error term", half="/2",
         update="Δw = −lr · input · error term; w = w + Δw",
         sign_note="Ekman puts the minus sign into Δw and then adds it to the weight",
-        error_form="-(y-a)", output_delta=("dE_da", "da_dz"), hidden_delta=("sum", "da_dz"),
-        sum_terms=("delta", "w"), update_form="add", inline=True, show_grad=False, act_symbols={"sigmoid": "S"},
+        error_form="-(y-a)", sum_terms=("delta", "w"), update_form="add", act_symbols={"sigmoid": "S"},
+        inline=("da_dz", "dE_da.hidden", "grad"),  # error term g = error term f · w_gf1 · y'_g; Δw = −lr · x · δ
+        expand={"da_dz>delta": "numbers", "dE_da.hidden>delta": "both", "grad>delta_w": "both"},
     ),
     Profile(
         name="frey", title="Frey, AI Essentials (h, a, δ, v_ij / w_jk, η)",
@@ -94,8 +94,8 @@ PROFILES = {p.name: p for p in (
         },
         loss_symbol="E", update="w_jk ← w_jk − η ∂E/∂w_jk",
         sign_note="Frey writes δ_k^o = (ŷ_k − y_k) g'_o(h_k^o) and subtracts η δ a",
-        output_delta=("dE_da", "da_dz"), hidden_delta=("da_dz", "sum"), sum_terms=("delta", "w"),
-        grad_factors={"": ("delta", "input")}, act_symbols={"sigmoid": "σ"},
+        hidden_delta=("da_dz", "dE_da"), sum_terms=("delta", "w"), grad_order={"": ("delta", "input")},
+        act_symbols={"sigmoid": "σ"},
     ),
     Profile(
         name="maren", title="Maren, ch. 6 (NdInpt_o, A_o, H_h, v_{h,o}, SSE, α)",
@@ -109,7 +109,8 @@ PROFILES = {p.name: p for p in (
         loss_symbol="SSE",
         update="v ← v − η ∂SSE/∂v, with ∂SSE/∂v_{h,o} = −α E_o F_o(1 − F_o) H_h",
         sign_note="Maren's E_o = Desired_o − Actual_o, so the minus sign sits in ∂E_o/∂F_o = −1",
-        error_form="-(y-a)", grad_factors={"output": ("dE_da", "da_dz", "input"), "": ("delta", "input")},
+        error_form="-(y-a)", grad_order={"output": ("delta", "input"), "": ("delta", "input")},
+        expand={"delta.output>grad": "both"},  # ∂SSE/∂v_{h,o} = −E_o · αA_o(1 − A_o) · H_h
         update_form="add", act_symbols={"sigmoid": "F"},
     ),
     Profile(
@@ -122,7 +123,8 @@ PROFILES = {p.name: p for p in (
         },
         loss_symbol="C", update="w ← (1 − α) w − α a δ",
         sign_note="CS 510 subtracts α a δ; the (1 − α) w term is weight decay with λ = 1",
-        hidden_delta=("da_dz", "sum"), update_form="decay", act_symbols={"sigmoid": "σ", "tanh": "tanh"},
+        hidden_delta=("da_dz", "dE_da"), update_form="decay", act_symbols={"sigmoid": "σ", "tanh": "tanh"},
+        expand={"grad>delta_w": "both"},  # w ← (1 − α) w − α a δ
     ),
     Profile(
         name="davila", title="Lopez Davila (z^L, a^L, C)",
@@ -131,9 +133,9 @@ PROFILES = {p.name: p for p in (
             "dE_da": "∂C/∂a^{Lrel}{J}", "delta": "∂C/∂z^{Lrel}{J}", "w": "w^{Lrel}{JK}", "w.bias": "b^{Lrel}{J}",
             "grad": "∂C/∂{w}", "delta_w": "Δ{w}", "w_new": "{w} new", "loss": "C", "eta": "η",
         },
-        loss_symbol="C", half="", update="w ← w − η ∂C/∂w, ∂C/∂w = 1/n Σ_k ∂C_k/∂w",
+        loss_symbol="C", update="w ← w − η ∂C/∂w, ∂C/∂w = 1/n Σ_k ∂C_k/∂w",
         sign_note="Davila's C = (a^L − y)^2 has no 1/2, so ∂C/∂a^L = 2(a^L − y)",
-        output_delta=("da_dz", "dE_da"), grad_factors={"output": ("input", "da_dz", "dE_da"), "": ("input", "delta")},
+        output_delta=("da_dz", "dE_da"), expand={"delta.output>grad": "both"},  # a^(L−1) · σ'(z^L) · 2(a^L − y)
         act_symbols={"sigmoid": "σ"},
     ),
 )}
@@ -212,91 +214,3 @@ class Notation:
             "JK": _unit_source_index(layer, j, i),
             "I": f"_{i}" if self.spec is not None and len(self.spec.inputs) > 1 and i else "",
         }
-
-    def math(self, kind: str, layer=None, unit=None, source=None) -> str:
-        """The label as a MathML fragment (escaped), for the HTML report."""
-        return to_mathml(self.label(kind, layer, unit, source))
-
-
-_TOKEN = re.compile(r"(?P<num>[0-9]+(?:\.[0-9]+)?)|(?P<greek>[α-ωΑ-Ω∂Σ])|(?P<id>[^\W\d_]+)|(?P<op>\S)")
-SCRIPT = re.compile(r"([_^])\{?([^\W_]+(?:[-,][^\W_]+)*)\}?")  # a sub- or superscript: _1, ^L-1, _{h,o}
-_WORD = re.compile(r"[a-z]{3,}")  # 'error', 'term', 'new': words, set as text
-_INDEXED = re.compile(r"([A-Za-z]+)([0-9]+)")  # x1, I0: an input written with its index (Ekman's x_1)
-_OPS = {"-": "−", "*": "·"}
-_GREEK = {"delta": "δ", "eta": "η", "alpha": "α", "lambda": "λ", "mu": "μ"}  # generic 'delta_g' typeset as δ_g
-
-
-def to_mathml(label: str) -> str:
-    """MathML for a plain label with `_` subscripts and `^` superscripts ('h_1^o', 'z^1_2', "y'_f", 'w_xg1 new').
-
-    Every character of the label ends up escaped inside a token element, so spec text cannot inject markup.
-    """
-    return "<mspace width='0.3em'/>".join(_word(w) for w in label.split(" ") if w)
-
-
-def _word(text: str) -> str:
-    """One word of a label: tokens, each base with its primes, subscript and superscript."""
-    if _WORD.fullmatch(text) and text not in _GREEK:
-        return f"<mtext>{escape(text)}</mtext>"
-    if m := _INDEXED.fullmatch(text):
-        return f"<msub>{_mi(m[1])}<mn>{m[2]}</mn></msub>"
-    out, pos = [], 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        kind, value = m.lastgroup, m.group()
-        pos = m.end()
-        if kind == "op":
-            out.append(_mo(value))
-            continue
-        base = f"<mn>{value}</mn>" if kind == "num" else _mi(_GREEK.get(value, value))
-        primes = ""
-        while pos < len(text) and text[pos] == "'":
-            primes += "′"
-            pos += 1
-        sub = sup = ""
-        while (s := SCRIPT.match(text, pos)) is not None:
-            if s[1] == "_":
-                sub = s[2]
-            else:
-                sup = s[2]
-            pos = s.end()
-        if primes:  # y'_f: the prime beside the letter, the scripts on both (Ekman's y'_f, Frey's g'_o)
-            base = f"<mrow>{base}<mo lspace='0' rspace='0'>{primes}</mo></mrow>"
-        out.append(_scripted(base, sub, sup))
-    return "".join(out)
-
-
-def _scripted(base: str, sub: str, sup: str) -> str:
-    """A base with optional sub- and superscript text."""
-    if sub and sup:
-        return f"<msubsup>{base}{_plain(sub)}{_plain(sup)}</msubsup>"
-    if sub:
-        return f"<msub>{base}{_plain(sub)}</msub>"
-    if sup:
-        return f"<msup>{base}{_plain(sup)}</msup>"
-    return base
-
-
-def _plain(text: str) -> str:
-    """Script text as one row of tokens ('xg1', 'L-1', '0,1', '′ o')."""
-    parts = []
-    for m in _TOKEN.finditer(text.replace(" ", "")):
-        kind, value = m.lastgroup, m.group()
-        if kind == "num":
-            parts.append(f"<mn>{value}</mn>")
-        elif kind == "op":
-            parts.append(_mo(value))
-        else:
-            parts.append(_mi(value))
-    return parts[0] if len(parts) == 1 else f"<mrow>{''.join(parts)}</mrow>"
-
-
-def _mo(op: str) -> str:
-    """An operator token, escaped; brackets keep their size (no stretching around scripts)."""
-    stretch = ' stretchy="false"' if op in "()[]" else ""
-    return f"<mo{stretch}>{escape(_OPS.get(op, op))}</mo>"
-
-
-def _mi(text: str) -> str:
-    """An identifier token, escaped."""
-    return f"<mi>{escape(text)}</mi>"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .expr import ONE, Either, Ellipsis_, Frac, Num, Paren, Ref, Sum, add, mul
+from .expr import ONE, Either, Ellipsis_, Frac, Num, Paren, Ref, Sum, Tagged, add, mul
 
 MAX_TERMS = 8  # terms of a batch sum written out before "..."
 
@@ -264,7 +264,7 @@ class NewWeight:
     def written(self, op, w):
         weight, change = op.operands
         if self.frozen:
-            return Ref(weight)
+            return Tagged(Ref(weight), "(frozen)")
         if w.notation.update_form == "decay" and self.rule.weight_decay and not self.rule.momentum:
             change_op = w.plan[change]  # CS 510: w <- (1 - alpha) w - alpha a delta
             return self.rule.written_decayed(Ref(weight), w.operand(change_op.operands[0], change_op))

@@ -8,7 +8,7 @@ from html import escape
 
 import numpy as np
 
-from ..model.notation import SCRIPT
+from .mathml import SCRIPT
 
 MAX_CHART_POINTS = 400  # curves are thinned to this many points, so long runs stay small
 MARKED_POINTS = 40  # curves with at most this many points get a dot on each

@@ -1,0 +1,84 @@
+"""Traces from anywhere as tables with the contract's keys and types: trace directories (CSV), workbooks of
+the tool, spec files (run first), Traces, or other code's DataFrames holding a table's key columns (`KEYS`)
+and any of its value columns."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..engine.trace import COLUMNS, KEYS, Trace, typed
+from ..errors import TracerError
+from ..io.resources import find_example
+from ..io.workbooks import read_xlsx
+
+
+# -- inputs ---------------------------------------------------------------------------------------------
+def load_trace(source) -> Trace:
+    """A Trace from a trace directory, a workbook of the tool, a spec file (or bundled example name), a Trace."""
+    if isinstance(source, Trace):
+        return source
+    path = Path(source)
+    if not path.exists() and (bundled := find_example(str(source))) is not None:
+        path = bundled
+    if path.is_dir():
+        from ..io.csvio import read_trace_csv
+
+        return read_trace_csv(path)
+    if not path.is_file():
+        raise TracerError(str(path), "no such file or directory (expected a trace directory, a workbook, a spec "
+                                     "file or the name of a bundled example)")
+    if path.suffix.lower() == ".xlsx":
+        return read_xlsx(path)
+    if path.suffix.lower() in (".yaml", ".yml", ".json"):
+        from ..engine.train import run
+        from ..model.spec import load_spec
+
+        return run(load_spec(path))
+    raise TracerError(str(path), "not a trace: give a trace directory, an .xlsx workbook of the tool or a spec file")
+
+
+def as_tables(source) -> dict[str, pd.DataFrame]:
+    """The tables of a Trace, a dict of DataFrames, a directory of trace CSVs, or anything load_trace accepts.
+
+    A directory may hold only some of the four CSVs, each with a table's keys and some of its values
+    (other code's traces); check_tables says what is missing.
+    """
+    if isinstance(source, dict):
+        return source
+    if not isinstance(source, Trace) and Path(source).is_dir():
+        from ..io.csvio import read_table_csv
+
+        present = [n for n in COLUMNS if (Path(source) / f"{n}.csv").is_file()]
+        if not present:
+            raise TracerError(str(source), "not a trace directory: it holds none of "
+                                           f"{', '.join(f'{n}.csv' for n in COLUMNS)}")
+        return {n: read_table_csv(Path(source) / f"{n}.csv", n, strict=False) for n in present}
+    return load_trace(source).tables
+
+
+def check_tables(tables: dict, side: str) -> dict[str, pd.DataFrame]:
+    """Tables of one side with known names, their key columns, contract dtypes and unique keys."""
+    out = {}
+    for name, df in tables.items():
+        if name not in COLUMNS:
+            raise TracerError(side, f"unknown table {name!r}; trace tables are {', '.join(COLUMNS)}")
+        if not isinstance(df, pd.DataFrame):
+            raise TracerError(f"{side} {name}", f"expected a pandas DataFrame, got {type(df).__name__}")
+        missing = [k for k in KEYS[name] if k not in df.columns]
+        if missing:
+            raise TracerError(f"{side} {name}", f"missing key column(s) {', '.join(missing)}; a {name} table needs "
+                                                f"{', '.join(KEYS[name])} and any of "
+                                                f"{', '.join(c for c in COLUMNS[name] if c not in KEYS[name])}")
+        out[name] = typed(df[[c for c in COLUMNS[name] if c in df.columns]], f"{side} {name}")
+    return out
+
+
+
+
+def resolve(source) -> tuple[dict, object]:
+    """The tables of a source and the spec that made them, if known (for the plan's dependency order)."""
+    if isinstance(source, dict) or (not isinstance(source, Trace) and Path(source).is_dir()):
+        return as_tables(source), None
+    trace = load_trace(source)
+    return trace.tables, trace.spec

@@ -1,0 +1,145 @@
+"""HTML report: the computation written out step by step in a course's notation, with the network drawn.
+
+`report_data` prepares plain data (strings, numbers, lists, and MathML/SVG fragments in which every
+spec-derived text is escaped); the Jinja2 template templates/report.html.j2 only lays it out. Every number
+comes from the trace; every formula from the plan (tracer.model.plan) as the notation writes it
+(tracer.model.writing), so the names, the order of the factors, where the minus sign goes and how the
+update is written follow the course while the values stay the same.
+"""
+from __future__ import annotations
+
+from html import escape
+
+import numpy as np
+from markupsafe import Markup
+
+from ...io.atomic import write_text
+from ...io.resources import render_template
+from ...model.notation import profile
+from ...model.plan import Plan, key
+from ...model.writing import Writing
+from ...steps import select_steps
+from .mathml import Fmt, Renderer, eq, to_mathml
+from .steps import SATURATED, StepWriter
+from .svg import loss_chart, network_svg, weights_chart
+
+MAX_TABLE_STEPS = 200  # the weights-per-step table lists at most this many steps (the chosen ones first)
+DEFAULT_ALL = 50  # without a selection, runs up to this many steps are written out in full
+MAX_WRITTEN = 100  # never more steps than this written out in full (about 20 kB each for xor: 2 MB)
+
+def write_report(trace, path, notation: str | None = None, steps: str | None = None, digits: int = 4) -> None:
+    """Write the HTML report of a trace to `path` (atomically, self-contained, deterministic)."""
+    write_text(path, render_report(trace, notation=notation, steps=steps, digits=digits))
+
+
+def render_report(trace, notation: str | None = None, steps: str | None = None, digits: int = 4) -> str:
+    """The report as one HTML string: setup, the chosen steps written out, the run across the steps."""
+    return render_template("report.html.j2", **report_data(trace, notation, steps, digits))
+
+
+def summary_html(trace) -> str:
+    """A small report for Jupyter (Trace._repr_html_): setup, network, loss curve and the first step.
+
+    A trace read from CSV files has no spec to write formulas from: then only the size of its tables.
+    """
+    if trace.spec is None:
+        rows = "".join(f"<tr><th>{escape(n)}</th><td>{len(t)} rows</td></tr>" for n, t in trace.tables.items())
+        return f'<div class="tracer-summary"><strong>Trace</strong> ({trace.step_count()} steps)<table>{rows}</table></div>'
+    return render_template("summary.html.j2", **report_data(trace, None, "1", 4))
+
+
+def report_data(trace, notation: str | None, steps: str | None, digits: int) -> dict:
+    """Everything the template shows, prepared: setup, chosen steps, charts and the weights table."""
+    spec = trace.spec
+    names = profile(notation, spec)
+    fmt = Fmt(digits)
+    n_steps = trace.step_count()
+    chosen, steps_note = chosen_steps(steps if steps is not None else spec.steps, n_steps)
+    chosen = [s for s in chosen if s in set(trace.recorded_steps())] if trace.partial else chosen
+    P = sum(l.weights.size for l in spec.layers)
+    upd = trace.updates
+    w_old = upd["w_old"].to_numpy().reshape(-1, P)
+    delta_w = upd["delta_w"].to_numpy().reshape(-1, P)
+    params = [(l.name, u, s) for l in spec.layers for u in l.units for s in l.sources]
+    initial = np.concatenate([l.weights.ravel() for l in spec.layers])
+    per_epoch = trace.epoch_losses()
+    writer = StepWriter(trace, names, fmt)
+    return {
+        "title": spec.title or spec.name, "name": spec.name, "source": spec.source, "description": spec.description,
+        "notation": names.profile.title, "sign_note": names.profile.sign_note, "delta_word": names.profile.delta_word,
+        "setup": setup_rows(spec, names, fmt),
+        "data_head": [Markup(to_mathml(names.label("x", source=s))) for s in spec.inputs]
+                     + [Markup(to_mathml(names.label("target", spec.output.name, u))) for u in spec.output.units],
+        "data_rows": [[fmt(v) for v in [*x, *y]] for x, y in zip(spec.x[:MAX_TABLE_STEPS], spec.y[:MAX_TABLE_STEPS])],
+        "data_note": "" if len(spec.x) <= MAX_TABLE_STEPS else f"first {MAX_TABLE_STEPS} of {len(spec.x)} samples",
+        "network": Markup(network_svg(spec, names, fmt, initial)),
+        "loss_formula": loss_formula(spec, names, fmt),
+        "update_formula": Markup(f"<math>{to_mathml(names.profile.update)}</math>"),
+        "n_steps": n_steps, "chosen": chosen, "steps_note": steps_note,
+        "steps": [writer.step(s) for s in chosen],
+        "loss_chart": Markup(loss_chart(per_epoch, names.label("loss"))) if len(per_epoch) else "",
+        "weights_chart": Markup(weights_chart(initial, w_old + delta_w, params, names)) if n_steps else "",
+        "weights_table": weights_table(w_old + delta_w, chosen, n_steps, params, names, fmt),
+        "stopped": trace.stopped,
+    }
+
+
+def chosen_steps(selection: str | None, n_steps: int) -> tuple[list[int], str]:
+    """The steps written out, and a note when a long run is cut down so the page stays small.
+
+    No selection and more than DEFAULT_ALL steps: the first three and the last. A selection of more than
+    MAX_WRITTEN steps: its first MAX_WRITTEN. Every step stays in the charts, the table and the trace CSV.
+    """
+    if not n_steps:
+        return [], ""
+    if not (selection or "").strip() and n_steps > DEFAULT_ALL:
+        chosen = select_steps("1-3,last", n_steps)
+        return chosen, (f"{n_steps} steps: steps 1-3 and the last are written out (choose others with --steps "
+                        "or the spec's steps:)")
+    chosen = select_steps(selection, n_steps)
+    if len(chosen) > MAX_WRITTEN:
+        return chosen[:MAX_WRITTEN], (f"{len(chosen)} steps chosen: the first {MAX_WRITTEN} are written out, "
+                                      "so the page stays small")
+    return chosen, ""
+
+
+def setup_rows(spec, names, fmt) -> list[tuple[str, str]]:
+    """Label / value rows describing the network and training."""
+    layers = "; ".join(f"{l.name}: {len(l.units)} unit(s) ({', '.join(l.units)}), {l.activation.describe()}"
+                       f"{'' if l.bias else ', no bias'}{', frozen ' + str(int(l.frozen.sum())) if l.frozen.any() else ''}"
+                       for l in spec.layers)
+    order = spec.update_order
+    rows = [("inputs", ", ".join(spec.inputs)), ("layers", layers),
+            ("loss", f"{spec.loss.name}: {spec.loss.formula}"),
+            (f"learning rate {names.label('eta')}", fmt(spec.learning_rate)),
+            ("training", f"{spec.training.mode}, {spec.training.epochs} epoch(s), {spec.batch_size} sample(s) per "
+                         f"update, gradient = {spec.training.reduction} over the batch"
+                         f"{', shuffled (seed ' + str(spec.training.seed) + ')' if spec.training.shuffle else ''}"),
+            ("update order", f"{order.name}: {order.description}")]
+    if spec.weight_decay:
+        rows.append(("weight decay λ", fmt(spec.weight_decay)))
+    if spec.momentum:
+        rows.append(("momentum μ", fmt(spec.momentum)))
+    return rows
+
+
+def loss_formula(spec, names, fmt) -> Markup:
+    """The loss of one sample as the chosen source writes it (with or without the 1/2)."""
+    writing = Writing(Plan(spec, 1), names.profile)
+    op = writing.plan[key("loss", 1)]
+    render = Renderer(names, fmt, {}, {l.name: l for l in spec.layers})
+    return eq(render.label(op.key), render.symbolic(writing.written(op)))
+
+
+def weights_table(w_after, chosen, n_steps, params, names, fmt) -> dict:
+    """The weights after each step: all steps when few, else the chosen ones and evenly spaced others."""
+    if n_steps <= MAX_TABLE_STEPS:
+        shown = list(range(1, n_steps + 1))
+    else:
+        spaced = np.linspace(1, n_steps, MAX_TABLE_STEPS - min(len(chosen), MAX_TABLE_STEPS // 2)).round()
+        shown = sorted(set(chosen[:MAX_TABLE_STEPS // 2]) | set(spaced.astype(int).tolist()))
+    shown = [s for s in shown if s <= len(w_after)]
+    return {"head": [Markup(to_mathml(names.label("w", *prm))) for prm in params],
+            "rows": [(s, [fmt(v) for v in w_after[s - 1]]) for s in shown],
+            "note": "" if len(shown) == n_steps else f"{len(shown)} of {n_steps} steps shown (the chosen steps and "
+                                                     f"evenly spaced others); the trace CSV has every step"}
