@@ -1,12 +1,14 @@
 """`tracer run` and `tracer examples` as a user types them; bad input gives one line, exit 2, no files."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from printed import matches_printed
 from tracer.cli import main
 from tracer.io.resources import find_example
 
@@ -24,9 +26,12 @@ def test_run_writes_the_four_tables_and_a_summary(tmp_path):
     assert status == 0, err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["losses.csv", "nodes.csv", "updates.csv",
                                                                     "weights.csv"]
-    assert "0.168156 (epoch 1)" in out
-    assert "G.g: bias 0.30664, x1 0.594024, x2 -0.099336" in out
-    assert "F.f: bias -0.185872, g 0.49654" in out
+    # the summary shows Ekman's printed numbers: MSE 0.17 and the new weights 0.3066 0.5940 -0.0993 -0.1859 0.4965
+    loss = re.search(r"mean loss: (\S+) \(epoch 1\)", out).group(1)
+    assert matches_printed(float(loss), "0.17")
+    weights = [float(v) for v in re.findall(r" (-?\d\.\d+)", "".join(l for l in out.splitlines() if "." in l[:6]))]
+    printed = ["0.3066", "0.5940", "-0.0993", "-0.1859", "0.4965"]
+    assert len(weights) == 5 and all(matches_printed(w, p) for w, p in zip(weights, printed)), out
 
 
 def test_run_a_bundled_example_by_name(tmp_path):

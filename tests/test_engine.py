@@ -50,6 +50,11 @@ def test_tables_have_the_contract_columns_and_sizes(path):
     # weights.w of a sample is the w_old of its step, and grad = delta * input (Frey eq. 1)
     merged = trace.weights.merge(trace.updates[["step", "layer", "unit", "source", "w_old"]])
     assert (merged["w"] == merged["w_old"]).all()
+    with_delta = trace.weights.merge(trace.nodes[["step", "sample", "layer", "unit", "delta"]])
+    assert len(with_delta) == len(trace.weights)
+    np.testing.assert_allclose(with_delta["grad"], with_delta["delta"] * with_delta["input"], rtol=1e-15, atol=0)
+    bias = with_delta["source"] == "bias"
+    assert (with_delta.loc[bias, "input"] == 1).all() and (with_delta.loc[bias, "grad"] == with_delta.loc[bias, "delta"]).all()
 
 
 def test_frozen_bias_stays_while_weights_learn():
