@@ -24,8 +24,8 @@ def tracer_cli(*args, cwd=None):
 def test_run_writes_the_four_tables_and_a_summary(tmp_path):
     status, out, err = tracer_cli("run", find_example("ekman"), "--trace", tmp_path / "out")
     assert status == 0, err
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["losses.csv", "nodes.csv", "updates.csv",
-                                                                    "weights.csv"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["losses.csv", "nodes.csv", "trace.json",
+                                                                    "updates.csv", "weights.csv"]
     # the summary shows Ekman's printed numbers: MSE 0.17 and the new weights 0.3066 0.5940 -0.0993 -0.1859 0.4965
     loss = re.search(r"mean loss: (\S+) \(epoch 1\)", out).group(1)
     assert matches_printed(float(loss), "0.17")

@@ -19,9 +19,9 @@ import tracer
 from tracer.compare import diff as diffmod
 from tracer.compare import output
 from tracer.io import workbooks
-from tracer.io.csvio import write_trace_csv
+from tracer.io.tracefiles import write_trace
 from tracer.compare import diff_traces, format_result, load_trace, write_diff_report
-from tracer.errors import TracerError, TracerWarning
+from tracer.errors import ResourceError, TracerError, TracerWarning
 from tracer.io.resources import find_example
 from tracer.engine.trace import COLUMNS
 from tracer.export.xlsx import write_workbook
@@ -267,7 +267,7 @@ def test_unknown_or_missing_tables_are_bad_input():
 # -- inputs: trace directory, workbook, spec ----------------------------------------------------------------
 def test_workbook_csv_and_spec_inputs_agree(tmp_path):
     trace = run("cs510")
-    write_trace_csv(trace, tmp_path / "csv")
+    write_trace(trace, tmp_path / "csv")
     write_workbook(trace, tmp_path / "cs510.xlsx")
     spec = find_example("cs510")
     assert diff_traces(tmp_path / "csv", spec, rtol=0, atol=0).same  # CSV: bit for bit
@@ -393,7 +393,7 @@ def test_a_failed_xlsx_report_leaves_nothing_behind(tmp_path, monkeypatch):
     def fail(ws, r0, rows):
         raise OSError(28, "No space left on device")
     monkeypatch.setattr(output, "_write_rows", fail)
-    with pytest.raises(OSError):
+    with pytest.raises(ResourceError, match="d.xlsx: no space left on the device"):  # one line, exit 3
         write_diff_report(result, tmp_path / "d.xlsx", "a", "b")
     assert [p.name for p in tmp_path.iterdir()] == ["d.xlsx"] and (tmp_path / "d.xlsx").read_bytes() == before
 
@@ -412,7 +412,7 @@ def cli(*args, cwd=None):
 
 
 def test_cli_exit_codes_and_reports(tmp_path):
-    write_trace_csv(run("ekman"), tmp_path / "a")
+    write_trace(run("ekman"), tmp_path / "a")
     assert cli(tmp_path / "a", find_example("ekman"))[0] == 0
     nodes = tmp_path / "a" / "nodes.csv"
     nodes.write_text(nodes.read_text().replace("-0.2449186624037092", "-0.2449"))
@@ -458,7 +458,7 @@ def test_cli_other_codes_csv_directory_with_some_tables_and_columns(tmp_path):
     (("README.md", "ekman"), "not a trace"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
-    write_trace_csv(run("ekman"), tmp_path / "trace")
+    write_trace(run("ekman"), tmp_path / "trace")
     (tmp_path / "BAD.xlsx").write_bytes(b"not a zip")
     (tmp_path / "NOTRACE").mkdir()
     (tmp_path / "NOKEY").mkdir()
@@ -492,7 +492,7 @@ def test_docs_python_examples_run(tmp_path, monkeypatch):
     doc = (ROOT / "docs" / "diff.md").read_text()
     api, other = re.findall(r"```python\n(.*?)```", doc, re.S)[:2]
     monkeypatch.chdir(tmp_path)
-    write_trace_csv(run("frey-online"), tmp_path / "out" / "mine")
+    write_trace(run("frey-online"), tmp_path / "out" / "mine")
     scope = {}
     exec(api, scope)
     assert scope["result"].same and (tmp_path / "diff.xlsx").is_file()

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import tracer
-from tracer.io.csvio import read_trace_csv, write_trace_csv
+from tracer.io.tracefiles import read_trace, write_trace
 from tracer.io.resources import example_paths, find_example
 from tracer.engine.trace import COLUMNS
 
@@ -176,9 +176,9 @@ def test_recording_off_gives_the_same_final_weights():
 def test_csv_round_trip_is_bit_exact_and_deterministic(path, tmp_path):
     spec = tracer.load_spec(path)
     trace = tracer.run(spec, epochs=min(spec.training.epochs, 50))
-    write_trace_csv(trace, tmp_path / "a")
-    write_trace_csv(tracer.run(spec, epochs=min(spec.training.epochs, 50)), tmp_path / "b")
-    back = read_trace_csv(tmp_path / "a")
+    write_trace(trace, tmp_path / "a")
+    write_trace(tracer.run(spec, epochs=min(spec.training.epochs, 50)), tmp_path / "b")
+    back = read_trace(tmp_path / "a")
     for name, df in trace.tables.items():
         assert (tmp_path / "a" / f"{name}.csv").read_bytes() == (tmp_path / "b" / f"{name}.csv").read_bytes()
         pd.testing.assert_frame_equal(back.tables[name], df, check_exact=True)

@@ -235,10 +235,10 @@ def test_repr_html_for_jupyter(tmp_path):
     page = parse(html)
     assert "tracer-summary" in html and any("tanh(−0.25)" in f for f in page.formulas)
     assert len(html) < len(render_report(run("ekman")))
-    from tracer.io.csvio import read_trace_csv, write_trace_csv
+    from tracer.io.tracefiles import read_trace, write_trace
 
-    write_trace_csv(run("ekman"), tmp_path)
-    assert "5 rows" in read_trace_csv(tmp_path)._repr_html_()  # no spec: the tables' sizes
+    write_trace(run("ekman"), tmp_path)
+    assert "5 rows" in read_trace(tmp_path)._repr_html_()  # no spec: the tables' sizes
 
 
 def test_cli_html_default_path(tmp_path):

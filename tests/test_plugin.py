@@ -5,7 +5,8 @@ import importlib.metadata
 from pathlib import Path
 
 import tracer
-from tracer.io.csvio import table_to_csv
+from tracer.engine.trace import COLUMNS
+from tracer.io.tracefiles import write_trace
 from tracer.io.resources import find_example
 
 pytest_plugins = ["pytester"]
@@ -53,8 +54,9 @@ def test_golden_files_are_the_trace_csvs_and_stable(pytester):
     pytester.runpytest("--update-traces").assert_outcomes(passed=2)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == first
     spec = tracer.load_spec(find_example("frey-online"))
-    expected = {f"{n}.csv": table_to_csv(df).encode() for n, df in tracer.run(spec.replace(learning_rate=0.5)).tables.items()}
-    assert first == expected  # full precision, text: what tracer.csvio writes
+    write_trace(tracer.run(spec.replace(learning_rate=0.5)), pytester.path / "written")
+    expected = {f"{n}.csv": (pytester.path / "written" / f"{n}.csv").read_bytes() for n in COLUMNS}
+    assert first == expected  # full precision, text: what tracer run --trace writes
 
 
 TOLERANCE = """

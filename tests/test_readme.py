@@ -33,7 +33,7 @@ def test_readme_run_command_runs_ekman(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     args[-1] = str(tmp_path / "out" / "ekman")
     assert main(args[1:]) == 0
-    assert sorted(p.name for p in (tmp_path / "out" / "ekman").iterdir()) == [f"{t}.csv" for t in sorted(COLUMNS)]
+    assert sorted(p.name for p in (tmp_path / "out" / "ekman").iterdir()) == sorted([f"{t}.csv" for t in COLUMNS] + ["trace.json"])
 
 
 def test_readme_documents_every_trace_column():

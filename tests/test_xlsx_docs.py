@@ -39,7 +39,7 @@ def test_python_example_runs(tmp_path, monkeypatch):
 
 
 def test_options_table_names_every_workbook_option():
-    from tracer.cli import parser
+    from tracer.cli.parser import parser
 
     run = parser()._subparsers._group_actions[0].choices["run"]
     xlsx = next(a for a in run._actions if "--xlsx" in a.option_strings)

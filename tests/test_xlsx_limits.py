@@ -79,21 +79,26 @@ def test_trace_sheets_have_filters_and_a_frozen_header(frey, tmp_path):
 
 @pytest.mark.parametrize("formulas", [False, True])
 def test_hostile_spec_text_stays_text(tmp_path, formulas):
+    """Free text that looks like a formula stays text in every sheet; a name that a spreadsheet would execute
+    (=, +, -, @ first) is refused by the spec (tests/test_hostile.py), so names here only look like calls."""
     text = (find_example("ekman").read_text()
-            .replace("title: Two-neuron network G (tanh) -> F (logistic)", "title: '<script>alert(1)</script>'")
-            .replace("units: [g]", "units: ['=1+1']").replace("name: G\n", "name: '@SUM(A1)'\n"))
+            .replace("title: Two-neuron network G (tanh) -> F (logistic)", "title: '=1+1'")
+            .replace("source: \"", "source: \"@SUM(A1) <script>alert(1)</script> ")
+            .replace("units: [g]", "units: ['SUM(A1)']").replace("name: G\n", "name: 'HYPERLINK(x)'\n"))
     (tmp_path / "s.yaml").write_text(text)
     trace = tracer.run(tracer.load_spec(tmp_path / "s.yaml"))
     write_workbook(trace, tmp_path / "s.xlsx", formulas=formulas)
     wb = openpyxl.load_workbook(tmp_path / "s.xlsx")
     strings = {c.value for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "s"}
-    assert "<script>alert(1)</script>" in strings and "=1+1" in strings and "@SUM(A1)" in strings
-    for ws in wb:  # every formula is one of ours: none starts with the spec's text
+    assert "=1+1" in strings and any(s.startswith("@SUM(A1) <script>") for s in strings if isinstance(s, str))
+    assert "SUM(A1)" in strings and "HYPERLINK(x)" in strings
+    for ws in wb:  # every formula is one of ours: none holds the spec's text
         for row in ws.iter_rows():
             for c in row:
                 if c.data_type == "f":
-                    assert "1+1" not in c.value and "SUM(A1)" not in c.value and "script" not in c.value, c.coordinate
-    assert read_xlsx(tmp_path / "s.xlsx").nodes["unit"].astype(str).tolist()[0] == "=1+1"
+                    assert "1+1" not in c.value and "SUM(A1)" not in c.value and "HYPERLINK" not in c.value, \
+                        c.coordinate
+    assert read_xlsx(tmp_path / "s.xlsx").nodes["unit"].astype(str).tolist()[0] == "SUM(A1)"
 
 
 def test_streamed_sheets_are_deterministic(tmp_path):

@@ -4,7 +4,8 @@ from .compare import DiffResult, diff_traces, format_result, load_trace, write_d
 from .engine.train import forward, run
 from .errors import SpecError, TracerError, TracerWarning
 from .export.html import render_report, write_report
-from .model.spec import Spec, load_spec, parse_spec
+from .io.specfile import load_spec
+from .model.spec import Spec, parse_spec
 from .grading.template import write_exercise, write_variants
 from .engine.trace import Trace
 from .export.xlsx import write_workbook

@@ -4,6 +4,8 @@
 class TracerError(Exception):
     """Bad input or a failed run: printed as one line by the CLI, exit status 2."""
 
+    exit_status = 2
+
     def __init__(self, place: str, message: str):
         self.place = place
         self.message = message
@@ -12,6 +14,12 @@ class TracerError(Exception):
 
 class SpecError(TracerError):
     """A spec file that cannot be used as written."""
+
+
+class ResourceError(TracerError):
+    """Out of memory or out of disk space: what could not be done, and the fix; exit status 3."""
+
+    exit_status = 3
 
 
 class TracerWarning(UserWarning):

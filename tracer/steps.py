@@ -36,3 +36,15 @@ def _step(text: str, n_steps: int) -> int:
         return 1
     value = int(text)
     return n_steps + 1 + value if value < 0 else value
+
+
+def describe_steps(steps: list[int]) -> str:
+    """Step numbers as a selection text: [1, 2, 3, 7] -> '1-3,7' (the inverse of select_steps)."""
+    parts, start = [], None
+    for i, s in enumerate(steps):
+        if start is None:
+            start = s
+        if i + 1 == len(steps) or steps[i + 1] != s + 1:
+            parts.append(str(s) if s == start else f"{start}-{s}")
+            start = None
+    return ",".join(parts)

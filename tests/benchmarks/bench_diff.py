@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import tracer
-from tracer.io.csvio import write_trace_csv
+from tracer.io.tracefiles import write_trace
 from tracer.compare import diff_traces, write_diff_report
 from tracer.io.resources import find_example
 
@@ -38,8 +38,8 @@ def main():
     print(f"{n_diff:,} values differ, in memory     {t_diff:6.2f} s "
           f"(first divergence: step {different.first['step']}, {different.first['table']}.{different.first['quantity']})")
     with tempfile.TemporaryDirectory() as tmp:
-        write_trace_csv(a, Path(tmp) / "a")
-        write_trace_csv(b, Path(tmp) / "b")
+        write_trace(a, Path(tmp) / "a")
+        write_trace(b, Path(tmp) / "b")
         from_csv, t_csv = timed(lambda: diff_traces(Path(tmp) / "a", Path(tmp) / "b"))
         assert int(from_csv.summary["differing"].sum()) == n_diff
         print(f"{n_diff:,} values differ, CSV dirs      {t_csv:6.2f} s (reading both traces included)")

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 import tracer
-from tracer.io.csvio import write_trace_csv
+from tracer.io.tracefiles import write_trace
 from tracer.io.resources import find_example
 
 
@@ -114,7 +114,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         t_ours = t_pandas = float("inf")
         for _ in range(args.repeat):
-            t_ours = min(t_ours, best(lambda: write_trace_csv(trace, Path(tmp) / "ours"), 1))
+            t_ours = min(t_ours, best(lambda: write_trace(trace, Path(tmp) / "ours"), 1))
             t_pandas = min(t_pandas, best(lambda: [df.to_csv(Path(tmp) / f"{n}.csv", index=False)
                                                    for n, df in trace.tables.items()], 1))
 

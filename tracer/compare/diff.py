@@ -22,6 +22,7 @@ from ..engine.trace import COLUMNS, INT_COLUMNS, KEYS, TEXT_COLUMNS
 from ..errors import TracerError
 from ..model.plan import dependency_ranks
 from ..model.spec import parse_spec
+from ..steps import describe_steps
 from .tables import check_tables, resolve
 
 DEFAULT_RTOL = 1e-9
@@ -41,6 +42,7 @@ class DiffResult:
     differences: pd.DataFrame = field(default_factory=pd.DataFrame)  # every differing value, in training order
     one_sided: pd.DataFrame = field(default_factory=pd.DataFrame)  # side, table and keys of one-sided rows
     not_compared: list = field(default_factory=list)  # 'table.column' present in one trace only
+    steps_compared: str | None = None  # the steps both traces hold, when one holds only some of its run's
 
     @property
     def same(self) -> bool:
@@ -62,8 +64,12 @@ def diff_traces(a, b, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, to
         unknown = [t for t in tables if t not in COLUMNS]
         if unknown:
             raise TracerError("--tables", f"unknown table(s) {', '.join(unknown)}; use {', '.join(COLUMNS)}")
-    (ra, spec_a), (rb, spec_b) = resolve(a), resolve(b)
+    (ra, spec_a, held_a), (rb, spec_b, held_b) = resolve(a), resolve(b)
     ta, tb = check_tables(ra, "A"), check_tables(rb, "B")
+    only_steps = held_steps(ta, tb, held_a, held_b)
+    if only_steps is not None:
+        ta = {n: df[df["step"].isin(only_steps)] for n, df in ta.items()}
+        tb = {n: df[df["step"].isin(only_steps)] for n, df in tb.items()}
     names = [n for n in (tables or COLUMNS) if n in ta and n in tb]
     if tables and len(names) < len(tables):
         lacking = [t for t in tables if t not in names]
@@ -94,7 +100,8 @@ def diff_traces(a, b, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, to
                       only_a={n: p["only_a"] for n, p in zip(names, parts)},
                       only_b={n: p["only_b"] for n, p in zip(names, parts)},
                       differences=differences, one_sided=one_sided,
-                      not_compared=[c for p in parts for c in p["not_compared"]])
+                      not_compared=[c for p in parts for c in p["not_compared"]],
+                      steps_compared=describe_steps(sorted(only_steps)) if only_steps is not None else None)
 
 
 def _compare_table(name: str, left: pd.DataFrame, right: pd.DataFrame, codes: dict, rtol: float, atol: float,
@@ -127,6 +134,15 @@ def _compare_table(name: str, left: pd.DataFrame, right: pd.DataFrame, codes: di
         if bad.any():
             out["diffs"].append(both.loc[bad, keys].assign(table=name, quantity=q, a=va[bad], b=vb[bad]))
     return out
+
+
+def held_steps(ta: dict, tb: dict, held_a, held_b) -> set | None:
+    """The steps to compare when a side holds only some of its run's steps (--trace-steps): those both hold."""
+    if held_a is None and held_b is None:
+        return None
+    steps = [set(held) if held is not None else {int(s) for df in t.values() for s in pd.unique(df["step"])}
+             for held, t in ((held_a, ta), (held_b, tb))]
+    return steps[0] & steps[1]
 
 
 def skeleton(layers: list[str]):

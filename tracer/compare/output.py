@@ -59,6 +59,9 @@ def format_result(result: DiffResult, max_rows: int = 1) -> str:
                 lines.append(f"rows only in {side}: {table}: {n} ({'first: ' if n > max_rows else ''}{shown})")
     if result.not_compared:
         lines.append(f"not compared (in one trace only): {', '.join(result.not_compared)}")
+    if result.steps_compared is not None:
+        lines.insert(1, f"compared the steps both traces hold: {result.steps_compared or 'none'} (a trace holds "
+                        "only some steps of its run)")
     return "\n".join(lines)
 
 

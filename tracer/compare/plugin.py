@@ -1,6 +1,7 @@
 """pytest plugin: `trace_regression.check(trace)` compares a trace with a golden trace stored beside the test.
 
-Golden traces are the CSVs of `tracer.csvio` (full precision, text, stable across runs and platforms) in
+Golden traces are trace tables written by tracer.io.tracefiles: CSV (full precision, text, stable across runs
+and platforms) or Parquet (smaller and faster for big traces: `check(..., format="parquet")`), in
 `<test module>/<test name>/` next to the test file. `pytest --update-traces` writes or refreshes them.
 Traces of other code work too: pass a dict of DataFrames with at least a table's key columns
 (nodes: epoch, step, sample, layer, unit; weights: those and source; updates: epoch, step, layer, unit,
@@ -14,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ..io.atomic import write_text
-from ..io.csvio import read_table_csv, table_to_csv
+from ..io.atomic import atomic_path
+from ..io.tracefiles import FORMATS, read_table, table_path, write_table
 from .diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces
 from .output import format_result
 from .tables import check_tables
@@ -50,12 +51,13 @@ class TraceRegression:
         return test_file.parent / test_file.stem / name
 
     def check(self, trace, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, tolerances: dict | None = None,
-              basename: str | None = None) -> None:
+              basename: str | None = None, format: str = "csv") -> None:
         """Fail with the first divergence when the trace differs from the golden one.
 
         trace: a Trace or a dict of DataFrames (table name -> DataFrame with the table's key columns);
         tolerances: per quantity (rtol, atol), e.g. {"delta": (1e-6, 0)}; basename: the golden folder's name
-        (needed when one test checks several traces).
+        (needed when one test checks several traces); format: of golden files written by --update-traces
+        (csv or parquet; existing goldens are read in whichever they are).
         """
         tables = trace.tables if isinstance(trace, Trace) else trace
         if not isinstance(tables, dict):
@@ -68,9 +70,12 @@ class TraceRegression:
         refresh = f"python3 -m pytest '{self.request.node.nodeid}' --update-traces"
         if self.update:
             for name, df in tables.items():
-                write_text(folder / f"{name}.csv", table_to_csv(df))
+                with atomic_path(folder / f"{name}.{format}") as tmp:
+                    write_table(df, tmp, format)
+                other = folder / f"{name}.{'csv' if format == 'parquet' else 'parquet'}"
+                other.unlink(missing_ok=True)  # one golden file per table
             return
-        missing = [n for n in tables if not (folder / f"{n}.csv").is_file()]
+        missing = [n for n in tables if not any((folder / f"{n}.{ext}").is_file() for ext in FORMATS)]
         if missing:
             pytest.fail(f"no golden trace {folder / missing[0]}.csv; create it with `{refresh}`", pytrace=False)
         self.compare(tables, folder, rtol, atol, tolerances, f"if the change is intended, refresh with `{refresh}`")
@@ -78,7 +83,7 @@ class TraceRegression:
     def compare(self, tables: dict, folder: Path, rtol: float, atol: float, tolerances: dict | None, hint: str):
         """Fail with the first divergence between the tables and the golden CSVs in `folder`."""
         try:
-            golden = {n: read_table_csv(folder / f"{n}.csv", n, strict=False) for n in tables}
+            golden = {n: read_table(table_path(folder, n), n, strict=False) for n in tables}
             changed = [n for n, df in tables.items() if list(golden[n].columns) != list(df.columns)]
             if changed:
                 pytest.fail(f"the columns of {changed[0]} differ from the golden trace {folder / changed[0]}.csv "

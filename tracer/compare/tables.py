@@ -10,6 +10,8 @@ import pandas as pd
 from ..engine.trace import COLUMNS, KEYS, Trace, typed
 from ..errors import TracerError
 from ..io.resources import find_example
+from ..io.tracefiles import read_manifest, read_table, read_trace
+from ..steps import select_steps
 from ..io.workbooks import read_xlsx
 
 
@@ -22,9 +24,7 @@ def load_trace(source) -> Trace:
     if not path.exists() and (bundled := find_example(str(source))) is not None:
         path = bundled
     if path.is_dir():
-        from ..io.csvio import read_trace_csv
-
-        return read_trace_csv(path)
+        return read_trace(path)
     if not path.is_file():
         raise TracerError(str(path), "no such file or directory (expected a trace directory, a workbook, a spec "
                                      "file or the name of a bundled example)")
@@ -32,7 +32,7 @@ def load_trace(source) -> Trace:
         return read_xlsx(path)
     if path.suffix.lower() in (".yaml", ".yml", ".json"):
         from ..engine.train import run
-        from ..model.spec import load_spec
+        from ..io.specfile import load_spec
 
         return run(load_spec(path))
     raise TracerError(str(path), "not a trace: give a trace directory, an .xlsx workbook of the tool or a spec file")
@@ -47,13 +47,13 @@ def as_tables(source) -> dict[str, pd.DataFrame]:
     if isinstance(source, dict):
         return source
     if not isinstance(source, Trace) and Path(source).is_dir():
-        from ..io.csvio import read_table_csv
-
-        present = [n for n in COLUMNS if (Path(source) / f"{n}.csv").is_file()]
+        folder = Path(source)
+        present = {n: folder / f"{n}.{ext}" for ext in ("csv", "parquet") for n in COLUMNS
+                   if (folder / f"{n}.{ext}").is_file()}
         if not present:
             raise TracerError(str(source), "not a trace directory: it holds none of "
-                                           f"{', '.join(f'{n}.csv' for n in COLUMNS)}")
-        return {n: read_table_csv(Path(source) / f"{n}.csv", n, strict=False) for n in present}
+                                           f"{', '.join(f'{n}.csv' for n in COLUMNS)} (or .parquet)")
+        return {n: read_table(path, n, strict=False) for n, path in present.items()}
     return load_trace(source).tables
 
 
@@ -76,9 +76,14 @@ def check_tables(tables: dict, side: str) -> dict[str, pd.DataFrame]:
 
 
 
-def resolve(source) -> tuple[dict, object]:
-    """The tables of a source and the spec that made them, if known (for the plan's dependency order)."""
-    if isinstance(source, dict) or (not isinstance(source, Trace) and Path(source).is_dir()):
-        return as_tables(source), None
+def resolve(source) -> tuple[dict, object, list | None]:
+    """The tables of a source, the spec that made them if known (for the plan's dependency order), and the
+    steps its tables hold when they hold only some of the run's (recorded with --trace-steps), else None."""
+    if isinstance(source, dict):
+        return source, None, None
+    if not isinstance(source, Trace) and Path(source).is_dir():
+        info = read_manifest(Path(source))
+        held = select_steps(info["steps"], 2**62) if info.get("steps_held", 0) < info.get("total_steps", 0) else None
+        return as_tables(source), None, held
     trace = load_trace(source)
-    return trace.tables, trace.spec
+    return trace.tables, trace.spec, trace.recorded_steps() if trace.partial else None

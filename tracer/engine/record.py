@@ -65,14 +65,17 @@ class Recorder:
 
     @staticmethod
     def estimate_bytes(spec, epochs: int, steps: int | None = None) -> int:
-        """Bytes the arrays of a run will take (all steps, or `steps` of them), before allocating anything."""
+        """Bytes a traced run will hold (the recorder's arrays and the four DataFrames built from them), for all
+        steps or `steps` of them, before allocating anything."""
         n = len(spec.x)
         per_epoch = math.ceil(n / spec.batch_size)
         steps = epochs * per_epoch if steps is None else steps
-        rows = steps * spec.batch_size
+        rows = steps * min(spec.batch_size, n)
         units = sum(len(l.units) for l in spec.layers)
         params = sum(l.weights.size for l in spec.layers)
-        return 8 * (rows * (5 * units + 2 + params) + 4 * steps * params)
+        recorder = rows * (40 * units + 8 * params + 24) + 32 * steps * params
+        tables = rows * (34 * units + 43 * params + 24) + 27 * steps * params  # keys, inputs, w, categoricals
+        return recorder + tables
 
     def begin(self, step: int, epoch: int, samples: np.ndarray, theta: np.ndarray) -> int | None:
         """Start a step: its first row, or None when the step is not recorded; keeps the weights before it."""

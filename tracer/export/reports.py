@@ -6,7 +6,7 @@ from pathlib import Path
 from ..engine.train import run
 from .html import write_report
 from ..io.resources import example_paths
-from ..model.spec import load_spec
+from ..io.specfile import load_spec
 from .xlsx import write_workbook
 
 

@@ -1,26 +1,208 @@
-"""Atomic file writes: write to a temporary file beside the target, then rename, so no half-written file."""
+"""Output files written whole or not at all, and never in place of something that is not ours to replace.
+
+Every output goes to a temporary file (or folder) beside its target, named `.<target>.tracer-tmp-<pid>-<id>`,
+and is renamed into place when complete: a failed or killed run leaves the old file, and a later run removes
+the stale temporaries of its own outputs (those whose process is gone). A symlink is written through (its
+target is updated, the link kept); a folder, FIFO, device or socket is refused before anything is written
+(a FIFO is never opened, so it cannot hang the tool). A trace directory is swapped in as a whole, so two runs
+never leave a mix of tables. `Outputs` collects several outputs and renames them together at the end, so a
+failure in the last leaves none of them.
+"""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
+import stat
 import tempfile
 from pathlib import Path
+
+from ..errors import ResourceError, TracerError
+
+TEMP_MARK = ".tracer-tmp-"
+OLD_MARK = ".tracer-old-"
+FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+KINDS = [(stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+         (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+
+
+def output_target(path, folder: bool = False) -> Path:
+    """The real path an output goes to (through symlinks), checked: refuse what is not a regular file (or,
+    for `folder`, not a folder), and a place that cannot be written, before anything is written."""
+    given = Path(path)
+    real = Path(os.path.realpath(given)) if given.is_symlink() else given
+    try:
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as e:
+        raise TracerError(str(given), f"cannot be checked ({e.strerror})") from None
+    if mode is not None:
+        wanted = stat.S_ISDIR if folder else stat.S_ISREG
+        if not wanted(mode):
+            kind = next((k for test, k in KINDS if test(mode)), "not a regular file")
+            fix = "give a new or existing folder" if folder else "give a file path"
+            raise TracerError(str(given), f"is {kind}, not {'a folder' if folder else 'a file'}: {fix} "
+                                          "(nothing was written)")
+    writable_folder(real.parent, str(given))
+    return real
+
+
+def writable_folder(folder: Path, place: str) -> None:
+    """The folder, or the nearest existing one above it, is a folder we may write in."""
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise TracerError(place, f"{existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise TracerError(place, f"cannot write in {existing} (read-only or not yours); choose another folder")
+
+
+def remove_stale(target: Path) -> None:
+    """Remove temporaries of this output left by runs that are gone (killed, out of disk)."""
+    prefix = f".{target.name}"
+    try:
+        entries = list(target.parent.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        for mark in (TEMP_MARK, OLD_MARK):
+            if entry.name.startswith(prefix + mark) and not _alive(entry.name[len(prefix + mark):]):
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+
+
+def _alive(tail: str) -> bool:
+    """Whether the process that made a temporary (its pid leads the name's tail) is still running."""
+    try:
+        pid = int(tail.split("-", 1)[0])
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextlib.contextmanager
 def atomic_path(target):
-    """Yield a temporary path in the target's folder; rename it to `target` only if the block succeeds."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    """Yield a temporary path beside the target; rename it to the target only if the block succeeds."""
+    real = output_target(target)
+    with _resources(target):
+        real.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale(real)
+        fd, tmp = tempfile.mkstemp(prefix=f".{real.name}{TEMP_MARK}{os.getpid()}-", dir=real.parent)
+        os.close(fd)
+        try:
+            yield Path(tmp)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
+            os.replace(tmp, real)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def atomic_directory(target, owned: tuple[str, ...]):
+    """Yield a temporary folder beside the target folder; swap it in whole if the block succeeds.
+
+    The target may be missing, or a folder holding only `owned` file names (our outputs): anything else in it
+    is refused, so a folder of the user's is never replaced.
+    """
+    real = output_target(target, folder=True)
+    if real.exists():
+        foreign = sorted(p.name for p in real.iterdir() if p.name not in owned)
+        if foreign:
+            raise TracerError(str(target), f"holds files that are not trace tables ({', '.join(foreign[:3])}"
+                                           f"{' ...' if len(foreign) > 3 else ''}); give a new or empty folder")
+    with _resources(target):
+        real.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale(real)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{real.name}{TEMP_MARK}{os.getpid()}-", dir=real.parent))
+        try:
+            yield tmp
+            os.chmod(tmp, 0o777 & ~_umask())
+            _swap(tmp, real)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _swap(new: Path, target: Path) -> None:
+    """Put the folder `new` at `target`, moving an existing target aside first (retried if a concurrent run
+    puts one there in between)."""
+    for _ in range(20):
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}{OLD_MARK}{os.getpid()}-", dir=target.parent))
+            try:
+                os.replace(target, old)
+            except FileNotFoundError:  # another run moved it just now
+                pass
+        try:
+            os.rename(new, target)
+        except OSError as e:
+            if e.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            continue  # a concurrent run placed its own: move that aside too
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        return
+    raise TracerError(str(target), "another run keeps replacing this folder; try again")
+
+
+@contextlib.contextmanager
+def _resources(place):
+    """A full disk (or quota) while writing becomes one line naming what could not be written."""
     try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        yield
+    except MemoryError:
+        raise ResourceError(str(place), "out of memory while writing it; record fewer steps (--trace-steps), "
+                                        "write Parquet (--format parquet) or free memory") from None
+    except OSError as e:
+        if _full(e):
+            raise ResourceError(str(place), "no space left on the device to write it; free space or write "
+                                            "elsewhere (nothing was written)") from None
+        raise
+    except Exception as e:  # writers wrap OSErrors of their own (XlsxWriter's FileCreateError)
+        cause = e.__cause__ or e.__context__
+        if isinstance(cause, OSError) and _full(cause) or "No space left" in str(e):
+            raise ResourceError(str(place), "no space left on the device to write it; free space or write "
+                                            "elsewhere (nothing was written)") from None
+        raise
+
+
+def _full(e: OSError) -> bool:
+    return e.errno in FULL
+
+
+class Outputs:
+    """Several outputs written to temporaries and renamed into place together: all of them or none.
+
+    `file(path)` and `directory(path, owned)` check the target and return a temporary path to write; leaving
+    the `with` block without an error renames them all.
+    """
+
+    def __init__(self):
+        self.stack = contextlib.ExitStack()
+        self.written: list[Path] = []
+
+    def __enter__(self):
+        self.stack.__enter__()
+        return self
+
+    def file(self, path) -> Path:
+        output_target(path)  # refuse before anything is computed or written
+        self.written.append(Path(path))
+        return self.stack.enter_context(atomic_path(path))
+
+    def directory(self, path, owned: tuple[str, ...]) -> Path:
+        self.written.append(Path(path))
+        return self.stack.enter_context(atomic_directory(path, owned))
+
+    def __exit__(self, *exc):
+        return self.stack.__exit__(*exc)
 
 
 def write_text(target, text: str) -> None:

@@ -1,0 +1,136 @@
+"""The commands of `tracer`: each a thin call of a documented function of the library."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..compare import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces, format_result, write_diff_report
+from ..errors import TracerError
+from ..export.reports import write_example_reports
+from ..grading.check import check_files, write_feedback
+from ..grading.template import write_exercise, write_variants
+from ..io.resources import example_paths
+from ..io.specfile import load_spec
+from ..runs import output_path, run_and_write
+
+EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT, EXIT_RESOURCES = 0, 1, 2, 3
+
+
+def summary(trace) -> str:
+    """A few lines on a run: size, mean loss in the first and last epoch, final weights."""
+    spec = trace.spec
+    per_epoch = trace.epoch_losses()
+    lines = [f"{spec.name}: {int(per_epoch['epoch'].max()) if len(per_epoch) else 0} epoch(s), "
+             f"{trace.step_count()} step(s), {spec.training.mode} training, loss {spec.loss.name}, "
+             f"learning rate {spec.learning_rate:g}"]
+    if len(per_epoch):
+        first, last = per_epoch.iloc[0], per_epoch.iloc[-1]
+        lines.append(f"mean loss: {first['loss']:.6g} (epoch {int(first['epoch'])}) -> "
+                     f"{last['loss']:.6g} (epoch {int(last['epoch'])})")
+    lines.append("final weights:")
+    for layer, matrix in zip(spec.layers, trace.final):
+        for unit, row in zip(layer.units, matrix):
+            pairs = ", ".join(f"{s} {w:.6g}" for s, w in zip(layer.sources, row))
+            lines.append(f"  {layer.name}.{unit}: {pairs}")
+    return "\n".join(lines)
+
+
+def cmd_run(args) -> int:
+    """tracer run: train, write the trace folder and any reports (all or nothing), print a summary."""
+    spec = load_spec(args.spec)
+    result = run_and_write(
+        spec, epochs=args.epochs, trace_dir=args.trace,
+        trace_format=args.format, trace_steps=args.trace_steps, xlsx=output_path(args.xlsx, spec, "xlsx"),
+        html=output_path(args.html, spec, "html"), formulas=args.formulas, steps=args.steps, notation=args.notation,
+        digits=args.digits, max_rows=args.max_rows, paper=args.paper)
+    if not args.quiet:
+        print(summary(result.trace))
+        for path in result.written:
+            print(f"wrote {path}")
+    if result.trace.stopped:
+        print(f"tracer: {result.trace.stopped}", file=sys.stderr)
+        return EXIT_DIFFERENT
+    return EXIT_OK
+
+
+def cmd_diff(args) -> int:
+    """tracer diff: compare two traces; print the verdict; exit 0 same, 1 different."""
+    rtol, per_rtol = tolerances(args.rtol, DEFAULT_RTOL, "--rtol")
+    atol, per_atol = tolerances(args.atol, DEFAULT_ATOL, "--atol")
+    per = {q: (per_rtol.get(q, rtol), per_atol.get(q, atol)) for q in set(per_rtol) | set(per_atol)}
+    tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
+    result = diff_traces(args.a, args.b, rtol=rtol, atol=atol, tolerances=per, tables=tables)
+    print(format_result(result))
+    if args.report:
+        write_diff_report(result, args.report, args.a, args.b)
+        print(f"wrote {args.report}")
+    return EXIT_OK if result.same else EXIT_DIFFERENT
+
+
+def tolerances(values: list[str], default: float, option: str) -> tuple[float, dict]:
+    """'1e-6' sets the global tolerance, 'delta=1e-4' one quantity's."""
+    glob, per = default, {}
+    for v in values:
+        name, sep, number = v.rpartition("=")
+        try:
+            value = float(number)
+        except ValueError:
+            raise TracerError(option, f"{v!r} is not a number; use e.g. {option} 1e-6 or {option} delta=1e-4") from None
+        if value < 0 or value != value:
+            raise TracerError(option, f"{v!r}: a tolerance must be a number >= 0")
+        if sep:
+            per[name] = value
+        else:
+            glob = value
+    return glob, per
+
+
+def cmd_template(args) -> int:
+    """tracer template: the exercise workbook, its key, or N variants with keys."""
+    spec = load_spec(args.spec)
+    if args.variants is not None and args.key:
+        raise TracerError("--key", "with --variants every variant gets its own key in the --out folder; drop --key")
+    if args.variants is not None:
+        written = write_variants(spec, args.out, args.variants, args.seed, steps=args.steps, notation=args.notation,
+                                 saturated=args.saturated)
+    else:
+        written = [write_exercise(spec, args.out, steps=args.steps, notation=args.notation)]
+        if args.key:
+            written.append(write_exercise(spec, args.key, key=True, steps=args.steps, notation=args.notation))
+    for path in written:
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    """tracer check: one line per student; gradebook and feedback; 0 all correct, 1 some not."""
+    spec = load_spec(args.spec)
+    if args.rtol < 0 or (args.digits is not None and args.digits < 0):
+        raise TracerError("--rtol/--digits", "expected a tolerance >= 0 and a number of decimals >= 0")
+    missing = [path for path in args.answers if not Path(path).exists() and not Path(path).is_symlink()]
+    if missing:
+        raise TracerError(missing[0], "no such answer file (a pattern that matched nothing?)")
+    if args.report and len(args.answers) > 1:
+        raise TracerError("--report", "one report per answer file: with several files use --out FOLDER")
+    results = check_files(spec, args.answers, out_dir=args.out, rtol=args.rtol, digits=args.digits,
+                          notation=args.notation)
+    if args.report:
+        write_feedback(results[0], args.report)
+    return EXIT_OK if all(r.all_correct for r in results) else EXIT_DIFFERENT
+
+
+def cmd_reports(args) -> int:
+    """tracer reports: the workbook and HTML report of every bundled example."""
+    for path in write_example_reports(args.out):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_examples(args) -> int:
+    """tracer examples: list the bundled example specs."""
+    for path in example_paths():
+        spec = load_spec(path)
+        print(f"{spec.name:<24} {spec.title}")
+        if args.verbose:
+            print(f"{'':<24} {spec.source}\n{'':<24} {path}")
+    return EXIT_OK

@@ -1,0 +1,137 @@
+"""A run and its outputs, all or nothing: what `tracer run` does, as one documented function.
+
+Every option is checked before anything runs or is written (the notation, the steps to show, digits, rows,
+paper, formats, the output paths); the memory the trace will need is estimated first and a run that cannot
+fit is refused with the estimate and the fix; then the network is trained and every output is written to
+a temporary beside its place and renamed there at the end, so a failure leaves none of them.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .engine.record import Recorder, recorded_steps, step_sizes
+from .engine.train import run
+from .errors import ResourceError, TracerError
+from .export.html import write_report
+from .export.html.mathml import Fmt
+from .export.xlsx import MAX_ROWS, PAPER, write_workbook
+from .io.atomic import Outputs, output_target
+from .io.tracefiles import FORMATS, OWNED, write_trace
+from .model.notation import profile
+from .steps import select_steps
+
+MEMORY_SHARE = 0.8  # of the memory available, what a run may plan to use
+
+
+@dataclass
+class RunResult:
+    """A finished run: its trace and the files written."""
+
+    trace: object
+    written: list = field(default_factory=list)
+
+
+def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format: str = "csv", trace_steps=None,
+                  xlsx=None, html=None, formulas: bool = False, steps: str | None = None, notation: str | None = None,
+                  digits: int = 4, max_rows: int = MAX_ROWS, paper: str = "a4") -> RunResult:
+    """Train `spec` and write its trace folder (`trace_dir`, csv or parquet, only `trace_steps` if given), its
+    workbook (`xlsx`) and its report (`html`), checking everything first and writing all or nothing.
+
+    >>> result = run_and_write(load_spec("ekman"), trace_dir="out/ekman", xlsx="out/ekman.xlsx")
+    """
+    epochs = epochs or spec.training.epochs
+    total = epochs * len(step_sizes(len(spec.x), spec.batch_size))
+    check_options(spec, total, trace_format, trace_steps, steps, notation, digits, max_rows, paper)
+    if trace_dir is not None:
+        output_target(trace_dir, folder=True)
+    for path in (xlsx, html):
+        if path is not None:
+            output_target(path)
+    held = len(recorded_steps(trace_steps, total)) if trace_steps else None
+    check_memory(spec, epochs, held)
+    try:
+        trace = run(spec, epochs=epochs, record_steps=trace_steps)
+    except MemoryError:
+        raise ResourceError("run", "out of memory while training; record fewer steps (--trace-steps) or train "
+                                   "fewer epochs") from None
+    shown = steps if steps is not None else (spec.steps or None)
+    if trace.stopped and shown:  # a diverged run shows the steps it has
+        shown = ",".join(str(s) for s in select_steps(shown, total) if s <= trace.step_count()) or None
+    with Outputs() as out:
+        if trace_dir is not None:
+            write_trace(trace, out.directory(trace_dir, OWNED), trace_format)
+        if xlsx is not None:
+            write_workbook(trace, out.file(xlsx), formulas=formulas, steps=shown or "", notation=notation,
+                           max_rows=max_rows, digits=digits, paper=paper)
+        if html is not None:
+            write_report(trace, out.file(html), notation=notation, steps=shown or "", digits=digits)
+    return RunResult(trace, out.written)
+
+
+def check_options(spec, total: int, trace_format, trace_steps, steps, notation, digits, max_rows, paper) -> None:
+    """Every option checked against the spec before anything runs (the run's number of steps is known)."""
+    profile(notation, spec)
+    Fmt(digits)
+    if max_rows < 1:
+        raise TracerError("--max-rows", f"{max_rows} rows: give at least 1 (default {MAX_ROWS})")
+    if paper not in PAPER:
+        raise TracerError("--paper", f"unknown paper {paper!r}; use {' or '.join(PAPER)}")
+    if trace_format not in FORMATS:
+        raise TracerError("--format", f"unknown format {trace_format!r}; use {' or '.join(FORMATS)}")
+    if trace_steps is not None:
+        recorded_steps(trace_steps, total)
+    if steps is not None:
+        select_steps(steps, total)
+    elif spec.steps:
+        select_steps(spec.steps, total, option="steps (in the spec)")
+
+
+def check_memory(spec, epochs: int, held: int | None) -> None:
+    """Refuse a run whose trace cannot fit in memory, with the estimate and the fix."""
+    need = Recorder.estimate_bytes(spec, epochs, held)
+    have = available_memory()
+    if need > MEMORY_SHARE * have:
+        raise ResourceError("run", f"the trace of this run needs about {need / 2**30:.1f} GiB of memory and about "
+                                   f"{have / 2**30:.1f} GiB is available; record fewer steps (--trace-steps "
+                                   "1-100,last), train fewer epochs, or use a smaller network")
+
+
+def available_memory() -> int:
+    """Bytes this process can still allocate: the system's available memory, within an address-space limit."""
+    have = 2**62
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                have = int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            used = int(next(l for l in Path("/proc/self/status").read_text().splitlines()
+                            if l.startswith("VmSize:")).split()[1]) * 1024
+            have = min(have, max(0, soft - used))
+    except (ImportError, OSError, ValueError, StopIteration):
+        pass
+    return have
+
+
+def default_path(spec, folder, ext: str) -> Path:
+    """Where an output without a path goes: out/<name>.<ext>, or <folder>/<name>.<ext> for a folder path."""
+    return Path(folder) / f"{spec.name}.{ext}"
+
+
+def output_path(given: str | None, spec, ext: str) -> Path | None:
+    """An output path as given on the command line: '' means out/<name>.<ext>; a path ending in / (or the
+    system's separator) is a folder to write <name>.<ext> into."""
+    if given is None:
+        return None
+    if given == "":
+        return default_path(spec, "out", ext)
+    if given.endswith(("/", os.sep)):
+        return default_path(spec, given, ext)
+    return Path(given)
