@@ -154,7 +154,7 @@ def test_mazur_printed_hidden_error_is_right_simultaneous_and_a_mistake_sequenti
 
 
 def test_an_unexplained_wrong_value_gets_no_diagnosis():
-    assert diagnosis(EKMAN, "error term f", -0.3) == ("wrong", "")
+    assert diagnosis(EKMAN, "error term f", -0.3) == ("wrong", "not explained by a known mistake")
 
 
 def test_every_mistake_is_planted_by_some_test():

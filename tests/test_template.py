@@ -15,9 +15,11 @@ from printed import matches_printed
 
 import tracer
 from tracer.grading.check import check_answers, check_file
+from tracer.grading.numbers import Rounding
 from tracer.errors import TracerError
 from tracer.io.resources import find_example
-from tracer.grading.template import draw_variant, variant_spec, write_exercise, write_variants
+from tracer.grading.template import write_exercise, write_variants
+from tracer.grading.variants import draw_variant, variant_spec
 
 EKMAN = tracer.load_spec(find_example("ekman"))
 FREY = tracer.load_spec(find_example("frey-online"))
@@ -100,14 +102,15 @@ def test_key_is_the_engine_trace_of_the_numbers_it_gives(tmp_path):
     """A variant's key, graded against a spec rebuilt from the weights and inputs printed in the workbook."""
     write_variants(FREY, tmp_path, 3, seed=11, steps=2)
     for index in (1, 2, 3):
-        _, given, quantities = sheet(tmp_path / f"frey-online-variant-{index:02d}-key.xlsx")
+        _, given, quantities = sheet(tmp_path / "keys" / f"frey-online-variant-{index:02d}-key.xlsx")
         weights = [np.array([[given[f"{'v' if l.name == 'hidden' else 'w'}_{i}{j + 1}"] for i in range(len(l.sources))]
                              for j in range(len(l.units))]) for l in FREY.layers]
         x = np.array([[given[f"sample {d}: x_{i}"] for i in (1, 2)] for d in (1, 2)])
         y = np.array([[given[f"sample {d}: y_{k}"] for k in (1, 2)] for d in (1, 2)])
         assert (y == FREY.y[:2]).all()  # targets stay
         rebuilt = FREY.with_weights(weights).replace(x=np.vstack([x, FREY.x[2:]]))
-        marks = check_answers(rebuilt, {label: repr(v) for label, v in quantities}, rtol=1e-12, digits=15)
+        marks = check_answers(rebuilt, {label: repr(v) for label, v in quantities}, rtol=1e-12,
+                              rounding=Rounding.decimals(15))
         assert {m.status for m in marks} == {"correct"}
 
 
@@ -187,10 +190,15 @@ def test_template_cli(tmp_path):
     p = cli("ekman", "--out", tmp_path / "ex.xlsx", "--key", tmp_path / "key.xlsx", cwd=tmp_path)
     assert p.returncode == 0 and p.stdout.count("wrote ") == 2
     p = cli("frey-online", "--variants", "2", "--seed", "1", "--out", tmp_path / "v", cwd=tmp_path)
-    assert p.returncode == 0 and len(list((tmp_path / "v").glob("*.xlsx"))) == 4
+    assert p.returncode == 0 and len(list((tmp_path / "v").glob("*.xlsx"))) == 2
+    assert len(list((tmp_path / "v" / "keys").glob("*-key.xlsx"))) == 2  # keys never beside the handouts
+    p = cli("frey-online", "--steps", "1-3", "--out", tmp_path / "r.xlsx", "--key", tmp_path / "rk.xlsx", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr  # --steps takes the same ranges as in every command
+    p = cli("ekman", "--out", tmp_path / "same.xlsx", "--key", tmp_path / "same.xlsx", cwd=tmp_path)
+    assert p.returncode == 2 and "overwrite" in p.stderr and not (tmp_path / "same.xlsx").exists()
     for bad in (["ekman", "--steps", "2"], ["ekman", "--steps", "0"], ["ekman", "--notation", "klingon"],
                 ["ekman", "--variants", "0"], ["ekman", "--variants", "2", "--key", "k.xlsx"],
-                ["ekman", "--variants", "2"]):
+                ["ekman", "--variants", "2"], ["ekman", "--seed", "-1"], ["ekman", "--moodle", "q.xml"]):
         p = cli(*bad, "--out", tmp_path / "bad" / "x.xlsx", cwd=tmp_path)
         assert p.returncode == 2 and len(p.stderr.splitlines()) == 1 and "Traceback" not in p.stderr, (bad, p.stderr)
     assert not (tmp_path / "bad").exists()

@@ -1,5 +1,7 @@
 """backprop-tracer: train a feed-forward network with backpropagation and record every intermediate value."""
-from .grading.check import check_answers, check_file, check_files, write_feedback, write_gradebook
+from .grading.check import check_answers, check_file
+from .grading.feedback import check_files, write_feedback, write_gradebook
+from .grading.numbers import Rounding
 from .compare import DiffResult, diff_traces, format_result, load_trace, write_diff_report
 from .engine.train import forward, run
 from .errors import SpecError, TracerError, TracerWarning
@@ -14,7 +16,7 @@ from .io.workbooks import read_xlsx
 
 Trace._repr_html_ = summary_html  # a trace in a notebook shows as a small report (the engine knows no HTML)
 
-__all__ = ["DiffResult", "Spec", "SpecError", "Trace", "TracerError", "TracerWarning", "check_answers",
+__all__ = ["DiffResult", "Rounding", "Spec", "SpecError", "Trace", "TracerError", "TracerWarning", "check_answers",
            "check_file", "check_files", "diff_traces", "format_result",
            "forward", "load_spec", "load_trace", "parse_spec", "read_xlsx", "render_report", "run",
            "write_diff_report", "write_exercise", "write_feedback", "write_gradebook", "write_report",

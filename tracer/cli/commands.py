@@ -7,10 +7,12 @@ from pathlib import Path
 from ..compare import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces, format_result, write_diff_report
 from ..errors import TracerError
 from ..export.reports import write_example_reports
-from ..grading.check import check_files, write_feedback
+from ..grading.feedback import check_files, write_feedback
+from ..grading.lms import write_quizzes
+from ..grading.numbers import Rounding
 from ..grading.template import write_exercise, write_variants
 from ..io.resources import example_paths
-from ..io.specfile import load_spec
+from ..io.specfile import copy_example, load_spec
 from ..runs import output_path, run_and_write
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT, EXIT_RESOURCES = 0, 1, 2, 3
@@ -86,17 +88,29 @@ def tolerances(values: list[str], default: float, option: str) -> tuple[float, d
 
 
 def cmd_template(args) -> int:
-    """tracer template: the exercise workbook, its key, or N variants with keys."""
+    """tracer template: the exercise workbook, its key, or N variants with keys (and LMS quizzes)."""
     spec = load_spec(args.spec)
-    if args.variants is not None and args.key:
-        raise TracerError("--key", "with --variants every variant gets its own key in the --out folder; drop --key")
-    if args.variants is not None:
-        written = write_variants(spec, args.out, args.variants, args.seed, steps=args.steps, notation=args.notation,
-                                 saturated=args.saturated)
-    else:
-        written = [write_exercise(spec, args.out, steps=args.steps, notation=args.notation)]
+    rounding = class_rounding(args)
+    steps = args.steps
+    if args.variants is None:
+        if args.key and Path(args.key).resolve() == Path(args.out).resolve():
+            raise TracerError("--key", "the key would overwrite the exercise (--out); give it its own file")
+        for option in ("moodle", "qti", "keys"):
+            if getattr(args, option):
+                raise TracerError(f"--{option}", "needs --variants N (a quiz holds one question per variant)")
+        written = [write_exercise(spec, args.out, steps=steps, notation=args.notation, paper=args.paper)]
         if args.key:
-            written.append(write_exercise(spec, args.key, key=True, steps=args.steps, notation=args.notation))
+            written.append(write_exercise(spec, args.key, key=True, steps=steps, notation=args.notation,
+                                          rounding=rounding, paper=args.paper))
+    else:
+        if args.key:
+            raise TracerError("--key", "with --variants the keys go into their own folder (--keys, default "
+                                       "OUT/keys/); drop --key")
+        quizzes = {"moodle": args.moodle, "qti": args.qti}
+        written = write_variants(spec, args.out, args.variants, args.seed, steps=steps, notation=args.notation,
+                                 saturated=args.saturated, rounding=rounding, keys_dir=args.keys, paper=args.paper)
+        written += write_quizzes(spec, args.variants, args.seed, steps, args.notation, args.saturated, rounding,
+                                 **quizzes)
     for path in written:
         print(f"wrote {path}")
     return EXIT_OK
@@ -105,18 +119,31 @@ def cmd_template(args) -> int:
 def cmd_check(args) -> int:
     """tracer check: one line per student; gradebook and feedback; 0 all correct, 1 some not."""
     spec = load_spec(args.spec)
-    if args.rtol < 0 or (args.digits is not None and args.digits < 0):
-        raise TracerError("--rtol/--digits", "expected a tolerance >= 0 and a number of decimals >= 0")
+    if args.rtol < 0:
+        raise TracerError("--rtol", "expected a tolerance >= 0")
+    rounding = class_rounding(args)
     missing = [path for path in args.answers if not Path(path).exists() and not Path(path).is_symlink()]
     if missing:
         raise TracerError(missing[0], "no such answer file (a pattern that matched nothing?)")
-    if args.report and len(args.answers) > 1:
+    if not args.answers and not args.moodle_responses:
+        raise TracerError("answers", "give the students' answer files, or --moodle-responses REPORT.csv")
+    if args.report and len(args.answers) + bool(args.moodle_responses) > 1:
         raise TracerError("--report", "one report per answer file: with several files use --out FOLDER")
-    results = check_files(spec, args.answers, out_dir=args.out, rtol=args.rtol, digits=args.digits,
-                          notation=args.notation)
+    results = check_files(spec, args.answers, out_dir=args.out, rtol=args.rtol, rounding=rounding,
+                          notation=args.notation, moodle_responses=args.moodle_responses)
     if args.report:
         write_feedback(results[0], args.report)
     return EXIT_OK if all(r.all_correct for r in results) else EXIT_DIFFERENT
+
+
+def class_rounding(args) -> Rounding | None:
+    """--round N (decimals; --digits is the same), --sig N (significant digits), or as written (None)."""
+    decimals = args.round if args.round is not None else getattr(args, "digits", None)
+    if decimals is not None and args.sig is not None:
+        raise TracerError("--round/--sig", "give one rounding policy: N decimals or N significant digits")
+    if decimals is not None:
+        return Rounding.decimals(decimals)
+    return Rounding.significant(args.sig) if args.sig is not None else None
 
 
 def cmd_reports(args) -> int:
@@ -127,7 +154,11 @@ def cmd_reports(args) -> int:
 
 
 def cmd_examples(args) -> int:
-    """tracer examples: list the bundled example specs."""
+    """tracer examples: list the bundled example specs, or copy one to edit (--copy NAME DIR)."""
+    if args.copy:
+        for path in copy_example(*args.copy):
+            print(f"wrote {path}")
+        return EXIT_OK
     for path in example_paths():
         spec = load_spec(path)
         print(f"{spec.name:<24} {spec.title}")

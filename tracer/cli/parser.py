@@ -75,8 +75,12 @@ def parser(version: str = "") -> argparse.ArgumentParser:
     run.add_argument("--digits", type=int, default=4, help="significant digits shown in reports (default 4)")
     run.set_defaults(func=commands.cmd_run)
 
-    ex = sub.add_parser("examples", help="list the bundled examples", epilog="example: tracer examples -v")
+    ex = sub.add_parser("examples", help="list the bundled examples, or copy one to edit",
+                        epilog="examples:\n  tracer examples -v\n  tracer examples --copy softmax-classifier mine/   "
+                               "# the spec and its data CSV", formatter_class=raw)
     ex.add_argument("--verbose", "-v", action="store_true", help="also print each source and file")
+    ex.add_argument("--copy", nargs=2, metavar=("NAME", "DIR"), help="copy a bundled spec (and its data file) "
+                                                                   "into DIR to edit")
     ex.set_defaults(func=commands.cmd_examples)
 
     d = sub.add_parser("diff", help="compare two traces and name the first divergence",
@@ -95,34 +99,54 @@ def parser(version: str = "") -> argparse.ArgumentParser:
     d.add_argument("--report", metavar="FILE", help="write every difference to FILE (.html or .xlsx)")
     d.set_defaults(func=commands.cmd_diff)
 
-    t = sub.add_parser("template", help="write an exercise workbook (and its key, or variants)",
-                       description="Write an answer workbook for a hand-computation exercise on SPEC.",
-                       epilog="examples:\n  tracer template examples/ekman.yaml --out ex.xlsx --key key.xlsx\n"
-                              "  tracer template examples/frey-online.yaml --steps 2 --notation frey "
-                              "--variants 20 --seed 7 --out exercises/",
+    t = sub.add_parser("template", help="write an exercise workbook (and its key, or variants, or an LMS quiz)",
+                       description="Write an answer workbook for a hand-computation exercise on SPEC; with "
+                                   "--variants, one per student with its own numbers (keys in their own folder), "
+                                   "and optionally the same variants as a Moodle or Canvas quiz.",
+                       epilog="examples:\n  tracer template examples/ekman.yaml --out ex.xlsx --key key.xlsx --round 4\n"
+                              "  tracer template examples/frey-online.yaml --steps 1-2 --notation frey "
+                              "--variants 20 --seed 7 --out exercises/\n"
+                              "  tracer template ekman --variants 30 --seed 1 --out ex/ --moodle quiz.xml --qti "
+                              "quiz.zip --round 3",
                        formatter_class=raw)
     t.add_argument("spec", help="spec file or bundled example name")
     t.add_argument("--out", required=True, help="exercise workbook (.xlsx), or a folder with --variants")
-    t.add_argument("--key", help="also write the answer key here")
-    t.add_argument("--steps", type=positive, default=1, help="how many steps to compute by hand (default 1)")
+    t.add_argument("--key", help="also write the answer key here (not the --out file)")
+    t.add_argument("--keys", metavar="DIR", help="with --variants: the folder of the keys (default OUT/keys/)")
+    t.add_argument("--steps", default="1", help="the steps to compute by hand: a count (2: steps 1-2) or steps "
+                                                "such as 1-3,last (default 1)")
     t.add_argument("--notation", help="notation of the labels (default: the spec's)")
     t.add_argument("--variants", type=positive, help="write N variants with their own numbers, and a key for each")
     t.add_argument("--seed", type=natural, default=0, help="seed of the variants (default 0)")
     t.add_argument("--saturated", action="store_true", help="allow variants with saturated units")
+    t.add_argument("--round", type=natural, metavar="N", help="keys computed by hand, every intermediate rounded "
+                                                             "to N decimals (next to the exact values); the quiz's "
+                                                             "tolerance")
+    t.add_argument("--sig", type=positive, metavar="N", help="the same with N significant digits")
+    t.add_argument("--moodle", metavar="FILE", help="with --variants: a Moodle XML quiz, one question per variant")
+    t.add_argument("--qti", metavar="FILE", help="with --variants: a QTI 1.2 package (.zip) that Canvas imports")
+    t.add_argument("--paper", default="a4", help="paper of the workbooks' page setup: a4 (default) or letter")
     t.set_defaults(func=commands.cmd_template)
 
     c = sub.add_parser("check", help="grade students' answers, naming the mistakes",
                        description="Check answer files (.xlsx from `tracer template`, or .csv quantity,value) "
                                    "against the trace. Exit 0 all correct, 1 some not, 2 bad input.",
                        epilog="examples:\n  tracer check examples/ekman.yaml alice.xlsx --report alice.html\n"
-                              "  tracer check examples/frey-online.yaml answers/*.xlsx --out grades/",
+                              "  tracer check examples/frey-online.yaml answers/*.xlsx --out grades/ --round 2",
                        formatter_class=raw)
     c.add_argument("spec", help="spec file or bundled example name")
-    c.add_argument("answers", nargs="+", help="students' answer files")
+    c.add_argument("answers", nargs="*", help="students' answer files (.xlsx, .csv)")
+    c.add_argument("--moodle-responses", metavar="CSV", help="Moodle's quiz responses report (with question text) "
+                                                           "of a quiz from `tracer template --moodle`")
     c.add_argument("--report", help="feedback report for a single answer file (.html or .xlsx)")
     c.add_argument("--out", help="folder for gradebook.csv, gradebook.xlsx and one feedback page per student")
     c.add_argument("--rtol", type=float, default=CHECK_RTOL, help=f"relative tolerance (default {CHECK_RTOL:g})")
-    c.add_argument("--digits", type=int, help="decimals to accept (default: as many as each answer shows)")
+    c.add_argument("--round", type=natural, metavar="N", help="the class rounds to N decimals: an answer is right "
+                                                             "when it is the value, or the hand computation with "
+                                                             "every intermediate rounded, to N decimals")
+    c.add_argument("--sig", type=positive, metavar="N", help="the class rounds to N significant digits")
+    c.add_argument("--digits", type=natural, metavar="N", help="decimals, the same as --round N (default: as many "
+                                                              "as each answer shows, at least 2 significant)")
     c.add_argument("--notation", help="notation of the labels (default: the spec's)")
     c.set_defaults(func=commands.cmd_check)
 

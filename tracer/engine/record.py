@@ -61,6 +61,7 @@ class Recorder:
         self.grads = np.empty((rows, params))  # each sample's dE/dw = delta_j input_i (Frey eq. 1)
         self.sample = np.empty(rows, np.int64)  # row of the data set, 0-based
         self.w_old, self.grad, self.delta_w, self.w_new = (np.empty((steps, params)) for _ in range(4))
+        self.change_before = np.empty((steps, params))  # the step before's delta w (momentum's velocity)
         self.rows = self.steps = 0  # how far recording got
 
     @staticmethod
@@ -77,14 +78,16 @@ class Recorder:
         tables = rows * (34 * units + 43 * params + 24) + 27 * steps * params  # keys, inputs, w, categoricals
         return recorder + tables
 
-    def begin(self, step: int, epoch: int, samples: np.ndarray, theta: np.ndarray) -> int | None:
-        """Start a step: its first row, or None when the step is not recorded; keeps the weights before it."""
+    def begin(self, step: int, epoch: int, samples: np.ndarray, theta: np.ndarray, change) -> int | None:
+        """Start a step: its first row, or None when the step is not recorded; keeps the weights before it and
+        the step before's change."""
         k = step - 1 if self.slot is None else self.slot.get(step)
         if k is None:
             return None
         row = int(self.first_row[k])
         self.sample[row:row + len(samples)] = samples
         self.w_old[k] = theta
+        self.change_before[k] = change
         return row
 
     def loss(self, row: int, values) -> None:

@@ -28,7 +28,10 @@ def step_leaves(trace, step: int) -> dict:
     for r in updates[updates["step"] == step].itertuples(index=False):
         leaves[key("w", 0, str(r.layer), str(r.unit), str(r.source))] = float(r.w_old)
     prev = {(str(r.layer), str(r.unit), str(r.source)): float(r.delta_w) for r in before.itertuples(index=False)}
-    for (_, _, layer, unit, source) in [k for k in leaves if k[0] == "w"]:
+    weights = [k for k in leaves if k[0] == "w"]
+    if not prev and step in trace.change_before:  # the step before was not recorded
+        prev = {k[2:]: float(v) for k, v in zip(weights, trace.change_before[step])}
+    for (_, _, layer, unit, source) in weights:
         leaves[key("delta_w_prev", 0, layer, unit, source)] = prev.get((layer, unit, source), 0.0)
     return leaves
 

@@ -33,7 +33,9 @@ class Trace:
 
     `spec` is the Spec that produced it (None when read from files); `final` the weight matrices
     after the last update; `stopped` says why training ended early (divergence), else None;
-    `total_steps` the steps of the run, of which the tables may hold only some (`recorded_steps`).
+    `total_steps` the steps of the run, of which the tables may hold only some (`recorded_steps`);
+    `change_before` the change of the step before each recorded step whose step before was not recorded
+    (momentum needs it).
     """
 
     nodes: pd.DataFrame
@@ -44,6 +46,7 @@ class Trace:
     final: list = field(default_factory=list)
     stopped: str | None = None
     total_steps: int | None = None
+    change_before: dict = field(default_factory=dict)  # step -> delta w of the unrecorded step before it
 
     @classmethod
     def empty(cls, spec, final) -> "Trace":

@@ -83,7 +83,7 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True, record_steps
             for start in range(0, n, bs):
                 x, y = x_epoch[start:start + bs], y_epoch[start:start + bs]
                 step += 1
-                row = rec.begin(step, epoch, order[start:start + bs], params.theta) if rec is not None else None
+                row = rec.begin(step, epoch, order[start:start + bs], params.theta, delta_w) if rec is not None else None
                 # forward pass (Frey steps 1-4; Ekman "forward pass")
                 zs, acts, a = [], [], x
                 for act, W, b, _, _ in net:

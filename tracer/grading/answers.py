@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +40,7 @@ class AnswerSheet:
     def add(self, where: str, label: str, text: str | None) -> None:
         """Record an answer; a label answered twice keeps its first answer, with a note."""
         if label in self.answers:
-            self.problems.append(f"{where}: {label[:40]!r} answered twice; the first answer counts")
+            self.problems.append(f"{where}: a quantity answered twice; the first answer counts")
         else:
             self.answers[label] = text
 
@@ -46,8 +48,12 @@ class AnswerSheet:
 def read_answers(path) -> AnswerSheet:
     """The answer sheet of one student file (.xlsx or .csv)."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_symlink() and not path.exists():
+        raise AnswerFileError("a link to a file that does not exist")
+    if not path.exists():
         raise AnswerFileError("no such file")
+    if not stat.S_ISREG(os.stat(path).st_mode):  # never opened: a FIFO would hang the batch
+        raise AnswerFileError("not a regular file (a folder, FIFO or device); give the student's answer file")
     if path.stat().st_size > MAX_BYTES:
         raise AnswerFileError(f"larger than {MAX_BYTES // 2**20} MB: not an answer sheet")
     if path.suffix.lower() == ".csv":

@@ -1,34 +1,40 @@
-"""Grading hand calculations: each answer against the trace, with rounding, carried-forward errors and diagnoses.
+"""Grading hand calculations: each answer against the trace, rounding first, then errors carried forward,
+then the classic mistakes.
 
 For each quantity, in worked-example order, an answer is
-- correct: equal to the exact value to the tolerance, or to the digits the student wrote;
-- rounded: between the exact value and the value of the same computation done with every intermediate
-  rounded to the student's digits, or exactly what the student's own accepted (rounded) earlier values
-  give (Ekman's -0.066 is computed from the rounded -0.14);
-- carried forward: wrong, but what the student's own earlier wrong values give: not counted twice;
-- wrong, with the classic mistake that explains it when one does (tracer.mistakes);
+- correct: the exact value, or under a rounding policy (--round N decimals, --sig N significant digits) the
+  exact value or the hand computation with every intermediate rounded the same way, as the class rounds;
+- rounded (no policy): the exact value to the digits the student wrote, or between the exact value and the
+  same computation with every intermediate rounded to the student's digits, or what the student's own
+  accepted earlier values give (Ekman's -0.066 from -0.14);
+- carried forward: wrong, but what the student's own earlier wrong values give: it scores, not counted twice;
+- wrong, always with a why: rounded to too few digits, a named classic mistake (tracer.grading.mistakes), or
+  "not explained by a known mistake" with the value the student's own earlier answers give;
 - blank or unparseable.
-Correct, rounded and carried-forward answers score. Recomputations are the ops of the plan
-(tracer.grading.exercise, tracer.model.plan), never formulas of their own.
+A rounding explanation always wins over a mistake. Recomputations are the plan's ops (tracer.model.plan).
 """
 from __future__ import annotations
 
+import difflib
 import math
 import re
+import time
+import unicodedata
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from .answers import AnswerFileError, read_answers
-from ..io.atomic import atomic_path, write_text
-from ..io.resources import render_template
-from ..io.workbooks import new_workbook
 from .exercise import Exercise, Item
 from .mistakes import MISTAKES, mistake_values
-from .template import variant_spec
+from .numbers import Rounding, parse_number, rounded_in_stages, significant
+from .variants import variant_spec
 
 SCORING = ("correct", "rounded", "carried forward")
 DEFAULT_RTOL = 1e-4
+SECONDS_PER_FILE = 60.0  # a student's file gets this long; a batch of hundreds stays quick
+MAX_ITEMS = 20_000  # quantities one file may ask to grade
+UNEXPLAINED = "not explained by a known mistake"
+TOO_FEW_DIGITS = "rounded to too few digits"
 
 
 @dataclass
@@ -67,88 +73,47 @@ class Result:
         return not self.error and self.total > 0 and self.score == self.total
 
 
-def _decimal(text: str | None) -> Decimal | None:
-    """The number a student wrote as a Decimal ('−0,066' -> Decimal('-0.066')); None if not a number."""
-    if text is None:
-        return None
-    t = text.strip().replace("−", "-").replace("–", "-").replace(" ", "").replace("\u202f", "")
-    if "," in t and "." not in t:
-        t = t.replace(",", ".")
-    if not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?", t):
-        return None
-    try:
-        return Decimal(t)
-    except InvalidOperation:
-        return None
+def normal_label(label: str) -> str:
+    """A label as compared: case, spacing and look-alike characters do not matter ('Error Term  F')."""
+    text = unicodedata.normalize("NFKC", label).replace("−", "-").replace("’", "'").replace("′", "'")
+    return re.sub(r"\s+", " ", text).strip().casefold()
 
 
-def parse_number(text: str | None) -> tuple[float, int] | None:
-    """The number a student wrote and its decimal places ('−0,066' -> (-0.066, 3)); None if not a number."""
-    d = _decimal(text)
-    return None if d is None else (float(d), max(0, -d.as_tuple().exponent))
+def match_labels(answers: dict, items: list) -> tuple[dict, list[str]]:
+    """Answers keyed by the exercise's labels (matched however they are typed), and warnings for labels
+    that match none, each naming the closest known label."""
+    known = {normal_label(i.label): i.label for i in items}
+    out, warnings = {}, []
+    for label, text in answers.items():
+        exact = known.get(normal_label(label))
+        if exact is not None:
+            out.setdefault(exact, text)
+            continue
+        close = difflib.get_close_matches(normal_label(label), list(known), n=1, cutoff=0.0)
+        hint = f"; did you mean {known[close[0]]!r}?" if close else ""
+        warnings.append(f"unknown label {label[:40]!r}: not a quantity of this exercise{hint}")
+    return out, warnings
 
 
-def significant(text: str | None) -> int:
-    """Significant digits a student wrote ('-0.0060' -> 2, '0.42' -> 2, '12.5' -> 3); 0 if not a number."""
-    d = _decimal(text)
-    if d is None:
-        return 0
-    digits = d.as_tuple().digits
-    return max(1, len(digits) - next((k for k, x in enumerate(digits) if x), len(digits)))
-
-
-def _matches(value: float, digits: int, target: float, rtol: float) -> bool:
-    """The written value equals target to the tolerance, or to the digits written."""
-    if not math.isfinite(target):
-        return False
-    if abs(value - target) <= rtol * abs(target) + 1e-12:
-        return True
-    return abs(value - target) <= _half_unit(digits, target)
-
-
-def _half_unit(digits: int, target: float) -> float:
-    """Half a unit in the last written decimal, with at least two significant digits of the target
-    ('0' is not 0.014 "to the digits written")."""
-    if target and math.isfinite(target):
-        digits = max(digits, 1 - math.floor(math.log10(abs(target))))
-    return 0.5 * 10.0 ** -digits * (1 + 1e-9)
-
-
-def _rounded_in_stages(value: float, digits: int, target: float) -> bool:
-    """The written value is the target rounded by hand in stages, one decimal at a time from up to three more
-    decimals (-0.24492 -> -0.245 -> -0.25: Ekman's y_g), rounding halves away from zero."""
-    if not math.isfinite(target) or not math.isfinite(value):
-        return False
-    if target:  # at least two significant digits, as in _half_unit
-        digits = max(digits, 1 - math.floor(math.log10(abs(target))))
-    for extra in (1, 2, 3):
-        x = Decimal(repr(target))
-        for places in range(digits + extra, digits - 1, -1):
-            x = x.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-        if x == Decimal(repr(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):
-            return True
-    return False
-
-
-def steps_answered(answers: dict) -> int:
-    """The number of steps an answer sheet covers, from its labels ('step 2: ...'); 1 without prefixes."""
-    return max([int(m.group(1)) for a in answers for m in [re.match(r"step (\d+): ", a)] if m] or [1])
-
-
-def check_answers(spec, answers: dict, rtol: float = DEFAULT_RTOL, digits: int | None = None,
-                  notation: str | None = None, steps: int | None = None) -> list[Mark]:
-    """Marks for a student's answers (label -> text) to the exercise of the first `steps` steps of `spec`."""
+def check_answers(spec, answers: dict, rtol: float = DEFAULT_RTOL, rounding: Rounding | None = None,
+                  notation: str | None = None, steps=None, deadline: float | None = None) -> list[Mark]:
+    """Marks for a student's answers (label -> text) to the exercise of `steps` of `spec` (a count, step
+    numbers or '1-3,last'; default: as many as the labels show), judged under a rounding policy (default: as
+    each answer is written)."""
     steps = steps or steps_answered(answers)
     ex = Exercise(spec, steps, notation)
-    items, exact = ex.items, ex.exact
-    parsed = {i.key: parse_number(answers.get(i.label)) for i in items}
+    if len(ex.items) > MAX_ITEMS:
+        raise ValueError(f"{len(ex.items):,} quantities is more than a file may ask to grade")
+    answers, _ = match_labels(answers, ex.items)
+    policy = rounding or Rounding()
+    parsed = {i.key: parse_number(answers.get(i.label)) for i in ex.items}
     student = {k: v[0] for k, v in parsed.items() if v is not None}
-    if digits is not None:
-        rounded = _rounded_trace(ex, exact, lambda v: round(v, digits))
-    else:  # the significant digits the student usually keeps (Ekman: 2), at least 2
-        sig = [significant(answers.get(i.label)) for i in items if parsed[i.key] is not None]
+    if policy.kind == "written":  # the significant digits the student usually keeps (Ekman: 2), at least 2
+        sig = [significant(answers.get(i.label)) for i in ex.items if parsed[i.key] is not None]
         keep = max(2, max(sorted(set(sig)), key=sig.count) if sig else 4)
-        rounded = _rounded_trace(ex, exact, lambda v: _round_significant(v, keep))
+    else:
+        keep = 0
+    hand = rounded_trace(ex, lambda v: policy.hand(v, keep))
     status, used = {}, set()
 
     def own(kind, step, sample, layer, unit, source):
@@ -157,47 +122,76 @@ def check_answers(spec, answers: dict, rtol: float = DEFAULT_RTOL, digits: int |
         if key in student:
             used.add(key)
             return student[key]
-        return exact.get(key, rounded.get(key))
+        return ex.exact.get(key, hand.get(key))
 
     marks = []
-    for item in items:
+    for item in ex.items:
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError("took longer than a file may")
         text, got = answers.get(item.label), parsed[item.key]
-        mark = Mark(item.label, text, exact[item.key], "")
+        mark = Mark(item.label, text, ex.exact[item.key], "")
         if text is None:
             mark.status = "blank"
         elif got is None:
             mark.status = "unparseable"
         else:
-            value, dp = got
-            dp = digits if digits is not None else dp
-            lo, hi = sorted((exact[item.key], rounded[item.key]))
             used.clear()
             mark.from_own = ex.value(item, own)
-            if _matches(value, dp, exact[item.key], rtol):
-                mark.status = "correct"
-            elif lo - _half_unit(dp, exact[item.key]) <= value <= hi + _half_unit(dp, exact[item.key]) \
-                    or _rounded_in_stages(value, dp, exact[item.key]):
-                mark.status = "rounded"
-            elif _matches(value, dp, mark.from_own, rtol):
-                # from the student's own values: rounding if those were accepted, else an error carried forward
-                earlier_wrong = any(status.get(k) in ("wrong", "carried forward") for k in used)
-                mark.status = "carried forward" if earlier_wrong else "rounded"
-            else:
-                mark.status = "wrong"
-                mark.diagnosis, mark.explain = diagnose(ex, item, value, dp, own, exact, rtol)
+            judge(mark, item, got, policy, rtol, ex.exact[item.key], hand[item.key], status, used, ex, own)
         status[item.key] = mark.status
         marks.append(mark)
     return marks
 
 
-def _rounded_trace(ex: Exercise, exact: dict, rounding) -> dict:
-    """Each value computed by hand from earlier values that were rounded (`rounding`) as they were written
-    down; the value itself is returned before its own rounding, so the band reaches what a student gets."""
+def judge(mark: Mark, item: Item, got, policy: Rounding, rtol: float, exact: float, hand: float, status: dict,
+          used: set, ex: Exercise, own) -> None:
+    """The verdict on one number: rounding first, then carried-forward errors, then the classic mistakes."""
+    value, written = got
+    same = lambda target: _close(value, target, rtol) or policy.same(value, target, written)
+    earlier_wrong = any(status.get(k) in ("wrong", "carried forward") for k in used)
+    if same(exact) or (policy.kind != "written" and same(hand)):
+        mark.status = "correct"
+    elif policy.kind == "written" and _rounding_explains(value, written, exact, hand, policy):
+        mark.status = "rounded"
+    elif same(mark.from_own):  # from the student's own values: rounding if those were accepted
+        mark.status = "carried forward" if earlier_wrong else ("rounded" if policy.kind == "written" else "correct")
+    else:
+        mark.status = "wrong"
+        places = max(written, 0)
+        if any(math.isfinite(t) and abs(value - round(t, places)) <= 0.5 * 10.0 ** -places * (1 + 1e-9)
+               for t in (exact, hand)):
+            mark.diagnosis, mark.explain = TOO_FEW_DIGITS, (
+                f"{_show(exact)} rounded to {places} decimal{'s' * (places != 1)} is {value:g}, but the class "
+                f"rounds to {policy.describe()}")
+        else:
+            mark.diagnosis, mark.explain = diagnose(ex, item, value, written, own, policy, rtol)
+
+
+def _rounding_explains(value: float, written: int, exact: float, hand: float, policy: Rounding) -> bool:
+    """Without a policy: between the exact value and the hand-rounded one (widened by half a unit of what
+    the student wrote), or the exact value rounded by hand in stages (Ekman's y_g)."""
+    places = policy.places(exact, written)
+    half = 0.5 * 10.0 ** -places * (1 + 1e-9)
+    lo, hi = sorted((exact, hand))
+    return lo - half <= value <= hi + half or rounded_in_stages(value, places, exact)
+
+
+def _close(value: float, target: float, rtol: float) -> bool:
+    return math.isfinite(target) and abs(value - target) <= rtol * abs(target) + 1e-12
+
+
+def _show(v: float) -> str:
+    return f"{v:.6g}"
+
+
+def rounded_trace(ex: Exercise, rounding) -> dict:
+    """Each value computed by hand from earlier values written down rounded (`rounding`); each is returned
+    before its own rounding, so the band reaches what a student gets."""
     values, raw = {}, {}
 
     def get(kind, step, sample, layer, unit, source):
         key = (kind, step, sample, layer, unit, source)
-        return values[key] if key in values else exact[key]
+        return values[key] if key in values else ex.exact[key]
 
     for item in ex.items:
         raw[item.key] = ex.value(item, get)
@@ -205,33 +199,36 @@ def _rounded_trace(ex: Exercise, exact: dict, rounding) -> dict:
     return raw
 
 
-def _round_significant(value: float, n: int) -> float:
-    """Round to n significant digits, as by hand."""
-    if not value or not math.isfinite(value):
-        return value
-    return round(value, n - 1 - math.floor(math.log10(abs(value))))
-
-
-def diagnose(ex: Exercise, item: Item, value: float, dp: int, own, exact: dict, rtol: float) -> tuple[str, str]:
-    """The first classic mistake whose value matches the answer (from the student's or the exact inputs)."""
-    exact_get = lambda kind, *key: exact.get((kind, *key), own(kind, *key))
+def diagnose(ex: Exercise, item: Item, value: float, written: int, own, policy: Rounding,
+             rtol: float) -> tuple[str, str]:
+    """The first classic mistake whose value matches the answer (from the student's or the exact inputs), or
+    'not explained' with the value the student's own earlier answers give."""
+    exact_get = lambda kind, *key: ex.exact.get((kind, *key), own(kind, *key))
     for mistake in MISTAKES:
         for get in (own, exact_get):
             try:
                 candidates = mistake_values(mistake, ex, item, get)
-            except (KeyError, ValueError, ZeroDivisionError, IndexError):
+            except (KeyError, ValueError, ZeroDivisionError, IndexError, OverflowError):
                 candidates = []
-            if any(_matches(value, dp, c, rtol) for c in candidates):
+            if any(_close(value, c, rtol) or policy.same(value, c, written) for c in candidates):
                 return mistake.name, mistake.explain
-    return "", ""
+    from_own = ex.value(item, own)
+    return UNEXPLAINED, (f"expected {_show(ex.exact[item.key])}; your earlier answers give {_show(from_own)}; "
+                         "check this step again")
 
 
-def check_file(spec, path, rtol: float = DEFAULT_RTOL, digits: int | None = None,
+def steps_answered(answers: dict) -> int:
+    """The number of steps an answer sheet covers, from its labels ('step 2: ...'); 1 without prefixes."""
+    found = [int(m.group(1)) for a in answers for m in [re.match(r"\s*step (\d{1,6}): ", str(a), re.I)] if m]
+    return max(found or [1])
+
+
+def check_file(spec, path, rtol: float = DEFAULT_RTOL, rounding: Rounding | None = None,
                notation: str | None = None) -> Result:
     """Grade one student file against its own variant; a bad file gives a Result with `error` set, never raises.
 
-    The variant, notation and number of steps come from the file (as `tracer template` wrote them);
-    `notation` overrides the file's.
+    The variant, notation and steps come from the file (as `tracer template` wrote them); `notation`
+    overrides the file's. A file may claim only the steps its labels show, and gets SECONDS_PER_FILE.
     """
     result = Result(file=str(path))
     try:
@@ -242,151 +239,38 @@ def check_file(spec, path, rtol: float = DEFAULT_RTOL, digits: int | None = None
     result.problems = sheet.problems
     vid = sheet.meta.get("variant")
     result.variant = vid or spec.name
-    steps = sheet.meta.get("steps")
+    steps = claimed_steps(sheet)
     try:
-        steps = int(steps) if steps else None
-        result.marks = check_answers(variant_spec(spec, vid), sheet.answers, rtol=rtol, digits=digits,
-                                     notation=notation or sheet.meta.get("notation"), steps=steps)
-    except Exception as e:  # a student's file never stops the batch: say what went wrong and go on
-        result.error = f"cannot be graded ({e})"
+        result.marks = check_answers(variant_spec(spec, vid), sheet.answers, rtol=rtol, rounding=rounding,
+                                     notation=notation or sheet.meta.get("notation"), steps=steps,
+                                     deadline=time.monotonic() + SECONDS_PER_FILE)
+    except TimeoutError:
+        result.error = f"not graded: took longer than {SECONDS_PER_FILE:g} s"
         return result
-    known = {m.label for m in result.marks}
-    extra = [a for a in sheet.answers if a not in known]
-    if extra:
-        result.problems.append(f"{len(extra)} row(s) that are not quantities of this exercise, e.g. {extra[0][:40]!r}")
-    if len(extra) > len(sheet.answers) - len(extra):
+    except Exception as e:  # a student's file never stops the batch: say what went wrong and go on
+        result.error = f"cannot be graded ({str(e)[:200]})"
+        return result
+    _, warnings = match_labels(sheet.answers, result.marks)
+    known = len(sheet.answers) - len(warnings)
+    if known == 0 and sheet.answers:  # not an answer sheet: say so without echoing its lines
+        result.problems.append("no label matches this exercise: is it the right file, or in another notation "
+                               "(--notation)?")
+        return result
+    result.problems.extend(warnings[:20])
+    if len(warnings) > 20:
+        result.problems.append(f"{len(warnings) - 20} more unknown labels")
+    if len(warnings) > known:
         result.problems.append("most labels do not match the exercise: were they changed, or is the file in "
                                "another notation (--notation)?")
     return result
 
 
-def summary_line(result: Result, name: str | None = None) -> str:
-    """One terminal line per student."""
-    name = name or Path(result.file).name
-    if result.error:
-        return f"{name}: not graded: {result.error}"
-    wrong = [m for m in result.marks if m.status in ("wrong", "unparseable")]
-    parts = [f"{m.label}: {m.status}{' (' + m.diagnosis + ')' if m.diagnosis else ''}" for m in wrong[:4]]
-    if len(wrong) > 4:
-        parts.append(f"{len(wrong) - 4} more wrong")
-    if blank := sum(m.status == "blank" for m in result.marks):
-        parts.append(f"{blank} blank")
-    return f"{name} [{result.variant}]: {result.score}/{result.total}" + (": " + "; ".join(parts) if parts else "")
-
-
-def class_summary(results: list[Result]) -> str:
-    """One line for the class: files graded, mean score, and the mistakes diagnosed most often."""
-    graded = [r for r in results if not r.error]
-    mean = sum(r.score / r.total for r in graded if r.total) / len(graded) if graded else 0.0
-    counts: dict = {}
-    for r in graded:
-        for m in r.marks:
-            if m.diagnosis:
-                counts[m.diagnosis] = counts.get(m.diagnosis, 0) + 1
-    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-    mistakes = "; most frequent mistakes: " + ", ".join(f"{name} ({n})" for name, n in top) if top else ""
-    return (f"class: {len(graded)} of {len(results)} files graded, mean score {100 * mean:.0f}%" + mistakes)
-
-
-def student_names(results: list[Result]) -> list[str]:
-    """A distinct short name per file: the file name, with its folder where two files share a name."""
-    names = [Path(r.file).name for r in results]
-    names = [str(Path(Path(r.file).parent.name) / n) if names.count(n) > 1 else n for r, n in zip(results, names)]
-    return [n if names.count(n) == 1 else f"{n} ({k})" for k, n in enumerate(names, start=1)]
-
-
-def gradebook(results: list[Result]) -> tuple[list[str], list[list]]:
-    """Columns and rows of the grade book: student file, variant, score, total, error, each quantity's status."""
-    labels = list(dict.fromkeys(m.label for r in results for m in r.marks))
-    rows = []
-    for name, r in zip(student_names(results), results):
-        status = {m.label: m.status + (f": {m.diagnosis}" if m.diagnosis else "") for m in r.marks}
-        rows.append([name, r.variant, r.score, r.total, r.error] + [status.get(label, "") for label in labels])
-    return ["student file", "variant", "score", "total", "error"] + labels, rows
-
-
-def write_gradebook(results: list[Result], out_dir) -> list[Path]:
-    """gradebook.csv and gradebook.xlsx in out_dir (atomically, byte-identical for the same results)."""
-    import csv
-    import io
-
-    out = Path(out_dir)
-    columns, rows = gradebook(results)
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows([columns] + rows)
-    write_text(out / "gradebook.csv", buf.getvalue())
-    _write_table(out / "gradebook.xlsx", "gradebook", columns, rows)
-    return [out / "gradebook.csv", out / "gradebook.xlsx"]
-
-
-def _write_table(path: Path, sheet: str, columns: list[str], rows: list[list], notes: tuple = ()) -> None:
-    """A one-sheet workbook (notes, then a table); text is written as text, so a student's '=...' never
-    becomes a formula."""
-    with atomic_path(path) as tmp:
-        wb = new_workbook(tmp)
-        ws = wb.add_worksheet(sheet)
-        bold = wb.add_format({"bold": True})
-        for r, note in enumerate(notes):
-            ws.write_string(r, 0, note)
-        top = len(notes) + 1 if notes else 0
-        for c, name in enumerate(columns):
-            ws.write_string(top, c, name, bold)
-        for r, row in enumerate(rows, start=top + 1):
-            for c, v in enumerate(row):
-                if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    ws.write_number(r, c, v)
-                elif v not in (None, ""):
-                    ws.write_string(r, c, str(v))
-        ws.freeze_panes(top + 1, 1)
-        wb.close()
-
-
-def feedback_rows(result: Result) -> list[dict]:
-    """Each answer beside the right one (6 significant digits), with the verdict and the diagnosed mistake."""
-    rows = []
-    for m in result.marks:
-        own = "" if m.from_own is None or m.status in ("correct", "rounded") or \
-            math.isclose(m.from_own, m.expected, rel_tol=1e-9) else f"{m.from_own:.6g}"
-        rows.append({"label": m.label, "answer": m.answer if m.answer is not None else "",
-                     "expected": f"{m.expected:.6g}", "from_own": own, "status": m.status,
-                     "css": m.status.split()[0],  # correct, rounded, carried, wrong, blank, unparseable
-                     "diagnosis": m.diagnosis, "explain": m.explain})
-    return rows
-
-
-def write_feedback(result: Result, path, name: str | None = None) -> Path:
-    """A student's feedback: each wrong answer beside the right one, with the diagnosed mistake (HTML or xlsx)."""
-    path = Path(path)
-    rows = feedback_rows(result)
-    if path.suffix.lower() == ".xlsx":
-        columns = ["quantity", "your answer", "right answer", "from your earlier values", "verdict", "mistake", "why"]
-        notes = [f"Feedback on {name or Path(result.file).name}, variant {result.variant}",
-                 f"Not graded: {result.error}" if result.error else f"Score: {result.score} / {result.total}",
-                 *result.problems]
-        _write_table(path, "feedback", columns, [[r["label"], r["answer"], r["expected"], r["from_own"], r["status"],
-                                                  r["diagnosis"], r["explain"]] for r in rows], notes)
-        return path
-    html = render_template("check_feedback.html.j2",
-        file=name or Path(result.file).name, variant=result.variant, score=result.score, total=result.total,
-        error=result.error, problems=result.problems, rows=rows)
-    write_text(path, html)
-    return path
-
-
-def check_files(spec, paths, out_dir=None, rtol: float = DEFAULT_RTOL, digits: int | None = None,
-                notation: str | None = None, echo=print) -> list[Result]:
-    """Grade many files (one line each through `echo`); with out_dir, the grade book and a feedback page each."""
-    results = []
-    for path in paths:
-        result = check_file(spec, path, rtol=rtol, digits=digits, notation=notation)
-        results.append(result)
-        echo(summary_line(result))
-    if len(results) > 1:
-        echo(class_summary(results))
-    if out_dir is not None:
-        for path in write_gradebook(results, out_dir):
-            echo(f"wrote {path}")
-        for name, result in zip(student_names(results), results):
-            stem = re.sub(r"[^\w.-]+", "-", str(Path(name).with_suffix("")))
-            write_feedback(result, Path(out_dir) / f"{stem}.html", name=name)
-    return results
+def claimed_steps(sheet) -> str | None:
+    """The steps a file says it answers, no more than its labels cover (a short file cannot claim 40,000)."""
+    claim = sheet.meta.get("steps")
+    if not claim:
+        return None
+    covered = steps_answered(sheet.answers)
+    if claim.strip().isdigit() and int(claim) > covered:
+        return str(covered)
+    return claim.strip()[:200]

@@ -1,6 +1,7 @@
 """The quantities of a hand-computation exercise, in worked-example order, and how each is recomputed.
 
-An exercise is the first K steps of a spec. Its items are the ops of the plan of each step
+An exercise is some steps of a spec (the first K, or a selection such as '1-3,last'). Its items are the ops of
+the plan of each step
 (tracer.model.plan), named by data row instead of position in the batch and labelled in the course's
 notation (the answer key students fill in). Each item is recomputed from any set of earlier values by its
 op's rule: that is how `tracer check` follows a student's own numbers (errors carried forward), traces the
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..engine.stepview import step_samples, step_values
+from ..engine.record import step_sizes
+from ..engine.stepview import step_leaves, step_samples, step_values
 from ..engine.train import run
 from ..errors import TracerError
 from ..model.notation import profile
 from ..model.plan import Plan, key
+from ..steps import select_steps
 
 
 @dataclass(frozen=True)
@@ -35,25 +38,47 @@ class Item:
         return (self.kind, self.step, self.sample, self.layer, self.unit, self.source)
 
 
-def exercise_trace(spec, steps: int):
-    """The trace of just enough epochs for the first `steps` steps (XOR trains 10,000; an exercise needs 1)."""
-    first = run(spec, epochs=1)
-    per_epoch = first.step_count()
-    if not 1 <= steps <= per_epoch * spec.training.epochs:
-        raise TracerError("--steps", f"expected a number of steps from 1 to {per_epoch * spec.training.epochs}")
-    return first if steps <= per_epoch else run(spec, epochs=-(-steps // per_epoch))
+MAX_STEPS = 100  # steps of one exercise: a hand computation, not a training run
+
+
+def exercise_steps(spec, steps) -> list[int]:
+    """The steps of an exercise: a count K (steps 1..K), step numbers, or a selection text ('1-3,last')."""
+    per_epoch = len(step_sizes(len(spec.x), spec.batch_size))
+    total = per_epoch * spec.training.epochs
+    if isinstance(steps, str) and steps.strip().isdigit():
+        steps = int(steps)
+    if isinstance(steps, int):
+        if not 1 <= steps <= total:
+            raise TracerError("--steps", f"expected a number of steps from 1 to {total}, or steps such as 1-3,last")
+        chosen = list(range(1, steps + 1))
+    elif isinstance(steps, str):
+        chosen = select_steps(steps, total)
+    else:
+        chosen = sorted(set(int(s) for s in steps))
+        if not chosen or chosen[0] < 1 or chosen[-1] > total:
+            raise TracerError("--steps", f"steps must be within 1..{total}")
+    if len(chosen) > MAX_STEPS:
+        raise TracerError("--steps", f"{len(chosen)} steps is more than an exercise's {MAX_STEPS}; choose fewer")
+    return chosen
+
+
+def exercise_trace(spec, steps):
+    """The trace of just enough epochs for the exercise's steps (XOR trains 10,000; an exercise needs 1)."""
+    chosen = exercise_steps(spec, steps)
+    per_epoch = len(step_sizes(len(spec.x), spec.batch_size))
+    return run(spec, epochs=-(-chosen[-1] // per_epoch), record_steps=chosen)
 
 
 class Exercise:
     """The first `steps` steps of a spec as items to compute by hand, each with the op that computes it."""
 
-    def __init__(self, spec, steps: int, notation: str | None = None, trace=None):
-        self.spec, self.steps = spec, steps
-        self.trace = trace if trace is not None else exercise_trace(spec, steps)
+    def __init__(self, spec, steps, notation: str | None = None, trace=None):
+        self.spec, self.steps = spec, exercise_steps(spec, steps)
+        self.trace = trace if trace is not None else exercise_trace(spec, self.steps)
         self.names = profile(notation, spec)
-        self.samples = {s: step_samples(self.trace, s) for s in range(1, steps + 1)}
+        self.samples = {s: step_samples(self.trace, s) for s in self.steps}
         self.plans = {s: Plan(spec, len(rows)) for s, rows in self.samples.items()}
-        self.items = [self._item(s, op) for s in range(1, steps + 1) for op in self.plans[s].ops]
+        self.items = [self._item(s, op) for s in self.steps for op in self.plans[s].ops]
         if len({i.label for i in self.items}) != len(self.items):
             raise TracerError("--notation", f"the {self.names.profile.name} notation gives two quantities of this "
                                             "network the same label; use another notation")
@@ -66,7 +91,7 @@ class Exercise:
                                  op.source or None)
         if op.kind == "G":
             label += " (batch)"
-        prefix = f"step {step}: " if self.steps > 1 else ""
+        prefix = f"step {step}: " if len(self.steps) > 1 else ""
         if sample and len(rows) > 1:
             prefix += f"sample {sample}: "
         return Item(op.kind, step, sample, op.layer, op.unit, op.source, prefix + label)
@@ -74,7 +99,7 @@ class Exercise:
     def _exact(self) -> dict[tuple, float]:
         """The engine's value of every item."""
         out = {}
-        for s in range(1, self.steps + 1):
+        for s in self.steps:
             values = step_values(self.trace, s)
             for item in (i for i in self.items if i.step == s):
                 out[item.key] = values[self.plan_key(item)]
@@ -99,17 +124,20 @@ class Exercise:
                 return float(spec.x[rows[b - 1] - 1, spec.inputs.index(source)])
             if kind == "y":
                 return float(spec.y[rows[b - 1] - 1, spec.output.units.index(unit)])
+            if kind in ("w", "delta_w_prev") and step - 1 not in self.samples:
+                return self.given(step, kind, layer, unit, source)
             if kind == "w":
-                return self.initial(layer, unit, source) if step == 1 else get("w_new", step - 1, 0, layer, unit, source)
+                return get("w_new", step - 1, 0, layer, unit, source)
             if kind == "delta_w_prev":
-                return 0.0 if step == 1 else get("delta_w", step - 1, 0, layer, unit, source)
+                return get("delta_w", step - 1, 0, layer, unit, source)
             return get(kind, step, rows[b - 1] if b else 0, layer, unit, source)
         return plan_get
 
-    def initial(self, layer: str, unit: str, source: str) -> float:
-        """An initial weight, as the exercise gives it."""
-        l = next(l for l in self.spec.layers if l.name == layer)
-        return float(l.weights[l.units.index(unit), l.sources.index(source)])
+    def given(self, step: int, kind: str, layer: str, unit: str, source: str) -> float:
+        """What the exercise gives before a step whose step before is not in it: its weights, and (momentum) the
+        change of the step before."""
+        leaves = step_leaves(self.trace, step)
+        return leaves[key(kind, 0, layer, unit, source)]
 
     def value(self, item: Item, get, op=None) -> float:
         """The item recomputed from earlier values `get` (the student's, rounded, or exact); `op` may replace

@@ -24,6 +24,7 @@ class Mistake:
     name: str
     explain: str
     substitutes: Callable  # (op, spec) -> list of ops
+    through_operands: bool = True  # also explains a quantity computed from a substituted operand
 
 
 class Computed:
@@ -149,7 +150,7 @@ MISTAKES = [  # tried in this order; the first that explains a wrong answer name
     Mistake("input or weight of a different unit used", "each unit's net input uses its own weights, and each "
             "gradient its own input", _other_unit),
     # last: the most general explanation (for an update, "added instead of subtracted" says more)
-    Mistake("sign flipped", "the value has the opposite sign", _sign_flipped),
+    Mistake("sign flipped", "the value has the opposite sign", _sign_flipped, through_operands=False),
 ]
 
 
@@ -160,7 +161,7 @@ def mistake_values(mistake: Mistake, exercise, item, get) -> list[float]:
     plan = exercise.plans[item.step]
     plan_get = exercise.getter(item.step, get)
     out = [float(alt.value(plan_get)) for alt in mistake.substitutes(op, spec)]
-    for k in op.operands:
+    for k in op.operands if mistake.through_operands else ():
         if k in plan:
             for alt in mistake.substitutes(plan[k], spec):
                 wrong = float(alt.value(plan_get))

@@ -1,174 +1,162 @@
 """Exercise sheets: an answer workbook per student (optionally a variant with its own numbers) and its key.
 
-The workbook gives the network, the data and the initial weights, then lists one labelled row per
-quantity to compute (tracer.exercise, in worked-example order and the course's notation) with an empty
-answer cell; the key has the same layout with the answers filled in. The variant id, notation and number
-of steps are written in cells B2:B4 and in the document properties, so `tracer check` grades each file
-against its own numbers. Variants draw new initial weights and inputs from a seed, rounded to one decimal
-for hand computation, and reject draws that saturate a unit.
+The workbook gives the network, the data and the weights before the exercise's steps, then lists one
+labelled row per quantity to compute (tracer.grading.exercise, in worked-example order and the course's
+notation) with an empty answer cell; the key has the same layout with the answers filled in (with
+`rounding`, as a person with a calculator gets them, every intermediate rounded, next to the exact values).
+The variant id, notation and steps are written in cells B2:B4 and in the document properties, so
+`tracer check` grades each file against its own numbers.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from ..io.atomic import atomic_path
-from ..engine.train import run
 from ..errors import TracerError
-from .exercise import Exercise, exercise_trace
-from ..model.notation import profile
+from ..io.atomic import atomic_path, output_target
 from ..io.workbooks import new_workbook
+from ..model.notation import profile
+from ..steps import describe_steps
+from .check import rounded_trace
+from .exercise import Exercise
+from .numbers import Rounding
+from .variants import draw_variant, variant_id
 
-SATURATION = 0.1  # a draw is rejected when a derivative falls below this share of its maximum
 SHEET = "answers"
-SATURATED = "saturated"  # last field of the id of a variant drawn with --saturated
 HEADER = ("variant", "notation", "steps")  # rows 2-4: what `tracer check` needs to grade the file
+PAPER = {"a4": 9, "letter": 1}
 
 
-def variant_id(spec, seed: int | None, index: int | None, saturated: bool = False) -> str:
-    """'ekman' for the spec itself, 'ekman:7:3' for variant 3 drawn with seed 7 (':saturated' if allowed)."""
-    if seed is None:
-        return spec.name
-    return f"{spec.name}:{seed}:{index}" + (f":{SATURATED}" if saturated else "")
-
-
-def variant_spec(spec, vid: str | None):
-    """The spec of a variant id (the spec itself when the id is its name or empty)."""
-    if not vid or vid == spec.name:
-        return spec
-    fields = vid.split(":")
-    if fields[0] != spec.name:
-        raise TracerError("variant", f"the file is an exercise on {fields[0]!r}, not on {spec.name!r}: "
-                                     "check it with that spec")
-    try:
-        seed, index = int(fields[1]), int(fields[2])
-        if fields[3:] not in ([], [SATURATED]):
-            raise ValueError
-    except (ValueError, IndexError):
-        raise TracerError("variant", f"{vid!r} is not a variant id of the form {spec.name}:SEED:N") from None
-    return draw_variant(spec, seed, index, saturated=fields[3:] == [SATURATED])
-
-
-def draw_variant(spec, seed: int, index: int, saturated: bool = False):
-    """New initial weights and inputs in [-1, 1] (one decimal), drawn reproducibly; no saturated units.
-
-    Frozen weights keep their values (a fixed bias stays fixed); the targets stay as they are.
-    """
-    rng = np.random.default_rng([seed, index])
-    for _ in range(1000):
-        weights = [np.round(rng.uniform(-1, 1, size=l.weights.shape), 1) for l in spec.layers]
-        weights = [np.where(l.frozen, l.weights, w) for l, w in zip(spec.layers, weights)]
-        x = np.round(rng.uniform(-1, 1, size=spec.x.shape), 1)
-        candidate = spec.with_weights(weights).replace(x=x)
-        if saturated or not saturates(candidate):
-            return candidate
-    raise TracerError("--variants", "could not draw a variant without saturated units; use --saturated")
-
-
-def saturates(spec) -> bool:
-    """Whether any unit's derivative in the first epoch is below SATURATION of its value at z = 0."""
-    trace = run(spec, epochs=1)
-    for layer in spec.layers:
-        act = layer.activation
-        if not act.saturates:
-            continue
-        top = float(act.da_dz(np.zeros((1, 1)), act.f(np.zeros((1, 1))))[0, 0]) or 1.0
-        da = trace.nodes.loc[trace.nodes["layer"] == layer.name, "da_dz"].abs()
-        if (da < SATURATION * top).any():
-            return True
-    return False
-
-
-def given_rows(spec, trace, steps: int, names) -> list[tuple[str, object]]:
-    """What the student is given: network, loss, learning rate, the samples used and the initial weights."""
+def given_rows(ex: Exercise, names) -> list[tuple[str, object]]:
+    """What the student is given: network, loss, update, the samples used and the weights before the steps."""
+    spec = ex.spec
     rows = [(f"layer {l.name}", f"units {', '.join(l.units)}; activation {l.activation.describe()}; "
                                 f"{'bias' if l.bias else 'no bias'}") for l in spec.layers]
     rows += [("loss", spec.loss.formula), ("update", names.profile.update),
-             ("training", f"{spec.training.mode}, batch size {spec.batch_size}"),
+             ("training", f"{spec.training.mode}, batch size {spec.batch_size}, {spec.training.update_order} update"),
              (names.label("eta", None, None), spec.learning_rate)]
     if spec.weight_decay:
         rows.append(("weight decay", spec.weight_decay))
     if spec.momentum:
         rows.append(("momentum", spec.momentum))
-    for d in sorted(set(trace.losses.loc[trace.losses["step"] <= steps, "sample"])):
+    for d in sorted({d for s in ex.steps for d in ex.samples[s]}):
         rows += [(f"sample {d}: {names.label('x', None, None, s)}", v) for s, v in zip(spec.inputs, spec.x[d - 1])]
         rows += [(f"sample {d}: {names.label('target', spec.output.name, u)}", v)
                  for u, v in zip(spec.output.units, spec.y[d - 1])]
-    for l in spec.layers:
-        for j, u in enumerate(l.units):
-            for i, s in enumerate(l.sources):
-                fixed = " (kept fixed)" if l.frozen[j, i] else ""
-                rows.append((names.label("w", l.name, u, s) + fixed, float(l.weights[j, i])))
+    starts = [s for s in ex.steps if s - 1 not in ex.steps]
+    for s in starts:
+        before = "" if starts == [1] else f"before step {s}: "
+        for l in spec.layers:
+            for j, u in enumerate(l.units):
+                for i, src in enumerate(l.sources):
+                    fixed = " (kept fixed)" if l.frozen[j, i] else ""
+                    rows.append((before + names.label("w", l.name, u, src) + fixed, ex.given(s, "w", l.name, u, src)))
+                    if spec.momentum and s > 1:
+                        rows.append((f"change of step {s - 1}: " + names.label("delta_w", l.name, u, src),
+                                     ex.given(s, "delta_w_prev", l.name, u, src)))
     return rows
 
 
-def write_exercise(spec, path, key: bool = False, steps: int = 1, notation: str | None = None,
-                   vid: str | None = None) -> Path:
-    """Write the answer workbook (key=False: empty answer cells) of the first `steps` steps."""
+def key_values(ex: Exercise, rounding: Rounding | None) -> dict:
+    """The key's answers: exact, or as computed by hand with every intermediate rounded to the policy."""
+    if rounding is None:
+        return ex.exact
+    raw = rounded_trace(ex, lambda v: rounding.hand(v, 0))
+    return {k: rounding.hand(v, 0) for k, v in raw.items()}
+
+
+def write_exercise(spec, path, key: bool = False, steps=1, notation: str | None = None, vid: str | None = None,
+                   rounding: Rounding | None = None, paper: str = "a4") -> Path:
+    """Write the answer workbook (key=False: empty answer cells) of `steps` (a count K, or '1-3,last').
+
+    >>> write_exercise(load_spec("ekman"), "key.xlsx", key=True, rounding=Rounding.decimals(4))
+    """
+    if paper not in PAPER:
+        raise TracerError("--paper", f"unknown paper {paper!r}; use {' or '.join(PAPER)}")
     names = profile(notation, spec)
     ex = Exercise(spec, steps, names.profile.name)
-    trace, items, values = ex.trace, ex.items, ex.exact
     vid = vid or spec.name
     kind = "answer key" if key else "exercise"
+    chosen = describe_steps(ex.steps)
+    answers = key_values(ex, rounding) if key else {}
+    given = given_rows(ex, names)
+    label_width = max([34] + [len(label) + 2 for label, _ in given] + [len(i.label) + 2 for i in ex.items])
+    value_width = max([22] + [len(v) + 2 for _, v in given if isinstance(v, str)])
+    output_target(path)
     with atomic_path(path) as tmp:
         wb = new_workbook(tmp, {"title": spec.title or spec.name, "subject": kind, "keywords": vid,
                                 "comments": f"variant {vid}"})
-        for name, value in zip(HEADER, (vid, names.profile.name, str(steps))):
+        for name, value in zip(HEADER, (vid, names.profile.name, chosen)):
             wb.set_custom_property(name, value)
         ws = wb.add_worksheet(SHEET)
         bold = wb.add_format({"bold": True})
         head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-        given = wb.add_format({"bg_color": "#FFF2CC", "border": 1})
+        given_fmt = wb.add_format({"bg_color": "#FFF2CC", "border": 1})
         answer = wb.add_format({"bg_color": "#E2EFDA", "border": 1})
-        ws.set_column(0, 0, 34)
-        ws.set_column(1, 1, 22)
+        ws.set_column(0, 0, min(label_width, 60))
+        ws.set_column(1, 1, min(value_width, 80))
+        ws.set_column(2, 2, 22)
         ws.write_string(0, 0, f"{kind.capitalize()}: {spec.title or spec.name}", bold)
-        for r, (name, value) in enumerate(zip(HEADER, (vid, names.profile.name, str(steps))), start=1):
+        for r, (name, value) in enumerate(zip(HEADER, (vid, names.profile.name, chosen)), start=1):
             ws.write_string(r, 0, name)
             ws.write_string(r, 1, value)
         ws.write_string(4, 0, spec.source or "")
-        what = "step 1" if steps == 1 else f"the first {steps} steps"
+        what = f"step{'s' * (len(ex.steps) > 1)} {chosen}"
         ws.write_string(5, 0, f"Compute {what} by hand and type each number into its green cell (a number, not "
                               "a formula). Keep the labels and this sheet's name.")
         r = 7
         ws.write_string(r, 0, "given", head)
         ws.write_string(r, 1, "value", head)
-        for label, v in given_rows(spec, trace, steps, names):
+        for label, v in given:
             r += 1
             ws.write_string(r, 0, label)
             if isinstance(v, str):
-                ws.write_string(r, 1, v, given)
+                ws.write_string(r, 1, v, given_fmt)
             else:
-                ws.write_number(r, 1, float(v), given)
+                ws.write_number(r, 1, float(v), given_fmt)
         r += 2
         ws.write_string(r, 0, "quantity", head)
         ws.write_string(r, 1, "answer", head)
-        for item in items:
+        if key and rounding is not None:
+            ws.write_string(r, 2, "exact", head)
+            ws.write_string(r - 1, 1, f"as computed by hand, every intermediate rounded to {rounding.describe()}")
+        header_row = r
+        for item in ex.items:
             r += 1
             ws.write_string(r, 0, item.label)
             if key:
-                ws.write_number(r, 1, values[item.key], answer)
+                ws.write_number(r, 1, answers[item.key], answer)
+                if rounding is not None:
+                    ws.write_number(r, 2, ex.exact[item.key])
             else:
                 ws.write_blank(r, 1, None, answer)
+        ws.set_paper(PAPER[paper])
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(header_row, header_row)
+        ws.set_footer(f"&L{spec.name} {kind}&RPage &P of &N")
         wb.close()
     return Path(path)
 
 
-def write_variants(spec, out_dir, n: int, seed: int, steps: int = 1, notation: str | None = None,
-                   saturated: bool = False) -> list[Path]:
-    """N exercise workbooks with their own numbers, and one key per variant, in out_dir."""
+def write_variants(spec, out_dir, n: int, seed: int, steps=1, notation: str | None = None,
+                   saturated: bool = False, rounding: Rounding | None = None, keys_dir=None,
+                   paper: str = "a4") -> list[Path]:
+    """N exercise workbooks with their own numbers in out_dir, and one key per variant in keys_dir (default
+    out_dir/keys/, never beside the handouts)."""
     if n < 1:
         raise TracerError("--variants", "expected a number of variants of at least 1")
     if Path(out_dir).suffix.lower() == ".xlsx":
         raise TracerError("--out", "with --variants, --out is a folder (exercises/), not a workbook")
-    exercise_trace(spec, steps)  # bad --steps or --notation stop here, before any file is written
-    profile(notation, spec)
+    keys = Path(keys_dir) if keys_dir is not None else Path(out_dir) / "keys"
+    if keys.resolve() == Path(out_dir).resolve():
+        raise TracerError("--keys", "keys go into their own folder, never beside the handouts")
+    Exercise(spec, steps, notation)  # bad --steps or --notation stop here, before any file is written
     variants = [(index, draw_variant(spec, seed, index, saturated)) for index in range(1, n + 1)]
     written = []
     for index, vspec in variants:
         vid = variant_id(spec, seed, index, saturated)
-        stem = Path(out_dir) / f"{spec.name}-variant-{index:02d}"
-        written.append(write_exercise(vspec, f"{stem}.xlsx", steps=steps, notation=notation, vid=vid))
-        written.append(write_exercise(vspec, f"{stem}-key.xlsx", key=True, steps=steps, notation=notation, vid=vid))
+        name = f"{spec.name}-variant-{index:02d}"
+        written.append(write_exercise(vspec, Path(out_dir) / f"{name}.xlsx", steps=steps, notation=notation, vid=vid,
+                                      paper=paper))
+        written.append(write_exercise(vspec, keys / f"{name}-key.xlsx", key=True, steps=steps, notation=notation,
+                                      vid=vid, rounding=rounding, paper=paper))
     return written

@@ -23,6 +23,7 @@ from ..errors import ResourceError, TracerError
 TEMP_MARK = ".tracer-tmp-"
 OLD_MARK = ".tracer-old-"
 FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+FULL_TEXTS = ("No space left", "os error 28", "Disk quota exceeded", "os error 122")
 KINDS = [(stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
 
@@ -167,14 +168,15 @@ def _resources(place):
         raise
     except Exception as e:  # writers wrap OSErrors of their own (XlsxWriter's FileCreateError)
         cause = e.__cause__ or e.__context__
-        if isinstance(cause, OSError) and _full(cause) or "No space left" in str(e):
+        if isinstance(cause, OSError) and _full(cause) or any(text in str(e) for text in FULL_TEXTS):
             raise ResourceError(str(place), "no space left on the device to write it; free space or write "
                                             "elsewhere (nothing was written)") from None
         raise
 
 
 def _full(e: OSError) -> bool:
-    return e.errno in FULL
+    """Whether an error means the disk is full; Rust writers (polars) raise OSError without errno."""
+    return e.errno in FULL or any(text in str(e) for text in FULL_TEXTS)
 
 
 class Outputs:

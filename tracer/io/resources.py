@@ -42,3 +42,4 @@ def _environment() -> Environment:
     return Environment(loader=FileSystemLoader(str(resource_dir("templates"))),
                        autoescape=select_autoescape(default=True, default_for_string=True),
                        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import SpecError
+from ..errors import SpecError, TracerError
 from ..model.spec import Spec, parse_spec
+from .atomic import atomic_path, output_target
 from .resources import find_example
 
 MAX_SPEC_BYTES = 5 * 2**20  # a spec is a few kB; the weights of a big net a few MB
@@ -175,3 +176,22 @@ def read_data_csv(file: Path, place: str) -> tuple[list[str], list[list[str]]]:
     if len(set(header)) != len(header):
         raise SpecError(place, f"{file.name} has two columns of the same name in its header; rename one")
     return header, rows[1:]
+
+
+def copy_example(name: str, folder) -> list[Path]:
+    """Copy a bundled example's spec (and the data file it names) into `folder` to edit; never over a file."""
+    source = find_example(name)
+    if source is None:
+        raise TracerError(name, "no bundled example of that name; `tracer examples` lists them")
+    raw = read_spec_file(source)
+    data = raw.get("data") if isinstance(raw, dict) else None
+    files = [source] + ([source.parent / str(data["csv"])] if isinstance(data, dict) and "csv" in data else [])
+    targets = [Path(folder) / f.name for f in files]
+    for target in targets:
+        if target.exists() or target.is_symlink():
+            raise TracerError(str(target), "already exists; remove it or copy into another folder")
+        output_target(target)
+    for f, target in zip(files, targets):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(f.read_bytes())
+    return targets

@@ -1,0 +1,175 @@
+"""LMS quizzes: Moodle XML (Cloze) and QTI 1.2 (Canvas), parsed back and checked against the engine.
+
+There is no XML schema for Moodle's question format, nor a QTI 1.2 ASI schema in the package registries, so
+the files are checked against the formats' documentation: the Moodle XML structure (quiz/question type="cloze",
+name, questiontext with CDATA, idnumber), each Cloze blank parsed with a port of the regular expressions of
+Moodle's own parser (question/type/multianswer/questiontype.php: ANSWER_REGEX, ANSWER_ALTERNATIVE_REGEX,
+NUMERICAL_ALTERNATIVE_REGEX), and the QTI content package (imsmanifest.xml, questestinterop/assessment/section/
+item with question_type numerical_question, response_str/render_fib, the varequal/vargte/varlte bounds Canvas
+exports). Every right answer must be the engine's value of that variant, every 0 % answer the value of the
+mistake it names.
+"""
+from __future__ import annotations
+
+import csv
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+
+import pytest
+
+import tracer
+from tracer.cli import main
+from tracer.grading.exercise import Exercise
+from tracer.grading.lms import scale_of
+from tracer.grading.mistakes import MISTAKES, mistake_values
+from tracer.grading.numbers import Rounding
+from tracer.grading.variants import variant_spec
+from tracer.io.resources import find_example
+
+# Moodle's parser (question/type/multianswer/questiontype.php), as PCRE -> Python
+FRACTION = r"=|%(-?[0-9]+)%"
+ANSWER = r".+?(?<!\\)(?<!&)(?<!&amp;)(?=[~#}]|$)"  # PCRE's (?<!\\|&|&amp;): Python needs fixed widths
+FEEDBACK = r".*?(?<!\\)(?=[~}]|$)"
+ALTERNATIVE = rf"({FRACTION})?({ANSWER})(#({FEEDBACK}))?"
+NUMBER = r"-?(([0-9]+[.,]?[0-9]*|[.,][0-9]+)([eE][-+]?[0-9]+)?)"
+NUMERICAL = rf"^({NUMBER})(:{NUMBER})?$"
+TYPES = r"(NUMERICAL|NM)|(MULTICHOICE|MC)|(MULTICHOICE_V|MCV)|(MULTICHOICE_H|MCH)|(SHORTANSWER|SA|MW)|(SHORTANSWER_C|SAC|MWC)"
+CLOZE = rf"\{{([0-9]*):({TYPES}):({ALTERNATIVE}(~{ALTERNATIVE})*)\}}"
+
+
+def blanks(text: str) -> list[list[tuple[float, float, float, str]]]:
+    """Each NUMERICAL blank of a Cloze text as Moodle parses it: (fraction, answer, tolerance, feedback)."""
+    out = []
+    while (m := re.search(CLOZE, text, re.S)) is not None:
+        assert m.group(3), f"not a NUMERICAL blank: {m.group(0)[:80]}"
+        alternatives, rest = [], m.group(9)
+        while rest and (a := re.match("~?" + ALTERNATIVE, rest, re.S)) is not None:
+            fraction = 1.0 if a.group(1) == "=" else 0.01 * int(a.group(2)) if a.group(2) else 0.0
+            n = re.match(NUMERICAL, a.group(3))
+            assert n, f"not a number Moodle reads: {a.group(3)}"
+            alternatives.append((fraction, float(n.group(1)), float(n.group(6) or 0), a.group(5) or ""))  # Moodle: 1, 6
+            rest = rest[a.end():]
+        out.append(alternatives)
+        text = text[:m.start()] + "{#}" + text[m.end():]
+    return out
+
+
+@pytest.fixture(scope="module")
+def quizzes(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lms")
+    assert main(["template", str(find_example("frey-online")), "--variants", "4", "--seed", "7", "--steps", "1-2",
+                 "--notation", "frey", "--out", str(out / "ex"), "--moodle", str(out / "quiz.xml"),
+                 "--qti", str(out / "quiz.zip"), "--round", "4"]) == 0
+    return out
+
+
+def exercise_of(vid: str) -> Exercise:
+    return Exercise(variant_spec(tracer.load_spec(find_example("frey-online")), vid), "1-2", "frey")
+
+
+def test_moodle_xml_is_one_cloze_question_per_variant_with_the_engines_answers(quizzes):
+    root = ET.parse(quizzes / "quiz.xml").getroot()
+    assert root.tag == "quiz"
+    category, *questions = root.findall("question")
+    assert category.get("type") == "category" and "frey-online" in category.find("category/text").text
+    assert len(questions) == 4 and {q.get("type") for q in questions} == {"cloze"}
+    for q in questions:
+        vid = q.find("idnumber").text
+        assert q.find("name/text").text == vid and f"[variant: {vid}]" in q.find("questiontext/text").text
+        ex = exercise_of(vid)
+        parsed = blanks(q.find("questiontext/text").text)
+        assert len(parsed) == len(ex.items)
+        exact_get = lambda kind, *key: ex.exact[(kind, *key)]
+        for item, alternatives in zip(ex.items, parsed):
+            right = [a for a in alternatives if a[0] == 1.0]
+            assert right and right[0][1] == pytest.approx(ex.exact[item.key], rel=1e-13, abs=1e-15), item.label
+            assert all(a[2] == pytest.approx(0.5e-4) for a in alternatives)  # --round 4: half a unit
+            for fraction, value, _, feedback in alternatives:
+                if fraction == 0.0:
+                    name = feedback.split(":")[0]
+                    mistake = next(m for m in MISTAKES if m.name == name)
+                    assert any(value == pytest.approx(v, rel=1e-13, abs=1e-15)
+                               for v in mistake_values(mistake, ex, item, exact_get)), (item.label, name)
+
+
+def test_moodle_shows_students_the_mistakes(quizzes):
+    text = (quizzes / "quiz.xml").read_text(encoding="utf-8")
+    named = {name for q in ET.fromstring(text).findall("question")[1:]
+             for b in blanks(q.find("questiontext/text").text) for f, _, _, fb in b if f == 0.0
+             for name in [fb.split(":")[0]]}
+    assert {"sign flipped", "1/2 of the loss dropped", "learning rate not applied",
+            "hidden error term with the already-updated weights"} <= named
+
+
+def test_qti_package_has_one_assessment_per_variant_with_margins(quizzes):
+    with zipfile.ZipFile(quizzes / "quiz.zip") as z:
+        names = z.namelist()
+        manifest = ET.fromstring(z.read("imsmanifest.xml"))
+        ns = {"cp": "http://www.imsglobal.org/xsd/imscp_v1p1", "q": "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"}
+        resources = manifest.findall("cp:resources/cp:resource", ns)
+        assert len(resources) == 4 and {r.get("type") for r in resources} == {"imsqti_xmlv1p2"}
+        assert sorted(names) == sorted(["imsmanifest.xml"] + [r.get("href") for r in resources])
+        for r in resources:
+            root = ET.fromstring(z.read(r.get("href")))
+            assessment = root.find("q:assessment", ns)
+            vid = assessment.get("title")
+            ex = exercise_of(vid)
+            items = assessment.findall("q:section/q:item", ns)
+            assert len(items) == len(ex.items)
+            for item, quantity in zip(items, ex.items):
+                meta = {f.find("q:fieldlabel", ns).text: f.find("q:fieldentry", ns).text
+                        for f in item.findall(".//q:qtimetadatafield", ns)}
+                assert meta["question_type"] == "numerical_question"
+                assert item.find(".//q:response_str/q:render_fib", ns).get("fibtype") == "Decimal"
+                value = ex.exact[quantity.key]
+                k = scale_of(value)
+                assert item.get("title") == quantity.label + (f" × 10^{k}" if k else "")
+                lo = float(item.find(".//q:vargte", ns).text)
+                hi = float(item.find(".//q:varlte", ns).text)
+                assert lo <= value * 10 ** k <= hi and hi - lo == pytest.approx(1e-4 * 10 ** k)
+                assert k == 0 or abs(value * 10 ** k) >= 1  # Canvas's four decimals keep its digits
+                assert f"[variant: {vid}]" in item.find(".//q:mattext", ns).text
+
+
+def test_quizzes_are_deterministic(quizzes, tmp_path):
+    assert main(["template", str(find_example("frey-online")), "--variants", "4", "--seed", "7", "--steps", "1-2",
+                 "--notation", "frey", "--out", str(tmp_path / "ex"), "--moodle", str(tmp_path / "quiz.xml"),
+                 "--qti", str(tmp_path / "quiz.zip"), "--round", "4"]) == 0
+    for name in ("quiz.xml", "quiz.zip"):
+        assert (tmp_path / name).read_bytes() == (quizzes / name).read_bytes(), name
+
+
+def test_moodle_responses_report_is_graded_against_each_students_variant(quizzes, tmp_path, capsys):
+    """Moodle's responses report (Question text and Response columns; a Cloze response is summarised as
+    'part 1: ...; part 2: ...'), from the quiz's own right answers, one student with a planted mistake."""
+    root = ET.parse(quizzes / "quiz.xml").getroot()
+    rows = []
+    for n, q in enumerate(root.findall("question")[1:3], start=1):
+        text = q.find("questiontext/text").text
+        parts = [f"part {i}: {b[0][1]:.6f}" for i, b in enumerate(blanks(text), start=1)]
+        if n == 2:
+            parts[5] = "part 6: " + str(-float(parts[5].split(": ")[1]))  # sign flipped
+        rows.append({"Last name": f"Student{n}", "First name": "A", "Email address": f"s{n}@example.org",
+                     "State": "Finished", "Grade/10.00": "", "Question 1": re.sub(r"<[^>]+>", " ", text),
+                     "Response 1": "; ".join(parts)})
+    path = tmp_path / "responses.csv"
+    with open(path, "w", newline="", encoding="utf-8-sig") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    status = main(["check", str(find_example("frey-online")), "--moodle-responses", str(path), "--round", "4",
+                   "--out", str(tmp_path / "grades")])
+    out = capsys.readouterr().out
+    assert status == 1
+    first, second = [line for line in out.splitlines() if line.startswith("A Student")]
+    right = len(exercise_of(root.findall("question")[1].find("idnumber").text).items)
+    assert first.endswith(f"{right}/{right}") and f"{right - 1}/{right}" in second and "sign flipped" in second
+    assert (tmp_path / "grades" / "gradebook.csv").is_file()
+
+
+def test_a_report_without_question_text_is_refused_in_one_line(tmp_path, capsys):
+    path = tmp_path / "r.csv"
+    path.write_text("Last name,First name,Response 1\nDoe,Jane,part 1: 0.1\n", encoding="utf-8")
+    assert main(["check", "ekman", "--moodle-responses", str(path)]) == 2
+    assert "Question text" in capsys.readouterr().err

@@ -1,0 +1,171 @@
+"""Outputs never replace what is not ours, are written whole or not at all, and a full disk is one line.
+
+Symlinks are written through; folders, FIFOs and devices are refused before anything is written; a
+read-only place is refused first; a trace folder is swapped in whole (killed or concurrent runs never leave
+a mix of tables); stale temporaries of a run that is gone are removed; a full disk is exit 3, one line,
+nothing left behind. Root can mount small and read-only filesystems for the last two; otherwise a fault is
+injected at the write.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tracer.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([str(a) for a in args])
+    return status, out.getvalue(), err.getvalue()
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".tracer-" in p.name)
+
+
+def test_a_symlink_is_written_through(tmp_path):
+    real = tmp_path / "real.html"
+    real.write_text("old")
+    (tmp_path / "link.html").symlink_to(real)
+    assert run_cli("run", "ekman", "--html", tmp_path / "link.html", "-q")[0] == 0
+    assert (tmp_path / "link.html").is_symlink() and "<!DOCTYPE html>" in real.read_text()
+    (tmp_path / "dangling.xlsx").symlink_to(tmp_path / "target.xlsx")
+    assert run_cli("run", "ekman", "--xlsx", tmp_path / "dangling.xlsx", "-q")[0] == 0
+    assert (tmp_path / "dangling.xlsx").is_symlink() and (tmp_path / "target.xlsx").stat().st_size > 0
+
+
+def test_a_fifo_is_refused_and_never_opened(tmp_path):
+    os.mkfifo(tmp_path / "fifo.html")
+    p = subprocess.run([sys.executable, "-m", "tracer", "run", "ekman", "--html", tmp_path / "fifo.html",
+                        "--trace", tmp_path / "t"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "is a FIFO, not a file" in p.stderr and len(p.stderr.splitlines()) == 1
+    assert stat.S_ISFIFO(os.stat(tmp_path / "fifo.html").st_mode) and not (tmp_path / "t").exists()
+
+
+def test_dev_null_and_a_character_device_are_left_as_they_are(tmp_path):
+    status, _, err = run_cli("run", "ekman", "--html", "/dev/null")
+    assert status == 2 and "is a character device" in err and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    try:
+        os.mknod(tmp_path / "null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("mknod of a character device is not permitted here (not root); /dev/null was tested above")
+    status, _, err = run_cli("run", "ekman", "--xlsx", tmp_path / "null")
+    assert status == 2 and stat.S_ISCHR(os.stat(tmp_path / "null").st_mode)
+
+
+def test_a_folder_is_refused_and_a_trailing_slash_writes_inside(tmp_path):
+    (tmp_path / "existing").mkdir()
+    status, _, err = run_cli("run", "ekman", "--xlsx", tmp_path / "existing")
+    assert status == 2 and "is a folder, not a file" in err and list((tmp_path / "existing").iterdir()) == []
+    assert run_cli("run", "ekman", "--xlsx", f"{tmp_path / 'new'}/", "--html", f"{tmp_path / 'new'}/", "-q")[0] == 0
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["ekman.html", "ekman.xlsx"]
+
+
+@contextlib.contextmanager
+def filesystem(tmp_path: Path, options: str):
+    """A small tmpfs mounted at tmp_path/mnt (root only), or None."""
+    target = tmp_path / "mnt"
+    target.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        yield None
+        return
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)], capture_output=True)
+    if p.returncode != 0:
+        yield None
+        return
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", "-l", str(target)], capture_output=True)
+
+
+def test_a_read_only_place_is_refused_before_anything_is_written(tmp_path):
+    with filesystem(tmp_path, "ro,size=1m") as ro:
+        if ro is None:
+            ro = tmp_path / "mnt"
+            ro.chmod(0o555)
+        status, _, err = run_cli("run", "ekman", "--trace", tmp_path / "t", "--xlsx", ro / "w.xlsx")
+        assert status == 2 and "cannot write in" in err and len(err.splitlines()) == 1
+        assert not (tmp_path / "t").exists()
+
+
+def test_a_full_disk_is_exit_3_in_one_line_with_nothing_left(tmp_path, monkeypatch):
+    with filesystem(tmp_path, "size=256k") as small:
+        if small is not None:
+            status, _, err = run_cli("run", "xor", "--trace", small / "t")
+        else:  # no mount here: the disk fills up while the second table is written
+            import tracer.io.tracefiles as tracefiles
+
+            real, calls = tracefiles.write_table, []
+
+            def full(df, path, format="csv"):
+                calls.append(path)
+                if len(calls) == 2:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                return real(df, path, format)
+            monkeypatch.setattr(tracefiles, "write_table", full)
+            small = tmp_path / "mnt"
+            status, _, err = run_cli("run", "xor", "--trace", small / "t")
+        assert status == 3 and "no space left on the device" in err and len(err.splitlines()) == 1, err
+        assert list(small.iterdir()) == []  # no partial folder, no temporary
+
+
+def test_a_trace_folder_is_replaced_whole_and_a_folder_of_the_users_never(tmp_path, monkeypatch):
+    t = tmp_path / "t"
+    assert run_cli("run", "frey-online", "--trace", t, "-q")[0] == 0
+    before = {p.name: p.read_bytes() for p in t.iterdir()}
+    import tracer.io.tracefiles as tracefiles
+
+    real, calls = tracefiles.write_table, []
+
+    def killed(df, path, format="csv"):
+        calls.append(path)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the run is stopped halfway through its tables
+        return real(df, path, format)
+    monkeypatch.setattr(tracefiles, "write_table", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_cli("run", "frey-online", "--epochs", "1", "--trace", t, "-q")
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in t.iterdir()} == before and leftovers(tmp_path) == []
+    (t / "my-notes.txt").write_text("mine")
+    status, _, err = run_cli("run", "frey-online", "--trace", t)
+    assert status == 2 and "holds files that are not trace tables (my-notes.txt)" in err
+    assert (t / "my-notes.txt").read_text() == "mine"
+
+
+def test_stale_temporaries_of_a_run_that_is_gone_are_removed(tmp_path):
+    stale = tmp_path / ".t.tracer-tmp-999999999-abc"
+    stale.mkdir()
+    (stale / "nodes.csv").write_text("half")
+    (tmp_path / ".w.xlsx.tracer-tmp-999999999-def").write_text("half")
+    mine = tmp_path / f".t.tracer-tmp-{os.getpid()}-xyz"  # a live process's: kept
+    mine.mkdir()
+    assert run_cli("run", "ekman", "--trace", tmp_path / "t", "--xlsx", tmp_path / "w.xlsx", "-q")[0] == 0
+    assert leftovers(tmp_path) == [mine.name]
+
+
+def test_concurrent_runs_never_mix_their_tables(tmp_path):
+    t = tmp_path / "t"
+    runs = [subprocess.Popen([sys.executable, "-m", "tracer", "run", "frey-online", "--epochs", str(e), "--trace",
+                              t, "-q"], stderr=subprocess.PIPE, text=True) for e in (1, 2, 1, 2)]
+    assert all(r.wait(timeout=120) == 0 for r in runs), [r.stderr.read() for r in runs]
+    info = json.loads((t / "trace.json").read_text())
+    steps = {name: pd.read_csv(t / f"{name}.csv")["step"].max() for name in ("nodes", "weights", "updates", "losses")}
+    assert set(steps.values()) == {info["total_steps"]}, (steps, info)
+    assert leftovers(tmp_path) == []

@@ -1,0 +1,193 @@
+"""What grading writes: one line per student and one for the class, the grade book (CSV and xlsx), and a
+feedback page per student with each wrong answer beside the right one and why.
+
+Every file name of a class gets its own page (alice.csv and alice.xlsx too); text a spreadsheet would execute
+(= + - @ first) is neutralised in the CSV grade book (OWASP CSV injection) and written as text in workbooks;
+pages are autoescaped templates.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from pathlib import Path
+
+from ..io.atomic import atomic_path, write_text
+from ..io.resources import render_template
+from ..io.workbooks import new_workbook
+from ..errors import TracerError
+from .answers import AnswerFileError
+from .check import DEFAULT_RTOL, TOO_FEW_DIGITS, UNEXPLAINED, Result, check_file
+from .responses import check_responses
+from .numbers import Rounding
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def summary_line(result: Result, name: str | None = None) -> str:
+    """One terminal line per student."""
+    name = name or Path(result.file).name
+    if result.error:
+        return f"{name}: not graded: {result.error}"
+    wrong = [m for m in result.marks if m.status in ("wrong", "unparseable")]
+    parts = [f"{m.label}: {m.status}{' (' + m.diagnosis + ')' if m.diagnosis else ''}" for m in wrong[:4]]
+    if len(wrong) > 4:
+        parts.append(f"{len(wrong) - 4} more wrong")
+    if blank := sum(m.status == "blank" for m in result.marks):
+        parts.append(f"{blank} blank")
+    return f"{name} [{result.variant}]: {result.score}/{result.total}" + (": " + "; ".join(parts) if parts else "")
+
+
+def class_summary(results: list[Result]) -> str:
+    """One line for the class: files graded, mean score, and the mistakes diagnosed most often."""
+    graded = [r for r in results if not r.error]
+    mean = sum(r.score / r.total for r in graded if r.total) / len(graded) if graded else 0.0
+    counts: dict = {}
+    for r in graded:
+        for m in r.marks:
+            if m.diagnosis and m.diagnosis not in (UNEXPLAINED, TOO_FEW_DIGITS):
+                counts[m.diagnosis] = counts.get(m.diagnosis, 0) + 1
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    mistakes = "; most frequent mistakes: " + ", ".join(f"{name} ({n})" for name, n in top) if top else ""
+    return f"class: {len(graded)} of {len(results)} files graded, mean score {100 * mean:.0f}%" + mistakes
+
+
+def student_names(results: list[Result]) -> list[str]:
+    """A distinct short name per file: the file name, with its folder where two files share a name."""
+    names = [Path(r.file).name for r in results]
+    names = [str(Path(Path(r.file).parent.name) / n) if names.count(n) > 1 else n for r, n in zip(results, names)]
+    return [n if names.count(n) == 1 else f"{n} ({k})" for k, n in enumerate(names, start=1)]
+
+
+def page_names(names: list[str]) -> list[str]:
+    """A feedback page name per student: the file's name without its extension, with it where two would
+    meet (alice.csv / alice.xlsx), and numbered where names differ only in what a file name keeps
+    ('bob smith.xlsx' / 'bob-smith.xlsx')."""
+    clean = lambda text: re.sub(r"[^\w.-]+", "-", text).strip("-.") or "student"
+    stems = [clean(str(Path(n).with_suffix(""))) for n in names]
+    stems = [clean(n) if stems.count(s) > 1 else s for n, s in zip(names, stems)]
+    out, seen = [], {}
+    for stem in stems:
+        seen[stem.lower()] = seen.get(stem.lower(), 0) + 1
+        out.append(stem if seen[stem.lower()] == 1 else f"{stem}-{seen[stem.lower()]}")
+    return [f"{s}.html" for s in out]
+
+
+def gradebook(results: list[Result]) -> tuple[list[str], list[list]]:
+    """Columns and rows of the grade book: student file, variant, score, total, error, each quantity's status."""
+    labels = list(dict.fromkeys(m.label for r in results for m in r.marks))
+    rows = []
+    for name, r in zip(student_names(results), results):
+        status = {m.label: m.status + (f": {m.diagnosis}" if m.diagnosis else "") for m in r.marks}
+        rows.append([name, r.variant, r.score, r.total, r.error] + [status.get(label, "") for label in labels])
+    return ["student file", "variant", "score", "total", "error"] + labels, rows
+
+
+def spreadsheet_safe(value):
+    """A CSV cell a spreadsheet shows as written: text starting with = + - @ (or tab, CR) gets a leading '."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_gradebook(results: list[Result], out_dir) -> list[Path]:
+    """gradebook.csv and gradebook.xlsx in out_dir (atomically, byte-identical for the same results)."""
+    out = Path(out_dir)
+    columns, rows = gradebook(results)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([[spreadsheet_safe(v) for v in row] for row in [columns] + rows])
+    write_text(out / "gradebook.csv", buf.getvalue())
+    write_table(out / "gradebook.xlsx", "gradebook", columns, rows)
+    return [out / "gradebook.csv", out / "gradebook.xlsx"]
+
+
+def write_table(path: Path, sheet: str, columns: list[str], rows: list[list], notes: tuple = ()) -> None:
+    """A one-sheet workbook (notes, then a table); text is written as text, so a student's '=...' never
+    becomes a formula."""
+    with atomic_path(path) as tmp:
+        wb = new_workbook(tmp)
+        ws = wb.add_worksheet(sheet)
+        bold = wb.add_format({"bold": True})
+        for r, note in enumerate(notes):
+            ws.write_string(r, 0, note)
+        top = len(notes) + 1 if notes else 0
+        for c, name in enumerate(columns):
+            ws.write_string(top, c, name, bold)
+            ws.set_column(c, c, min(40, max(10, len(name) + 2)))
+        for r, row in enumerate(rows, start=top + 1):
+            for c, v in enumerate(row):
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    ws.write_number(r, c, v)
+                elif v not in (None, ""):
+                    ws.write_string(r, c, str(v))
+        ws.freeze_panes(top + 1, 1)
+        wb.close()
+
+
+def feedback_rows(result: Result) -> list[dict]:
+    """Each answer beside the right one (6 significant digits), with the verdict and why."""
+    rows = []
+    for m in result.marks:
+        own = "" if m.from_own is None or m.status in ("correct", "rounded") or \
+            math.isclose(m.from_own, m.expected, rel_tol=1e-9) else f"{m.from_own:.6g}"
+        rows.append({"label": m.label, "answer": m.answer if m.answer is not None else "",
+                     "expected": f"{m.expected:.6g}", "from_own": own, "status": m.status,
+                     "css": m.status.split()[0],  # correct, rounded, carried, wrong, blank, unparseable
+                     "diagnosis": m.diagnosis, "explain": m.explain})
+    return rows
+
+
+def write_feedback(result: Result, path, name: str | None = None) -> Path:
+    """A student's feedback: each wrong answer beside the right one, with the diagnosed mistake (HTML or xlsx)."""
+    path = Path(path)
+    rows = feedback_rows(result)
+    if path.suffix.lower() == ".xlsx":
+        columns = ["quantity", "your answer", "right answer", "from your earlier values", "verdict", "mistake", "why"]
+        notes = [f"Feedback on {name or Path(result.file).name}, variant {result.variant}",
+                 f"Not graded: {result.error}" if result.error else f"Score: {result.score} / {result.total}",
+                 *result.problems]
+        write_table(path, "feedback", columns, [[r["label"], r["answer"], r["expected"], r["from_own"], r["status"],
+                                                 r["diagnosis"], r["explain"]] for r in rows], tuple(notes))
+        return path
+    html = render_template("check_feedback.html.j2", file=name or Path(result.file).name, variant=result.variant,
+                           score=result.score, total=result.total, error=result.error, problems=result.problems,
+                           rows=rows)
+    write_text(path, html)
+    return path
+
+
+def check_files(spec, paths=(), out_dir=None, rtol: float = DEFAULT_RTOL, rounding: Rounding | None = None,
+                notation: str | None = None, echo=print, moodle_responses=None) -> list[Result]:
+    """Grade many files, and the students of a Moodle responses report (one line each through `echo`); with
+    out_dir, the grade book and a feedback page each.
+
+    >>> check_files(load_spec("ekman"), ["alice.xlsx", "bob.csv"], out_dir="grades", rounding=Rounding.decimals(2))
+    """
+    results = []
+    for path in paths:
+        result = check_file(spec, path, rtol=rtol, rounding=rounding, notation=notation)
+        results.append(result)
+        echo(summary_line(result))
+    if moodle_responses is not None:
+        try:
+            graded = check_responses(spec, moodle_responses, rounding=rounding, notation=notation)
+        except AnswerFileError as e:
+            raise TracerError(str(moodle_responses), str(e)) from None
+        for result in graded:
+            echo(summary_line(result))
+        results += graded
+    return report_results(results, out_dir, echo)
+
+
+def report_results(results: list[Result], out_dir=None, echo=print) -> list[Result]:
+    """The class line, and with out_dir the grade book and a feedback page per student."""
+    if len(results) > 1:
+        echo(class_summary(results))
+    if out_dir is not None:
+        for path in write_gradebook(results, out_dir):
+            echo(f"wrote {path}")
+        names = student_names(results)
+        for name, page, result in zip(names, page_names(names), results):
+            write_feedback(result, Path(out_dir) / page, name=name)
+    return results

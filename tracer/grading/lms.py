@@ -1,0 +1,212 @@
+"""Quizzes for learning management systems: each variant's exercise where students answer, with its tolerance
+and (Moodle) the classic mistakes as wrong answers that name themselves.
+
+- Moodle XML: one Cloze question per variant (`{1:NUMERICAL:=value:tolerance#feedback~%0%wrong:tolerance#why}`
+  per quantity, Moodle's multianswer syntax); each classic mistake's value is a 0 % answer whose feedback names
+  the mistake, so students see why and Moodle's reports show how often each mistake was made.
+- QTI 1.2 (Canvas): one assessment per variant, one numerical question per quantity with its margin. Canvas
+  keeps four decimals of a numerical answer, so a quantity smaller than 1 in size is asked in a scaled unit
+  (`Δw_xg2 × 10^4`), keeping its significant digits.
+The variant id is written into every question, so `tracer check --moodle-responses` can grade Moodle's
+responses report against each student's own numbers.
+"""
+from __future__ import annotations
+
+import html
+import io
+import math
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+from ..io.atomic import atomic_path
+from ..steps import describe_steps
+from .check import DEFAULT_RTOL
+from .exercise import Exercise
+from .mistakes import MISTAKES, mistake_values
+from .numbers import Rounding, decimals_for_significant
+from .template import given_rows, key_values
+from .variants import draw_variant, variant_id
+
+VARIANT_MARK = "variant:"  # "[variant: ekman:7:3]" in each question's text
+
+
+def marks(vid: str, ex: Exercise) -> str:
+    """What `tracer check` needs to grade an answer exported from the LMS: variant, steps and notation."""
+    return f"[{VARIANT_MARK} {vid}] [steps: {describe_steps(ex.steps)}] [notation: {ex.names.profile.name}]"
+
+
+def tolerance(value: float, rounding: Rounding | None, rtol: float = DEFAULT_RTOL) -> float:
+    """The absolute margin of an answer: half a unit of the policy's last place, else the relative tolerance."""
+    if rounding is not None:
+        places = rounding.n if rounding.kind == "decimals" else decimals_for_significant(value, rounding.n)
+        return 0.5 * 10.0 ** -places
+    return max(abs(value) * rtol, 1e-12)
+
+
+def number(value: float) -> str:
+    """A number as the LMS parses it: 15 significant digits (0.1, not 0.09999999999999998), far within any
+    margin."""
+    return f"{float(value):.15g}"
+
+
+def quiz_items(ex: Exercise, rounding: Rounding | None) -> list[dict]:
+    """Per quantity: label, the right answers (exact, and as computed by hand), the margin, and each classic
+    mistake's value with its name and why."""
+    hand = key_values(ex, rounding) if rounding is not None else ex.exact
+    exact_get = lambda kind, *key: ex.exact[(kind, *key)]
+    out = []
+    for item in ex.items:
+        value = ex.exact[item.key]
+        right = [value] + ([hand[item.key]] if abs(hand[item.key] - value) > tolerance(value, rounding) else [])
+        margin = tolerance(value, rounding)
+        wrong, seen = [], list(right)
+        for mistake in MISTAKES:
+            try:
+                candidates = mistake_values(mistake, ex, item, exact_get)
+            except (KeyError, ValueError, ZeroDivisionError, IndexError, OverflowError):
+                continue
+            for c in candidates:
+                if math.isfinite(c) and all(abs(c - s) > margin for s in seen):
+                    wrong.append((c, mistake.name, mistake.explain))
+                    seen.append(c)
+        out.append({"label": item.label, "right": right, "margin": margin, "wrong": wrong})
+    return out
+
+
+def given_table(ex: Exercise, names) -> str:
+    """The given data as an HTML table."""
+    rows = "".join(f"<tr><td>{escape(label)}</td><td>{escape(v if isinstance(v, str) else number(v))}</td></tr>"
+                   for label, v in given_rows(ex, names))
+    return f"<table border='1'><tr><th>given</th><th>value</th></tr>{rows}</table>"
+
+
+def cloze(quantity: dict) -> str:
+    """One NUMERICAL blank in Moodle's Cloze syntax: the right answers, then 0 % answers naming mistakes."""
+    margin = number(quantity["margin"])
+    parts = [f"={number(v)}:{margin}#right" for v in quantity["right"]]
+    parts += [f"%0%{number(v)}:{margin}#{_feedback(name + ': ' + why)}" for v, name, why in quantity["wrong"]]
+    return "{1:NUMERICAL:" + "~".join(parts) + "}"
+
+
+def _feedback(text: str) -> str:
+    """Feedback text inside a Cloze blank: '}' and '#' escaped as Moodle reads them, '~' avoided."""
+    return html.escape(text, quote=False).replace("}", "\\}").replace("#", "\\#").replace("~", "∼")
+
+
+def _text(text: str) -> str:
+    """Question text: escaped HTML in which no '{' can start a Cloze blank."""
+    return escape(text).replace("{", "&#123;").replace("}", "&#125;")
+
+
+def moodle_question(ex: Exercise, vid: str, rounding: Rounding | None, rtol: float) -> str:
+    """One variant as a Moodle Cloze question (XML)."""
+    items = quiz_items(ex, rounding)
+    how = f"rounded to {rounding.describe()}" if rounding is not None else f"to a relative {rtol:g}"
+    rows = "".join(f"<tr><td>{_text(q['label'])}</td><td>{cloze(q)}</td></tr>" for q in items)
+    body = (f"<p>{_text(ex.spec.title or ex.spec.name)}: compute step{'s' * (len(ex.steps) > 1)} "
+            f"{_text(', '.join(map(str, ex.steps)))} by hand and enter each number {_text(how)}. "
+            f"{_text(marks(vid, ex))}</p>{given_table(ex, ex.names)}"
+            f"<table border='1'><tr><th>quantity</th><th>answer</th></tr>{rows}</table>")
+    return (f'  <question type="cloze">\n    <name><text>{escape(vid)}</text></name>\n'
+            f'    <questiontext format="html"><text><![CDATA[{body}]]></text></questiontext>\n'
+            f'    <generalfeedback format="html"><text></text></generalfeedback>\n'
+            f'    <penalty>0</penalty>\n    <hidden>0</hidden>\n    <idnumber>{escape(vid)}</idnumber>\n'
+            f'  </question>\n')
+
+
+def write_moodle(path, spec, exercises: list[tuple[str, Exercise]], rounding: Rounding | None,
+                 rtol: float = DEFAULT_RTOL) -> Path:
+    """A Moodle XML quiz file: a category, then one Cloze question per variant."""
+    questions = "".join(moodle_question(ex, vid, rounding, rtol) for vid, ex in exercises)
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n  <question type="category">\n'
+           f'    <category><text>$course$/backprop-tracer/{escape(spec.name)}</text></category>\n  </question>\n'
+           f'{questions}</quiz>\n')
+    with atomic_path(path) as tmp:
+        tmp.write_text(xml, encoding="utf-8")
+    return Path(path)
+
+
+def scale_of(value: float) -> int:
+    """The power of ten a quantity smaller than 1 in size is asked in, so Canvas's four decimals keep its
+    digits (0 for quantities of size 1 or more, and for 0)."""
+    if value == 0 or abs(value) >= 1 or not math.isfinite(value):
+        return 0
+    k = -math.floor(math.log10(abs(value)))
+    return k + 1 if abs(value) * 10 ** k < 1 else k  # log10 of 0.0999... may round to -1
+
+
+def qti_item(ident: str, mark: str, label: str, quantity: dict, intro: str) -> str:
+    """One Canvas numerical question (QTI 1.2 item) with its margin, in a scaled unit where needed."""
+    k = scale_of(quantity["right"][0])
+    unit = f" × 10^{k}" if k else ""
+    text = f"<p>{intro}</p><p><strong>{escape(label)}{unit}</strong> = ? {escape(mark)}</p>"
+    conditions = []
+    for v in quantity["right"]:
+        value, margin = v * 10 ** k, quantity["margin"] * 10 ** k
+        conditions.append(
+            f'<respcondition continue="No"><conditionvar><or>'
+            f'<varequal respident="response1">{number(value)}</varequal><and>'
+            f'<vargte respident="response1">{number(value - margin)}</vargte>'
+            f'<varlte respident="response1">{number(value + margin)}</varlte></and></or></conditionvar>'
+            f'<setvar action="Set" varname="SCORE">100</setvar></respcondition>')
+    return (f'<item ident={quoteattr(ident)} title={quoteattr(label + unit)}><itemmetadata><qtimetadata>'
+            f'<qtimetadatafield><fieldlabel>question_type</fieldlabel><fieldentry>numerical_question</fieldentry>'
+            f'</qtimetadatafield><qtimetadatafield><fieldlabel>points_possible</fieldlabel><fieldentry>1.0'
+            f'</fieldentry></qtimetadatafield></qtimetadata></itemmetadata><presentation><material>'
+            f'<mattext texttype="text/html">{escape(text)}</mattext></material>'
+            f'<response_str ident="response1" rcardinality="Single"><render_fib fibtype="Decimal">'
+            f'<response_label ident="answer1"/></render_fib></response_str></presentation><resprocessing>'
+            f'<outcomes><decvar maxvalue="100" minvalue="0" varname="SCORE" vartype="Decimal"/></outcomes>'
+            f'{"".join(conditions)}</resprocessing></item>')
+
+
+def qti_assessment(ident: str, vid: str, ex: Exercise, rounding: Rounding | None) -> str:
+    """One variant as a QTI 1.2 assessment: its numerical questions in worked-example order."""
+    how = f"rounded to {rounding.describe()}" if rounding is not None else "to four significant digits"
+    intro = (f"{escape(ex.spec.title or ex.spec.name)}, variant {escape(vid)}: enter the value {escape(how)}. "
+             f"{given_table(ex, ex.names)}")
+    items = "".join(qti_item(f"{ident}_{n}", marks(vid, ex), q["label"], q, intro)
+                    for n, q in enumerate(quiz_items(ex, rounding), start=1))
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<questestinterop xmlns="http://www.imsglobal.org/xsd/'
+            f'ims_qtiasiv1p2"><assessment ident={quoteattr(ident)} title={quoteattr(vid)}>'
+            f'<section ident="root_section">{items}</section></assessment></questestinterop>\n')
+
+
+def write_qti(path, spec, exercises: list[tuple[str, Exercise]], rounding: Rounding | None) -> Path:
+    """A QTI 1.2 content package (.zip): the manifest and one assessment per variant (deterministic bytes)."""
+    files, resources = {}, []
+    for n, (vid, ex) in enumerate(exercises, start=1):
+        ident = f"{spec.name.replace('.', '_')}_variant_{n:02d}"
+        files[f"{ident}.xml"] = qti_assessment(ident, vid, ex, rounding)
+        resources.append(f'<resource identifier="res_{ident}" type="imsqti_xmlv1p2" href="{ident}.xml">'
+                         f'<file href="{ident}.xml"/></resource>')
+    files["imsmanifest.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<manifest identifier="backprop_tracer_quiz" '
+        'xmlns="http://www.imsglobal.org/xsd/imscp_v1p1"><metadata><schema>IMS Content</schema>'
+        f'<schemaversion>1.1.3</schemaversion></metadata><organizations/><resources>{"".join(resources)}'
+        '</resources></manifest>\n')
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, files[name].encode("utf-8"))
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+    return Path(path)
+
+
+def write_quizzes(spec, n: int, seed: int, steps, notation, saturated: bool, rounding: Rounding | None,
+                  moodle=None, qti=None) -> list[Path]:
+    """The variants of `tracer template --variants` as a Moodle XML quiz and/or a QTI 1.2 package."""
+    if moodle is None and qti is None:
+        return []
+    exercises = [(variant_id(spec, seed, i, saturated), Exercise(draw_variant(spec, seed, i, saturated), steps,
+                                                                 notation)) for i in range(1, n + 1)]
+    written = []
+    if moodle is not None:
+        written.append(write_moodle(moodle, spec, exercises, rounding))
+    if qti is not None:
+        written.append(write_qti(qti, spec, exercises, rounding))
+    return written
