@@ -38,6 +38,19 @@ def chromium() -> str:
     return require_tool(("chromium", "chromium-browser"), "chromium")
 
 
+@pytest.fixture(scope="session")
+def torch():
+    """PyTorch, for the tests of tracer.torch (the [torch] extra; CI installs the CPU wheel)."""
+    try:
+        import torch
+    except ImportError:
+        reason = "torch not installed: pip install -e '.[torch]' (the CPU wheel is enough)"
+        if IN_CI:
+            pytest.fail(f"CI=true and {reason}")
+        pytest.skip(reason)
+    return torch
+
+
 EXAMPLES = example_paths()
 
 

@@ -21,7 +21,7 @@ def command_after(marker: str) -> str:
 
 
 def test_ci_runs_the_readme_test_command():
-    assert command_after("test command") == "python3 -m pip install -e '.[test]' && python3 -m pytest"
+    assert command_after("test command") == "python3 -m pip install -e '.[test,torch]' && python3 -m pytest"
     assert "<!-- test command -->" in (ROOT / ".ci" / "run").read_text()
 
 

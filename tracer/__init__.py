@@ -1,4 +1,5 @@
 """backprop-tracer: train a feed-forward network with backpropagation and record every intermediate value."""
+from .capture import Recorder, batches
 from .grading.check import check_answers, check_file
 from .grading.feedback import check_files, write_feedback, write_gradebook
 from .grading.numbers import Rounding
@@ -16,8 +17,8 @@ from .io.workbooks import read_xlsx
 
 Trace._repr_html_ = summary_html  # a trace in a notebook shows as a small report (the engine knows no HTML)
 
-__all__ = ["DiffResult", "Rounding", "Spec", "SpecError", "Trace", "TracerError", "TracerWarning", "check_answers",
-           "check_file", "check_files", "diff_traces", "format_result",
+__all__ = ["DiffResult", "Recorder", "Rounding", "Spec", "SpecError", "Trace", "TracerError", "TracerWarning", "check_answers",
+           "batches", "check_file", "check_files", "diff_traces", "format_result",
            "forward", "load_spec", "load_trace", "parse_spec", "read_xlsx", "render_report", "run",
            "write_diff_report", "write_exercise", "write_feedback", "write_gradebook", "write_report",
            "write_variants", "write_workbook"]

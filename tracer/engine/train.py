@@ -39,6 +39,16 @@ def forward(spec: Spec, weights: list[np.ndarray], x: np.ndarray) -> list[tuple[
     return out
 
 
+def epoch_orders(spec: Spec, epochs: int | None = None):
+    """The order of the samples (rows of the data) in each epoch: as given, or shuffled by the spec's seed.
+    Endless when `epochs` is None (recorders of users' loops follow it as far as the loop goes)."""
+    rng = np.random.default_rng(spec.training.seed)
+    epoch = 0
+    while epochs is None or epoch < epochs:
+        epoch += 1
+        yield rng.permutation(len(spec.x)) if spec.training.shuffle else np.arange(len(spec.x))
+
+
 def run(spec: Spec, epochs: int | None = None, record: bool = True, record_steps=None) -> Trace:
     """Train with backpropagation and return the trace of every intermediate value.
 
@@ -57,7 +67,6 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True, record_steps
     velocity = np.zeros_like(params.theta)
     delta_w = np.zeros_like(params.theta)
     mean = spec.training.reduction == "mean"
-    order_rng = np.random.default_rng(spec.training.seed)
     rec = Recorder(spec, epochs, record_steps) if record else None
     net = [(l.activation, params.W[i], params.b[i], grad.W[i], grad.b[i]) for i, l in enumerate(layers)]
     offsets = params.offsets
@@ -77,8 +86,7 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True, record_steps
         theta += change
 
     with np.errstate(all="ignore"):  # divergence is detected on the recorded values instead
-        for epoch in range(1, epochs + 1):
-            order = order_rng.permutation(n) if spec.training.shuffle else np.arange(n)
+        for epoch, order in enumerate(epoch_orders(spec, epochs), start=1):
             x_epoch, y_epoch = spec.x[order], spec.y[order]
             for start in range(0, n, bs):
                 x, y = x_epoch[start:start + bs], y_epoch[start:start + bs]

@@ -1,0 +1,124 @@
+"""The steps of a user's loop, as arrays over all of them, completed as the engine defines what is missing and
+turned into a Trace by the engine's own assembly (so a recorded trace and `tracer.run`'s share one layout).
+
+Rows are the samples the loop processed, in order; NaN marks a value the loop did not give.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine.assemble import build_trace
+from ..engine.record import Recorder as StepArrays
+from ..engine.record import step_sizes
+from ..engine.trace import weight_matrices
+from ..errors import TracerError
+
+PER_SAMPLE = ("z", "a", "da_dz", "dE_da", "delta")
+
+
+@dataclass
+class Steps:
+    """What a loop computed: `sizes` (samples per step), `samples` (rows of the data, 0-based, one per row
+    processed), per layer `layers[l][q]` for q in PER_SAMPLE (rows x units), `loss` (rows), and per step
+    `w_old`, `grad`, `w_new` (steps x parameters, in the spec's layer, unit, source order)."""
+
+    sizes: np.ndarray
+    samples: np.ndarray
+    layers: list[dict]
+    loss: np.ndarray
+    w_old: np.ndarray
+    grad: np.ndarray
+    w_new: np.ndarray
+
+
+def trace_of(spec, steps: Steps):
+    """The Trace of a user's loop: its values, with what it did not give computed as the engine does."""
+    count = len(steps.w_new)
+    sizes = _check_sizes(spec, steps, count)
+    first_row = np.concatenate([[0], np.cumsum(sizes)])
+    step_of_row = np.repeat(np.arange(count), sizes)
+    _complete(spec, steps, step_of_row, first_row, sizes)
+    per_epoch = len(step_sizes(len(spec.x), spec.batch_size))
+    arrays = StepArrays(spec, math.ceil(count / per_epoch), selection=range(1, count + 1))
+    arrays.steps_total = count
+    x = spec.x[steps.samples]
+    arrays.sample[:len(steps.samples)] = steps.samples
+    arrays.loss(0, steps.loss)
+    for l, values in enumerate(steps.layers):
+        a_in = x if l == 0 else steps.layers[l - 1]["a"]
+        arrays.node(l, 0, *(values[q] for q in PER_SAMPLE), a_in)
+    arrays.w_old[:] = steps.w_old
+    arrays.grad[:] = steps.grad
+    arrays.delta_w[:] = steps.w_new - steps.w_old
+    arrays.w_new[:] = steps.w_new
+    arrays.change_before[0] = 0.0
+    arrays.change_before[1:] = arrays.delta_w[:-1]
+    arrays.steps = count
+    return build_trace(spec, arrays, weight_matrices(spec, steps.w_new[-1]))
+
+
+def _check_sizes(spec, steps: Steps, count: int) -> np.ndarray:
+    """Each step's number of samples, which must be the spec's (online 1, batch all, mini-batches)."""
+    per_epoch = step_sizes(len(spec.x), spec.batch_size)
+    expected = np.array([per_epoch[k % len(per_epoch)] for k in range(count)], dtype=np.int64)
+    wrong = np.flatnonzero(np.asarray(steps.sizes) != expected)
+    if len(wrong):
+        k = int(wrong[0])
+        raise TracerError(f"step {k + 1}", f"has {int(steps.sizes[k])} samples; the spec's training gives "
+                                           f"{int(expected[k])} ({spec.training.mode}): feed the batches "
+                                           "tracer.batches(spec) gives")
+    return expected
+
+
+def _complete(spec, steps: Steps, step_of_row, first_row, sizes) -> None:
+    """Fill the NaNs: w_old from the step before, da/dz from z and a, the loss and dE/da at the output from the
+    spec's loss, dE/da below from the deltas above (Frey eq. 4), the batch gradient from the deltas (eqs. 1, 3)."""
+    initial = np.concatenate([l.weights.ravel() for l in spec.layers])
+    before = np.vstack([initial[None, :], steps.w_new[:-1]])
+    _fill(steps.w_old, before)
+    layers, last = steps.layers, len(spec.layers) - 1
+    y = spec.y[steps.samples]
+    for layer, values in zip(spec.layers, layers):
+        if np.isnan(values["da_dz"]).any():
+            _fill(values["da_dz"], layer.activation.da_dz(values["z"], values["a"]))
+    output, act = layers[last], spec.layers[last].activation
+    if np.isnan(steps.loss).any():
+        _fill(steps.loss, spec.loss.value(y, output["a"], output["z"], act))
+    if np.isnan(output["dE_da"]).any():
+        _fill(output["dE_da"], spec.loss.dE_da(y, output["a"]))
+    through = steps.w_new if spec.update_order.sequential else steps.w_old
+    offsets = np.cumsum([0] + [l.weights.size for l in spec.layers])
+    for l in range(last - 1, -1, -1):
+        if np.isnan(layers[l]["dE_da"]).any():
+            above = spec.layers[l + 1]
+            W = through[:, offsets[l + 1]:offsets[l + 2]].reshape(-1, *above.weights.shape)[:, :, int(above.bias):]
+            # sum_k w_kj delta_k (Frey eq. 4), with the weights of each row's step
+            _fill(layers[l]["dE_da"], np.einsum("rk,rkj->rj", layers[l + 1]["delta"], W[step_of_row]))
+    if np.isnan(steps.grad).any():
+        _fill(steps.grad, _batch_grads(spec, steps, first_row, sizes))
+
+
+def _batch_grads(spec, steps: Steps, first_row, sizes) -> np.ndarray:
+    """Each step's gradient: the sum (or mean) over its samples of delta_j input_i (Frey eqs. 1 and 3)."""
+    x = spec.x[steps.samples]
+    blocks = []
+    for l, layer in enumerate(spec.layers):
+        a_in = x if l == 0 else steps.layers[l - 1]["a"]
+        delta = steps.layers[l]["delta"]
+        per_sample = delta[:, :, None] * a_in[:, None, :]
+        if layer.bias:
+            per_sample = np.concatenate([delta[:, :, None], per_sample], axis=2)
+        blocks.append(np.add.reduceat(per_sample.reshape(len(delta), -1), first_row[:-1], axis=0))
+    grad = np.concatenate(blocks, axis=1)
+    if spec.training.reduction == "mean":
+        grad /= np.maximum(sizes, 1)[:, None]
+    return grad
+
+
+def _fill(given: np.ndarray, computed: np.ndarray) -> None:
+    """Where the loop gave NaN, the computed value."""
+    missing = np.isnan(given)
+    given[missing] = np.broadcast_to(computed, given.shape)[missing]

@@ -1,0 +1,282 @@
+"""PyTorch models from specs and specs from PyTorch models, and what a model's modules mean in spec terms.
+
+`model_from_spec` builds the spec's network as an `nn.Sequential` of `nn.Linear` and activation modules (the
+books' activations that PyTorch lacks are small modules here), with the loss module and `torch.optim.SGD` the
+spec describes, all in float64. `read_model` reads an `nn.Sequential` back into layers, and `loss_kind` a loss
+module, refusing in one line what a spec cannot express (a convolution, Adam, Nesterov momentum).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..errors import TracerError
+from ..model import activations as acts
+from .recorder import batches as numpy_batches
+
+SPEC_ATTRIBUTE = "tracer_spec"  # model_from_spec leaves the spec on the model, so record() needs no spec
+
+
+class GainSigmoid(nn.Module):
+    """Sigmoid with gain alpha: 1 / (1 + exp(-alpha z)) (Maren eq. 6.1)."""
+
+    def __init__(self, alpha: float):
+        super().__init__()
+        self.activation = acts.Sigmoid(alpha)
+
+    def forward(self, z):
+        return torch.sigmoid(self.activation.alpha * z)
+
+
+class PiecewiseLinear(nn.Module):
+    """Davila's piecewise linear: 0 below xmin, m z + b between, 1 above xmax."""
+
+    def __init__(self, xmin: float, xmax: float):
+        super().__init__()
+        self.activation = acts.PiecewiseLinear(xmin, xmax)
+
+    def forward(self, z):
+        act = self.activation
+        middle = act.m * z + act.b
+        return torch.where(z <= act.xmin, torch.zeros_like(z), torch.where(z >= act.xmax, torch.ones_like(z), middle))
+
+
+class Gaussian(nn.Module):
+    """Davila's gaussian bump exp(-(z - mu)^2 / (2 sigma^2)) / (sigma sqrt(2 pi))."""
+
+    def __init__(self, mu: float, sigma: float):
+        super().__init__()
+        self.activation = acts.Gaussian(mu, sigma)
+
+    def forward(self, z):
+        act = self.activation
+        return act.norm * torch.exp(-((z - act.mu) ** 2) / (2.0 * act.sigma**2))
+
+
+class SSELoss(nn.Module):
+    """Sum of squared errors over the outputs of each sample, with the 1/2 (Ekman, Frey, Maren) or without,
+    then the mean or the sum over the batch."""
+
+    def __init__(self, half: bool = True, reduction: str = "mean"):
+        super().__init__()
+        self.half, self.reduction = half, reduction
+
+    def per_sample(self, a, y):
+        return (0.5 if self.half else 1.0) * ((a - y) ** 2).sum(dim=-1)
+
+    def forward(self, a, y):
+        values = self.per_sample(a, y)
+        return values.mean() if self.reduction == "mean" else values.sum()
+
+
+MODULE_ACTIVATIONS = {  # PyTorch's activation modules, as the spec's activations
+    nn.Sigmoid: lambda m: acts.Sigmoid(),
+    nn.Tanh: lambda m: acts.Tanh(),
+    nn.ReLU: lambda m: acts.ReLU(),
+    nn.LeakyReLU: lambda m: acts.LeakyReLU(m.negative_slope),
+    nn.Identity: lambda m: acts.Linear(),
+    nn.Softmax: lambda m: acts.Softmax(),
+}
+
+
+@dataclass
+class ModelLayer:
+    """One layer of a model: its Linear module, the activation module after it (None: identity) and the
+    spec's activation it computes."""
+
+    linear: nn.Linear
+    module: nn.Module | None
+    activation: acts.Activation
+    place: str
+
+
+@dataclass(frozen=True)
+class LossKind:
+    """What a loss module computes, in spec terms: each sample's loss (`per_sample(output, y)`), the spec's
+    loss name, the batch reduction, and the output activation the loss applies itself (logits losses)."""
+
+    module: nn.Module
+    name: str
+    reduction: str
+    per_output_mean: bool  # the mean is also over the outputs (MSELoss, BCELoss): each sample's loss / K
+    logits: acts.Activation | None
+
+    def per_sample(self, output, y):
+        m = self.module
+        if isinstance(m, SSELoss):
+            return m.per_sample(output, y)
+        if isinstance(m, nn.CrossEntropyLoss):
+            return F.cross_entropy(output, y, reduction="none")
+        elementwise = {nn.MSELoss: lambda: (output - y) ** 2,
+                       nn.BCELoss: lambda: F.binary_cross_entropy(output, y, reduction="none"),
+                       nn.BCEWithLogitsLoss: lambda: F.binary_cross_entropy_with_logits(output, y, reduction="none")}
+        values = elementwise[type(m)]()
+        return values.mean(dim=-1) if self.per_output_mean else values.sum(dim=-1)
+
+
+def loss_kind(loss_fn) -> LossKind:
+    """The loss module read in spec terms, or one line saying why it cannot be traced."""
+    name = type(loss_fn).__name__
+    reduction = getattr(loss_fn, "reduction", None)
+    if reduction not in ("mean", "sum"):
+        raise TracerError(f"loss {name}", f"reduction {reduction!r} cannot be traced; use 'mean' or 'sum'")
+    if getattr(loss_fn, "weight", None) is not None or getattr(loss_fn, "pos_weight", None) is not None:
+        raise TracerError(f"loss {name}", "class weights cannot be traced (no spec loss weighs its outputs)")
+    if getattr(loss_fn, "label_smoothing", 0.0):
+        raise TracerError(f"loss {name}", "label smoothing cannot be traced")
+    mean = reduction == "mean"
+    if isinstance(loss_fn, SSELoss):
+        return LossKind(loss_fn, "half_sse" if loss_fn.half else "sse", reduction, False, None)
+    kinds = {nn.MSELoss: ("sse", mean, None), nn.BCELoss: ("binary_cross_entropy", mean, None),
+             nn.BCEWithLogitsLoss: ("binary_cross_entropy", mean, acts.Sigmoid()),
+             nn.CrossEntropyLoss: ("cross_entropy", False, acts.Softmax())}
+    if type(loss_fn) not in kinds:
+        raise TracerError(f"loss {name}", "cannot be traced; use MSELoss, BCELoss, BCEWithLogitsLoss, "
+                                          "CrossEntropyLoss or tracer.torch.SSELoss")
+    spec_name, per_output_mean, logits = kinds[type(loss_fn)]
+    return LossKind(loss_fn, spec_name, reduction, per_output_mean, logits)
+
+
+def read_model(model) -> list[ModelLayer]:
+    """An nn.Sequential of nn.Linear and elementwise activations as layers; anything else is refused, naming the
+    module (a model this cannot express gets no trace rather than a wrong one)."""
+    if not isinstance(model, nn.Sequential):
+        raise TracerError(f"model {type(model).__name__}", "tracer.torch records an nn.Sequential of nn.Linear "
+                                                            "layers and elementwise activations")
+    layers: list[ModelLayer] = []
+    modules = list(_flat(model))
+    for k, (place, module) in enumerate(modules):
+        if isinstance(module, nn.Linear):
+            layers.append(ModelLayer(module, None, acts.Linear(), place))
+            continue
+        activation = _activation_of(module, place)
+        if not layers or layers[-1].module is not None:
+            raise TracerError(place, f"{type(module).__name__} must follow an nn.Linear (one activation per layer)")
+        if isinstance(module, nn.Softmax) and (k != len(modules) - 1 or module.dim not in (-1, 1, None)):
+            raise TracerError(place, "Softmax is traced only at the output, over the units (dim=-1)")
+        layers[-1].module, layers[-1].activation = module, activation
+    if not layers:
+        raise TracerError("model", "has no nn.Linear layer")
+    return layers
+
+
+def _flat(model, prefix: str = "model"):
+    for name, module in model.named_children():
+        place = f"{prefix}[{name}]" if name.isdigit() else f"{prefix}.{name}"
+        if isinstance(module, nn.Sequential):
+            yield from _flat(module, place)
+        else:
+            yield place, module
+
+
+def _activation_of(module, place: str) -> acts.Activation:
+    if isinstance(getattr(module, "activation", None), acts.Activation):
+        return module.activation
+    make = MODULE_ACTIVATIONS.get(type(module))
+    if make is None:
+        raise TracerError(place, f"{type(module).__name__} cannot be traced: tracer.torch records nn.Linear layers "
+                                 "and the activations Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softmax (output)")
+    return make(module)
+
+
+def check_optimizer(optimizer) -> dict:
+    """Plain SGD with one learning rate, momentum and weight decay: its settings, or one line on what is not."""
+    name = type(optimizer).__name__
+    if type(optimizer) is not torch.optim.SGD:
+        raise TracerError(f"optimizer {name}", "cannot be traced: tracer.torch records torch.optim.SGD "
+                                               "(learning rate, momentum, weight decay)")
+    settings = [(g["lr"], g.get("momentum", 0.0), g.get("weight_decay", 0.0)) for g in optimizer.param_groups]
+    for group in optimizer.param_groups:
+        for key, plain in (("nesterov", False), ("dampening", 0.0), ("maximize", False)):
+            if group.get(key, plain) != plain:
+                raise TracerError(f"optimizer SGD {key}", f"cannot be traced; the spec's update has no {key}")
+    if len(set(settings)) != 1:
+        raise TracerError("optimizer SGD", "parameter groups with different settings cannot be traced")
+    lr, momentum, weight_decay = settings[0]
+    return {"learning_rate": float(lr), "momentum": float(momentum), "weight_decay": float(weight_decay)}
+
+
+def model_from_spec(spec):
+    """(nn.Sequential, loss module, torch.optim.SGD) that train as the spec does, in float64."""
+    if spec.update_order.sequential:
+        raise TracerError("training.update_order", "sequential updates (each layer before the next back-"
+                                                   "propagates) cannot be written as loss.backward() then "
+                                                   "optimizer.step(); use the simultaneous order")
+    last = len(spec.layers) - 1
+    logits = spec.loss.name == "cross_entropy"
+    modules = []
+    for k, layer in enumerate(spec.layers):
+        linear = nn.Linear(layer.n_inputs, len(layer.units), bias=layer.bias, dtype=torch.float64)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(layer.weights[:, int(layer.bias):]))
+            if layer.bias:
+                linear.bias.copy_(torch.from_numpy(layer.weights[:, 0]))
+        _freeze(linear, layer)
+        modules.append(linear)
+        module = _module_for(layer.activation, output=k == last, logits=logits)
+        if module is not None:
+            modules.append(module)
+    model = nn.Sequential(*modules)
+    setattr(model, SPEC_ATTRIBUTE, spec)
+    optimizer = torch.optim.SGD(model.parameters(), lr=spec.learning_rate, momentum=spec.momentum,
+                                weight_decay=spec.weight_decay)
+    return model, _loss_module(spec), optimizer
+
+
+def _freeze(linear, layer) -> None:
+    """requires_grad=False for a frozen bias or weight matrix; PyTorch cannot freeze part of a tensor."""
+    frozen = layer.frozen
+    parts = [(linear.weight, frozen[:, int(layer.bias):])] + ([(linear.bias, frozen[:, 0])] if layer.bias else [])
+    for parameter, mask in parts:
+        if mask.all():
+            parameter.requires_grad_(False)
+        elif mask.any():
+            raise TracerError(f"layers[{layer.name}].frozen", "freezes part of a weight matrix; PyTorch freezes "
+                                                              "whole tensors (freeze 'bias' or 'weights')")
+
+
+def _module_for(act, output: bool, logits: bool):
+    if act.name == "softmax" and output and logits:
+        return None  # CrossEntropyLoss takes the logits z and applies the softmax itself
+    simple = {"tanh": nn.Tanh, "relu": nn.ReLU}
+    if act.name in simple:
+        return simple[act.name]()
+    if act.name == "sigmoid":
+        return nn.Sigmoid() if act.alpha == 1.0 else GainSigmoid(act.alpha)
+    if act.name == "leaky_relu":
+        return nn.LeakyReLU(act.slope)
+    if act.name == "linear":
+        return None
+    if act.name == "softmax":
+        return nn.Softmax(dim=-1)
+    if act.name == "piecewise_linear":
+        return PiecewiseLinear(act.xmin, act.xmax)
+    if act.name == "gaussian":
+        return Gaussian(act.mu, act.sigma)
+    raise TracerError(f"activation {act.name}", "has no gradient to train with in PyTorch (its derivative is 0)")
+
+
+def _loss_module(spec):
+    reduction = spec.training.reduction
+    outputs = len(spec.layers[-1].units)
+    name = spec.loss.name
+    if name == "half_sse":
+        return SSELoss(half=True, reduction=reduction)
+    if name == "sse":
+        return nn.MSELoss(reduction=reduction) if reduction == "sum" or outputs == 1 else SSELoss(False, reduction)
+    if name == "cross_entropy":
+        return nn.CrossEntropyLoss(reduction=reduction)
+    if reduction == "mean" and outputs > 1:
+        raise TracerError("loss", "binary cross-entropy over several outputs with the mean: nn.BCELoss would also "
+                                  "average over the outputs; use training.reduction: sum")
+    return nn.BCELoss(reduction=reduction)
+
+
+def batches(spec, epochs: int | None = None):
+    """(x, y) tensors (float64) of each step in the spec's training order, as `tracer.run` trains."""
+    for x, y in numpy_batches(spec, epochs):
+        yield torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y))

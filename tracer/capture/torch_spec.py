@@ -1,0 +1,90 @@
+"""A spec from a PyTorch model's current weights and the user's data, so a user starts from their own network."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import yaml
+
+from ..errors import TracerError
+from ..io.atomic import atomic_path
+from ..model.spec import parse_spec
+from .torch_models import check_optimizer, loss_kind, read_model
+
+
+def spec_from_model(model, x, y, loss_fn, optimizer=None, *, learning_rate: float | None = None,
+                    batch_size: int | None = None, epochs: int = 1, name: str = "model", path=None):
+    """The Spec of `model` (an nn.Sequential of Linear layers and activations) with its current weights, the
+    data x (samples x inputs) and y (samples x outputs, or class indices for CrossEntropyLoss), the loss module,
+    and SGD's settings (or `learning_rate`). batch_size: samples per step (default: all, one batch). With
+    `path`, the spec is also written there as YAML, to edit and to give to `tracer`.
+
+    Example: spec = tt.spec_from_model(model, X, Y, nn.MSELoss(), opt, batch_size=2, path="mine.yaml")
+    """
+    layers = read_model(model)
+    kind = loss_kind(loss_fn)
+    settings = check_optimizer(optimizer) if optimizer is not None else None
+    if settings is None:
+        if learning_rate is None:
+            raise TracerError("spec_from_model", "give the optimizer (torch.optim.SGD) or learning_rate=")
+        settings = {"learning_rate": float(learning_rate), "momentum": 0.0, "weight_decay": 0.0}
+    x = _array(x, "x")
+    outputs = layers[-1].linear.out_features
+    y = _array(y, "y", outputs if isinstance(loss_fn, torch.nn.CrossEntropyLoss) else None)
+    if len(x) != len(y):
+        raise TracerError("spec_from_model", f"x has {len(x)} samples and y {len(y)}")
+    if kind.per_output_mean and outputs > 1:
+        raise TracerError(f"loss {type(loss_fn).__name__}", "with reduction='mean' averages over the outputs too, "
+                                                            "which no spec loss does; use reduction='sum'")
+    n = len(x)
+    batch_size = n if batch_size is None else int(batch_size)
+    mode = "online" if batch_size == 1 else "batch" if batch_size >= n else "minibatch"
+    raw = {
+        "name": name,
+        "inputs": [f"x{i + 1}" for i in range(layers[0].linear.in_features)],
+        "layers": _layers(layers, kind),
+        "loss": kind.name,
+        **{k: v for k, v in settings.items() if k == "learning_rate" or v},
+        "training": {"mode": mode, "epochs": int(epochs), "reduction": kind.reduction,
+                     **({"batch_size": batch_size} if mode == "minibatch" else {})},
+        "data": [{"x": xr.tolist(), "y": yr.tolist()} for xr, yr in zip(x, y)],
+    }
+    spec = parse_spec(raw)
+    if path is not None:
+        with atomic_path(path) as tmp:
+            tmp.write_text(yaml.safe_dump(raw, sort_keys=False, default_flow_style=None), encoding="utf-8")
+    return spec
+
+
+def _layers(layers, kind) -> list[dict]:
+    hidden = len(layers) - 1
+    out = []
+    for k, layer in enumerate(layers):
+        last = k == len(layers) - 1
+        name = "O" if last else "H" if hidden == 1 else f"H{k + 1}"
+        units = layer.linear.out_features
+        prefix = "o" if last else "h" if hidden == 1 else f"h{k + 1}_"
+        activation = kind.logits if last and kind.logits is not None else layer.activation
+        weights = layer.linear.weight.detach().double().numpy()
+        bias = layer.linear.bias
+        if bias is not None:
+            weights = np.concatenate([bias.detach().double().numpy()[:, None], weights], axis=1)
+        entry = {"name": name,
+                 "units": ["o"] if last and units == 1 else [f"{prefix}{j + 1}" for j in range(units)],
+                 "activation": {"name": activation.name, **activation.params} if activation.params else activation.name,
+                 "bias": bias is not None,
+                 "weights": weights.tolist()}
+        frozen = [part for part, tensor in (("bias", bias), ("weights", layer.linear.weight))
+                  if tensor is not None and not tensor.requires_grad]
+        if frozen:
+            entry["frozen"] = True if len(frozen) == 2 or (frozen == ["weights"] and bias is None) else frozen[0]
+        out.append(entry)
+    return out
+
+
+def _array(values, name: str, classes: int | None = None) -> np.ndarray:
+    """Data as a float64 matrix; class indices (CrossEntropyLoss) as one-hot rows."""
+    array = values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+    if classes is not None and array.ndim == 1 and array.dtype.kind in "iu":
+        array = np.eye(classes)[array]
+    array = np.asarray(array, dtype=float)
+    return array.reshape(len(array), -1)
