@@ -241,6 +241,18 @@ def test_repr_html_for_jupyter(tmp_path):
     assert "5 rows" in read_trace(tmp_path)._repr_html_()  # no spec: the tables' sizes
 
 
+def test_notebook_summary_styles_only_itself():
+    """_repr_html_'s CSS is scoped to its own container: a notebook page keeps its own body, tables and headings."""
+    import re
+
+    html = run("ekman")._repr_html_()
+    css = html.split("<style>", 1)[1].split("</style>", 1)[0]
+    selectors = [sel.strip() for block in re.findall(r"([^{}]+)\{", css) for sel in block.split(",")]
+    assert selectors and all(sel.startswith(".tracer-summary") for sel in selectors), \
+        [sel for sel in selectors if not sel.startswith(".tracer-summary")][:5]
+    assert "@media print" not in css and "body" not in css
+
+
 def test_cli_html_default_path(tmp_path):
     p = subprocess.run([sys.executable, "-m", "tracer", "run", str(find_example("cs510")), "--html", "-q",
                         "--digits", "3", "--notation", "generic", "--steps", "1"], cwd=tmp_path, capture_output=True,
@@ -288,6 +300,66 @@ def test_report_in_a_real_browser(example, chromium, tmp_path):
         assert svg and all(w > 100 for w in svg)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{example.stem}.png"), full_page=True)
+
+
+SVG_GEOMETRY = """() => [...document.querySelectorAll('svg.net, svg.chart')].map(svg => {
+    const box = r => ({x0: r.left, y0: r.top, x1: r.right, y1: r.bottom});
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    const size = e => parseFloat(getComputedStyle(e).fontSize) * scale;
+    const texts = [...svg.querySelectorAll('text')].map(t => ({
+        text: t.textContent, cls: t.getAttribute('class') || '', box: box(t.getBoundingClientRect()),
+        sizes: [t, ...t.querySelectorAll('tspan')].map(size)}));
+    const circles = [...svg.querySelectorAll('circle')].map(c => {
+        const r = c.getBoundingClientRect(); return {cx: (r.left + r.right) / 2, cy: (r.top + r.bottom) / 2,
+                                                     r: r.width / 2}; });
+    const thick = [...svg.querySelectorAll('line')].filter(l => parseFloat(l.getAttribute('stroke-width') || 1) > 2)
+        .map(l => { const m = l.getScreenCTM(), p = svg.createSVGPoint();
+            const at = (x, y) => { p.x = x; p.y = y; const q = p.matrixTransform(m); return [q.x, q.y]; };
+            return {a: at(l.x1.baseVal.value, l.y1.baseVal.value), b: at(l.x2.baseVal.value, l.y2.baseVal.value),
+                    half: parseFloat(l.getAttribute('stroke-width')) * scale / 2}; });
+    return {cls: svg.getAttribute('class'), width: svg.getBoundingClientRect().width, texts, circles, thick};
+})"""
+
+
+def overlap(a, b) -> bool:
+    return a["x0"] < b["x1"] and b["x0"] < a["x1"] and a["y0"] < b["y1"] and b["y0"] < a["y1"]
+
+
+def touches_circle(box, c) -> bool:
+    nx, ny = min(max(c["cx"], box["x0"]), box["x1"]), min(max(c["cy"], box["y0"]), box["y1"])
+    return (c["cx"] - nx) ** 2 + (c["cy"] - ny) ** 2 < c["r"] ** 2
+
+
+def touches_stroke(box, line) -> bool:
+    (x1, y1), (x2, y2), h = line["a"], line["b"], line["half"]
+    return any(box["x0"] - h < x1 + (x2 - x1) * k / 50 < box["x1"] + h and
+               box["y0"] - h < y1 + (y2 - y1) * k / 50 < box["y1"] + h for k in range(51))
+
+
+@pytest.mark.parametrize("name", ["ekman", "maren", "frey-batch", "xor", "mazur", "softmax-classifier"])
+def test_diagrams_read_on_a_projector(name, chromium, tmp_path):
+    """At 1280 px in Chromium: every SVG text at least 12 px as rendered, no label over another label, a node
+    or a thick arrow, powers of ten as superscripts (no caret shown), and no diagram wider than the page."""
+    path = tmp_path / f"{name}.html"
+    write_report(run(name), path)
+    with open_page(chromium, path, width=1280) as (page, _):
+        drawings = page.evaluate(SVG_GEOMETRY)
+        page_width = page.evaluate("() => document.body.getBoundingClientRect().width")
+    assert drawings
+    for svg in drawings:
+        assert svg["width"] <= page_width + 1, (name, svg["cls"], svg["width"])
+        texts = svg["texts"]
+        small = [(t["text"], round(min(t["sizes"]), 1)) for t in texts if min(t["sizes"]) < 12 - 1e-6]
+        assert not small, (name, svg["cls"], small[:5])
+        assert not [t["text"] for t in texts if "^" in t["text"]], name
+        pairs = [(a["text"], b["text"]) for i, a in enumerate(texts) for b in texts[i + 1:]
+                 if overlap(a["box"], b["box"])]
+        assert not pairs, (name, svg["cls"], pairs[:5])
+        labels = [t for t in texts if "wlabel" in t["cls"]]
+        on_nodes = [t["text"] for t in labels for c in svg["circles"] if touches_circle(t["box"], c)]
+        assert not on_nodes, (name, on_nodes[:5])
+        on_arrows = [t["text"] for t in labels for line in svg["thick"] if touches_stroke(t["box"], line)]
+        assert not on_arrows, (name, on_arrows[:5])
 
 
 def test_report_reads_with_scripts_off(chromium, tmp_path):

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import tracer
+from conftest import require_tool
 from tracer.cli import main
 from tracer.engine.trace import COLUMNS
 
@@ -96,6 +97,9 @@ def test_readme_command_blocks_run(tmp_path):
                 continue
             if command.startswith("tracer reports"):
                 command += " --out regenerated"
+            if command.startswith(("soffice", "chromium")):  # printing: the real tools (CI installs them)
+                require_tool((command.split()[0],), "libreoffice-calc" if command.startswith("soffice") else "chromium")
+                command = f"HOME={tmp_path} {command}"
             p = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True)
             assert p.returncode == 0, f"{command}: {p.stderr}{p.stdout}"
             ran += 1

@@ -131,30 +131,46 @@ def test_ekman_worked_example_reads_like_the_book(workbooks):
     assert worked["w_xg1"] == "=w_xg1" and worked["Δw_xg1"].startswith("=-learning_rate*")
 
 
-def test_changing_the_learning_rate_and_a_weight_recomputes_like_a_fresh_run(soffice, tmp_path):
-    spec = tracer.load_spec(find_example("frey-minibatch"))
-    path = tmp_path / "frey.xlsx"
+def numbers(ws) -> dict:
+    """Every numeric cell of a sheet by coordinate."""
+    return {c.coordinate: c.value for row in ws.iter_rows() for c in row
+            if isinstance(c.value, (int, float)) and not isinstance(c.value, bool)}
+
+
+@pytest.mark.parametrize("name", ["frey-minibatch", "ekman"])
+def test_editing_the_learning_rate_a_weight_and_an_input_recomputes_like_a_fresh_run(name, soffice, tmp_path):
+    """Change the learning rate, one initial weight and one input in the file, let LibreOffice recalculate,
+    and compare the overview's loss table, the worked example and the iterations sheets cell by cell with the
+    workbook of a fresh run of the edited spec."""
+    spec = tracer.load_spec(find_example(name))
+    path = tmp_path / "book.xlsx"
     write_workbook(tracer.run(spec), path, formulas=True)
     wb = openpyxl.load_workbook(path)
-    lr_sheet, lr_cell = wb.defined_names["learning_rate"].attr_text.replace("$", "").split("!")
-    wb[lr_sheet][lr_cell] = 0.25
-    w_sheet, w_cell = wb.defined_names["v_12"].attr_text.replace("$", "").split("!")
-    wb[w_sheet][w_cell] = -0.7
+    for cell_name, value in {"learning_rate": 0.25, f"{spec.inputs[0]}_1": 0.35}.items():
+        sheet, cell = wb.defined_names[cell_name].attr_text.replace("$", "").split("!")
+        wb[sheet.strip("'")][cell] = value
+    layer = spec.layers[0]
+    where = (layer.name, layer.units[0], layer.sources[-1])  # the overview lists weight, value, layer, unit, source
+    row = next(r for r in wb["overview"].iter_rows() if tuple(c.value for c in r[2:5]) == where)
+    row[1].value = -0.7
     wb.save(tmp_path / "changed.xlsx")
     recomputed = openpyxl.load_workbook(recalculate(soffice, tmp_path / "changed.xlsx", tmp_path / "lo"),
                                         data_only=True)
     weights = [l.weights.copy() for l in spec.layers]
-    weights[0][1, 1] = -0.7  # v_12: input 1 -> hidden unit 2
-    fresh = tracer.run(spec.replace(learning_rate=0.25).with_weights(weights))
-    it = list(recomputed["iterations"].iter_rows(values_only=True))
-    head = it[0]
-    new_cols = [i for i, h in enumerate(head) if isinstance(h, str) and h.endswith(" new")]
-    last_rows = [r for r in it[1:] if r[new_cols[0]] is not None]
-    expected = fresh.updates["w_new"].to_numpy().reshape(fresh.step_count(), -1)
-    got = np.array([[r[c] for c in new_cols] for r in last_rows], float)
-    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
-    loss_col = head.index("E")
-    np.testing.assert_allclose([r[loss_col] for r in it[1:] if r[0] is not None], fresh.losses["loss"], rtol=1e-9)
+    weights[0][0, -1] = -0.7
+    x = spec.x.copy()
+    x[0, 0] = 0.35
+    write_workbook(tracer.run(spec.replace(learning_rate=0.25, x=x).with_weights(weights)), tmp_path / "fresh.xlsx")
+    fresh = openpyxl.load_workbook(tmp_path / "fresh.xlsx")
+    for sheet in ("worked example", "iterations"):
+        got, want = numbers(recomputed[sheet]), numbers(fresh[sheet])
+        assert got.keys() == want.keys(), sheet
+        bad = [(k, got[k], want[k]) for k in want if not close(got[k], want[k])]
+        assert not bad, (sheet, bad[:5])
+    loss = {book: [r[9] for r in b["overview"].iter_rows(min_row=2, values_only=True) if isinstance(r[8], int)]
+            for book, b in (("got", recomputed), ("want", fresh))}
+    assert len(loss["want"]) == spec.training.epochs
+    np.testing.assert_allclose(loss["got"], loss["want"], rtol=1e-9)
 
 
 def test_same_spec_same_bytes(tmp_path):

@@ -71,7 +71,7 @@ def test_trace_sheets_have_filters_and_a_frozen_header(frey, tmp_path):
     wb = openpyxl.load_workbook(tmp_path / "f.xlsx")
     for name, df in frey.tables.items():
         ws = wb[name]
-        assert ws.freeze_panes == "A3" and ws.auto_filter.ref == f"A2:{ws.cell(1, len(df.columns)).column_letter}" \
+        assert ws.freeze_panes == "A3" and ws.auto_filter.ref == f"A2:{ws.cell(2, len(df.columns)).column_letter}" \
                                                                  f"{len(df) + 2}", name
         assert ws["A1"].value.startswith("the recorded run") and ws["A1"].font.i  # the note above the table
         assert [c.value for c in ws[2]] == list(df.columns) and ws["A2"].font.b

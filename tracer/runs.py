@@ -49,14 +49,18 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
     for path in (xlsx, html):
         if path is not None:
             output_target(path)
-    held = len(recorded_steps(trace_steps, total)) if trace_steps else None
+    shown = steps if steps is not None else (spec.steps or None)
+    record = trace_steps
+    if trace_dir is None and trace_steps is None and shown and (xlsx is not None or html is not None):
+        record = steps_to_show(spec, total, shown, max_rows if xlsx is not None else 0)
+    held = len(recorded_steps(record, total)) if record is not None else None
     check_memory(spec, epochs, held)
     try:
-        trace = run(spec, epochs=epochs, record_steps=trace_steps)
+        trace = run(spec, epochs=epochs, record_steps=record,
+                    history=record is not None and (xlsx is not None or html is not None))
     except MemoryError:
         raise ResourceError("run", "out of memory while training; record fewer steps (--trace-steps) or train "
                                    "fewer epochs") from None
-    shown = steps if steps is not None else (spec.steps or None)
     if trace.stopped and shown:  # a diverged run shows the steps it has
         shown = ",".join(str(s) for s in select_steps(shown, total) if s <= trace.step_count()) or None
     with Outputs() as out:
@@ -66,8 +70,20 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
             write_workbook(trace, out.file(xlsx), formulas=formulas, steps=shown or "", notation=notation,
                            max_rows=max_rows, digits=digits, paper=paper)
         if html is not None:
-            write_report(trace, out.file(html), notation=notation, steps=shown or "", digits=digits)
+            write_report(trace, out.file(html), notation=notation, steps=shown or "", digits=digits, paper=paper)
     return RunResult(trace, out.written)
+
+
+def steps_to_show(spec, total: int, shown: str, rows: int) -> list[int]:
+    """The steps a workbook or report without trace files shows: the chosen steps, and the first steps whose
+    samples fill `rows` rows of the workbook's long sheets (0 for a report alone). The others train unrecorded;
+    the run's history keeps every step's weights and every epoch's loss for the charts and tables."""
+    sizes = step_sizes(len(spec.x), spec.batch_size)
+    first, samples = 0, 0
+    while first < total and samples < rows:
+        samples += sizes[first % len(sizes)]
+        first += 1
+    return sorted(set(range(1, first + 1)) | set(select_steps(shown, total)))
 
 
 def check_options(spec, total: int, trace_format, trace_steps, steps, notation, digits, max_rows, paper) -> None:

@@ -60,3 +60,39 @@ def always_recalculate(profile: Path) -> None:
 def recalculate(soffice: str, src: Path, workdir: Path) -> Path:
     """One workbook recalculated by LibreOffice."""
     return recalculate_many(soffice, [src], workdir)[0]
+
+
+def convert_many(soffice: str, sources: list[Path], workdir: Path, fmt: str) -> list[Path]:
+    """Workbooks converted by LibreOffice to `fmt` ('pdf': printed with each sheet's page setup; 'png': the
+    first printed page), formulas recalculated first; the paths of the results."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    profile = workdir / "lo-profile"
+    always_recalculate(profile)
+    cmd = [soffice, f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless", "--norestore",
+           "--convert-to", fmt, "--outdir", str(workdir), *map(str, sources)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=600,
+                   env={"HOME": str(workdir), "PATH": "/usr/bin:/bin"})
+    results = [workdir / f"{Path(s).stem}.{fmt}" for s in sources]
+    missing = [str(r) for r in results if not r.exists()]
+    if missing:
+        raise RuntimeError(f"LibreOffice wrote nothing for {', '.join(missing)}")
+    return results
+
+
+def pdf_pages(path: Path) -> list[tuple[float, float]]:
+    """The size (width, height in points) of each page of a PDF that LibreOffice or Chromium wrote (their page
+    objects are plain text: /Type /Page with a /MediaBox)."""
+    import re
+
+    data = Path(path).read_bytes()
+    pages = []
+    for m in re.finditer(rb"/Type\s*/Page\b(?!s)", data):
+        start = data.rfind(b"obj", 0, m.start())
+        end = data.find(b"endobj", m.end())
+        box = re.search(rb"/MediaBox\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s*\]", data[start:end])
+        if box:
+            x0, y0, x1, y1 = map(float, box.groups())
+            pages.append((x1 - x0, y1 - y0))
+        else:
+            pages.append((0.0, 0.0))
+    return pages

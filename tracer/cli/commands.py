@@ -18,17 +18,23 @@ from ..runs import output_path, run_and_write
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT, EXIT_RESOURCES = 0, 1, 2, 3
 
 
-def summary(trace) -> str:
-    """A few lines on a run: size, mean loss in the first and last epoch, final weights."""
+def summary(trace, most: int = 40) -> str:
+    """A few lines on a run: size, mean loss in the first and last epoch, final weights (up to `most`)."""
     spec = trace.spec
     per_epoch = trace.epoch_losses()
-    lines = [f"{spec.name}: {int(per_epoch['epoch'].max()) if len(per_epoch) else 0} epoch(s), "
-             f"{trace.step_count()} step(s), {spec.training.mode} training, loss {spec.loss.name}, "
-             f"learning rate {spec.learning_rate:g}"]
+    steps = trace.total_steps or trace.step_count()
+    epochs = -(-steps // -(-len(spec.x) // spec.batch_size))  # ceil(steps / steps per epoch)
+    lines = [f"{spec.name}: {epochs} epoch(s), {steps} step(s), {spec.training.mode} training, "
+             f"loss {spec.loss.name}, learning rate {spec.learning_rate:g}"]
     if len(per_epoch):
         first, last = per_epoch.iloc[0], per_epoch.iloc[-1]
-        lines.append(f"mean loss: {first['loss']:.6g} (epoch {int(first['epoch'])}) -> "
+        which = " of the recorded steps" if trace.partial and trace.history is None else ""
+        lines.append(f"mean loss{which}: {first['loss']:.6g} (epoch {int(first['epoch'])}) -> "
                      f"{last['loss']:.6g} (epoch {int(last['epoch'])})")
+    count = sum(m.size for m in trace.final)
+    if count > most:
+        lines.append(f"final weights: {count:,} parameters, too many to list here")
+        return "\n".join(lines)
     lines.append("final weights:")
     for layer, matrix in zip(spec.layers, trace.final):
         for unit, row in zip(layer.units, matrix):

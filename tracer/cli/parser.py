@@ -69,7 +69,7 @@ def parser(version: str = "") -> argparse.ArgumentParser:
     run.add_argument("--notation", help="notation of labels: generic, ekman, frey, maren, cs510, davila")
     run.add_argument("--max-rows", type=int, default=MAX_ROWS,
                      help=f"rows of the long workbook sheets (default {MAX_ROWS})")
-    run.add_argument("--paper", default="a4", help="paper of the workbook's page setup: a4 (default) or letter")
+    run.add_argument("--paper", default="a4", help="paper the workbook and the report print on: a4 (default) or letter")
     run.add_argument("--html", nargs="?", const="", metavar="FILE",
                      help="write the HTML report (default out/<name>.html; a path ending in / is a folder)")
     run.add_argument("--digits", type=int, default=4, help="significant digits shown in reports (default 4)")

@@ -1,4 +1,4 @@
-"""Traces from anywhere as tables with the contract's keys and types: trace directories (CSV), workbooks of
+"""Traces from anywhere as tables with the contract's keys and types: trace directories (CSV or Parquet), workbooks of
 the tool, spec files (run first), Traces, or other code's DataFrames holding a table's key columns (`KEYS`)
 and any of its value columns."""
 from __future__ import annotations

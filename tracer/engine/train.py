@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.spec import Spec
-from .record import Recorder
 from .assemble import build_trace
-from .trace import Trace
+from .record import Recorder, step_sizes
+from .trace import History, Trace
 
 
 class Params:
@@ -49,12 +49,15 @@ def epoch_orders(spec: Spec, epochs: int | None = None):
         yield rng.permutation(len(spec.x)) if spec.training.shuffle else np.arange(len(spec.x))
 
 
-def run(spec: Spec, epochs: int | None = None, record: bool = True, record_steps=None) -> Trace:
+def run(spec: Spec, epochs: int | None = None, record: bool = True, record_steps=None,
+        history: bool = False) -> Trace:
     """Train with backpropagation and return the trace of every intermediate value.
 
     record_steps: the steps to record (a selection such as '1-100,last', or a list of step numbers); the
-    others train unrecorded, to the same final weights bit for bit. With record=False nothing is recorded
-    (for benchmarks); the Trace then has empty tables and only its final weights.
+    others train unrecorded, to the same final weights bit for bit. history: also keep, for every step, the
+    weights after it and the mean loss of each epoch (what a report's charts show when only some steps are
+    recorded). With record=False nothing is recorded (for benchmarks); the Trace then has empty tables and
+    only its final weights.
     """
     epochs = epochs or spec.training.epochs
     n, bs = len(spec.x), spec.batch_size
@@ -68,6 +71,8 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True, record_steps
     delta_w = np.zeros_like(params.theta)
     mean = spec.training.reduction == "mean"
     rec = Recorder(spec, epochs, record_steps) if record else None
+    kept = History.empty(epochs * n, epochs * len(step_sizes(n, bs)), params.theta.size) if history else None
+    processed = 0  # samples, for the history
     net = [(l.activation, params.W[i], params.b[i], grad.W[i], grad.b[i]) for i, l in enumerate(layers)]
     offsets = params.offsets
     step = 0
@@ -101,8 +106,14 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True, record_steps
                     a = act.f(z)
                     zs.append(z)
                     acts.append(a)
-                if row is not None:
-                    rec.loss(row, loss.value(y, a, zs[-1], layers[-1].activation))
+                if row is not None or kept is not None:
+                    losses = loss.value(y, a, zs[-1], layers[-1].activation)
+                    if row is not None:
+                        rec.loss(row, losses)
+                    if kept is not None:
+                        kept.loss[processed:processed + len(x)] = losses
+                        kept.epoch[processed:processed + len(x)] = epoch
+                        processed += len(x)
                 # backward pass: dE/da at the output, then back-propagated sums (Frey eq. 4)
                 dE_da = loss.dE_da(y, a)
                 updated = last + 1  # layers from here on are updated already
@@ -130,10 +141,13 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True, record_steps
                     update(0, updated, len(x))
                 if row is not None:
                     rec.update(step, grad.theta, delta_w, params.theta)
+                if kept is not None:
+                    kept.w_after[step - 1] = params.theta
             if not np.isfinite(params.theta).all():
                 break
 
     final = [m.copy() for m in params.matrices]
-    if rec is None:
-        return Trace.empty(spec, final)
-    return build_trace(spec, rec, final)
+    trace = Trace.empty(spec, final) if rec is None else build_trace(spec, rec, final)
+    if kept is not None:
+        trace.history = kept.finish(processed, step)
+    return trace

@@ -1,1 +1,1 @@
-"""Files in and out: trace CSVs, spec files, workbooks read safely, atomic writes, bundled resources."""
+"""Files in and out: trace files (CSV, Parquet), spec files, workbooks read safely, atomic writes, bundled resources."""

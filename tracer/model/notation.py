@@ -107,11 +107,13 @@ PROFILES = {p.name: p for p in (
             "grad": "∂SSE/∂{w}", "delta_w": "Δ{w}", "w_new": "{w} new", "loss": "SSE", "eta": "η",
         },
         loss_symbol="SSE",
-        update="v ← v − η ∂SSE/∂v, with ∂SSE/∂v_{h,o} = −α E_o F_o(1 − F_o) H_h",
-        sign_note="Maren's E_o = Desired_o − Actual_o, so the minus sign sits in ∂E_o/∂F_o = −1",
+        update="v ← v − η ∂SSE/∂v, with ∂SSE/∂v_{h,o} = −α E_o A_o(1 − A_o) H_h",
+        sign_note="Maren's E_o = Desired_o − A_o, so the minus sign sits in ∂E_o/∂A_o = −1 (h and o are Maren's "
+                  "letters for any hidden and output node; the steps below number the nodes from 0: A_0, E_0; "
+                  "ℱ is the transfer function, A = ℱ(NdInpt)",
         error_form="-(y-a)", grad_order={"output": ("delta", "input"), "": ("delta", "input")},
         expand={"delta.output>grad": "both"},  # ∂SSE/∂v_{h,o} = −E_o · αA_o(1 − A_o) · H_h
-        update_form="add", act_symbols={"sigmoid": "F"},
+        update_form="add", act_symbols={"sigmoid": "ℱ"},
     ),
     Profile(
         name="cs510", title="CS 510 lecture 12 (z^l_j, a^l_j, δ^l_j)",

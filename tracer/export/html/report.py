@@ -13,6 +13,7 @@ from html import escape
 import numpy as np
 from markupsafe import Markup
 
+from ...errors import TracerError
 from ...io.atomic import write_text
 from ...io.resources import render_template
 from ...model.notation import profile
@@ -23,18 +24,25 @@ from .mathml import Fmt, Renderer, eq, to_mathml
 from .steps import SATURATED, StepWriter
 from .svg import loss_chart, network_svg, weights_chart
 
-MAX_TABLE_STEPS = 200  # the weights-per-step table lists at most this many steps (the chosen ones first)
+MAX_TABLE_STEPS = 60  # the weights-per-step table lists at most this many steps (the chosen ones first)
+TABLE_COLUMNS = 8  # weights per table: a table fits a printed page and a projector
+PAPER_CSS = {"a4": "A4", "letter": "letter"}  # --paper: the page size the report prints on
 DEFAULT_ALL = 50  # without a selection, runs up to this many steps are written out in full
 MAX_WRITTEN = 100  # never more steps than this written out in full (about 20 kB each for xor: 2 MB)
 
-def write_report(trace, path, notation: str | None = None, steps: str | None = None, digits: int = 4) -> None:
-    """Write the HTML report of a trace to `path` (atomically, self-contained, deterministic)."""
-    write_text(path, render_report(trace, notation=notation, steps=steps, digits=digits))
+def write_report(trace, path, notation: str | None = None, steps: str | None = None, digits: int = 4,
+                 paper: str = "a4") -> None:
+    """Write the HTML report of a trace to `path` (atomically, self-contained, deterministic); `paper` (a4 or
+    letter) is the page size it prints on."""
+    write_text(path, render_report(trace, notation=notation, steps=steps, digits=digits, paper=paper))
 
 
-def render_report(trace, notation: str | None = None, steps: str | None = None, digits: int = 4) -> str:
+def render_report(trace, notation: str | None = None, steps: str | None = None, digits: int = 4,
+                  paper: str = "a4") -> str:
     """The report as one HTML string: setup, the chosen steps written out, the run across the steps."""
-    return render_template("report.html.j2", **report_data(trace, notation, steps, digits))
+    if paper not in PAPER_CSS:
+        raise TracerError("--paper", f"unknown paper {paper!r}; use {' or '.join(PAPER_CSS)}")
+    return render_template("report.html.j2", paper_css=PAPER_CSS[paper], **report_data(trace, notation, steps, digits))
 
 
 def summary_html(trace) -> str:
@@ -53,13 +61,10 @@ def report_data(trace, notation: str | None, steps: str | None, digits: int) -> 
     spec = trace.spec
     names = profile(notation, spec)
     fmt = Fmt(digits)
-    n_steps = trace.step_count()
+    n_steps = trace.total_steps or trace.step_count()
     chosen, steps_note = chosen_steps(steps if steps is not None else spec.steps, n_steps)
     chosen = [s for s in chosen if s in set(trace.recorded_steps())] if trace.partial else chosen
-    P = sum(l.weights.size for l in spec.layers)
-    upd = trace.updates
-    w_old = upd["w_old"].to_numpy().reshape(-1, P)
-    delta_w = upd["delta_w"].to_numpy().reshape(-1, P)
+    after_steps, w_after = trace.weights_after()
     params = [(l.name, u, s) for l in spec.layers for u in l.units for s in l.sources]
     initial = np.concatenate([l.weights.ravel() for l in spec.layers])
     per_epoch = trace.epoch_losses()
@@ -78,8 +83,8 @@ def report_data(trace, notation: str | None, steps: str | None, digits: int) -> 
         "n_steps": n_steps, "chosen": chosen, "steps_note": steps_note,
         "steps": [writer.step(s) for s in chosen],
         "loss_chart": Markup(loss_chart(per_epoch, names.label("loss"))) if len(per_epoch) else "",
-        "weights_chart": Markup(weights_chart(initial, w_old + delta_w, params, names)) if n_steps else "",
-        "weights_table": weights_table(w_old + delta_w, chosen, n_steps, params, names, fmt),
+        "weights_chart": Markup(weights_chart(initial, after_steps, w_after, params, names)) if n_steps else "",
+        "weights_table": weights_table(after_steps, w_after, chosen, params, names, fmt),
         "stopped": trace.stopped,
     }
 
@@ -131,15 +136,20 @@ def loss_formula(spec, names, fmt) -> Markup:
     return eq(render.label(op.key), render.symbolic(writing.written(op)))
 
 
-def weights_table(w_after, chosen, n_steps, params, names, fmt) -> dict:
-    """The weights after each step: all steps when few, else the chosen ones and evenly spaced others."""
-    if n_steps <= MAX_TABLE_STEPS:
-        shown = list(range(1, n_steps + 1))
+def weights_table(after_steps, w_after, chosen, params, names, fmt) -> dict:
+    """The weights after each step: all steps when few, else the chosen ones and evenly spaced others; in
+    groups of at most TABLE_COLUMNS weights, so a table fits a page and a projector."""
+    n = len(after_steps)
+    if n <= MAX_TABLE_STEPS:
+        rows = list(range(n))
     else:
-        spaced = np.linspace(1, n_steps, MAX_TABLE_STEPS - min(len(chosen), MAX_TABLE_STEPS // 2)).round()
-        shown = sorted(set(chosen[:MAX_TABLE_STEPS // 2]) | set(spaced.astype(int).tolist()))
-    shown = [s for s in shown if s <= len(w_after)]
-    return {"head": [Markup(to_mathml(names.label("w", *prm))) for prm in params],
-            "rows": [(s, [fmt(v) for v in w_after[s - 1]]) for s in shown],
-            "note": "" if len(shown) == n_steps else f"{len(shown)} of {n_steps} steps shown (the chosen steps and "
-                                                     f"evenly spaced others); the trace CSV has every step"}
+        spaced = np.linspace(0, n - 1, MAX_TABLE_STEPS - min(len(chosen), MAX_TABLE_STEPS // 2)).round()
+        at = {int(s): i for i, s in enumerate(after_steps)}
+        rows = sorted({at[s] for s in chosen[:MAX_TABLE_STEPS // 2] if s in at} | set(spaced.astype(int).tolist()))
+    head = [Markup(to_mathml(names.label("w", *prm))) for prm in params]
+    groups = [{"head": head[c:c + TABLE_COLUMNS],
+               "rows": [(int(after_steps[i]), [fmt(v) for v in w_after[i][c:c + TABLE_COLUMNS]]) for i in rows]}
+              for c in range(0, len(params), TABLE_COLUMNS)]
+    return {"groups": groups,
+            "note": "" if len(rows) == n else f"{len(rows)} of {n} steps shown (the chosen steps and "
+                                              f"evenly spaced others); the trace files have every step"}

@@ -8,90 +8,149 @@ from html import escape
 
 import numpy as np
 
-from .mathml import SCRIPT
+from .labels import SCRIPTED, Box, Edge, place, text_width
 
 MAX_CHART_POINTS = 400  # curves are thinned to this many points, so long runs stay small
 MARKED_POINTS = 40  # curves with at most this many points get a dot on each
+LEGEND_ROWS = 11  # series named in a chart's legend; the rest are counted
 UP, DOWN, ZERO = "#1a7f37", "#c62828", "#999999"  # Ekman Figure 3-7: green positive, red negative
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf"]
 
 
 def network_svg(spec, names, fmt, weights, delta_w=None) -> str:
-    """The network: inputs and units as circles, every connection labelled.
+    """The network: inputs and units as circles, every connection labelled with its weight (or its change).
 
-    Without delta_w each connection carries its weight's label and value (biases beside the unit). With
+    Without delta_w each connection carries its weight's label and value (biases from a small 1 node). With
     delta_w each connection is an arrow coloured by the sign of its change (green +, red −) and as wide as its
-    magnitude relative to the step's largest change (Ekman Figure 3-7); biases are arrows from a small 1 node.
+    magnitude relative to the step's largest change (Ekman Figure 3-7). Labels sit on their own edge, clear of
+    every other label, node and stroke (tracer.export.html.labels); the diagram spreads until they fit, up to
+    the page's width, and past that the values are left to the tooltips and the weights table.
     """
+    biggest = float(np.max(np.abs(delta_w))) if delta_w is not None and len(delta_w) else 0.0
+    best = None
+    for named in (True, False):  # 'Δv_12 = −0.0209', else the value alone (the name is in its tooltip)
+        for col_gap, row_gap in SPREADS:  # the smallest spread whose labels cross no line, else the fewest
+            drawing = _layout(spec, names, fmt, weights, delta_w, biggest, col_gap, row_gap, named)
+            placed = place(drawing.edges, drawing.circles, drawing.area)
+            if placed is not None and (best is None or placed[1] < best[1][1]):
+                best = (drawing, placed)
+                if placed[1] == 0:
+                    return _draw(drawing, placed[0], delta_w is not None)
+    if best is None:  # too many connections to label: the values are in the tooltips and the weights table
+        return _draw(_layout(spec, names, fmt, weights, delta_w, biggest, *SPREADS[-1]), None, delta_w is not None)
+    return _draw(best[0], best[1][0], delta_w is not None)
+
+
+SPREADS = [(gap, row) for gap in (250, 300, 360, 420) for row in (90, 120, 150, 180)]  # px: widest about 1000
+NODE_R, ONE_R = 20.0, 10.0
+
+
+class Drawing:
+    """A laid-out diagram: node centres, edges (with labels and stroke widths), extra circles (bias 1s)."""
+
+    def __init__(self, width: float, height: float):
+        self.width, self.height = width, height
+        self.nodes: list[tuple[float, float, str, str]] = []  # x, y, kind, label
+        self.ones: list[tuple[float, float]] = []
+        self.edges: list[Edge] = []
+        self.colours: list[str] = []
+
+    @property
+    def circles(self) -> list[tuple[float, float, float]]:
+        return [(x, y, NODE_R) for x, y, _, _ in self.nodes] + [(x, y, ONE_R) for x, y in self.ones]
+
+    @property
+    def area(self) -> Box:
+        return Box(2, 2, self.width - 2, self.height - 2)
+
+
+def _layout(spec, names, fmt, weights, delta_w, biggest, col_gap, row_gap, named=True) -> Drawing:
     columns = [list(spec.inputs)] + [list(l.units) for l in spec.layers]
-    col_gap = 250
-    width = 150 + col_gap * (len(columns) - 1)
     tallest = max(len(c) for c in columns)
-    height = 60 + 90 * tallest
+    d = Drawing(120 + col_gap * (len(columns) - 1), 80 + row_gap * tallest)
     pos = {}
     for c, col in enumerate(columns):
         for i, name in enumerate(col):
-            pos[(c, name)] = (70 + c * col_gap, 70 + (height - 90) * (i + 0.5) / len(col))
-    biggest = float(np.max(np.abs(delta_w))) if delta_w is not None and len(delta_w) else 0.0
-    edges, labels, p = [], [], 0
+            pos[(c, name)] = (60 + c * col_gap, 70 + (d.height - 90) * (i + 0.5) / len(col))
+            d.nodes.append((*pos[(c, name)], "input" if c == 0 else "unit",
+                            names.label("x", source=name) if c == 0 else name))
+    p = 0
     for k, layer in enumerate(spec.layers):
-        for j, u in enumerate(layer.units):
+        gap = (d.height - 90) / len(layer.units)  # between the units of this column
+        for u in layer.units:
             tx, ty = pos[(k + 1, u)]
             for s in layer.sources:
-                name = names.label("w", layer.name, u, s)
-                if s == "bias":  # the bias input 1 above the unit (Ekman: input 0)
-                    sx, sy = tx - 28, ty - 52
-                    edges.append(f'<circle cx="{sx:.1f}" cy="{sy:.1f}" r="8" class="one"/>'
-                                 f'<text x="{sx:.1f}" y="{sy + 3.5:.1f}" class="one">1</text>')
-                    sx, sy = sx + 3, sy + 8
+                if s == "bias":  # the bias input 1 just above the unit (Ekman: input 0), where no edge runs
+                    sx, sy = tx - 0.12 * col_gap, ty - min(0.5 * gap, 60)
+                    d.ones.append((sx, sy))
+                    sx, sy = _toward(sx, sy, tx, ty, ONE_R)
                 else:
-                    sx, sy = pos[(k, s)]
-                    sx += 20
+                    sx, sy = _toward(*pos[(k, s)], tx, ty, NODE_R)
+                ex, ey = _toward(tx, ty, sx, sy, NODE_R + (4 if delta_w is not None else 0))
+                name = names.label("w", layer.name, u, s)
                 if delta_w is None:
-                    text = f"{name} = {fmt(weights[p])}"
-                    edges.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{tx - 20:.1f}" y2="{ty:.1f}" class="edge">'
-                                 f'<title>{escape(text)}</title></line>')
+                    value, title, width, colour = fmt(weights[p]), name, 1.2, ""
                 else:
                     dw = float(delta_w[p])
-                    colour, head = (UP, "up") if dw > 0 else (DOWN, "down") if dw < 0 else (ZERO, "zero")
-                    stroke = 1 + 9 * abs(dw) / biggest if biggest else 1
-                    text = f"Δ{name} = {fmt(dw)}"
-                    edges.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{tx - 24:.1f}" y2="{ty:.1f}" '
-                                 f'stroke="{colour}" stroke-width="{stroke:.2f}" marker-end="url(#head-{head})">'
-                                 f'<title>{escape(text)}</title></line>')
-                # labels spread along the edges by source, so crossing edges are labelled at different ends
-                inputs = [x for x in layer.sources if x != "bias"]
-                t = 0.2 + 0.4 * (inputs.index(s) / max(1, len(inputs) - 1)) if s != "bias" else 0.5
-                mx, my = sx + (tx - 20 - sx) * t, sy + (ty - sy) * t - 6
-                if s == "bias":
-                    mx, my = sx + 10, sy - 6
-                labels.append(f'<text x="{mx:.1f}" y="{my:.1f}" class="wlabel">{svg_text(text)}</text>')
+                    colour = UP if dw > 0 else DOWN if dw < 0 else ZERO
+                    value, title, width = fmt(dw), f"Δ{name}", 1 + 9 * abs(dw) / biggest if biggest else 1.0
+                d.edges.append(Edge(sx, sy, ex, ey, width, f"{title} = {value}" if named else value,
+                                    f"{title} = {value}"))
+                d.colours.append(colour)
                 p += 1
-    nodes = []
-    for (c, name), (x, y) in pos.items():
-        kind = "input" if c == 0 else "unit"
-        text = names.label("x", source=name) if c == 0 else name
-        nodes.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="20" class="{kind}"/>'
-                     f'<text x="{x:.1f}" y="{y + 4:.1f}" class="uname">{svg_text(text)}</text>')
+    return d
+
+
+def _toward(x, y, to_x, to_y, r) -> tuple[float, float]:
+    """The point at distance r from (x, y) toward (to_x, to_y): where a line leaves a circle."""
+    length = max(1e-9, float(np.hypot(to_x - x, to_y - y)))
+    return x + (to_x - x) * r / length, y + (to_y - y) * r / length
+
+
+def _draw(d: Drawing, spots, arrows: bool) -> str:
+    parts = []
+    for edge, colour in zip(d.edges, d.colours):
+        title = f"<title>{escape(edge.title)}</title>"
+        if arrows:
+            head = "up" if colour == UP else "down" if colour == DOWN else "zero"
+            parts.append(f'<line x1="{edge.x1:.1f}" y1="{edge.y1:.1f}" x2="{edge.x2:.1f}" y2="{edge.y2:.1f}" '
+                         f'stroke="{colour}" stroke-width="{edge.width:.2f}" marker-end="url(#head-{head})">{title}</line>')
+        else:
+            parts.append(f'<line x1="{edge.x1:.1f}" y1="{edge.y1:.1f}" x2="{edge.x2:.1f}" y2="{edge.y2:.1f}" '
+                         f'class="edge">{title}</line>')
+    for x, y in d.ones:
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{ONE_R:g}" class="one"/>'
+                     f'<text x="{x:.1f}" y="{y + 4.5:.1f}" class="one">1</text>')
+    for x, y, kind, label in d.nodes:
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{NODE_R:g}" class="{kind}"/>'
+                     f'<text x="{x:.1f}" y="{y + 5:.1f}" class="uname">{svg_text(label)}</text>')
+    if spots is not None:
+        for edge, (x, baseline) in zip(d.edges, spots):
+            parts.append(f'<text x="{x:.1f}" y="{baseline:.1f}" class="wlabel">{svg_text(edge.label)}</text>')
     defs = "".join(f'<marker id="head-{n}" markerWidth="5" markerHeight="5" refX="4" refY="2.5" orient="auto" '
                    f'markerUnits="userSpaceOnUse" viewBox="0 0 5 5"><path d="M0,0 L5,2.5 L0,5 z" fill="{c}"/></marker>'
                    for n, c in (("up", UP), ("down", DOWN), ("zero", ZERO)))
-    title = "weight changes: green up, red down, width = size" if delta_w is not None else "network, initial weights"
-    return (f'<svg class="net" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-            f'aria-label="{title}"><defs>{defs}</defs>{"".join(edges)}{"".join(nodes)}{"".join(labels)}</svg>')
+    title = "weight changes: green up, red down, width = size" if arrows else "network, initial weights"
+    return (f'<svg class="net" viewBox="0 0 {d.width:g} {d.height:g}" width="{d.width:g}" height="{d.height:g}" '
+            f'role="img" aria-label="{title}"><defs>{defs}</defs>{"".join(parts)}</svg>')
 
 
 def svg_text(label: str) -> str:
-    """A label as SVG text with tspans for `_` subscripts and `^` superscripts (v_11 -> v₁₁), escaped."""
+    """A label as SVG text with tspans for `_` subscripts and `^` superscripts (v_11 -> v₁₁) and powers of ten
+    (6.9·10^−6) as real superscripts, escaped."""
     out, pos = [], 0
-    for m in SCRIPT.finditer(label):
+    for m in SCRIPTED.finditer(label):
         out.append(escape(label[pos:m.start()]))
-        shift = "sub" if m[1] == "_" else "super"
-        out.append(f'<tspan baseline-shift="{shift}" font-size="75%">{escape(m[2])}</tspan>')
+        if m["power"] is not None:
+            out.append(f'·10<tspan baseline-shift="super" class="script">{escape(m["power"])}</tspan>')
+        else:
+            shift = "sub" if m["mark"] == "_" else "super"
+            out.append(f'<tspan baseline-shift="{shift}" class="script">{escape(m["text"])}</tspan>')
         pos = m.end()
     out.append(escape(label[pos:]))
     return "".join(out)
+
 
 
 def thin(points: list[tuple[float, float]], n: int = MAX_CHART_POINTS) -> list[tuple[float, float]]:
@@ -112,10 +171,12 @@ def line_chart(series, xlabel: str, ylabel: str) -> str:
     if y1 <= y0:  # one value: a band around it, not up to y0 + 1
         pad = abs(y0) * 0.1 or 1.0
         y0, y1 = y0 - pad, y1 + pad
-    W, H, L, B, R = 700, 280, 70, 36, 10
+    step = nice_step(y0, y1)  # the value axis runs from tick to tick
+    y0, y1 = float(np.floor(y0 / step + 1e-9) * step), float(np.ceil(y1 / step - 1e-9) * step)
+    W, H, L, B, R = 760, 300, 96, 40, 40  # R: room for the last x tick's label
     legend = [name for name, _, _ in series if name]
-    if legend:
-        R = 130
+    if legend:  # room for the longest name shown
+        R = 56 + max(text_width(name) for name in legend[:LEGEND_ROWS] + ["… 99 more"])
     sx = lambda x: L + (x - x0) / (x1 - x0) * (W - L - R)
     sy = lambda y: H - B - (y - y0) / (y1 - y0) * (H - B - 12)
     body = []
@@ -127,23 +188,52 @@ def line_chart(series, xlabel: str, ylabel: str) -> str:
         if len(pts) <= MARKED_POINTS:  # a short run: show each point, so one epoch is not an empty chart
             body.extend(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{colour}"/>' for x, y in pts)
     for i, (name, colour, _) in enumerate(s for s in series if s[0]):
-        if i >= 16:
-            body.append(f'<text x="{W - R + 8}" y="{16 + 15 * i}" class="tick">… {len(legend) - 16} more</text>')
+        if i >= LEGEND_ROWS:
+            body.append(f'<text x="{W - R + 8}" y="{18 + 23 * i}" class="tick">… {len(legend) - i} more</text>')
             break
-        body.append(f'<line x1="{W - R + 8}" y1="{12 + 15 * i}" x2="{W - R + 24}" y2="{12 + 15 * i}" '
+        body.append(f'<line x1="{W - R + 8}" y1="{13 + 23 * i}" x2="{W - R + 24}" y2="{13 + 23 * i}" '
                     f'stroke="{colour}" stroke-width="3"/>'
-                    f'<text x="{W - R + 28}" y="{16 + 15 * i}" class="tick">{svg_text(name)}</text>')
-    ticks = (f'<text x="{L - 6}" y="{sy(y1) + 4:.1f}" class="tick" text-anchor="end">{y1:.4g}</text>'
-             f'<text x="{L - 6}" y="{sy(y0) + 4:.1f}" class="tick" text-anchor="end">{y0:.4g}</text>'
-             f'<text x="{sx(x0):.1f}" y="{H - B + 16}" class="tick">{x0:g}</text>'
-             f'<text x="{sx(x1):.1f}" y="{H - B + 16}" class="tick" text-anchor="end">{x1:g}</text>')
+                    f'<text x="{W - R + 28}" y="{18 + 23 * i}" class="tick">{svg_text(name)}</text>')
+    ticks = []
+    for y in nice_ticks(y0, y1):
+        ticks.append(f'<line x1="{L - 4}" y1="{sy(y):.1f}" x2="{W - R}" y2="{sy(y):.1f}" class="grid"/>'
+                     f'<text x="{L - 7}" y="{sy(y) + 4:.1f}" class="tick" text-anchor="end">{tick_text(y)}</text>')
+    for x in nice_ticks(x0, x1, whole=True):
+        ticks.append(f'<line x1="{sx(x):.1f}" y1="{H - B}" x2="{sx(x):.1f}" y2="{H - B + 4}" class="axis"/>'
+                     f'<text x="{sx(x):.1f}" y="{H - B + 17}" class="tick" text-anchor="middle">{int(x)}</text>')
+    ticks = "".join(ticks)
     axes = (f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" class="axis"/>'
             f'<line x1="{L}" y1="12" x2="{L}" y2="{H - B}" class="axis"/>'
             f'<text x="{(W - R + L) / 2:.0f}" y="{H - 4}" class="tick" text-anchor="middle">{escape(xlabel)}</text>'
-            f'<text x="14" y="{(H - B) / 2:.0f}" class="tick" transform="rotate(-90 14 {(H - B) / 2:.0f})" '
+            f'<text x="18" y="{(H - B) / 2:.0f}" class="tick" transform="rotate(-90 18 {(H - B) / 2:.0f})" '
             f'text-anchor="middle">{escape(ylabel)}</text>')
     return (f'<svg class="chart" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" '
             f'aria-label="{escape(ylabel)} over {escape(xlabel)}">{axes}{ticks}{"".join(body)}</svg>')
+
+
+def nice_step(lo: float, hi: float, count: int = 5) -> float:
+    """A round distance between ticks (1, 2 or 5 times a power of ten) giving about `count` ticks."""
+    raw = (hi - lo) / count if hi > lo else 1.0
+    power = 10 ** np.floor(np.log10(raw))
+    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= raw * (1 - 1e-9)))
+
+
+def nice_ticks(lo: float, hi: float, count: int = 5, whole: bool = False) -> list[float]:
+    """Round tick values inside [lo, hi]; whole numbers only when `whole` (epochs, steps)."""
+    step = nice_step(lo, hi, count)
+    if whole:
+        step = max(1.0, round(step))
+    first = np.ceil(lo / step - 1e-9) * step
+    return [float(v) + 0.0 for v in np.arange(first, hi + step * 1e-9, step)]
+
+
+def tick_text(v: float) -> str:
+    """A tick's label: short, a real minus sign, powers of ten as superscripts."""
+    text = f"{v:.4g}"
+    if "e" in text:
+        mant, exp = text.split("e")
+        text = f"{mant}·10^{int(exp)}"
+    return svg_text(text.replace("-", "−"))
 
 
 def loss_chart(per_epoch, loss_label: str) -> str:
@@ -152,10 +242,10 @@ def loss_chart(per_epoch, loss_label: str) -> str:
     return line_chart([("", "#1f4e79", pts)], "epoch", f"mean {loss_label} per sample")
 
 
-def weights_chart(initial, w_after, params, names) -> str:
-    """Every weight over the steps: its initial value at step 0, then its value after each step."""
+def weights_chart(initial, after_steps, w_after, params, names) -> str:
+    """Every weight over the steps: its initial value at step 0, then its value after each step given."""
     values = np.vstack([initial[None, :], w_after])
-    steps = np.arange(len(values)).tolist()
+    steps = [0] + [int(s) for s in after_steps]
     series = [(names.label("w", *prm), PALETTE[p % len(PALETTE)], list(zip(steps, values[:, p].tolist())))
               for p, prm in enumerate(params)]
     return line_chart(series, "step (0 = initial weights)", "weight")

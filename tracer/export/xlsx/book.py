@@ -57,6 +57,7 @@ class Recorded:
         self.index = {int(s): i for i, s in enumerate(self.step_ids)}
         self.first_row = np.searchsorted(self.step, self.step_ids)
         self.sizes = np.diff(np.append(self.first_row, rows))
+        self.change_before = trace.change_before
 
     def rows_of(self, step: int) -> range:
         i = self.index[step]
@@ -80,7 +81,9 @@ class Recorded:
         p = self.param_index[(layer, unit, source)]
         if kind == "delta_w_prev":
             before = self.index.get(step - 1)
-            return self.updates[before, p, 2] if before is not None else 0.0
+            if before is not None:
+                return self.updates[before, p, 2]
+            return self.change_before[step][p] if step in self.change_before else 0.0  # step before not recorded
         return self.updates[i, p, STEP[kind]]
 
 

@@ -75,9 +75,10 @@ def write(book) -> None:
     for r in range(shown):
         literal |= write_row(book, r, tests)
     notes = []
-    if shown < len(rec.loss):
-        notes.append(f"{len(rec.loss) - shown} more samples processed are not shown (max_rows = {book.max_rows}); "
-                     "the CSV trace (--trace DIR) has every value")
+    total = book.trace.samples_processed()
+    if shown < total:
+        notes.append(f"{total - shown} more samples processed are not shown (max_rows = {book.max_rows}); "
+                     "the trace files (--trace DIR) have every value")
     if literal:
         notes.append("grey weights: the step before is not on this sheet, so they are the run's values and do "
                      "not follow edits")

@@ -110,6 +110,9 @@ def write_data(book, r: int, widths: list) -> int:
     return r
 
 
+ONE_PAGE_ROWS = 80  # an overview this short prints on one page (a big network's weights list does not)
+
+
 def write_losses(book) -> None:
     """Mean loss per epoch (I:J, formulas over the iterations sheet where its rows are shown) and a chart."""
     ws, F, rec = book.overview, book.fmt, book.rec
@@ -135,7 +138,7 @@ def write_losses(book) -> None:
         insert_chart(book, n)
     rows = book.overview_rows + (18 if n else 0)
     page_setup(ws, book.spec.name, book.paper, sum([24, 16, 12, 22, 8, 10]), rows, repeat_rows=None,
-               last_col=TEXT_COLS - 1, last_row=rows)
+               last_col=TEXT_COLS - 1, last_row=rows, one_page=rows <= ONE_PAGE_ROWS)
 
 
 def insert_chart(book, n: int) -> None:

@@ -10,7 +10,7 @@ from xlsxwriter.worksheet import Worksheet
 
 EXCEL_ROWS, EXCEL_COLS = 1_048_576, 16_384  # Excel's sheet size
 PAPER = {"a4": 9, "letter": 1}  # Excel's paper codes
-PRINT_WIDTH = 150  # characters of column width that print on one landscape page at a readable scale
+PRINT_WIDTH = 220  # characters of column width on one landscape page: about 70 % scale, 7.5 pt type
 
 
 class ExactNumbers:
@@ -74,6 +74,8 @@ class Formats:
         "good": {"bg_color": "#C6EFCE", "font_color": "#006100"},
         "bad": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},
         "saturated": {"bg_color": "#FFEB9C", "font_color": "#9C5700", "bold": True},
+        "title_wrap": {"bold": True, "font_size": 14, "text_wrap": True, "valign": "top"},
+        "note_wrap": {"italic": True, "font_color": "#7F7F7F", "text_wrap": True, "valign": "top"},
     }
 
     def __init__(self, wb):
@@ -94,17 +96,30 @@ class Formats:
         return self.made[key]
 
 
+def wrapped_text(ws, row: int, last_col: int, text: str, fmt, width: float, points: float = 11) -> None:
+    """A heading or note over the printed columns 0..last_col (`width` characters of column width), wrapped
+    onto as many lines as it needs, so it is never cut at the print area's edge."""
+    lines = max(1, math.ceil(len(text) * points / 11 / max(width, 1)))
+    if last_col > 0:
+        ws.merge_range(row, 0, row, last_col, text, fmt)
+    else:
+        ws.write_string(row, 0, text, fmt)
+    ws.set_row(row, 1.35 * points * lines)
+
+
 def page_setup(ws, title: str, paper: str, width: int, height: int, repeat_rows: tuple | None = None,
-               repeat_columns: tuple | None = None, last_col: int | None = None, last_row: int | None = None) -> None:
+               repeat_columns: tuple | None = None, last_col: int | None = None, last_row: int | None = None,
+               one_page: bool = False) -> None:
     """Print setup: orientation by the sheet's shape, fit to the page width (a few pages for very wide sheets),
     header rows and label columns repeated, a footer with the example's name and page numbers, and a print
-    area that leaves out helper columns. `width` is the sheet's width in characters of column width."""
+    area that leaves out helper columns. `width` is the sheet's width in characters of column width;
+    `one_page` fits a short sheet (the overview) on one page."""
     if width > 100 or width > 1.4 * height:
         ws.set_landscape()
     else:
         ws.set_portrait()
     ws.set_paper(PAPER[paper])
-    ws.fit_to_pages(max(1, math.ceil(width / PRINT_WIDTH)), 0)
+    ws.fit_to_pages(max(1, math.ceil(width / PRINT_WIDTH)), 1 if one_page else 0)
     ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
     if repeat_rows is not None:
         ws.repeat_rows(*repeat_rows)

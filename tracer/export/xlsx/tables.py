@@ -10,7 +10,7 @@ import pandas as pd
 
 from ...engine.trace import COLUMNS, TEXT_COLUMNS
 from . import sheets
-from .sheets import StreamedSheet, decimals_for, page_setup
+from .sheets import StreamedSheet, decimals_for, page_setup, wrapped_text
 
 CHUNK = 20_000  # rows of a trace table converted to Python values at a time
 NOTE = ("the recorded run, with the spec's inputs: this table does not follow edits of the input cells "
@@ -19,19 +19,23 @@ NOTE = ("the recorded run, with the spec's inputs: this table does not follow ed
 
 def write_all(book) -> None:
     """nodes, weights, updates and losses, each as its own sheet."""
+    trace, spec = book.trace, book.spec
+    samples, steps = trace.samples_processed(), trace.total_steps or trace.step_count()
+    units, params = sum(len(l.units) for l in spec.layers), sum(l.weights.size for l in spec.layers)
+    rows = {"nodes": samples * units, "weights": samples * params, "updates": steps * params, "losses": samples}
     for name in COLUMNS:
-        write_trace_table(book.wb, name, getattr(book.trace, name), book.max_rows, book.fmt,
-                          note=NOTE, digits=book.digits, paper=book.paper,
-                          title=book.spec.name)
+        write_trace_table(book.wb, name, getattr(trace, name), book.max_rows, book.fmt, note=NOTE,
+                          digits=book.digits, paper=book.paper, title=spec.name, run_rows=rows[name])
 
 
 def write_trace_table(wb, name: str, df: pd.DataFrame, max_rows: int, fmt, note: str = "", digits: int = 4,
-                      paper: str = "a4", title: str = "") -> None:
-    """A trace table as a formatted sheet, streamed row by row; `note` above the header if given."""
+                      paper: str = "a4", title: str = "", run_rows: int | None = None) -> None:
+    """A trace table as a formatted sheet, streamed row by row; `note` above the header if given. run_rows:
+    the rows of the whole run, when the table holds only the recorded steps."""
     ws = wb.add_worksheet(name, StreamedSheet)
     top = 1 if note else 0
     if note:
-        ws.write_string(0, 0, note, fmt["note"])
+        wrapped_text(ws, 0, len(df.columns) - 1, note, fmt["note_wrap"], 8 * 3 + 12 * (len(df.columns) - 3))
     n = min(len(df), max_rows, sheets.EXCEL_ROWS - 3 - top)  # header, blank row, note
     cols = list(df.columns)
     ws.freeze_panes(top + 1, 0)
@@ -40,7 +44,7 @@ def write_trace_table(wb, name: str, df: pd.DataFrame, max_rows: int, fmt, note:
         ws.write_string(top, c, head, fmt["head"])
     ws.autofilter(top, 0, top + max(n, 1), len(cols) - 1)  # not add_table: it keeps a dict entry per cell
     formats = [None if c in TEXT_COLUMNS or df[c].dtype.kind in "iu" else
-               fmt.get("value", decimals_for(df[c].iloc[:CHUNK].to_numpy(), digits)) for c in cols]
+               fmt.get("value", decimals_for(df[c].iloc[:min(n, CHUNK)].to_numpy(), digits)) for c in cols]
     for i, c in enumerate(cols):
         ws.set_column(i, i, 8 if c in TEXT_COLUMNS or i < 3 else 12, formats[i])
     writers = [(i, ws.write_string if c in TEXT_COLUMNS else ws.write_number, formats[i]) for i, c in enumerate(cols)]
@@ -53,9 +57,10 @@ def write_trace_table(wb, name: str, df: pd.DataFrame, max_rows: int, fmt, note:
                 if v == v:  # NaN (target of a hidden unit) stays an empty cell
                     write(r, i, v, f)
     last = top + n
-    if n < len(df):
+    total = max(len(df), run_rows or 0)
+    if n < total:
         last = top + n + 2
-        ws.write_string(last, 0, f"{len(df) - n} more rows are not shown (max_rows = {max_rows}); "
-                                 f"`tracer run --trace DIR` writes every row as CSV", fmt["note"])
+        ws.write_string(last, 0, f"{total - n} more rows are not shown (max_rows = {max_rows}); "
+                                 "`tracer run --trace DIR` writes every row (CSV or Parquet)", fmt["note"])
     page_setup(ws, f"{title} {name}".strip(), paper, 8 * 3 + 12 * (len(cols) - 3), last + 1,
                repeat_rows=(top, top), last_col=len(cols) - 1, last_row=last)

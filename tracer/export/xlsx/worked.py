@@ -14,7 +14,7 @@ from ...errors import TracerError
 from ...model.plan import key
 from .iterations import flag
 from . import sheets
-from .sheets import PlainFormulaSheet, page_setup
+from .sheets import PlainFormulaSheet, page_setup, wrapped_text
 
 SHEET = PlainFormulaSheet
 TITLES = {"forward": "forward pass", "loss": "loss", "backward": "backward pass", "gradients": "gradients per sample",
@@ -66,9 +66,10 @@ def write(book) -> None:
     width = max([24] + [min(48, len(t) + 2) for t in labels])
     ws.set_column(0, 0, width)
     ws.set_column(1, spec.batch_size, 14)
-    ws.write_string(0, 0, f"Worked example: {spec.title or spec.name}", F["title"])
-    ws.write_string(1, 0, f"steps shown: {', '.join(map(str, book.steps)) or 'none'} of "
-                          f"{book.trace.total_steps or len(book.steps)}; yellow cells are inputs", F["note"])
+    columns = width + 14 * spec.batch_size
+    wrapped_text(ws, 0, spec.batch_size, f"Worked example: {spec.title or spec.name}", F["title_wrap"], columns, 14)
+    wrapped_text(ws, 1, spec.batch_size, f"steps shown: {', '.join(map(str, book.steps)) or 'none'} of "
+                 f"{book.trace.total_steps or len(book.steps)}; yellow cells are inputs", F["note_wrap"], columns)
     row, starts = 3, []
     for step in book.steps:
         starts.append(row)
