@@ -162,9 +162,16 @@ def thin(points: list[tuple[float, float]], n: int = MAX_CHART_POINTS) -> list[t
 
 
 def line_chart(series, xlabel: str, ylabel: str) -> str:
-    """An inline-SVG line chart of (name, colour, points) series on one set of axes, with a legend."""
+    """An inline-SVG line chart of (name, colour, points) series on one set of axes, with a legend. Points that
+    are not finite (a diverged run) are left out; with none left, or values too far apart to scale, no chart."""
+    series = [(name, colour, [(x, y) for x, y in pts if np.isfinite(x) and np.isfinite(y)])
+              for name, colour, pts in series]
     all_pts = [p for _, _, pts in series for p in pts]
+    if not all_pts:
+        return ""
     xs, ys = [p[0] for p in all_pts], [p[1] for p in all_pts]
+    if not (np.isfinite(max(ys) - min(ys)) and np.isfinite(max(xs) - min(xs))) or max(map(abs, ys)) > 1e100:
+        return ""
     x0, x1 = min(xs), max(xs)
     y0, y1 = min(ys), max(ys)
     x1 = x1 if x1 > x0 else x0 + 1
