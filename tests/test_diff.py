@@ -155,7 +155,7 @@ def test_layers_updated_one_at_a_time_come_before_the_layer_below(name, first):
     back-propagated through them; in the simultaneous order the whole backward pass comes first. The order is
     the plan's: given the spec, or read from a spec file."""
     trace = run(name)
-    a, b = {k: v.copy() for k, v in trace.tables.items()}, {k: v.copy() for k, v in trace.tables.items()}
+    b = {k: v.copy() for k, v in trace.tables.items()}
     b["nodes"].loc[at(b["nodes"], step=1, unit="h1"), "delta"] += 1e-3
     b["updates"].loc[at(b["updates"], step=1, unit="o1", source="h1"), "w_new"] += 1e-3
     assert first_of(diff_traces(trace, b))[:2] == first

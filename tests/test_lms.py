@@ -23,7 +23,6 @@ from tracer.cli import main
 from tracer.grading.exercise import Exercise
 from tracer.grading.lms import scale_of
 from tracer.grading.mistakes import MISTAKES, mistake_values
-from tracer.grading.numbers import Rounding
 from tracer.grading.variants import variant_spec
 from tracer.io.resources import find_example
 

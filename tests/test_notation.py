@@ -8,7 +8,7 @@ import pytest
 import tracer
 from tracer.export.html.mathml import to_mathml
 from tracer.model.notation import PROFILES, Notation, profile
-from tracer.io.resources import example_paths, find_example
+from tracer.io.resources import find_example
 from tracer.model.spec import NOTATIONS
 
 

@@ -3,7 +3,6 @@ and the plugin; workbook- and report-only runs record just what they show."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

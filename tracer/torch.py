@@ -15,11 +15,11 @@
 
 Needs PyTorch (`pip install 'backprop-tracer[torch]'`; the CPU wheel is enough).
 """
-try:
-    import torch as _torch  # noqa: F401  (the framework; this module is tracer.torch)
-except ImportError as e:  # pragma: no cover - depends on the installation
+import importlib.util
+
+if importlib.util.find_spec("torch") is None:  # the framework (this module is tracer.torch)
     raise ImportError("tracer.torch needs PyTorch: pip install 'backprop-tracer[torch]' "
-                      "(the CPU wheel is enough: --index-url https://download.pytorch.org/whl/cpu)") from e
+                      "(the CPU wheel is enough: --index-url https://download.pytorch.org/whl/cpu)")
 
 from .capture.torch_models import Gaussian, GainSigmoid, PiecewiseLinear, SSELoss, batches, model_from_spec
 from .capture.torch_record import record

@@ -30,7 +30,7 @@ from tracer.io.resources import find_example
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baselines import dict_per_row, float_loop, numpy_loop  # noqa: E402
-from measure import interleaved, row, run_process  # noqa: E402
+from measure import interleaved, row  # noqa: E402
 
 GiB = 2**30
 SETUP = "import tracer; spec = tracer.load_spec('xor'); E = {epochs}\n"

@@ -11,9 +11,7 @@ named rather than everything downstream of it.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -308,7 +308,7 @@ def frozen_of(raw, place: str, shape: tuple[int, int], cols: tuple[str, ...]) ->
     return mask
 
 
-def loss_of(raw, output: Layer) -> Loss:
+def loss_of(raw, output) -> Loss:
     name = text(raw, "loss")
     if name not in LOSSES:
         raise SpecError("loss", f"unknown loss {name!r}; use one of {', '.join(LOSSES)}")

@@ -7,8 +7,6 @@ nothing of output formats.
 from __future__ import annotations
 
 import dataclasses
-import math
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """HTML reports: the worked example written out in a course's notation, with the network drawn."""
-from .report import MAX_WRITTEN, SATURATED, render_report, report_data, summary_html, write_report
+from .report import MAX_WRITTEN, render_report, report_data, summary_html, write_report
+from .steps import SATURATED
 
 __all__ = ["MAX_WRITTEN", "SATURATED", "render_report", "report_data", "summary_html", "write_report"]

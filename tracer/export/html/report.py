@@ -21,7 +21,7 @@ from ...model.plan import Plan, key
 from ...model.writing import Writing
 from ...steps import select_steps
 from .mathml import Fmt, Renderer, eq, to_mathml
-from .steps import SATURATED, StepWriter
+from .steps import StepWriter
 from .svg import loss_chart, network_svg, weights_chart
 
 MAX_TABLE_STEPS = 60  # the weights-per-step table lists at most this many steps (the chosen ones first)
