@@ -476,3 +476,29 @@ def test_mathml_scripts_and_fractions_are_well_formed(example):
         p = Arity()
         p.feed(render_report(trace, notation=notation, steps="1"))
         assert p.bad == [], (notation, p.bad[:5])
+
+
+@pytest.mark.parametrize("n, named, counted", [(11, 11, None), (12, 12, None), (13, 11, "… 2 more")])
+def test_chart_legend_names_every_series_it_has_room_for(n, named, counted):
+    """The legend's last row holds either a name or "… k more"; one left over is named, not counted."""
+    from tracer.export.html.svg import line_chart
+
+    series = [(f"w{i}", "#000", [(0.0, float(i)), (1.0, float(i) + 0.5)]) for i in range(n)]
+    svg = line_chart(series, "step", "weight")
+    shown = re.findall(r'class="tick">(w\d+)</text>', svg)
+    assert shown == [f"w{i}" for i in range(named)]
+    assert re.findall(r"… \d+ more", svg) == ([counted] if counted else [])
+
+
+def test_chart_series_that_share_a_colour_differ_in_dashes():
+    """Past the palette's length colours repeat; the repeats are dashed, in the lines and in the legend."""
+    from tracer.export.html.svg import PALETTE, line_chart
+
+    n = len(PALETTE) + 2
+    series = [(f"w{i}", PALETTE[i % len(PALETTE)], [(0.0, float(i)), (1.0, float(i))]) for i in range(n)]
+    svg = line_chart(series, "step", "weight")
+    lines = re.findall(r'<polyline fill="none"[^>]*>', svg)
+    legend = re.findall(r'<line [^>]*stroke-width="3"[^>]*/>', svg)
+    for drawn in (lines, legend):
+        styles = [(re.search(r'stroke="([^"]+)"', tag)[1], "stroke-dasharray" in tag) for tag in drawn]
+        assert len(styles) == n and len(set(styles)) == n, styles

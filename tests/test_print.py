@@ -78,3 +78,21 @@ def test_reports_print_on_a4_with_nothing_wider_than_the_page(chromium, tmp_path
                                                        tracer.run(tracer.load_spec(find_example(name))).step_count())[0])
     assert steps < len(pages) <= most, (name, len(pages))
     assert all(same_size(p, A4) for p in pages), pages[:3]
+
+
+def test_worked_example_headers_have_the_room_they_print_in(example, tmp_path):
+    """A section header wider than the label column wraps onto a row tall enough for its lines (a one-line row
+    made "weight changes (delta w), layer O" print over the next row); short ones stay one line."""
+    import openpyxl
+
+    book = tmp_path / "book.xlsx"
+    write_workbook(tracer.run(tracer.load_spec(example)), book)
+    ws = openpyxl.load_workbook(book)["worked example"]
+    room = ws.column_dimensions["A"].width - 1  # characters of column width; a bold letter takes about one
+    headers = [c for (c,) in ws.iter_rows(min_col=1, max_col=1) if c.font.b and "DDEBF7" in str(c.fill.fgColor.rgb)]
+    assert headers
+    for cell in headers:
+        lines = -(-len(cell.value) // room)
+        height = ws.row_dimensions[cell.row].height or 15
+        assert height >= 15 * lines, (cell.value, room, height)
+        assert lines > 1 or height == 15, (cell.value, height)

@@ -161,6 +161,12 @@ def thin(points: list[tuple[float, float]], n: int = MAX_CHART_POINTS) -> list[t
     return [points[i] for i in idx]
 
 
+def dashes(n: int) -> str:
+    """Series n's dash pattern: solid for the first round of the palette, dashed for the next, and so on, so
+    two series that share a colour are still told apart."""
+    return ' stroke-dasharray="7 4"' if n // len(PALETTE) % 2 else ""
+
+
 def line_chart(series, xlabel: str, ylabel: str) -> str:
     """An inline-SVG line chart of (name, colour, points) series on one set of axes, with a legend. Points that
     are not finite (a diverged run) are left out; with none left, or values too far apart to scale, no chart."""
@@ -183,23 +189,24 @@ def line_chart(series, xlabel: str, ylabel: str) -> str:
     W, H, L, B, R = 760, 300, 96, 40, 40  # R: room for the last x tick's label
     legend = [name for name, _, _ in series if name]
     if legend:  # room for the longest name shown
-        R = 56 + max(text_width(name) for name in legend[:LEGEND_ROWS] + ["… 99 more"])
+        R = 56 + max(text_width(name) for name in legend[:LEGEND_ROWS + 1] + ["… 99 more"])
     sx = lambda x: L + (x - x0) / (x1 - x0) * (W - L - R)
     sy = lambda y: H - B - (y - y0) / (y1 - y0) * (H - B - 12)
     body = []
-    for name, colour, pts in series:
+    for n, (name, colour, pts) in enumerate(series):
         pts = thin(pts)
         coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
-        body.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{coords}">'
+        body.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6"{dashes(n)} points="{coords}">'
                     f'<title>{escape(name)}</title></polyline>')
         if len(pts) <= MARKED_POINTS:  # a short run: show each point, so one epoch is not an empty chart
             body.extend(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{colour}"/>' for x, y in pts)
-    for i, (name, colour, _) in enumerate(s for s in series if s[0]):
-        if i >= LEGEND_ROWS:
+    named = [(n, name, colour) for n, (name, colour, _) in enumerate(series) if name]
+    for i, (n, name, colour) in enumerate(named):
+        if i >= LEGEND_ROWS and len(legend) > LEGEND_ROWS + 1:  # "… 1 more" would take the row its name needs
             body.append(f'<text x="{W - R + 8}" y="{18 + 23 * i}" class="tick">… {len(legend) - i} more</text>')
             break
         body.append(f'<line x1="{W - R + 8}" y1="{13 + 23 * i}" x2="{W - R + 24}" y2="{13 + 23 * i}" '
-                    f'stroke="{colour}" stroke-width="3"/>'
+                    f'stroke="{colour}" stroke-width="3"{dashes(n)}/>'
                     f'<text x="{W - R + 28}" y="{18 + 23 * i}" class="tick">{svg_text(name)}</text>')
     ticks = []
     for y in nice_ticks(y0, y1):

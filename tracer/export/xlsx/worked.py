@@ -8,6 +8,8 @@ name the layer).
 """
 from __future__ import annotations
 
+import math
+
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ...errors import TracerError
@@ -17,6 +19,8 @@ from . import sheets
 from .sheets import PlainFormulaSheet, page_setup, wrapped_text
 
 SHEET = PlainFormulaSheet
+TITLE_WIDTH = 40  # section titles widen the label column up to this (a bold letter takes about one
+# character of column width); longer ones wrap onto a taller row
 TITLES = {"forward": "forward pass", "loss": "loss", "backward": "backward pass", "gradients": "gradients per sample",
           "change": "weight changes (delta w)", "new": "new weights"}
 
@@ -63,7 +67,9 @@ def write(book) -> None:
     ws, F, spec = book.worked, book.fmt, book.spec
     labels = [book.label(*op.key[:1] + op.key[2:], m=op.rule.m if op.kind == "G" else 1)
               for plan in book.plans.values() for op in plan.ops]
-    width = max([24] + [min(48, len(t) + 2) for t in labels])
+    titles = [item[1] for m in book.plans for item in layout(book, m) if item[0] == "section"]
+    width = max([24] + [min(48, len(t) + 2) for t in labels]
+                + [min(TITLE_WIDTH, len(t) + 2) for t in titles])
     ws.set_column(0, 0, width)
     ws.set_column(1, spec.batch_size, 14)
     columns = width + 14 * spec.batch_size
@@ -73,15 +79,16 @@ def write(book) -> None:
     row, starts = 3, []
     for step in book.steps:
         starts.append(row)
-        row = write_block(book, step, row) + 2
+        row = write_block(book, step, row, width) + 2
     if len(starts) > 1:
         ws.set_h_pagebreaks(starts[1:])
     page_setup(ws, spec.name, book.paper, width + 14 * spec.batch_size, row, repeat_rows=None,
                repeat_columns=(0, 0), last_col=spec.batch_size, last_row=row)
 
 
-def write_block(book, step: int, row: int) -> int:
-    """One step as a person computes it by hand; returns the next free row."""
+def write_block(book, step: int, row: int, width: int) -> int:
+    """One step as a person computes it by hand (labels in a column `width` characters wide); returns the next
+    free row."""
     ws, F, rec, spec = book.worked, book.fmt, book.rec, book.spec
     rows = rec.rows_of(step)
     m = len(rows)
@@ -98,6 +105,9 @@ def write_block(book, step: int, row: int) -> int:
     def section(text: str, per_sample: bool) -> None:
         nonlocal row
         ws.write_string(row, 0, text, F["head"])
+        lines = math.ceil(len(text) / (width - 1))
+        if lines > 1:  # a long title wraps: the row grows with it, so it never runs over the next row
+            ws.set_row(row, 15 * lines)
         for c in range(m if per_sample else 1):
             ws.write_string(row, 1 + c, f"sample {samples[c]}" if per_sample else "", F["head"])
         row += 1
