@@ -22,20 +22,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.record import step_sizes
 from ..engine.train import epoch_orders
 from ..errors import TracerError
-from .steps import PER_SAMPLE, Steps, trace_of
+from .steps import PER_SAMPLE, Steps, check_sizes, trace_of
+
+
+def step_rows(spec, epochs: int | None = None):
+    """The rows of the data (0-based) each step processes, in the order `tracer.run(spec)` trains in (shuffled
+    by its seed if it shuffles); endless when `epochs` is None."""
+    bs = spec.batch_size
+    for order in epoch_orders(spec, epochs):
+        for start in range(0, len(order), bs):
+            yield order[start:start + bs]
 
 
 def batches(spec, epochs: int | None = None):
     """(x, y) of each step, as numpy arrays (samples x inputs, samples x outputs), in the spec's training order:
     the order `tracer.run(spec)` trains in (shuffled by its seed if it shuffles)."""
-    bs = spec.batch_size
-    for order in epoch_orders(spec, epochs or spec.training.epochs):
-        for start in range(0, len(order), bs):
-            rows = order[start:start + bs]
-            yield spec.x[rows], spec.y[rows]
+    for rows in step_rows(spec, epochs or spec.training.epochs):
+        yield spec.x[rows], spec.y[rows]
 
 
 class Recorder:
@@ -44,8 +49,7 @@ class Recorder:
     def __init__(self, spec):
         self.spec = spec
         self.names = [l.name for l in spec.layers]
-        self.expected = (order[start:start + spec.batch_size]
-                         for order in epoch_orders(spec) for start in range(0, len(order), spec.batch_size))
+        self.expected = step_rows(spec)
         self.steps: list[dict] = []  # closed steps
         self.current: dict | None = None
 
@@ -124,11 +128,7 @@ class Recorder:
     # one step
 
     def _new_step(self, rows) -> dict:
-        sizes = step_sizes(len(self.spec.x), self.spec.batch_size)
-        expected = sizes[len(self.steps) % len(sizes)]
-        if len(rows) != expected:
-            raise TracerError(f"step {len(self.steps) + 1}", f"has {len(rows)} samples; the spec's training gives "
-                                                             f"{expected}: feed the batches tracer.batches(spec) gives")
+        check_sizes(self.spec, [len(rows)], first=len(self.steps))
         n = len(self.names)
         return {"samples": rows, "loss": None, "forward": [None] * n, "backward": [None] * n, "update": [None] * n}
 

@@ -14,6 +14,7 @@ from ..engine.assemble import build_trace
 from ..engine.record import Recorder as StepArrays
 from ..engine.record import step_sizes
 from ..engine.trace import weight_matrices
+from ..engine.train import Params
 from ..errors import TracerError
 
 PER_SAMPLE = ("z", "a", "da_dz", "dE_da", "delta")
@@ -37,7 +38,7 @@ class Steps:
 def trace_of(spec, steps: Steps):
     """The Trace of a user's loop: its values, with what it did not give computed as the engine does."""
     count = len(steps.w_new)
-    sizes = _check_sizes(spec, steps, count)
+    sizes = check_sizes(spec, steps.sizes)
     first_row = np.concatenate([[0], np.cumsum(sizes)])
     step_of_row = np.repeat(np.arange(count), sizes)
     _complete(spec, steps, step_of_row, first_row, sizes)
@@ -60,24 +61,24 @@ def trace_of(spec, steps: Steps):
     return build_trace(spec, arrays, weight_matrices(spec, steps.w_new[-1]))
 
 
-def _check_sizes(spec, steps: Steps, count: int) -> np.ndarray:
-    """Each step's number of samples, which must be the spec's (online 1, batch all, mini-batches)."""
+def check_sizes(spec, sizes, first: int = 0) -> np.ndarray:
+    """The number of samples of steps first+1, first+2, ..., which `sizes` must be: the spec's (online 1, batch
+    all, mini-batches); the first step that differs is refused, naming it."""
     per_epoch = step_sizes(len(spec.x), spec.batch_size)
-    expected = np.array([per_epoch[k % len(per_epoch)] for k in range(count)], dtype=np.int64)
-    wrong = np.flatnonzero(np.asarray(steps.sizes) != expected)
+    expected = np.array([per_epoch[k % len(per_epoch)] for k in range(first, first + len(sizes))], dtype=np.int64)
+    wrong = np.flatnonzero(np.asarray(sizes) != expected)
     if len(wrong):
         k = int(wrong[0])
-        raise TracerError(f"step {k + 1}", f"has {int(steps.sizes[k])} samples; the spec's training gives "
-                                           f"{int(expected[k])} ({spec.training.mode}): feed the batches "
-                                           "tracer.batches(spec) gives")
+        raise TracerError(f"step {first + k + 1}", f"has {int(sizes[k])} samples; the spec's training gives "
+                                                   f"{int(expected[k])}: feed the batches tracer.batches(spec) gives")
     return expected
 
 
 def _complete(spec, steps: Steps, step_of_row, first_row, sizes) -> None:
     """Fill the NaNs: w_old from the step before, da/dz from z and a, the loss and dE/da at the output from the
     spec's loss, dE/da below from the deltas above (Frey eq. 4), the batch gradient from the deltas (eqs. 1, 3)."""
-    initial = np.concatenate([l.weights.ravel() for l in spec.layers])
-    before = np.vstack([initial[None, :], steps.w_new[:-1]])
+    params = Params(spec)  # the initial weights, flat, and each layer's offset in them
+    before = np.vstack([params.theta[None, :], steps.w_new[:-1]])
     _fill(steps.w_old, before)
     layers, last = steps.layers, len(spec.layers) - 1
     y = spec.y[steps.samples]
@@ -90,7 +91,7 @@ def _complete(spec, steps: Steps, step_of_row, first_row, sizes) -> None:
     if np.isnan(output["dE_da"]).any():
         _fill(output["dE_da"], spec.loss.dE_da(y, output["a"]))
     through = steps.w_new if spec.update_order.sequential else steps.w_old
-    offsets = np.cumsum([0] + [l.weights.size for l in spec.layers])
+    offsets = params.offsets
     for l in range(last - 1, -1, -1):
         if np.isnan(layers[l]["dE_da"]).any():
             above = spec.layers[l + 1]

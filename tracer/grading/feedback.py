@@ -17,12 +17,11 @@ from ..io.atomic import atomic_path, write_text
 from ..io.resources import render_template
 from ..io.workbooks import new_workbook
 from ..errors import TracerError
+from ..model.fields import FORMULA_START
 from .answers import AnswerFileError
 from .check import DEFAULT_RTOL, TOO_FEW_DIGITS, UNEXPLAINED, Result, check_file
 from .responses import check_responses
 from .numbers import Rounding
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def summary_line(result: Result, name: str | None = None) -> str:
