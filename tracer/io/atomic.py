@@ -161,13 +161,8 @@ def _resources(place):
     except MemoryError:
         raise ResourceError(str(place), "out of memory while writing it; record fewer steps (--trace-steps), "
                                         "write Parquet (--format parquet) or free memory") from None
-    except OSError as e:
-        if _full(e):
-            raise ResourceError(str(place), "no space left on the device to write it; free space or write "
-                                            "elsewhere (nothing was written)") from None
-        raise
-    except Exception as e:  # writers wrap OSErrors of their own (XlsxWriter's FileCreateError)
-        cause = e.__cause__ or e.__context__
+    except Exception as e:  # an OSError, or a writer's own wrapping of one (XlsxWriter's FileCreateError)
+        cause = e if isinstance(e, OSError) else e.__cause__ or e.__context__
         if isinstance(cause, OSError) and _full(cause) or any(text in str(e) for text in FULL_TEXTS):
             raise ResourceError(str(place), "no space left on the device to write it; free space or write "
                                             "elsewhere (nothing was written)") from None
@@ -195,7 +190,6 @@ class Outputs:
         return self
 
     def file(self, path) -> Path:
-        output_target(path)  # refuse before anything is computed or written
         self.written.append(Path(path))
         return self.stack.enter_context(atomic_path(path))
 
