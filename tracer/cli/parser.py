@@ -18,26 +18,20 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(commands.EXIT_BAD_INPUT)
 
 
-def positive(text: str) -> int:
-    """A whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not >= 1")
-    return value
+def whole_at_least(minimum: int):
+    """An argument type: a whole number >= minimum."""
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is not >= {minimum}")
+        return value
+    return whole
 
 
-def natural(text: str) -> int:
-    """A whole number >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is not >= 0")
-    return value
+positive, natural = whole_at_least(1), whole_at_least(0)
 
 
 def parser(version: str = "") -> argparse.ArgumentParser:
