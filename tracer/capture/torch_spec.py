@@ -6,7 +6,7 @@ import torch
 import yaml
 
 from ..errors import TracerError
-from ..io.atomic import atomic_path
+from ..io.atomic import write_text
 from ..model.spec import parse_spec
 from .torch_models import check_optimizer, loss_kind, read_model
 
@@ -50,8 +50,7 @@ def spec_from_model(model, x, y, loss_fn, optimizer=None, *, learning_rate: floa
     }
     spec = parse_spec(raw)
     if path is not None:
-        with atomic_path(path) as tmp:
-            tmp.write_text(yaml.safe_dump(raw, sort_keys=False, default_flow_style=None), encoding="utf-8")
+        write_text(path, yaml.safe_dump(raw, sort_keys=False, default_flow_style=None))
     return spec
 
 

@@ -19,12 +19,12 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from ..io.atomic import atomic_path
+from ..io.atomic import atomic_path, write_text
 from ..steps import describe_steps
 from .check import DEFAULT_RTOL
 from .exercise import Exercise
 from .mistakes import MISTAKES, mistake_values
-from .numbers import Rounding, decimals_for_significant
+from .numbers import Rounding
 from .template import given_rows, key_values
 from .variants import draw_variant, variant_id
 
@@ -39,8 +39,7 @@ def marks(vid: str, ex: Exercise) -> str:
 def tolerance(value: float, rounding: Rounding | None, rtol: float = DEFAULT_RTOL) -> float:
     """The absolute margin of an answer: half a unit of the policy's last place, else the relative tolerance."""
     if rounding is not None:
-        places = rounding.n if rounding.kind == "decimals" else decimals_for_significant(value, rounding.n)
-        return 0.5 * 10.0 ** -places
+        return 0.5 * 10.0 ** -rounding.places(value, 0)
     return max(abs(value) * rtol, 1e-12)
 
 
@@ -122,8 +121,7 @@ def write_moodle(path, spec, exercises: list[tuple[str, Exercise]], rounding: Ro
     xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n  <question type="category">\n'
            f'    <category><text>$course$/backprop-tracer/{escape(spec.name)}</text></category>\n  </question>\n'
            f'{questions}</quiz>\n')
-    with atomic_path(path) as tmp:
-        tmp.write_text(xml, encoding="utf-8")
+    write_text(path, xml)
     return Path(path)
 
 
