@@ -172,3 +172,28 @@ def test_a_report_without_question_text_is_refused_in_one_line(tmp_path, capsys)
     path.write_text("Last name,First name,Response 1\nDoe,Jane,part 1: 0.1\n", encoding="utf-8")
     assert main(["check", "ekman", "--moodle-responses", str(path)]) == 2
     assert "Question text" in capsys.readouterr().err
+
+
+def test_each_response_is_graded_in_the_notation_its_question_was_written_in(tmp_path):
+    """Two quizzes' questions in one report (frey's notation, then generic): each row's labels are its own."""
+    from tracer.grading.lms import marks
+    from tracer.grading.responses import check_responses
+
+    spec = tracer.load_spec(find_example("frey-online"))
+    rows = []
+    for n, notation in ((1, "frey"), (2, "generic")):
+        vid = f"frey-online:7:{n}"
+        ex = Exercise(variant_spec(spec, vid), "1", notation)
+        parts = "; ".join(f"part {i}: {ex.exact[item.key]:.6f}" for i, item in enumerate(ex.items, start=1))
+        rows.append({"Last name": f"S{n}", "First name": "A", "Question 1": marks(vid, ex), "Response 1": parts})
+    path = tmp_path / "responses.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    frey, generic = check_responses(spec, path)
+    for result, notation in ((frey, "frey"), (generic, "generic")):
+        expected = [item.label for item in Exercise(variant_spec(spec, result.variant), "1", notation).items]
+        assert not result.error and [m.label for m in result.marks] == expected
+        assert result.score == result.total
+    assert [m.label for m in frey.marks] != [m.label for m in generic.marks]

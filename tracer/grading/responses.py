@@ -72,12 +72,12 @@ def check_responses(spec, path, rounding: Rounding | None = None, notation: str 
     results = []
     for who, vid, steps, written_in, parts in read_moodle_responses(path):
         result = Result(file=who, variant=vid)
-        notation = notation or written_in
+        names = notation or written_in  # this question's notation unless the instructor chose one
         try:
             vspec = variant_spec(spec, vid)
-            labels = [i.label for i in Exercise(vspec, steps, notation).items]
+            labels = [i.label for i in Exercise(vspec, steps, names).items]
             answers = {label: parts.get(i) or None for i, label in enumerate(labels, start=1)}
-            result.marks = check_answers(vspec, answers, rounding=rounding, notation=notation, steps=steps)
+            result.marks = check_answers(vspec, answers, rounding=rounding, notation=names, steps=steps)
         except Exception as e:  # one student's row never stops the class
             result.error = f"cannot be graded ({str(e)[:200]})"
         results.append(result)
