@@ -16,7 +16,7 @@ from .engine.train import run
 from .errors import ResourceError, TracerError
 from .export.html import write_report
 from .export.html.mathml import Fmt
-from .export.xlsx import MAX_ROWS, PAPER, write_workbook
+from .export.xlsx import MAX_ROWS, check_workbook_options, write_workbook
 from .io.atomic import Outputs, output_target
 from .io.tracefiles import FORMATS, OWNED, write_trace
 from .model.notation import profile
@@ -90,10 +90,7 @@ def check_options(spec, total: int, trace_format, trace_steps, steps, notation, 
     """Every option checked against the spec before anything runs (the run's number of steps is known)."""
     profile(notation, spec)
     Fmt(digits)
-    if max_rows < 1:
-        raise TracerError("--max-rows", f"{max_rows} rows: give at least 1 (default {MAX_ROWS})")
-    if paper not in PAPER:
-        raise TracerError("--paper", f"unknown paper {paper!r}; use {' or '.join(PAPER)}")
+    check_workbook_options(max_rows, digits, paper)
     if trace_format not in FORMATS:
         raise TracerError("--format", f"unknown format {trace_format!r}; use {' or '.join(FORMATS)}")
     if trace_steps is not None:

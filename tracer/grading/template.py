@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import TracerError
-from ..io.atomic import atomic_path, output_target
+from ..io.atomic import atomic_path
+from ..export.xlsx import paper_code
 from ..io.workbooks import new_workbook
 from ..model.notation import profile
 from ..steps import describe_steps
@@ -23,7 +24,6 @@ from .variants import draw_variant, variant_id
 
 SHEET = "answers"
 HEADER = ("variant", "notation", "steps")  # rows 2-4: what `tracer check` needs to grade the file
-PAPER = {"a4": 9, "letter": 1}
 
 
 def given_rows(ex: Exercise, names) -> list[tuple[str, object]]:
@@ -70,8 +70,7 @@ def write_exercise(spec, path, key: bool = False, steps=1, notation: str | None 
 
     >>> write_exercise(load_spec("ekman"), "key.xlsx", key=True, rounding=Rounding.decimals(4))
     """
-    if paper not in PAPER:
-        raise TracerError("--paper", f"unknown paper {paper!r}; use {' or '.join(PAPER)}")
+    paper_size = paper_code(paper)
     names = profile(notation, spec)
     ex = Exercise(spec, steps, names.profile.name)
     vid = vid or spec.name
@@ -81,7 +80,6 @@ def write_exercise(spec, path, key: bool = False, steps=1, notation: str | None 
     given = given_rows(ex, names)
     label_width = max([34] + [len(label) + 2 for label, _ in given] + [len(i.label) + 2 for i in ex.items])
     value_width = max([22] + [len(v) + 2 for _, v in given if isinstance(v, str)])
-    output_target(path)
     with atomic_path(path) as tmp:
         wb = new_workbook(tmp, {"title": spec.title or spec.name, "subject": kind, "keywords": vid,
                                 "comments": f"variant {vid}"})
@@ -129,7 +127,7 @@ def write_exercise(spec, path, key: bool = False, steps=1, notation: str | None 
                     ws.write_number(r, 2, ex.exact[item.key])
             else:
                 ws.write_blank(r, 1, None, answer)
-        ws.set_paper(PAPER[paper])
+        ws.set_paper(paper_size)
         ws.fit_to_pages(1, 0)
         ws.repeat_rows(header_row, header_row)
         ws.set_footer(f"&L{spec.name} {kind}&RPage &P of &N")

@@ -12,7 +12,7 @@ from ...model.plan import Plan
 from ...steps import select_steps
 from . import iterations, overview, tables, worked
 from . import sheets
-from .sheets import PAPER, Formats, decimals_for
+from .sheets import Formats, decimals_for, paper_code
 
 MAX_ROWS = 2_000  # per long sheet (iterations, trace tables): hundreds of iterations stay readable and quick
 DIGITS = 4  # significant digits shown (stored values keep full precision)
@@ -35,6 +35,15 @@ def write_workbook(trace, path, formulas: bool = False, steps: str | None = None
                                 "comments": "written by backprop-tracer"}, nan_inf_to_errors=True)
         book.write(wb)
         wb.close()
+
+
+def check_workbook_options(max_rows: int, digits: int, paper: str) -> None:
+    """The workbook's options, each refused in one line (checked before anything runs or is written)."""
+    if max_rows < 1:
+        raise TracerError("--max-rows", f"{max_rows} rows: give at least 1 (default {MAX_ROWS})")
+    if digits < 1:
+        raise TracerError("--digits", f"{digits} digits: use a number of significant digits >= 1")
+    paper_code(paper)
 
 
 class Recorded:
@@ -92,12 +101,7 @@ class Book:
 
     def __init__(self, trace, formulas, steps, notation, max_rows, digits, paper):
         self.trace, self.spec = trace, trace.spec
-        if max_rows < 1:
-            raise TracerError("--max-rows", f"{max_rows} rows: give at least 1 (default {MAX_ROWS})")
-        if digits < 1:
-            raise TracerError("--digits", f"{digits} digits: use a number of significant digits >= 1")
-        if paper not in PAPER:
-            raise TracerError("--paper", f"unknown paper {paper!r}; use {' or '.join(PAPER)}")
+        check_workbook_options(max_rows, digits, paper)
         self.formulas, self.digits, self.paper = formulas, digits, paper
         self.max_rows = min(max_rows, sheets.EXCEL_ROWS - 3)  # header, blank row, note
         self.names = profile(notation, self.spec)
