@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from ..io.atomic import atomic_path
-from ..io.tracefiles import FORMATS, read_table, table_path, write_table
+from ..io.tracefiles import read_table, table_files, table_path, write_table
 from .diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces
 from .output import format_result
 from .tables import check_tables
@@ -75,7 +75,8 @@ class TraceRegression:
                 other = folder / f"{name}.{'csv' if format == 'parquet' else 'parquet'}"
                 other.unlink(missing_ok=True)  # one golden file per table
             return
-        missing = [n for n in tables if not any((folder / f"{n}.{ext}").is_file() for ext in FORMATS)]
+        held = table_files(folder)
+        missing = [n for n in tables if n not in held]
         if missing:
             pytest.fail(f"no golden trace {folder / missing[0]}.csv; create it with `{refresh}`", pytrace=False)
         self.compare(tables, folder, rtol, atol, tolerances, f"if the change is intended, refresh with `{refresh}`")

@@ -10,7 +10,7 @@ import pandas as pd
 from ..engine.trace import COLUMNS, KEYS, Trace, typed
 from ..errors import TracerError
 from ..io.resources import find_example
-from ..io.tracefiles import read_manifest, read_table, read_trace
+from ..io.tracefiles import read_manifest, read_table, read_trace, table_files
 from ..steps import select_steps
 from ..io.workbooks import read_xlsx
 
@@ -48,8 +48,7 @@ def as_tables(source) -> dict[str, pd.DataFrame]:
         return source
     if not isinstance(source, Trace) and Path(source).is_dir():
         folder = Path(source)
-        present = {n: folder / f"{n}.{ext}" for ext in ("csv", "parquet") for n in COLUMNS
-                   if (folder / f"{n}.{ext}").is_file()}
+        present = table_files(folder)
         if not present:
             raise TracerError(str(source), "not a trace directory: it holds none of "
                                            f"{', '.join(f'{n}.csv' for n in COLUMNS)} (or .parquet)")

@@ -94,11 +94,21 @@ def read_manifest(directory: Path) -> dict:
     return info if isinstance(info, dict) else {}
 
 
+def table_files(directory: Path) -> dict[str, Path]:
+    """The trace tables a folder holds, by name (in the contract's order): name.parquet, else name.csv."""
+    out = {}
+    for name in COLUMNS:
+        found = [directory / f"{name}.{ext}" for ext in ("parquet", "csv") if (directory / f"{name}.{ext}").is_file()]
+        if found:
+            out[name] = found[0]
+    return out
+
+
 def table_path(directory: Path, name: str) -> Path:
     """The table's file in a folder: name.parquet or name.csv."""
-    for ext in ("parquet", "csv"):
-        if (directory / f"{name}.{ext}").is_file():
-            return directory / f"{name}.{ext}"
+    path = table_files(Path(directory)).get(name)
+    if path is not None:
+        return path
     raise TracerError(str(directory / f"{name}.csv"), f"missing; a trace directory holds "
                                                       f"{', '.join(f'{n}.csv' for n in COLUMNS)} (or .parquet)")
 
