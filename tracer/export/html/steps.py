@@ -90,15 +90,15 @@ class StepWriter:
         sequential = self.spec.update_order.sequential
         layer = f", layer {op.layer}" if sequential and op.phase not in ("forward", "loss") else ""
         if op.phase in ("forward", "loss"):
-            return prefix + ("f" if prefix else "F") + "orward pass"
+            return headed(prefix, "forward pass")
         if op.phase == "backward":
             through = ""
             if sequential and op.layer != writing.last:
                 above = self.spec.layers[[l.name for l in self.spec.layers].index(op.layer) + 1].name
                 through = f" (back-propagated through the new weights of layer {above}, updated above)"
-            return prefix + ("b" if prefix else "B") + "ackward pass" + layer + through
+            return headed(prefix, "backward pass" + layer + through)
         if op.phase == "gradients":
-            return prefix + ("g" if prefix else "G") + "radients" + layer
+            return headed(prefix, "gradients" + layer)
         if op.phase == "batch":
             how = "mean" if self.spec.training.reduction == "mean" else "sum"
             return f"Gradients: {how} over the {len(samples)} samples of the batch" + layer
@@ -106,3 +106,7 @@ class StepWriter:
             return "Weight changes" + layer
         return ("Weight updates" if writing.one_line_update else "New weights") + layer
 
+
+def headed(prefix: str, title: str) -> str:
+    """A section title under a sample's prefix ('Sample 2: forward pass'), or capitalised on its own."""
+    return prefix + title if prefix else title[0].upper() + title[1:]
