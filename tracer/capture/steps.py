@@ -55,8 +55,6 @@ def trace_of(spec, steps: Steps):
     arrays.grad[:] = steps.grad
     arrays.delta_w[:] = steps.w_new - steps.w_old
     arrays.w_new[:] = steps.w_new
-    arrays.change_before[0] = 0.0
-    arrays.change_before[1:] = arrays.delta_w[:-1]
     arrays.steps = count
     return build_trace(spec, arrays, weight_matrices(spec, steps.w_new[-1]))
 

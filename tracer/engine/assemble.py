@@ -53,8 +53,8 @@ def build_trace(spec, rec, final) -> Trace:
                           copy=False)
     if stop is not None:
         final = weight_matrices(spec, rec.w_new[steps - 1])
-    ids = rec.step_ids[:steps].tolist()
-    before = {s: rec.change_before[k].copy() for k, s in enumerate(ids) if s > 1 and (k == 0 or ids[k - 1] != s - 1)}
+    last = int(rec.step_ids[steps - 1]) if steps else 0
+    before = {s: change for s, change in rec.change_before.items() if s <= last}
     return Trace(nodes, weights, updates, losses, spec=spec, final=final, stopped=stopped,
                  total_steps=int(rec.step_ids[steps - 1]) if stop is not None else rec.steps_total,
                  change_before=before)

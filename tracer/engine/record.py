@@ -61,7 +61,7 @@ class Recorder:
         self.grads = np.empty((rows, params))  # each sample's dE/dw = delta_j input_i (Frey eq. 1)
         self.sample = np.empty(rows, np.int64)  # row of the data set, 0-based
         self.w_old, self.grad, self.delta_w, self.w_new = (np.empty((steps, params)) for _ in range(4))
-        self.change_before = np.empty((steps, params))  # the step before's delta w (momentum's velocity)
+        self.change_before: dict[int, np.ndarray] = {}  # step -> delta w of the unrecorded step before it
         self.rows = self.steps = 0  # how far recording got
 
     @staticmethod
@@ -87,7 +87,8 @@ class Recorder:
         row = int(self.first_row[k])
         self.sample[row:row + len(samples)] = samples
         self.w_old[k] = theta
-        self.change_before[k] = change
+        if step > 1 and (k == 0 or self.step_ids[k - 1] != step - 1):  # momentum needs it; not recorded
+            self.change_before[step] = change.copy()
         return row
 
     def loss(self, row: int, values) -> None:
