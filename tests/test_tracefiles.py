@@ -126,3 +126,15 @@ def test_workbook_or_report_only_runs_record_just_what_they_show(tmp_path, outpu
     assert not with_trace.trace.partial
     # the same file, made from the history of an unrecorded run (charts, loss table, weights table)
     assert (tmp_path / f"alone.{output}").read_bytes() == (tmp_path / f"all.{output}").read_bytes()
+
+
+def test_a_workbook_only_run_cut_inside_an_epoch_writes_what_a_full_run_writes(tmp_path):
+    """--max-rows ending inside an epoch (softmax-classifier: 6 samples an epoch, 20 rows) with momentum and
+    steps far past the sheet: that epoch's mean loss is the run's value, not a formula over the part of the
+    epoch on the sheet, and the steps shown get the change of the unrecorded step before them."""
+    spec = tracer.load_spec(find_example("softmax-classifier"))
+    options = {"steps": "1,40,90", "max_rows": 20, "formulas": True}
+    alone = run_and_write(spec, xlsx=tmp_path / "alone.xlsx", **options)
+    assert alone.trace.partial and sorted(alone.trace.change_before) == [40, 90]
+    run_and_write(spec, trace_dir=tmp_path / "t", xlsx=tmp_path / "all.xlsx", **options)
+    assert (tmp_path / "alone.xlsx").read_bytes() == (tmp_path / "all.xlsx").read_bytes()

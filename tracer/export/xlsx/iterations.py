@@ -156,10 +156,12 @@ def write_row(book, r: int, tests) -> bool:
 
 def epoch_loss_formula(book, epoch: int) -> str | None:
     """Mean loss of an epoch from the running sum (no range over computed cells), or None when the epoch's
-    rows are not all on the iterations sheet."""
-    rec = book.rec
+    rows are not all on the iterations sheet (or not all recorded: a workbook-only run records the rows the
+    sheet shows, which may end inside an epoch)."""
+    rec, history = book.rec, book.trace.history
     rows = np.flatnonzero(rec.epoch == epoch)
-    if not len(rows) or rows[-1] >= book.shown_rows:
+    processed = np.count_nonzero(history.epoch == epoch) if history is not None else len(rows)
+    if not len(rows) or rows[-1] >= book.shown_rows or len(rows) != processed:
         return None
     end = f"iterations!{xl_rowcol_to_cell(int(rows[-1]) + 1, book.helper_col)}"
     start = f"-iterations!{xl_rowcol_to_cell(int(rows[0]), book.helper_col)}" if rows[0] else ""
