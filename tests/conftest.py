@@ -13,6 +13,18 @@ import pytest
 from tracer.io.resources import example_paths
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+TOOL_MARKS = {"soffice": "libreoffice", "chromium": "browser", "torch": "torch"}  # fixture -> mark
+
+
+def pytest_collection_modifyitems(items):
+    """Mark each test by the real tool it needs (libreoffice, browser, torch); those are slow too, so
+    `pytest -m "not slow"` is the quick loop of pure-Python tests."""
+    for item in items:
+        marks = [mark for fixture, mark in TOOL_MARKS.items() if fixture in getattr(item, "fixturenames", ())]
+        for mark in marks:
+            item.add_marker(mark)
+        if marks:
+            item.add_marker("slow")
 
 
 def require_tool(names: tuple[str, ...], package: str) -> str:
@@ -33,9 +45,19 @@ def soffice() -> str:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's Chromium binary, for tests that render reports in a real browser."""
-    return require_tool(("chromium", "chromium-browser"), "chromium")
+def chromium():
+    """Debian's Chromium binary, for tests that render reports in a real browser (tools.browser opens one
+    browser per session, a fresh context per page, and it is closed here at the session's end)."""
+    yield require_tool(("chromium", "chromium-browser"), "chromium")
+    from tools.browser import close_browsers
+
+    close_browsers()
+
+
+@pytest.fixture(scope="session")
+def pdftotext() -> str:
+    """poppler's pdftotext, for tests that read printed pages back."""
+    return require_tool(("pdftotext",), "poppler-utils")
 
 
 @pytest.fixture(scope="session")

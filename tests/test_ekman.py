@@ -7,11 +7,12 @@ import tracer
 from tracer.io.resources import find_example
 
 from printed import matches_printed
+from traces import example_trace
 
 
 @pytest.fixture(scope="module")
 def trace():
-    return tracer.run(tracer.load_spec(find_example("ekman")))
+    return example_trace("ekman")
 
 
 def node(trace, unit, column):
@@ -56,7 +57,7 @@ def test_weight_adjustment(trace, unit, source, delta_w, w_new):
 
 def test_iterations_continue_from_the_new_weights():
     """The companion spreadsheet's rows: each iteration starts from the previous row's new weights."""
-    trace = tracer.run(tracer.load_spec(find_example("ekman-iterations")))
+    trace = example_trace("ekman-iterations")
     u = trace.updates
     assert trace.step_count() == 20
     for step in range(2, 21):

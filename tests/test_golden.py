@@ -9,13 +9,14 @@ from pathlib import Path
 import tracer
 from tracer.compare.plugin import select_steps_of
 from tracer.io.resources import example_paths
+from traces import example_trace
 
 GOLDEN = Path(__file__).with_suffix("")  # tests/test_golden/<example>/, as the plugin names it
 LONG = 50  # runs with more steps keep only their first and last three steps in the golden files
 
 
 def test_example_matches_its_golden_trace(example, trace_regression):
-    trace = tracer.run(tracer.load_spec(example))
+    trace = example_trace(example)
     n = trace.step_count()
     tables = trace if n <= LONG else select_steps_of(trace, [1, 2, 3, n - 2, n - 1, n])
     trace_regression.check(tables, basename=example.stem)

@@ -16,6 +16,7 @@ import tracer
 from tools.browser import open_page
 from tracer.export.html import SATURATED, render_report, write_report
 from tracer.io.resources import find_example
+from traces import example_trace
 
 SHOTS = Path(os.environ.get("TRACER_SHOTS", "/tmp/shots"))  # screenshots to look at, outside the repository
 NOTATIONS = ("generic", "ekman", "frey", "maren", "cs510", "davila")
@@ -72,7 +73,7 @@ def parse(html: str) -> Page:
 
 
 def run(name):
-    return tracer.run(tracer.load_spec(find_example(name)))
+    return example_trace(name)
 
 
 def in_order(formulas: list[str], expected: list[str]) -> None:
@@ -269,7 +270,7 @@ def test_cli_html_default_path(tmp_path):
 
 
 def test_report_in_a_real_browser(example, chromium, tmp_path):
-    trace = tracer.run(tracer.load_spec(example))
+    trace = example_trace(example)
     path = tmp_path / f"{example.stem}.html"
     write_report(trace, path)
     with open_page(chromium, path) as (page, visit):
@@ -312,11 +313,12 @@ SVG_GEOMETRY = """() => [...document.querySelectorAll('svg.net, svg.chart')].map
     const circles = [...svg.querySelectorAll('circle')].map(c => {
         const r = c.getBoundingClientRect(); return {cx: (r.left + r.right) / 2, cy: (r.top + r.bottom) / 2,
                                                      r: r.width / 2}; });
-    const thick = [...svg.querySelectorAll('line')].filter(l => parseFloat(l.getAttribute('stroke-width') || 1) > 2)
-        .map(l => { const m = l.getScreenCTM(), p = svg.createSVGPoint();
+    const thick = [...svg.querySelectorAll('line')].map((l, edge) => ({l, edge}))
+        .filter(({l}) => parseFloat(l.getAttribute('stroke-width') || 1) > 2)
+        .map(({l, edge}) => { const m = l.getScreenCTM(), p = svg.createSVGPoint();
             const at = (x, y) => { p.x = x; p.y = y; const q = p.matrixTransform(m); return [q.x, q.y]; };
             return {a: at(l.x1.baseVal.value, l.y1.baseVal.value), b: at(l.x2.baseVal.value, l.y2.baseVal.value),
-                    half: parseFloat(l.getAttribute('stroke-width')) * scale / 2}; });
+                    half: parseFloat(l.getAttribute('stroke-width')) * scale / 2, edge}; });
     return {cls: svg.getAttribute('class'), width: svg.getBoundingClientRect().width, texts, circles, thick};
 })"""
 
@@ -339,7 +341,8 @@ def touches_stroke(box, line) -> bool:
 @pytest.mark.parametrize("name", ["ekman", "maren", "frey-batch", "xor", "mazur", "softmax-classifier"])
 def test_diagrams_read_on_a_projector(name, chromium, tmp_path):
     """At 1280 px in Chromium: every SVG text at least 12 px as rendered, no label over another label, a node
-    or a thick arrow, powers of ten as superscripts (no caret shown), and no diagram wider than the page."""
+    or another edge's thick arrow (a label sits on its own edge, over a halo), powers of ten as superscripts
+    (no caret shown), and no diagram wider than the page."""
     path = tmp_path / f"{name}.html"
     write_report(run(name), path)
     with open_page(chromium, path, width=1280) as (page, _):
@@ -355,10 +358,11 @@ def test_diagrams_read_on_a_projector(name, chromium, tmp_path):
         pairs = [(a["text"], b["text"]) for i, a in enumerate(texts) for b in texts[i + 1:]
                  if overlap(a["box"], b["box"])]
         assert not pairs, (name, svg["cls"], pairs[:5])
-        labels = [t for t in texts if "wlabel" in t["cls"]]
+        labels = [t for t in texts if "wlabel" in t["cls"]]  # the k-th label belongs to the k-th line
         on_nodes = [t["text"] for t in labels for c in svg["circles"] if touches_circle(t["box"], c)]
         assert not on_nodes, (name, on_nodes[:5])
-        on_arrows = [t["text"] for t in labels for line in svg["thick"] if touches_stroke(t["box"], line)]
+        on_arrows = [t["text"] for k, t in enumerate(labels) for line in svg["thick"]
+                     if line["edge"] != k and touches_stroke(t["box"], line)]
         assert not on_arrows, (name, on_arrows[:5])
 
 
@@ -433,7 +437,7 @@ def test_long_runs_are_cut_down_with_a_note(tmp_path):
     assert html.count('<section class="step">') == MAX_WRITTEN and "400 steps chosen" in html
     print(f"xor, {MAX_WRITTEN} steps written out: {len(html.encode()) / 1e6:.1f} MB")
     assert len(html.encode()) < 10_000_000
-    small = tracer.run(tracer.load_spec(find_example("frey-online")))  # 8 steps, no steps: in the spec
+    small = example_trace("frey-online")  # 8 steps, no steps: in the spec
     assert render_report(small).count('<section class="step">') == 8
 
 
@@ -471,23 +475,27 @@ class Arity(HTMLParser):
 
 def test_mathml_scripts_and_fractions_are_well_formed(example):
     """msub has a base and a script, msubsup three children ...: else browsers draw garbage."""
-    trace = tracer.run(tracer.load_spec(example))
+    trace = example_trace(example)
     for notation in NOTATIONS:
         p = Arity()
         p.feed(render_report(trace, notation=notation, steps="1"))
         assert p.bad == [], (notation, p.bad[:5])
 
 
-@pytest.mark.parametrize("n, named, counted", [(11, 11, None), (12, 12, None), (13, 11, "… 2 more")])
-def test_chart_legend_names_every_series_it_has_room_for(n, named, counted):
-    """The legend's last row holds either a name or "… k more"; one left over is named, not counted."""
-    from tracer.export.html.svg import line_chart
+@pytest.mark.parametrize("n", [3, 11, 12, 27])
+def test_chart_legend_names_every_series(n):
+    """Up to LEGEND_ROWS names at the chart's right, more in columns under it: never "… k more"."""
+    from tracer.export.html.svg import LEGEND_ROWS, line_chart
 
     series = [(f"w{i}", "#000", [(0.0, float(i)), (1.0, float(i) + 0.5)]) for i in range(n)]
     svg = line_chart(series, "step", "weight")
-    shown = re.findall(r'class="tick">(w\d+)</text>', svg)
-    assert shown == [f"w{i}" for i in range(named)]
-    assert re.findall(r"… \d+ more", svg) == ([counted] if counted else [])
+    shown = re.findall(r'<text x="([\d.]+)" y="(\d+)" class="tick">(w\d+)</text>', svg)
+    assert [name for _, _, name in shown] == [f"w{i}" for i in range(n)]
+    assert "more" not in svg
+    height = float(re.search(r'height="([\d.]+)"', svg)[1])
+    assert all(float(y) < height - 3 for _, y, _ in shown)  # inside the drawing
+    below = [float(y) > 300 for _, y, _ in shown]
+    assert all(below) if n > LEGEND_ROWS else not any(below)
 
 
 def test_chart_series_that_share_a_colour_differ_in_dashes():

@@ -1,4 +1,5 @@
-"""The pytest plugin, run inside pytester: fails with the divergence, passes after --update-traces."""
+"""The pytest plugin, run inside pytester: fails with the divergence; --update-traces writes the goldens and
+fails the tests it refreshed, saying what changed; the entry point imports nothing of the library."""
 from __future__ import annotations
 
 import importlib.metadata
@@ -31,7 +32,10 @@ def test_plugin_fails_with_the_divergence_and_passes_after_update(pytester):
     missing = pytester.runpytest()
     missing.assert_outcomes(failed=2)
     missing.stdout.fnmatch_lines(["*no golden trace*create it with `python3 -m pytest*--update-traces`*"])
-    pytester.runpytest("--update-traces").assert_outcomes(passed=2)
+    created = pytester.runpytest("--update-traces")  # written, and said: a refresh never passes silently
+    created.assert_outcomes(failed=2)
+    created.stdout.fnmatch_lines(["*golden trace*test_frey created (nodes, weights, updates, losses); run again "
+                                  "without --update-traces to compare*"])
     assert (pytester.path / "test_golden_demo" / "test_frey" / "updates.csv").is_file()
     pytester.runpytest().assert_outcomes(passed=2)
     pytester.makepyfile(test_golden_demo=TEST.format(lr=0.51, z=0.2500001))
@@ -42,13 +46,17 @@ def test_plugin_fails_with_the_divergence_and_passes_after_update(pytester):
         "*first divergence at epoch 1, step 1, sample 1, layer H, unit h1: nodes.z*",
         "*A = 0.2500001  B = 0.25  abs diff = 1e-07*",
         "*refresh with `python3 -m pytest *test_golden_demo.py::test_other_code* --update-traces`*"])
-    pytester.runpytest("--update-traces").assert_outcomes(passed=2)
+    refreshed = pytester.runpytest("--update-traces")
+    refreshed.assert_outcomes(failed=2)
+    refreshed.stdout.fnmatch_lines(["*golden trace*test_other_code refreshed (A = this run, B = the old golden):*",
+                                    "*A = 0.2500001  B = 0.25  abs diff = 1e-07*"])
+    pytester.runpytest("--update-traces").assert_outcomes(passed=2)  # nothing left to refresh
     pytester.runpytest().assert_outcomes(passed=2)
 
 
 def test_golden_files_are_the_trace_csvs_and_stable(pytester):
     pytester.makepyfile(test_demo=TEST.format(lr=0.5, z=0.25))
-    pytester.runpytest("--update-traces").assert_outcomes(passed=2)
+    pytester.runpytest("--update-traces").assert_outcomes(failed=2)
     folder = pytester.path / "test_demo" / "test_frey"
     first = {p.name: p.read_bytes() for p in folder.iterdir()}
     pytester.runpytest("--update-traces").assert_outcomes(passed=2)
@@ -71,7 +79,7 @@ def test_lr(trace_regression):
 
 def test_tolerances_of_check(pytester):
     pytester.makepyfile(test_tol=TOLERANCE.format(lr=0.5, kw=""))
-    pytester.runpytest("--update-traces").assert_outcomes(passed=1)
+    pytester.runpytest("--update-traces").assert_outcomes(failed=1)
     # learning rate 0.5 -> 0.5000001 changes delta_w and w_new by ~2e-7 relative, nothing before them
     for kw, outcome in (("", "failed"), ("rtol=1e-6", "passed"), ("rtol=1e-8", "failed"),
                         ("tolerances={'delta_w': (1e-6, 0), 'w_new': (1e-6, 0)}", "passed"),
@@ -100,7 +108,7 @@ def test_shapes(trace_regression):
 def test_golden_folders_columns_and_shapes(pytester):
     sub = pytester.mkpydir("suite")
     (sub / "test_shapes.py").write_text(SHAPES)
-    pytester.runpytest("--update-traces").assert_outcomes(passed=3)
+    pytester.runpytest("--update-traces").assert_outcomes(failed=3)
     assert sorted(p.name for p in (sub / "test_shapes").iterdir()) == ["second", "test_param_1", "test_shapes"]
     pytester.runpytest().assert_outcomes(passed=3)
     (sub / "test_shapes.py").write_text(SHAPES.replace('"z": [0.5, -1.5], **extra', '"z": [0.5, -1.5], "a": [1, 2]'))
@@ -120,10 +128,11 @@ def test_golden_folders_columns_and_shapes(pytester):
 
 def test_plugin_is_registered_by_the_package_entry_point(pytester):
     points = importlib.metadata.entry_points(group="pytest11")
-    assert any(p.name == "tracer" and p.value == "tracer.compare.plugin" for p in points)
+    assert any(p.name == "tracer" and p.value == "tracer.pytest_plugin" for p in points)
     pytester.makepyfile(test_demo=TEST.format(lr=0.5, z=0.25))
     result = pytester.runpytest_subprocess("--update-traces")  # a fresh process: loaded from the entry point only
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(failed=2)
+    pytester.runpytest_subprocess().assert_outcomes(passed=2)
     pytester.runpytest_subprocess("--help").stdout.fnmatch_lines(["*--update-traces*"])
 
 
@@ -143,7 +152,7 @@ def test_not_a_trace(trace_regression):
 def test_other_codes_tables_are_typed_before_the_golden_is_written(pytester):
     pytester.makepyfile(test_other=OTHER)
     result = pytester.runpytest("--update-traces")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(["*not a trace: trace losses: missing key column(s) step, sample*"])
     golden = pytester.path / "test_other" / "test_floats_as_keys" / "losses.csv"
     assert golden.read_text() == "epoch,step,sample,loss\n1,1,1,0.5\n1,2,2,0.25\n"  # contract columns, int keys
@@ -156,6 +165,17 @@ def test_docs_plugin_example_runs(pytester):
     first = block.split("def test_my_backprop", 1)[0]  # the other one needs the reader's own DataFrames
     pytester.makepyfile(test_mine=first.replace("examples/frey-online.yaml", str(find_example("frey-online"))))
     pytester.runpytest().assert_outcomes(failed=1)
-    pytester.runpytest("--update-traces").assert_outcomes(passed=1)
+    pytester.runpytest("--update-traces").assert_outcomes(failed=1)
     assert (pytester.path / "test_mine" / "test_frey_online" / "nodes.csv").is_file()  # the path the docs name
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_the_entry_point_imports_nothing_of_the_library():
+    """pytest loads the entry point in every session of an environment with the package installed."""
+    import subprocess
+    import sys
+
+    code = ("import sys, tracer.pytest_plugin; "
+            "print(sorted(m for m in sys.modules if m.startswith(('tracer.', 'pandas', 'numpy'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['tracer.pytest_plugin']"

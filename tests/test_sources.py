@@ -12,10 +12,11 @@ import pytest
 
 import tracer
 from tracer.io.resources import find_example
+from traces import example_trace
 
 
 def run(name):
-    return tracer.run(tracer.load_spec(find_example(name)))
+    return example_trace(name)
 
 
 def sig(h, alpha=1.0):

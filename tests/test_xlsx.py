@@ -17,14 +17,14 @@ from tools.libreoffice import recalculate, recalculate_many
 from tracer.io.resources import example_paths, find_example
 from tracer.export.xlsx import MAX_ROWS, write_workbook
 from tracer.io.workbooks import read_xlsx
+from traces import example_trace
 
 EXAMPLES = [p.stem for p in example_paths()]
 SHEETS = ["overview", "worked example", "iterations", "nodes", "weights", "updates", "losses"]
 
 
 def run(name, **kw):
-    spec = tracer.load_spec(find_example(name))
-    return tracer.run(spec, **kw)
+    return tracer.run(tracer.load_spec(find_example(name)), **kw) if kw else example_trace(name)
 
 
 def cells(path, data_only):

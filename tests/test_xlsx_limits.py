@@ -13,12 +13,13 @@ from tracer.errors import TracerError
 from tracer.io.resources import find_example
 from tracer.export.xlsx import write_workbook
 from tracer.io.workbooks import read_xlsx
+from traces import example_trace
 
 
 @pytest.fixture(scope="module")
 def frey():
     """A batch-trained trace: 40 node rows, several steps."""
-    return tracer.run(tracer.load_spec(find_example("frey-batch")))
+    return example_trace("frey-batch")
 
 
 def leftovers(folder) -> list[str]:
@@ -102,7 +103,7 @@ def test_hostile_spec_text_stays_text(tmp_path, formulas):
 
 
 def test_streamed_sheets_are_deterministic(tmp_path):
-    trace = tracer.run(tracer.load_spec(find_example("softmax-classifier")))
+    trace = example_trace("softmax-classifier")
     write_workbook(trace, tmp_path / "a.xlsx")
-    write_workbook(tracer.run(tracer.load_spec(find_example("softmax-classifier"))), tmp_path / "b.xlsx")
+    write_workbook(example_trace("softmax-classifier"), tmp_path / "b.xlsx")
     assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()

@@ -1,24 +1,50 @@
-"""backprop-tracer: train a feed-forward network with backpropagation and record every intermediate value."""
-from .capture import Recorder, batches
-from .grading.check import check_answers, check_file
-from .grading.feedback import check_files, write_feedback, write_gradebook
-from .grading.numbers import Rounding
-from .compare import DiffResult, diff_traces, format_result, load_trace, write_diff_report
-from .engine.train import forward, run
-from .errors import SpecError, TracerError, TracerWarning
-from .export.html import render_report, write_report
-from .io.specfile import load_spec
-from .model.spec import Spec, parse_spec
-from .grading.template import write_exercise, write_variants
-from .engine.trace import Trace
-from .export.xlsx import write_workbook
-from .export.html import summary_html
-from .io.workbooks import read_xlsx
+"""backprop-tracer: train a feed-forward network with backpropagation and record every intermediate value.
 
-Trace._repr_html_ = summary_html  # a trace in a notebook shows as a small report (the engine knows no HTML)
+The public names below are imported when first used (PEP 562), so importing a part of the package (the pytest
+plugin's entry point, `tracer --version`) does not load numpy, pandas and every exporter.
+"""
+from __future__ import annotations
 
-__all__ = ["DiffResult", "Recorder", "Rounding", "Spec", "SpecError", "Trace", "TracerError", "TracerWarning", "check_answers",
-           "batches", "check_file", "check_files", "diff_traces", "format_result",
-           "forward", "load_spec", "load_trace", "parse_spec", "read_xlsx", "render_report", "run",
-           "write_diff_report", "write_exercise", "write_feedback", "write_gradebook", "write_report",
-           "write_variants", "write_workbook"]
+import importlib
+
+_HOMES = {
+    "Recorder": "capture", "batches": "capture",
+    "check_answers": "grading.check", "check_file": "grading.check",
+    "check_files": "grading.feedback", "write_feedback": "grading.feedback", "write_gradebook": "grading.feedback",
+    "Rounding": "grading.numbers",
+    "DiffResult": "compare", "diff_traces": "compare", "format_result": "compare", "load_trace": "compare",
+    "write_diff_report": "compare",
+    "forward": "engine.train", "run": "engine.train",
+    "SpecError": "errors", "TracerError": "errors", "TracerWarning": "errors",
+    "render_report": "export.html", "write_report": "export.html",
+    "load_spec": "io.specfile",
+    "Spec": "model.spec", "parse_spec": "model.spec",
+    "write_exercise": "grading.template", "write_variants": "grading.template",
+    "Trace": "engine.trace",
+    "write_workbook": "export.xlsx",
+    "read_xlsx": "io.workbooks",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    """A public name, imported from its module on first use."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'tracer' has no attribute {name!r}")
+    _show_traces_in_notebooks()
+    value = getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))
+
+
+def _show_traces_in_notebooks() -> None:
+    """A trace in a notebook shows as a small report (the engine knows no HTML, so the link is made here)."""
+    from .engine.trace import Trace
+    from .export.html import summary_html
+
+    Trace._repr_html_ = summary_html

@@ -15,31 +15,53 @@ class PageVisit:
     text: str = ""
 
 
+_BROWSERS: dict[str, tuple] = {}  # one Chromium per process (a pytest session or xdist worker), by binary
+
+
+def shared_browser(chromium: str):
+    """The process's one headless Chromium, launched on first use (close_browsers ends it); each page gets a
+    fresh context, so tests share nothing but the browser process."""
+    if chromium not in _BROWSERS:
+        from playwright.sync_api import sync_playwright
+
+        pw = sync_playwright().start()
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu",
+                                                                     "--disable-background-networking"])
+        _BROWSERS[chromium] = (pw, browser)
+    return _BROWSERS[chromium][1]
+
+
+def close_browsers() -> None:
+    """Close the shared browsers (the end of a pytest session, or of a script)."""
+    while _BROWSERS:
+        _, (pw, browser) = _BROWSERS.popitem()
+        browser.close()
+        pw.stop()
+
+
 @contextlib.contextmanager
 def open_page(chromium: str, html: Path, width: int = 1200, javascript: bool = True):
-    """Yield (page, visit) for a local HTML file; network requests are recorded and aborted."""
-    from playwright.sync_api import sync_playwright
-
+    """Yield (page, visit) for a local HTML file in a fresh context of the shared browser; network requests
+    are recorded and aborted."""
     url = Path(html).resolve().as_uri()
     visit = PageVisit()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            context = browser.new_context(viewport={"width": width, "height": 900}, java_script_enabled=javascript)
-            page = context.new_page()
-            page.on("console", lambda m: visit.console_errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: visit.console_errors.append(str(e)))
+    context = shared_browser(chromium).new_context(viewport={"width": width, "height": 900},
+                                                   java_script_enabled=javascript)
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: visit.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: visit.console_errors.append(str(e)))
 
-            def route(r):
-                if r.request.url != url:
-                    visit.requests.append(r.request.url)
-                    return r.abort()
-                return r.continue_()
+        def route(r):
+            if r.request.url != url:
+                visit.requests.append(r.request.url)
+                return r.abort()
+            return r.continue_()
 
-            page.route("**/*", route)
-            page.goto(url)
-            page.wait_for_load_state("load")
-            visit.text = page.inner_text("body")
-            yield page, visit
-        finally:
-            browser.close()
+        page.route("**/*", route)
+        page.goto(url)
+        page.wait_for_load_state("load")
+        visit.text = page.inner_text("body")
+        yield page, visit
+    finally:
+        context.close()

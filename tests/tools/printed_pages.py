@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tracer  # noqa: E402
-from tools.browser import open_page  # noqa: E402
+from tools.browser import close_browsers, open_page  # noqa: E402
 from tools.libreoffice import convert_many  # noqa: E402
 from tracer.export.html import write_report  # noqa: E402
 from tracer.export.xlsx import write_workbook  # noqa: E402
@@ -58,6 +58,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for made in (workbook_page(soffice, out, Path(tmp)), report_page(chromium, out, Path(tmp))):
             print(f"wrote {made}")
+    close_browsers()
 
 
 if __name__ == "__main__":

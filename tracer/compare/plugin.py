@@ -2,7 +2,10 @@
 
 Golden traces are trace tables written by tracer.io.tracefiles: CSV (full precision, text, stable across runs
 and platforms) or Parquet (smaller and faster for big traces: `check(..., format="parquet")`), in
-`<test module>/<test name>/` next to the test file. `pytest --update-traces` writes or refreshes them.
+`<test module>/<test name>/` next to the test file. `pytest --update-traces` writes or refreshes them, and
+fails each test whose golden it created or changed, saying what changed (a refresh is never silent).
+The option and the fixture are registered by tracer.pytest_plugin, which imports this module only when a
+test uses the fixture.
 Traces of other code work too: pass a dict of DataFrames with at least a table's key columns
 (nodes: epoch, step, sample, layer, unit; weights: those and source; updates: epoch, step, layer, unit,
 source; losses: epoch, step, sample) and any of its value columns.
@@ -22,19 +25,6 @@ from .output import format_result
 from .tables import check_tables
 from ..errors import TracerError
 from ..engine.trace import Trace
-
-
-def pytest_addoption(parser):
-    """The --update-traces option."""
-    parser.getgroup("backprop-tracer").addoption(
-        "--update-traces", action="store_true", default=False,
-        help="write or refresh the golden traces of trace_regression instead of comparing")
-
-
-@pytest.fixture
-def trace_regression(request) -> "TraceRegression":
-    """Compare a trace with the golden trace of this test: trace_regression.check(trace, rtol=..., atol=...)."""
-    return TraceRegression(request)
 
 
 class TraceRegression:
@@ -68,18 +58,42 @@ class TraceRegression:
             pytest.fail(f"not a trace: {e}", pytrace=False)
         folder = self.folder(basename)
         refresh = f"python3 -m pytest '{self.request.node.nodeid}' --update-traces"
-        if self.update:
-            for name, df in tables.items():
-                with atomic_path(folder / f"{name}.{format}") as tmp:
-                    write_table(df, tmp, format)
-                other = folder / f"{name}.{'csv' if format == 'parquet' else 'parquet'}"
-                other.unlink(missing_ok=True)  # one golden file per table
-            return
         held = table_files(folder)
+        if self.update:
+            changed = self.changes(tables, folder, held, rtol, atol, tolerances)
+            if changed:
+                self.write(tables, folder, format)
+                pytest.fail(f"golden trace {folder} {changed}; run again without --update-traces to compare",
+                            pytrace=False)
+            return
         missing = [n for n in tables if n not in held]
         if missing:
             pytest.fail(f"no golden trace {folder / missing[0]}.csv; create it with `{refresh}`", pytrace=False)
         self.compare(tables, folder, rtol, atol, tolerances, f"if the change is intended, refresh with `{refresh}`")
+
+    def changes(self, tables: dict, folder: Path, held: dict, rtol, atol, tolerances) -> str:
+        """What --update-traces would change in the golden trace: '' when it holds these tables already."""
+        missing = [n for n in tables if n not in held]
+        if missing:
+            return f"created ({', '.join(missing)})" if len(missing) == len(tables) else f"given {', '.join(missing)}"
+        try:
+            golden = {n: read_table(table_path(folder, n), n, strict=False) for n in tables}
+        except TracerError as e:
+            return f"rewritten (the old one could not be read: {e})"
+        columns = [n for n, df in tables.items() if list(golden[n].columns) != list(df.columns)]
+        if columns:
+            return f"rewritten: the columns of {columns[0]} changed"
+        result = diff_traces(tables, golden, rtol=rtol, atol=atol, tolerances=tolerances)
+        return "" if result.same else f"refreshed (A = this run, B = the old golden):\n{format_result(result)}"
+
+    @staticmethod
+    def write(tables: dict, folder: Path, format: str) -> None:
+        """The tables as the golden trace, one file per table in `format`."""
+        for name, df in tables.items():
+            with atomic_path(folder / f"{name}.{format}") as tmp:
+                write_table(df, tmp, format)
+            other = folder / f"{name}.{'csv' if format == 'parquet' else 'parquet'}"
+            other.unlink(missing_ok=True)  # one golden file per table
 
     def compare(self, tables: dict, folder: Path, rtol: float, atol: float, tolerances: dict | None, hint: str):
         """Fail with the first divergence between the tables and the golden CSVs in `folder`."""

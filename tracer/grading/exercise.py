@@ -78,6 +78,7 @@ class Exercise:
         self.names = profile(notation, spec)
         self.samples = {s: step_samples(self.trace, s) for s in self.steps}
         self.plans = {s: Plan(spec, len(rows)) for s, rows in self.samples.items()}
+        self.leaves: dict[int, dict] = {}  # step -> its givens, read from the trace once
         self.items = [self._item(s, op) for s in self.steps for op in self.plans[s].ops]
         if len({i.label for i in self.items}) != len(self.items):
             raise TracerError("--notation", f"the {self.names.profile.name} notation gives two quantities of this "
@@ -136,8 +137,9 @@ class Exercise:
     def given(self, step: int, kind: str, layer: str, unit: str, source: str) -> float:
         """What the exercise gives before a step whose step before is not in it: its weights, and (momentum) the
         change of the step before."""
-        leaves = step_leaves(self.trace, step)
-        return leaves[key(kind, 0, layer, unit, source)]
+        if step not in self.leaves:
+            self.leaves[step] = step_leaves(self.trace, step)
+        return self.leaves[step][key(kind, 0, layer, unit, source)]
 
     def value(self, item: Item, get, op=None) -> float:
         """The item recomputed from earlier values `get` (the student's, rounded, or exact); `op` may replace

@@ -5,6 +5,7 @@ they are the top-level templates/ and examples/ folders.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -38,7 +39,9 @@ def render_template(template: str, **data) -> str:
     return _environment().get_template(template).render(**data)
 
 
+@functools.lru_cache(maxsize=1)
 def _environment() -> Environment:
+    """One Jinja2 environment per process: its templates are compiled once (a class's 500 feedback pages)."""
     return Environment(loader=FileSystemLoader(str(resource_dir("templates"))),
                        autoescape=select_autoescape(default=True, default_for_string=True),
                        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)

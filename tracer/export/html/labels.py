@@ -1,19 +1,30 @@
-"""Where the network diagram's edge labels go: on their own edge, clear of every other label, node and stroke.
+"""Where the network diagram's edge labels go: centred on their own edge, clear of every other label, node and
+line.
+
+Each label sits on its own line (a white halo hides the stroke behind it), so the edge nearest its centre is
+its own. Candidate spots run along the edge from the middle outwards; one greedy pass takes, for each edge, the
+first spot whose box keeps clear of every label already placed, every node and every other line. The
+obstacles live in a grid of cells (a spatial index), and boxes are tested against lines by their exact
+distance, so placing n labels costs about n times the candidates. When one label finds no spot the caller
+spreads the diagram and tries again, and past a readable size it leaves the labels out.
 
 Text extents are estimated from the font (DejaVu Sans advances about 0.6 em per character; scripts are set
-smaller), with a margin; each label tries positions along its edge, above then below it, and takes the first
-that is clear. When one finds no place, the caller spreads the diagram and tries again.
+smaller), with a margin.
 """
 from __future__ import annotations
 
 import math
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 
 FONT = 14.0  # px: edge labels (at most the page's width, the diagram is not scaled down)
 SCRIPT_FONT = 12.0  # px: their sub- and superscripts
 ADVANCE = 0.62  # em per character, a little over DejaVu Sans' average
 PAD = 3.0  # px kept clear around every label
+CELL = 48.0  # px: the side of the spatial index's cells
+MARGIN = 6.0  # px: a label's centre is at least this much nearer its own edge than any other
+ALONG = [0.5] + [0.5 + s * 0.035 * d for d in range(1, 11) for s in (-1, 1)]  # from the middle outwards
 SCRIPTED = re.compile(r"·10\^(?P<power>−?\d+)|(?P<mark>[_^])\{?(?P<text>[^\W_]+(?:[-,][^\W_]+)*)\}?")  # as svg_text sets
 
 
@@ -34,14 +45,44 @@ class Box:
         nx, ny = min(max(cx, self.x0), self.x1), min(max(cy, self.y0), self.y1)
         return math.hypot(cx - nx, cy - ny) < r + pad
 
-    def near_segment(self, seg: tuple, half_width: float, pad: float = PAD) -> bool:
-        """Whether a stroke (segment x1, y1, x2, y2 of half its width) comes within pad of the box."""
+    def distance_to_segment(self, seg: tuple) -> float:
+        """The exact distance between the box and a segment (x1, y1, x2, y2); 0 where they meet."""
         x1, y1, x2, y2 = seg
-        steps = max(2, int(math.hypot(x2 - x1, y2 - y1) / 4))
-        grown = Box(self.x0 - half_width - pad, self.y0 - half_width - pad,
-                    self.x1 + half_width + pad, self.y1 + half_width + pad)
-        return any(grown.x0 <= x1 + (x2 - x1) * k / steps <= grown.x1 and
-                   grown.y0 <= y1 + (y2 - y1) * k / steps <= grown.y1 for k in range(steps + 1))
+        if self._contains(x1, y1) or self._contains(x2, y2) or self._crossed_by(seg):
+            return 0.0
+        corners = ((self.x0, self.y0), (self.x1, self.y0), (self.x1, self.y1), (self.x0, self.y1))
+        to_corners = min(point_segment_distance(cx, cy, seg) for cx, cy in corners)
+        return min(to_corners, self._distance_to_point(x1, y1), self._distance_to_point(x2, y2))
+
+    def _contains(self, x: float, y: float) -> bool:
+        return self.x0 <= x <= self.x1 and self.y0 <= y <= self.y1
+
+    def _distance_to_point(self, x: float, y: float) -> float:
+        return math.hypot(max(self.x0 - x, 0.0, x - self.x1), max(self.y0 - y, 0.0, y - self.y1))
+
+    def _crossed_by(self, seg: tuple) -> bool:
+        """Whether the segment crosses one of the box's sides."""
+        corners = ((self.x0, self.y0), (self.x1, self.y0), (self.x1, self.y1), (self.x0, self.y1))
+        return any(segments_cross(seg, (*corners[i], *corners[(i + 1) % 4])) for i in range(4))
+
+
+def point_segment_distance(px: float, py: float, seg: tuple) -> float:
+    """The distance from a point to a segment."""
+    x1, y1, x2, y2 = seg
+    dx, dy = x2 - x1, y2 - y1
+    length2 = dx * dx + dy * dy
+    t = 0.0 if length2 == 0 else min(1.0, max(0.0, ((px - x1) * dx + (py - y1) * dy) / length2))
+    return math.hypot(px - (x1 + t * dx), py - (y1 + t * dy))
+
+
+def segments_cross(a: tuple, b: tuple) -> bool:
+    """Whether two segments intersect (touching counts)."""
+    def side(x1, y1, x2, y2, px, py):
+        return (x2 - x1) * (py - y1) - (y2 - y1) * (px - x1)
+
+    d1, d2 = side(*b, a[0], a[1]), side(*b, a[2], a[3])
+    d3, d4 = side(*a, b[0], b[1]), side(*a, b[2], b[3])
+    return d1 * d2 <= 0 and d3 * d4 <= 0 and (d1, d2, d3, d4) != (0, 0, 0, 0)
 
 
 def text_width(label: str) -> float:
@@ -57,10 +98,14 @@ def text_width(label: str) -> float:
     return width + len(label[pos:]) * ADVANCE * FONT
 
 
+BOX_ABOVE, BOX_BELOW = FONT * 0.95 + 3, FONT * 0.3 + 2  # px from the baseline to the box's top and bottom
+CENTRE_LIFT = (BOX_ABOVE - BOX_BELOW) / 2  # px from the baseline up to the box's middle
+
+
 def text_box(x: float, baseline: float, label: str) -> Box:
     """The box of a label centred on x (text-anchor middle) with its baseline at `baseline`."""
     half = text_width(label) / 2
-    return Box(x - half, baseline - FONT * 0.95 - 3, x + half, baseline + FONT * 0.3 + 2)
+    return Box(x - half, baseline - BOX_ABOVE, x + half, baseline + BOX_BELOW)
 
 
 @dataclass(frozen=True)
@@ -80,54 +125,100 @@ class Edge:
         return self.x1, self.y1, self.x2, self.y2
 
 
-def place(edges: list[Edge], circles: list[tuple[float, float, float]], area: Box) -> tuple[list, int] | None:
-    """(x, baseline) of each edge's label, none overlapping another label, a node, a thick stroke or the
-    diagram's border, each where it crosses the fewest thin lines; with the number of crossings left. None
-    when some label finds no place at all."""
+class Grid:
+    """A spatial index: which obstacles (by number) lie in or near each CELL x CELL square."""
+
+    def __init__(self):
+        self.cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+
+    def add_box(self, n: int, box: Box, margin: float = 0.0) -> None:
+        for key in self._keys(box.x0 - margin, box.y0 - margin, box.x1 + margin, box.y1 + margin):
+            self.cells[key].append(n)
+
+    def add_segment(self, n: int, seg: tuple, margin: float) -> None:
+        """Every cell within margin of the segment (sampled every CELL/2, each sample covering its neighbourhood)."""
+        x1, y1, x2, y2 = seg
+        samples = max(1, math.ceil(math.hypot(x2 - x1, y2 - y1) / (CELL / 2)))
+        reach = CELL / 4 + margin
+        keys = set()
+        for k in range(samples + 1):
+            x, y = x1 + (x2 - x1) * k / samples, y1 + (y2 - y1) * k / samples
+            keys.update(self._keys(x - reach, y - reach, x + reach, y + reach))
+        for key in keys:
+            self.cells[key].append(n)
+
+    def near(self, box: Box) -> set[int]:
+        found: set[int] = set()
+        for key in self._keys(box.x0, box.y0, box.x1, box.y1):
+            found.update(self.cells.get(key, ()))
+        return found
+
+    @staticmethod
+    def _keys(x0, y0, x1, y1):
+        return [(i, j) for i in range(math.floor(x0 / CELL), math.floor(x1 / CELL) + 1)
+                for j in range(math.floor(y0 / CELL), math.floor(y1 / CELL) + 1)]
+
+
+def place(edges: list[Edge], circles: list[tuple[float, float, float]], area: Box) -> list | None:
+    """(x, baseline) of each edge's label, centred on its own edge and clear of every other label, node and
+    line and of the diagram's border; None when some label finds no spot."""
+    lines, nodes, labels = Grid(), Grid(), Grid()
+    for n, edge in enumerate(edges):
+        lines.add_segment(n, edge.segment, edge.width / 2 + PAD)
+    for n, (cx, cy, r) in enumerate(circles):
+        nodes.add_box(n, Box(cx - r, cy - r, cx + r, cy + r), 2 * PAD)
     placed: list[Box] = []
-    out, crossings = [], 0
-    thick = [e for e in edges if e.width > 2]
-    for edge in edges:
-        best = None
-        for spot, box in _candidates(edge, area):
-            if any(box.overlaps(b) for b in placed) or any(box.near_circle(*c) for c in circles):
-                continue
-            if any(box.near_segment(e.segment, e.width / 2) for e in thick + [edge]):
-                continue
-            crossed = sum(box.near_segment(e.segment, e.width / 2, pad=1.0) for e in edges if e is not edge)
-            if best is None or crossed < best[0]:
-                best = (crossed, spot, box)
-                if crossed == 0:
-                    break
-        if best is None:
+    out = []
+    for n, edge in enumerate(edges):
+        spot = _first_clear(n, edges, circles, area, lines, nodes, labels, placed)
+        if spot is None:
             return None
-        crossings += best[0]
-        out.append(best[1])
-        placed.append(best[2])
-    return out, crossings
+        out.append(spot[0])
+        labels.add_box(len(placed), spot[1], PAD)
+        placed.append(spot[1])
+    return out
 
 
-def _candidates(edge: Edge, area: Box):
-    """Positions along an edge (from its middle outwards): above it, below it, then beside it (for steep
-    edges), each a little further off if need be; only those inside the diagram."""
-    half_text = text_width(edge.label) / 2
-    for t in _along():
-        px, py = edge.x1 + (edge.x2 - edge.x1) * t, edge.y1 + (edge.y2 - edge.y1) * t
-        clear = edge.width / 2 + 4
-        for lift in (0.0, 8.0, 16.0, 26.0):
-            spots = [(px, py - clear - FONT * 0.3 - lift),  # above
-                     (px, py + clear + FONT + lift),  # below
-                     (px + clear + half_text + lift, py + FONT * 0.35),  # right
-                     (px - clear - half_text - lift, py + FONT * 0.35)]  # left
-            for x, baseline in spots:
-                box = text_box(x, baseline, edge.label)
-                if area.x0 <= box.x0 and box.x1 <= area.x1 and area.y0 <= box.y0 and box.y1 <= area.y1:
-                    yield (x, baseline), box
+def _first_clear(n, edges, circles, area, lines, nodes, labels, placed):
+    """The first spot along edge n whose label box is clear of everything already there, and whose centre is
+    nearer its own edge than any other by MARGIN: (spot, box) or None."""
+    edge = edges[n]
+    for cx, cy in _spots(edge):
+        baseline = cy + CENTRE_LIFT
+        box = text_box(cx, baseline, edge.label)
+        if not (area.x0 <= box.x0 and box.x1 <= area.x1 and area.y0 <= box.y0 and box.y1 <= area.y1):
+            continue
+        if any(box.overlaps(placed[k]) for k in labels.near(box)):
+            continue
+        if any(box.near_circle(*circles[k]) for k in nodes.near(box)):
+            continue
+        others = [k for k in lines.near(_grown(box, MARGIN + CELL / 2)) if k != n]
+        if any(box.distance_to_segment(edges[k].segment) < edges[k].width / 2 + PAD for k in others):
+            continue
+        own = point_segment_distance(cx, cy, edge.segment)
+        if any(point_segment_distance(cx, cy, edges[k].segment) < own + MARGIN for k in others):
+            continue
+        return (cx, baseline), box
+    return None
 
 
-def _along() -> list[float]:
-    """Positions along an edge, from its middle outwards."""
-    ts = [0.5]
-    for d in range(1, 10):
-        ts += [0.5 - 0.04 * d, 0.5 + 0.04 * d]
-    return ts
+def _spots(edge: Edge):
+    """Label centres along an edge from its middle outwards: on the line, then just beside it on either side;
+    last, for edges too short to hold a label between their nodes, past the start, in line with the edge."""
+    dx, dy = edge.x2 - edge.x1, edge.y2 - edge.y1
+    length = math.hypot(dx, dy) or 1.0
+    nx, ny = -dy / length, dx / length  # the unit normal
+    half_w, half_h = text_width(edge.label) / 2, (BOX_ABOVE + BOX_BELOW) / 2
+    beside = abs(nx) * half_w + abs(ny) * half_h + edge.width / 2 + 2  # the box's centre just off the line
+    for t in ALONG:
+        px, py = edge.x1 + dx * t, edge.y1 + dy * t
+        yield px, py
+        yield px + nx * beside, py + ny * beside
+        yield px - nx * beside, py - ny * beside
+    ahead = abs(dx) / length * half_w + abs(dy) / length * half_h  # the box's reach along the line
+    for gap in (30.0, 40.0):  # past the start, beyond a small node there (a bias's 1): the line points at it
+        yield edge.x1 - dx / length * (ahead + gap), edge.y1 - dy / length * (ahead + gap)
+
+
+def _grown(box: Box, by: float) -> Box:
+    return Box(box.x0 - by, box.y0 - by, box.x1 + by, box.y1 + by)

@@ -51,6 +51,19 @@ class Fmt:
             text = f"{mant}·10^{int(exp)}"
         return text.replace("-", "−")
 
+    def column(self, values) -> list[str]:
+        """A table column's numbers in one format: the decimals that give its largest value `digits`
+        significant digits, trailing zeros kept (0.4830 beside 0.5222, not 0.483), at most 12; whole numbers as
+        such; a column whose values are all huge, tiny or not finite is written value by value."""
+        values = [float(v) for v in values]
+        finite = [abs(v) for v in values if math.isfinite(v) and v != 0]
+        if not finite or not 1e-6 <= max(finite) < 1e15:
+            return [self(v) for v in values]
+        if all(math.isfinite(v) and v == round(v) for v in values):  # whole numbers (data 0/1) as such
+            return [f"{v:.0f}".replace("-", "−") for v in values]
+        decimals = min(12, max(0, self.digits - 1 - math.floor(math.log10(max(finite)))))
+        return [f"{v:.{decimals}f}".replace("-", "−") if math.isfinite(v) else self(v) for v in values]
+
     def mn(self, v: float, paren: bool = False) -> str:
         """A number as MathML (powers of ten as superscripts); in brackets when negative and `paren`."""
         text = escape(self(v))

@@ -22,7 +22,7 @@ from ...model.writing import Writing
 from ...steps import select_steps
 from .mathml import Fmt, Renderer, eq, to_mathml
 from .steps import StepWriter
-from .svg import loss_chart, network_svg, weights_chart
+from .svg import loss_chart, network_figure, weights_chart
 
 MAX_TABLE_STEPS = 60  # the weights-per-step table lists at most this many steps (the chosen ones first)
 TABLE_COLUMNS = 8  # weights per table: a table fits a printed page and a projector
@@ -75,9 +75,9 @@ def report_data(trace, notation: str | None, steps: str | None, digits: int) -> 
         "setup": setup_rows(spec, names, fmt),
         "data_head": [Markup(to_mathml(names.label("x", source=s))) for s in spec.inputs]
                      + [Markup(to_mathml(names.label("target", spec.output.name, u))) for u in spec.output.units],
-        "data_rows": [[fmt(v) for v in [*x, *y]] for x, y in zip(spec.x[:MAX_TABLE_STEPS], spec.y[:MAX_TABLE_STEPS])],
+        "data_rows": data_rows(spec, fmt),
         "data_note": "" if len(spec.x) <= MAX_TABLE_STEPS else f"first {MAX_TABLE_STEPS} of {len(spec.x)} samples",
-        "network": Markup(network_svg(spec, names, fmt, initial)),
+        "network": network_figure(spec, names, fmt, initial),
         "loss_formula": loss_formula(spec, names, fmt),
         "update_formula": Markup(f"<math>{to_mathml(names.profile.update)}</math>"),
         "n_steps": n_steps, "chosen": chosen, "steps_note": steps_note,
@@ -136,6 +136,13 @@ def loss_formula(spec, names, fmt) -> Markup:
     return eq(render.label(op.key), render.symbolic(writing.written(op)))
 
 
+def data_rows(spec, fmt) -> list[list[str]]:
+    """The first MAX_TABLE_STEPS samples, inputs then targets, one number format per column."""
+    shown = np.hstack([spec.x[:MAX_TABLE_STEPS], spec.y[:MAX_TABLE_STEPS]])
+    columns = [fmt.column(shown[:, c]) for c in range(shown.shape[1])]
+    return [list(row) for row in zip(*columns)]
+
+
 def weights_table(after_steps, w_after, chosen, params, names, fmt) -> dict:
     """The weights after each step: all steps when few, else the chosen ones and evenly spaced others; in
     groups of at most TABLE_COLUMNS weights, so a table fits a page and a projector."""
@@ -147,8 +154,10 @@ def weights_table(after_steps, w_after, chosen, params, names, fmt) -> dict:
         at = {int(s): i for i, s in enumerate(after_steps)}
         rows = sorted({at[s] for s in chosen[:MAX_TABLE_STEPS // 2] if s in at} | set(spaced.astype(int).tolist()))
     head = [Markup(to_mathml(names.label("w", *prm))) for prm in params]
+    columns = [fmt.column(w_after[rows, p]) for p in range(len(params))]  # one number format per column
     groups = [{"head": head[c:c + TABLE_COLUMNS],
-               "rows": [(int(after_steps[i]), [fmt(v) for v in w_after[i][c:c + TABLE_COLUMNS]]) for i in rows]}
+               "rows": [(int(after_steps[i]), [col[r] for col in columns[c:c + TABLE_COLUMNS]])
+                        for r, i in enumerate(rows)]}
               for c in range(0, len(params), TABLE_COLUMNS)]
     return {"groups": groups,
             "note": "" if len(rows) == n else f"{len(rows)} of {n} steps shown (the chosen steps and "

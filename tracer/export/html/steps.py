@@ -14,7 +14,7 @@ from ...engine.stepview import step_leaves, step_samples, step_values
 from ...model.plan import Plan
 from ...model.writing import Writing
 from .mathml import Renderer, eq
-from .svg import network_svg
+from .svg import network_figure
 
 SATURATED = 1e-3  # |da/dz| below this: a saturated unit (Maren's vanishing gradient)
 MAX_SAMPLES = 6  # samples of one batch written out in full; the others are counted in the gradient sums
@@ -67,8 +67,8 @@ class StepWriter:
                 "heading": f"Step {step}, epoch {epoch}, sample{'s' * (m > 1)} {shown}",
                 "sections": [{k: v for k, v in s.items() if k != "keys"} for s in sections],
                 "first_forward": [line for s in sections[:1] for b in s["blocks"] for line in b["lines"]],
-                "arrows": Markup(network_svg(self.spec, self.names, self.fmt, updates["w_old"].to_numpy(),
-                                             updates["delta_w"].to_numpy()))}
+                "arrows": network_figure(self.spec, self.names, self.fmt, updates["w_old"].to_numpy(),
+                                         updates["delta_w"].to_numpy())}
 
     def line(self, op, writing: Writing, render: Renderer, values: dict) -> Markup:
         """label = formula = numbers = value (w <- ... for an update written as an assignment)."""

@@ -7,42 +7,58 @@ from __future__ import annotations
 from html import escape
 
 import numpy as np
+from markupsafe import Markup
 
-from .labels import SCRIPTED, Box, Edge, place, text_width
+from .mathml import to_mathml
+from .labels import SCRIPTED, Box, Edge, place, text_box, text_width
 
 MAX_CHART_POINTS = 400  # curves are thinned to this many points, so long runs stay small
 MARKED_POINTS = 40  # curves with at most this many points get a dot on each
-LEGEND_ROWS = 11  # series named in a chart's legend; the rest are counted
+LEGEND_ROWS = 11  # series named in a legend at the chart's right; more go in columns under the chart
 UP, DOWN, ZERO = "#1a7f37", "#c62828", "#999999"  # Ekman Figure 3-7: green positive, red negative
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf"]
 
 
-def network_svg(spec, names, fmt, weights, delta_w=None) -> str:
+VALUE_COLUMNS = 4  # (name, value) pairs per row of the table beside an unlabelled diagram
+
+
+def network_figure(spec, names, fmt, weights, delta_w=None) -> dict:
+    """The network drawn (network_svg), for the template: the SVG, and where its connections carry no labels
+    a caption saying so and a table of every connection's name and value, VALUE_COLUMNS pairs a row."""
+    svg, values = network_svg(spec, names, fmt, weights, delta_w)
+    pairs = [(Markup(to_mathml(name)), value) for name, value in values]
+    return {"svg": Markup(svg),
+            "caption": (f"{len(pairs)} connections are too many to label in a diagram of the page's width: "
+                        "their values are in the table beside it (and in each line's tooltip)") if pairs else "",
+            "rows": [pairs[i:i + VALUE_COLUMNS] for i in range(0, len(pairs), VALUE_COLUMNS)]}
+
+
+def network_svg(spec, names, fmt, weights, delta_w=None) -> tuple[str, list[tuple[str, str]]]:
     """The network: inputs and units as circles, every connection labelled with its weight (or its change).
 
     Without delta_w each connection carries its weight's label and value (biases from a small 1 node). With
     delta_w each connection is an arrow coloured by the sign of its change (green +, red −) and as wide as its
     magnitude relative to the step's largest change (Ekman Figure 3-7). Labels sit on their own edge, clear of
-    every other label, node and stroke (tracer.export.html.labels); the diagram spreads until they fit, up to
-    the page's width, and past that the values are left to the tooltips and the weights table.
+    every other label, node and line (tracer.export.html.labels); the diagram spreads until they fit, up to the
+    page's width. Past that, or past MAX_LABELLED connections, the labels are left out: then each
+    connection's (name, value) comes back with the SVG, else an empty list.
     """
     biggest = float(np.max(np.abs(delta_w))) if delta_w is not None and len(delta_w) else 0.0
-    best = None
-    for named in (True, False):  # 'Δv_12 = −0.0209', else the value alone (the name is in its tooltip)
-        for col_gap, row_gap in SPREADS:  # the smallest spread whose labels cross no line, else the fewest
-            drawing = _layout(spec, names, fmt, weights, delta_w, biggest, col_gap, row_gap, named)
-            placed = place(drawing.edges, drawing.circles, drawing.area)
-            if placed is not None and (best is None or placed[1] < best[1][1]):
-                best = (drawing, placed)
-                if placed[1] == 0:
-                    return _draw(drawing, placed[0], delta_w is not None)
-    if best is None:  # too many connections to label: the values are in the tooltips and the weights table
-        return _draw(_layout(spec, names, fmt, weights, delta_w, biggest, *SPREADS[-1]), None, delta_w is not None)
-    return _draw(best[0], best[1][0], delta_w is not None)
+    arrows = delta_w is not None
+    if sum(len(l.units) * len(l.sources) for l in spec.layers) <= MAX_LABELLED:
+        for named in (True, False):  # 'Δv_12 = −0.0209', else the value alone (the name is in its tooltip)
+            for col_gap, row_gap in SPREADS:  # the smallest spread whose labels all find a clear spot
+                drawing = _layout(spec, names, fmt, weights, delta_w, biggest, col_gap, row_gap, named)
+                spots = place(drawing.edges, drawing.circles, drawing.area)
+                if spots is not None:
+                    return _draw(drawing, spots, arrows), []
+    drawing = _layout(spec, names, fmt, weights, delta_w, biggest, *SPREADS[-1])
+    return _draw(drawing, None, arrows), drawing.values
 
 
 SPREADS = [(gap, row) for gap in (250, 300, 360, 420) for row in (90, 120, 150, 180)]  # px: widest about 1000
+MAX_LABELLED = 120  # connections: past this a diagram of at most the page's width has no room for labels
 NODE_R, ONE_R = 20.0, 10.0
 
 
@@ -55,6 +71,7 @@ class Drawing:
         self.ones: list[tuple[float, float]] = []
         self.edges: list[Edge] = []
         self.colours: list[str] = []
+        self.values: list[tuple[str, str]] = []  # each edge's name and value, for the table of an unlabelled one
 
     @property
     def circles(self) -> list[tuple[float, float, float]]:
@@ -98,6 +115,7 @@ def _layout(spec, names, fmt, weights, delta_w, biggest, col_gap, row_gap, named
                 d.edges.append(Edge(sx, sy, ex, ey, width, f"{title} = {value}" if named else value,
                                     f"{title} = {value}"))
                 d.colours.append(colour)
+                d.values.append((title, value))
                 p += 1
     return d
 
@@ -126,8 +144,11 @@ def _draw(d: Drawing, spots, arrows: bool) -> str:
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{NODE_R:g}" class="{kind}"/>'
                      f'<text x="{x:.1f}" y="{y + 5:.1f}" class="uname">{svg_text(label)}</text>')
     if spots is not None:
-        for edge, (x, baseline) in zip(d.edges, spots):
-            parts.append(f'<text x="{x:.1f}" y="{baseline:.1f}" class="wlabel">{svg_text(edge.label)}</text>')
+        for edge, (x, baseline) in zip(d.edges, spots):  # on its own line, over a halo that hides the line
+            box = text_box(x, baseline, edge.label)
+            parts.append(f'<rect x="{box.x0:.1f}" y="{box.y0 + 2:.1f}" width="{box.x1 - box.x0:.1f}" '
+                         f'height="{box.y1 - box.y0 - 4:.1f}" rx="4" class="halo"/>'
+                         f'<text x="{x:.1f}" y="{baseline:.1f}" class="wlabel">{svg_text(edge.label)}</text>')
     defs = "".join(f'<marker id="head-{n}" markerWidth="5" markerHeight="5" refX="4" refY="2.5" orient="auto" '
                    f'markerUnits="userSpaceOnUse" viewBox="0 0 5 5"><path d="M0,0 L5,2.5 L0,5 z" fill="{c}"/></marker>'
                    for n, c in (("up", UP), ("down", DOWN), ("zero", ZERO)))
@@ -187,9 +208,14 @@ def line_chart(series, xlabel: str, ylabel: str) -> str:
     step = nice_step(y0, y1)  # the value axis runs from tick to tick
     y0, y1 = float(np.floor(y0 / step + 1e-9) * step), float(np.ceil(y1 / step - 1e-9) * step)
     W, H, L, B, R = 760, 300, 96, 40, 40  # R: room for the last x tick's label
-    legend = [name for name, _, _ in series if name]
-    if legend:  # room for the longest name shown
-        R = 56 + max(text_width(name) for name in legend[:LEGEND_ROWS + 1] + ["… 99 more"])
+    legend = [(n, name, colour) for n, (name, colour, _) in enumerate(series) if name]
+    below = len(legend) > LEGEND_ROWS  # many series: the legend goes under the chart, in columns
+    if legend and not below:  # room for the longest name at the right
+        R = 56 + max(text_width(name) for _, name, _ in legend)
+    column = 34 + max((text_width(name) for _, name, _ in legend), default=0)
+    per_row = max(1, int((W - L) // column))
+    legend_top = H + 8
+    total_h = H + (8 + 23 * -(-len(legend) // per_row) if below else 0)
     sx = lambda x: L + (x - x0) / (x1 - x0) * (W - L - R)
     sy = lambda y: H - B - (y - y0) / (y1 - y0) * (H - B - 12)
     body = []
@@ -200,14 +226,10 @@ def line_chart(series, xlabel: str, ylabel: str) -> str:
                     f'<title>{escape(name)}</title></polyline>')
         if len(pts) <= MARKED_POINTS:  # a short run: show each point, so one epoch is not an empty chart
             body.extend(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{colour}"/>' for x, y in pts)
-    named = [(n, name, colour) for n, (name, colour, _) in enumerate(series) if name]
-    for i, (n, name, colour) in enumerate(named):
-        if i >= LEGEND_ROWS and len(legend) > LEGEND_ROWS + 1:  # "… 1 more" would take the row its name needs
-            body.append(f'<text x="{W - R + 8}" y="{18 + 23 * i}" class="tick">… {len(legend) - i} more</text>')
-            break
-        body.append(f'<line x1="{W - R + 8}" y1="{13 + 23 * i}" x2="{W - R + 24}" y2="{13 + 23 * i}" '
-                    f'stroke="{colour}" stroke-width="3"{dashes(n)}/>'
-                    f'<text x="{W - R + 28}" y="{18 + 23 * i}" class="tick">{svg_text(name)}</text>')
+    for i, (n, name, colour) in enumerate(legend):  # every series named: at the right, or in columns below
+        lx, ly = (L + column * (i % per_row), legend_top + 23 * (i // per_row)) if below else (W - R + 8, 13 + 23 * i)
+        body.append(f'<line x1="{lx:.1f}" y1="{ly}" x2="{lx + 16:.1f}" y2="{ly}" stroke="{colour}" stroke-width="3"'
+                    f'{dashes(n)}/><text x="{lx + 20:.1f}" y="{ly + 5}" class="tick">{svg_text(name)}</text>')
     ticks = []
     for y in nice_ticks(y0, y1):
         ticks.append(f'<line x1="{L - 4}" y1="{sy(y):.1f}" x2="{W - R}" y2="{sy(y):.1f}" class="grid"/>'
@@ -221,7 +243,7 @@ def line_chart(series, xlabel: str, ylabel: str) -> str:
             f'<text x="{(W - R + L) / 2:.0f}" y="{H - 4}" class="tick" text-anchor="middle">{escape(xlabel)}</text>'
             f'<text x="18" y="{(H - B) / 2:.0f}" class="tick" transform="rotate(-90 18 {(H - B) / 2:.0f})" '
             f'text-anchor="middle">{escape(ylabel)}</text>')
-    return (f'<svg class="chart" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" '
+    return (f'<svg class="chart" viewBox="0 0 {W} {total_h}" width="{W}" height="{total_h}" role="img" '
             f'aria-label="{escape(ylabel)} over {escape(xlabel)}">{axes}{ticks}{"".join(body)}</svg>')
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ...model.plan import key
+from . import sheets
 from .sheets import StreamedSheet, page_setup
 
 SHEET = StreamedSheet
@@ -65,11 +66,15 @@ def write(book) -> None:
     head += [f"pattern {d + 1} right" for d in tests] + (["all right"] if tests else []) + ["running loss sum"]
     for c, h in enumerate(head):
         ws.write_string(0, c, h, F["head"])
-    book.column_formats = {k: F.get("value", book.decimals(column_values(book, k, shown))) for k in cols}
-    ws.set_column(0, FIRST - 1, 7)
-    for k, c in cols.items():
-        ws.set_column(c, c, max(11, min(18, len(head[c]) + 2)))
-    ws.set_column(FIRST + len(cols), book.helper_col, 11)
+    values = {k: column_values(book, k, shown) for k in cols}
+    decimals = {k: book.decimals(v) for k, v in values.items()}
+    book.column_formats = {k: F.get("value", decimals[k]) for k in cols}
+    widths = [7] * FIRST + [max(9, min(16, len(h) + 1), min(40, number_width(values[k], decimals[k]) + 1))
+                            for k, h in zip(cols, head[FIRST:])]  # longer headers wrap; numbers fit
+    widths += [11] * (book.helper_col + 1 - len(widths))
+    for c, w in enumerate(widths):
+        ws.set_column(c, c, w)
+    ws.set_row(0, 15 * max(-(-len(h) // (w - 1)) for h, w in zip(head, widths)))  # room for wrapped headers
     ws.freeze_panes(1, FIRST)
     literal = False
     for r in range(shown):
@@ -86,8 +91,40 @@ def write(book) -> None:
         ws.write_string(shown + 2 + i, 0, note, F["note"])
     flag(book, ws, 1, shown, [c for k, c in cols.items() if k[0] == "da_dz"],
          [c for k, c in cols.items() if k[0] == "delta_w"])
-    page_setup(ws, book.spec.name, book.paper, 21 + 13 * (book.helper_col - FIRST), shown + 1, repeat_rows=(0, 0),
-               repeat_columns=(0, FIRST - 1), last_col=book.helper_col - 1, last_row=shown + 1 + len(notes))
+    page_setup(ws, book.spec.name, book.paper, sum(widths[:book.helper_col]), shown + 1, repeat_rows=(0, 0),
+               repeat_columns=(0, FIRST - 1), last_col=book.helper_col - 1, last_row=shown + 1 + len(notes),
+               column_breaks=page_breaks(group_starts(book), widths[:book.helper_col], book.paper))
+
+
+def group_starts(book) -> list[int]:
+    """The first column of each group printed together: the data, the weights before the step, then the plan's
+    quantities by phase and layer (forward of layer 1, of layer 2, the loss, backward, ...), then the checks."""
+    group_of = {op.key[:1] + op.key[2:]: (op.phase, op.layer) for plan in book.plans.values() for op in plan.ops}
+    starts, last = [], None
+    for k, c in book.columns.items():
+        group = ("data",) if k[0] in ("x", "y") else ("weights",) if k[0] == "w" else group_of[k]
+        if group != last:
+            starts.append(c)
+            last = group
+    return starts + [FIRST + len(book.columns)]
+
+
+def page_breaks(starts: list[int], widths: list[int], paper: str) -> list[int]:
+    """Columns that start a printed page: as many whole groups per page as fit beside the repeated label
+    columns; a group wider than a page is cut where the page is full."""
+    points = [sheets.column_points(w) for w in widths]
+    room = sheets.group_page_points(paper) - sum(points[:FIRST])
+    breaks, used = [], 0.0
+    for start, end in zip(starts, starts[1:] + [len(widths)]):
+        if used and used + sum(points[start:end]) > room:
+            breaks.append(start)
+            used = 0.0
+        for c in range(start, end):
+            if used and used + points[c] > room:
+                breaks.append(c)
+                used = 0.0
+            used += points[c]
+    return breaks
 
 
 def column_values(book, k: tuple, shown: int) -> np.ndarray:
@@ -97,6 +134,13 @@ def column_values(book, k: tuple, shown: int) -> np.ndarray:
                                               r - int(rec.first_row[rec.index[int(rec.step[r])]]) + 1, *k[1:]))
               for r in range(min(shown, 200))]
     return np.array(values, float)
+
+
+def number_width(values: np.ndarray, decimals: int) -> int:
+    """Characters the widest of these values takes with `decimals` decimals (sign and point included)."""
+    finite = np.abs(values[np.isfinite(values)])
+    whole = len(f"{finite.max():.0f}") if len(finite) else 1
+    return 1 + whole + (1 + decimals if decimals else 0)
 
 
 def write_row(book, r: int, tests) -> bool:

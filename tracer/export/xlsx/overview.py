@@ -66,6 +66,7 @@ def write_weights(book, r: int, widths: list) -> int:
         ws.write_string(r, c, h, F["head"])
     book.initial_names = {}
     used = book.used_names = set()
+    decimals = book.decimals([v for l in spec.layers for v in l.weights.ravel()])  # one format for the column
     for l in spec.layers:
         for j, u in enumerate(l.units):
             for i, s in enumerate(l.sources):
@@ -73,7 +74,7 @@ def write_weights(book, r: int, widths: list) -> int:
                 label = book.label("w", l.name, u, s)
                 ws.write_string(r, 0, label, F["label"])
                 widths[0] = max(widths[0], min(40, len(label) + 3))
-                book.literal(ws, r, 1, l.weights[j, i])
+                book.literal(ws, r, 1, l.weights[j, i], decimals=decimals)
                 for c, text in enumerate([l.name, u, s], start=2):
                     ws.write_string(r, c, text)
                 name = defined_name(label, used)
@@ -95,12 +96,14 @@ def write_data(book, r: int, widths: list) -> int:
             widths[c] = max(widths[c], min(30, len(h) + 2))
     named = len(spec.x) * len(heads) <= MAX_DATA_NAMES
     book.data_cells = {}
+    columns = [*spec.x.T, *spec.y.T]
+    decimals = [book.decimals(col) if (col != col.round()).any() else 0 for col in columns]  # one per column
     for d, (x, y) in enumerate(zip(spec.x, spec.y), start=1):
         r += 1
         ws.write_number(r, 0, d)
         keys = [("x", s) for s in spec.inputs] + [("y", u) for u in out.units]
         for c, ((kind, what), v) in enumerate(zip(keys, [*x, *y]), start=1):
-            book.literal(ws, r, c, v)
+            book.literal(ws, r, c, v, decimals=decimals[c - 1])
             address = f"overview!{xl_rowcol_to_cell(r, c, True, True)}"
             if named:
                 name = defined_name(f"{what}_{d}" if kind == "x" else f"y_{what}_{d}", book.used_names)

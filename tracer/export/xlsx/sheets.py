@@ -13,6 +13,7 @@ from ...errors import TracerError
 EXCEL_ROWS, EXCEL_COLS = 1_048_576, 16_384  # Excel's sheet size
 PAPER = {"a4": 9, "letter": 1}  # Excel's paper codes
 PRINT_WIDTH = 220  # characters of column width on one landscape page: about 70 % scale, 7.5 pt type
+PRINT_SCALE = 75  # % for sheets printed in column groups: 11 pt type prints at 8.25 pt
 
 
 def paper_code(paper: str) -> int:
@@ -105,34 +106,77 @@ class Formats:
         return self.made[key]
 
 
-def wrapped_text(ws, row: int, last_col: int, text: str, fmt, width: float, points: float = 11) -> None:
+def wrapped_text(ws, row: int, last_col: int, text: str, fmt, width: float, points: float = 11) -> float:
     """A heading or note over the printed columns 0..last_col (`width` characters of column width), wrapped
-    onto as many lines as it needs, so it is never cut at the print area's edge."""
+    at word boundaries onto as many lines as it needs, so it is never cut at the print area's edge; returns
+    its height in default rows."""
     lines = max(1, math.ceil(len(text) * points / 11 / max(width, 1)))
+    text = re.sub(r"(?<=\w)-(?=\w)", "\u2011", text)  # non-breaking hyphens: 'net-3-2-2' wraps as a word
     if last_col > 0:
         ws.merge_range(row, 0, row, last_col, text, fmt)
     else:
         ws.write_string(row, 0, text, fmt)
     ws.set_row(row, 1.35 * points * lines)
+    return 1.35 * points * lines / ROW_POINTS
+
+
+PAGE_POINTS = {"a4": (595.3, 841.9), "letter": (612.0, 792.0)}  # portrait width, height
+MARGINS = (36.0, 43.2)  # points: left and right, top and bottom (page_setup's 0.5 and 0.6 inch)
+ROW_POINTS = 15.0  # a row's default height
+
+
+def is_landscape(width: float, height: float) -> bool:
+    """Whether a sheet `width` characters wide and `height` rows tall prints across the page."""
+    return width > 100 or width > 1.4 * height
+
+
+def column_points(width: float) -> float:
+    """The width in points, before scaling, of a column `width` characters wide as LibreOffice prints it
+    (about 7 pt a character, measured in its PDFs; Excel's 7 px are 5.25 pt)."""
+    return width * 7.0 + 3.75
+
+
+def group_page_points(paper: str) -> float:
+    """The width in points of column content (column_points) one landscape page holds at PRINT_SCALE, with a
+    twentieth to spare."""
+    return 0.95 * (PAGE_POINTS[paper][1] - 2 * MARGINS[0]) * 100 / PRINT_SCALE
+
+
+def rows_per_page(widths: list[float], height: int, paper: str) -> int:
+    """About how many default-height rows one printed page holds, for a sheet of these column widths fitted to
+    the page width as page_setup fits it (with a tenth to spare for taller rows)."""
+    page_w, page_h = PAGE_POINTS[paper]
+    if is_landscape(sum(widths), height):
+        page_w, page_h = page_h, page_w
+    room_w, room_h = page_w - 2 * MARGINS[0], page_h - 2 * MARGINS[1]
+    content_w = sum(column_points(w) for w in widths)
+    pages_wide = max(1, math.ceil(sum(widths) / PRINT_WIDTH))
+    scale = min(1.0, pages_wide * room_w / content_w)
+    return max(10, int(0.9 * room_h / (ROW_POINTS * scale)))
 
 
 def page_setup(ws, title: str, paper: str, width: int, height: int, repeat_rows: tuple | None = None,
                repeat_columns: tuple | None = None, last_col: int | None = None, last_row: int | None = None,
-               one_page: bool = False) -> None:
+               one_page: bool = False, column_breaks: list[int] | None = None) -> None:
     """Print setup: orientation by the sheet's shape, fit to the page width (a few pages for very wide sheets),
     header rows and label columns repeated, a footer with the example's name and page numbers, and a print
     area that leaves out helper columns. `width` is the sheet's width in characters of column width;
-    `one_page` fits a short sheet (the overview) on one page."""
-    if width > 100 or width > 1.4 * height:
+    `one_page` fits a short sheet (the overview) on one page; `column_breaks` (the first column of each
+    printed page after the first) prints a wide sheet at PRINT_SCALE in those column groups instead."""
+    if is_landscape(width, height):
         ws.set_landscape()
     else:
         ws.set_portrait()
     ws.set_paper(PAPER[paper])
-    ws.fit_to_pages(max(1, math.ceil(width / PRINT_WIDTH)), 1 if one_page else 0)
+    if column_breaks is None:
+        ws.fit_to_pages(max(1, math.ceil(width / PRINT_WIDTH)), 1 if one_page else 0)
+    else:
+        ws.set_print_scale(PRINT_SCALE)
+        ws.set_v_pagebreaks(column_breaks)
     ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
     if repeat_rows is not None:
         ws.repeat_rows(*repeat_rows)
-    if repeat_columns is not None and width > PRINT_WIDTH:
+    if repeat_columns is not None and (width > PRINT_WIDTH or column_breaks):
         ws.repeat_columns(*repeat_columns)
     ws.set_footer(f"&L{title.replace('&', '&&')}&RPage &P of &N")
     if last_col is not None and last_row is not None:

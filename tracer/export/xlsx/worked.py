@@ -73,22 +73,60 @@ def write(book) -> None:
     ws.set_column(0, 0, width)
     ws.set_column(1, spec.batch_size, 14)
     columns = width + 14 * spec.batch_size
-    wrapped_text(ws, 0, spec.batch_size, f"Worked example: {spec.title or spec.name}", F["title_wrap"], columns, 14)
-    wrapped_text(ws, 1, spec.batch_size, f"steps shown: {', '.join(map(str, book.steps)) or 'none'} of "
-                 f"{book.trace.total_steps or len(book.steps)}; yellow cells are inputs", F["note_wrap"], columns)
-    row, starts = 3, []
+    title_rows = wrapped_text(ws, 0, spec.batch_size, f"Worked example: {spec.title or spec.name}",
+                              F["title_wrap"], columns, 14)
+    shown = f"steps shown: {', '.join(map(str, book.steps)) or 'none'} of {book.trace.total_steps or len(book.steps)}"
+    title_rows += wrapped_text(ws, 1, spec.batch_size, f"{shown}; yellow cells are inputs", F["note_wrap"], columns)
+    row, breaks = 3, []
+    given = given_formats(book)
+    tall = 3 + height(book, max(book.plans, default=1)) * len(book.steps)  # about the sheet's rows
+    per_page = sheets.rows_per_page([width] + [14] * spec.batch_size, tall, book.paper)
     for step in book.steps:
-        starts.append(row)
-        row = write_block(book, step, row, width) + 2
-    if len(starts) > 1:
-        ws.set_h_pagebreaks(starts[1:])
+        if row > 3:
+            breaks.append(row)  # each step on a page of its own
+        above = math.ceil(title_rows) + 1 if row == 3 else 0  # the first page also holds the sheet's title
+        row = write_block(book, step, row, width, given, Pages(per_page, breaks, above)) + 2
+    ws.set_h_pagebreaks(breaks)
     page_setup(ws, spec.name, book.paper, width + 14 * spec.batch_size, row, repeat_rows=None,
                repeat_columns=(0, 0), last_col=spec.batch_size, last_row=row)
 
 
-def write_block(book, step: int, row: int, width: int) -> int:
-    """One step as a person computes it by hand (labels in a column `width` characters wide); returns the next
-    free row."""
+def given_formats(book) -> dict:
+    """The decimals of the weights before the update in every block, and of the inputs and targets: one number
+    format each."""
+    spec, rec = book.spec, book.rec
+    weights = [rec.value(step, key("w", 0, l.name, u, s)) for step in book.steps
+               for l in spec.layers for u in l.units for s in l.sources]
+    data = [*spec.x.ravel(), *spec.y.ravel()]
+    return {"w": book.decimals(weights), "data": book.decimals(data)}
+
+
+class Pages:
+    """The printed pages of one step's block: where it would run over a page, a page break and its header again."""
+
+    def __init__(self, per_page: int, breaks: list, above: int = 0):
+        self.per_page, self.breaks, self.above = per_page, breaks, above
+        self.top = 0
+        self.header = None
+
+    def start(self, row: int, header) -> int:
+        """The block starts at `row` with header(row, continued) (which returns the rows it wrote), below
+        `above` more rows' height on its first page."""
+        self.top, self.header = row - self.above, header
+        return row + header(row, False)
+
+    def room(self, row: int) -> int:
+        """The row to write next: `row`, or past a page break and the header when the page is full."""
+        if row - self.top < self.per_page:
+            return row
+        self.breaks.append(row)
+        self.top = row
+        return row + self.header(row, True)
+
+
+def write_block(book, step: int, row: int, width: int, given: dict, pages: Pages) -> int:
+    """One step as a person computes it by hand (labels in a column `width` characters wide, the givens in the
+    formats of `given`), its header repeated on each printed page it takes; returns the next free row."""
     ws, F, rec, spec = book.worked, book.fmt, book.rec, book.spec
     rows = rec.rows_of(step)
     m = len(rows)
@@ -98,12 +136,23 @@ def write_block(book, step: int, row: int, width: int) -> int:
     title = f"Step {step} (epoch {int(rec.epoch[rows[0]])}, sample{'s' * (m > 1)} {', '.join(map(str, samples))})"
     if literal:
         title += ": weights from the run (the step is not on the iterations sheet); they do not follow edits"
-    ws.write_string(row, 0, title, F["h"])
-    row += 1
+
+    def header(at: int, continued: bool) -> int:
+        if not continued:
+            ws.write_string(at, 0, title, F["h"])
+            return 1
+        ws.write_string(at, 0, f"Step {step} (continued)", F["h"])
+        ws.write_string(at + 1, 0, "", F["head"])
+        for c in range(m):
+            ws.write_string(at + 1, 1 + c, f"sample {samples[c]}", F["head"])
+        return 2
+
+    row = pages.start(row, header)
     place = {}  # row key -> sheet row
 
     def section(text: str, per_sample: bool) -> None:
         nonlocal row
+        row = pages.room(row)
         ws.write_string(row, 0, text, F["head"])
         lines = math.ceil(len(text) / (width - 1))
         if lines > 1:  # a long title wraps: the row grows with it, so it never runs over the next row
@@ -117,31 +166,36 @@ def write_block(book, step: int, row: int, width: int) -> int:
         for u in l.units:
             for s in l.sources:
                 k = ("w", l.name, u, s)
+                row = pages.room(row)
                 place[k] = row
                 ws.write_string(row, 0, book.label(*k), F["label"])
                 value = rec.value(step, key("w", 0, l.name, u, s))
                 if step == 1:
-                    book.cell(ws, row, 1, book.initial_names[k[1:]], value)
+                    book.cell(ws, row, 1, book.initial_names[k[1:]], value, F.get("value", given["w"]))
                 elif literal:
-                    book.literal(ws, row, 1, value, "literal")
+                    book.literal(ws, row, 1, value, "literal", given["w"])
                     ws.write_comment(row, 1, f"The run's value: step {step - 1} is not on the iterations sheet "
                                              "(--max-rows), so this weight does not follow edits.")
                 else:
                     first = int(rec.first_row[rec.index[step]]) + 1
-                    book.cell(ws, row, 1, f"iterations!{xl_rowcol_to_cell(first, book.columns[k])}", value)
+                    source = f"iterations!{xl_rowcol_to_cell(first, book.columns[k])}"
+                    book.cell(ws, row, 1, source, value, F.get("value", given["w"]))
                 row += 1
     section("inputs and targets", True)
     for k in [("x", "", "", s) for s in spec.inputs] + [("y", spec.output.name, u, "") for u in spec.output.units]:
+        row = pages.room(row)
         place[k] = row
         ws.write_string(row, 0, book.label(*k), F["label"])
         for b, d in enumerate(samples, start=1):
             address = book.data_cells[(k[0], k[3] if k[0] == "x" else k[2], d)]
-            book.cell(ws, row, b, address, rec.value(step, key(k[0], b, *k[1:])))
+            book.cell(ws, row, b, address, rec.value(step, key(k[0], b, *k[1:])),
+                      F.get("value", given["data"]))
         row += 1
     for item in layout(book, m):
         if item[0] == "section":
             section(item[1], item[2])
         else:
+            row = pages.room(row)
             place[item[1]] = row
             m_of = m if item[1][0] == "G" else 1
             ws.write_string(row, 0, book.label(*item[1], m=m_of), F["label"])
