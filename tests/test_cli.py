@@ -118,3 +118,22 @@ def test_threshold_warns_that_its_derivative_is_zero(tmp_path):
 def test_help_shows_an_example():
     status, out, _ = tracer_cli("run", "--help")
     assert status == 0 and "tracer run examples/ekman.yaml --trace out/" in out
+
+
+def test_long_runs_say_what_they_are_doing_on_stderr(tmp_path):
+    """A 20-30-10 net (940 weights) reports each phase; a small run stays quiet; -q silences it."""
+    import yaml
+
+    from nets import random_net_dict
+
+    spec = tmp_path / "big.yaml"
+    spec.write_text(yaml.safe_dump(random_net_dict((20, 30, 10), samples=3), sort_keys=False))
+    p = subprocess.run([sys.executable, "-m", "tracer", "run", str(spec), "--html", str(tmp_path / "big.html")],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.splitlines() == ["tracer: training 3 steps ...", f"tracer: writing {tmp_path / 'big.html'} ..."]
+    p = subprocess.run([sys.executable, "-m", "tracer", "run", str(spec), "-q"], capture_output=True, text=True)
+    assert p.returncode == 0 and p.stderr == ""
+    p = subprocess.run([sys.executable, "-m", "tracer", "run", "ekman", "--html", str(tmp_path / "e.html")],
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and p.stderr == ""

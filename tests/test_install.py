@@ -11,8 +11,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_fresh_venv_install_runs_the_ekman_example_from_another_directory(tmp_path):
+    """The venv sees the test environment's packages (a .pth file naming its site-packages; the .pth files in
+    there, such as this checkout's editable install, are not read), so pip builds and installs only
+    backprop-tracer itself: the installed wheel, not this checkout, must then serve every file."""
+    import site
+    import sysconfig
+
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    where = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    purelib = subprocess.run([str(venv / "bin" / "python"), "-c", where], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    parents = [p for p in {*site.getsitepackages(), sysconfig.get_path("purelib")} if Path(p).is_dir()]
+    (Path(purelib) / "test-environment.pth").write_text("\n".join(parents) + "\n")
     pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(ROOT)],
                          capture_output=True, text=True)
     assert pip.returncode == 0, pip.stderr[-2000:]

@@ -35,9 +35,10 @@ class RunResult:
 
 def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format: str = "csv", trace_steps=None,
                   xlsx=None, html=None, formulas: bool = False, steps: str | None = None, notation: str | None = None,
-                  digits: int = 4, max_rows: int = MAX_ROWS, paper: str = "a4") -> RunResult:
+                  digits: int = 4, max_rows: int = MAX_ROWS, paper: str = "a4", progress=None) -> RunResult:
     """Train `spec` and write its trace folder (`trace_dir`, csv or parquet, only `trace_steps` if given), its
-    workbook (`xlsx`) and its report (`html`), checking everything first and writing all or nothing.
+    workbook (`xlsx`) and its report (`html`), checking everything first and writing all or nothing;
+    `progress(message)` is told of each phase of a long run (see long_run).
 
     >>> result = run_and_write(load_spec("ekman"), trace_dir="out/ekman", xlsx="out/ekman.xlsx")
     """
@@ -55,6 +56,8 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
         record = steps_to_show(spec, total, shown, max_rows if xlsx is not None else 0)
     held = len(recorded_steps(record, total)) if record is not None else None
     check_memory(spec, epochs, held)
+    say = progress if progress is not None and long_run(spec, total) else (lambda message: None)
+    say(f"training {total:,} steps")
     try:
         trace = run(spec, epochs=epochs, record_steps=record,
                     history=record is not None and (xlsx is not None or html is not None))
@@ -65,13 +68,25 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
         shown = ",".join(str(s) for s in select_steps(shown, total) if s <= trace.step_count()) or None
     with Outputs() as out:
         if trace_dir is not None:
+            say(f"writing {trace_dir}")
             write_trace(trace, out.directory(trace_dir, OWNED), trace_format)
         if xlsx is not None:
+            say(f"writing {xlsx}")
             write_workbook(trace, out.file(xlsx), formulas=formulas, steps=shown or "", notation=notation,
                            max_rows=max_rows, digits=digits, paper=paper)
         if html is not None:
+            say(f"writing {html}")
             write_report(trace, out.file(html), notation=notation, steps=shown or "", digits=digits, paper=paper)
     return RunResult(trace, out.written)
+
+
+LONG_RUN = 2_000_000  # steps x parameters: past this a run takes seconds, and the CLI says what it is doing
+
+
+def long_run(spec, total: int) -> bool:
+    """Whether training `total` steps of `spec` and writing its outputs takes long enough to report progress."""
+    params = sum(l.weights.size for l in spec.layers)
+    return total * params >= LONG_RUN or params >= 500
 
 
 def steps_to_show(spec, total: int, shown: str, rows: int) -> list[int]:

@@ -50,7 +50,8 @@ def cmd_run(args) -> int:
         spec, epochs=args.epochs, trace_dir=args.trace,
         trace_format=args.format, trace_steps=args.trace_steps, xlsx=output_path(args.xlsx, spec, "xlsx"),
         html=output_path(args.html, spec, "html"), formulas=args.formulas, steps=args.steps, notation=args.notation,
-        digits=args.digits, max_rows=args.max_rows, paper=args.paper)
+        digits=args.digits, max_rows=args.max_rows, paper=args.paper,
+        progress=None if args.quiet else lambda message: print(f"tracer: {message} ...", file=sys.stderr, flush=True))
     if not args.quiet:
         print(summary(result.trace))
         for path in result.written:

@@ -168,15 +168,19 @@ def place(edges: list[Edge], circles: list[tuple[float, float, float]], area: Bo
     for n, (cx, cy, r) in enumerate(circles):
         nodes.add_box(n, Box(cx - r, cy - r, cx + r, cy + r), 2 * PAD)
     placed: list[Box] = []
-    out = []
-    for n, edge in enumerate(edges):
+    out = [None] * len(edges)
+    for n in sorted(range(len(edges)), key=lambda n: _length(edges[n])):  # the shortest, most hemmed in, first
         spot = _first_clear(n, edges, circles, area, lines, nodes, labels, placed)
         if spot is None:
             return None
-        out.append(spot[0])
+        out[n] = spot[0]
         labels.add_box(len(placed), spot[1], PAD)
         placed.append(spot[1])
     return out
+
+
+def _length(edge: Edge) -> float:
+    return math.hypot(edge.x2 - edge.x1, edge.y2 - edge.y1)
 
 
 def _first_clear(n, edges, circles, area, lines, nodes, labels, placed):

@@ -44,13 +44,17 @@ def network_svg(spec, names, fmt, weights, delta_w=None) -> tuple[str, list[tupl
     page's width. Past that, or past MAX_LABELLED connections, the labels are left out: then each
     connection's (name, value) comes back with the SVG, else an empty list.
     """
-    biggest = float(np.max(np.abs(delta_w))) if delta_w is not None and len(delta_w) else 0.0
+    finite = np.abs(delta_w[np.isfinite(delta_w)]) if delta_w is not None else np.zeros(0)
+    biggest = float(finite.max()) if len(finite) else 0.0  # a diverged step's inf or NaN changes draw thin
     arrows = delta_w is not None
+    def laid_out(spread, named):
+        drawing = _layout(spec, names, fmt, weights, delta_w, biggest, *spread, named)
+        return drawing, place(drawing.edges, drawing.circles, drawing.area)
+
     if sum(len(l.units) * len(l.sources) for l in spec.layers) <= MAX_LABELLED:
         for named in (True, False):  # 'Δv_12 = −0.0209', else the value alone (the name is in its tooltip)
-            for col_gap, row_gap in SPREADS:  # the smallest spread whose labels all find a clear spot
-                drawing = _layout(spec, names, fmt, weights, delta_w, biggest, col_gap, row_gap, named)
-                spots = place(drawing.edges, drawing.circles, drawing.area)
+            for spread in SPREADS:  # the smallest spread whose labels all find a clear spot
+                drawing, spots = laid_out(spread, named)
                 if spots is not None:
                     return _draw(drawing, spots, arrows), []
     drawing = _layout(spec, names, fmt, weights, delta_w, biggest, *SPREADS[-1])
@@ -111,7 +115,8 @@ def _layout(spec, names, fmt, weights, delta_w, biggest, col_gap, row_gap, named
                 else:
                     dw = float(delta_w[p])
                     colour = UP if dw > 0 else DOWN if dw < 0 else ZERO
-                    value, title, width = fmt(dw), f"Δ{name}", 1 + 9 * abs(dw) / biggest if biggest else 1.0
+                    thick = biggest and np.isfinite(dw)
+                    value, title, width = fmt(dw), f"Δ{name}", 1 + 9 * (abs(dw) / biggest) if thick else 1.0
                 d.edges.append(Edge(sx, sy, ex, ey, width, f"{title} = {value}" if named else value,
                                     f"{title} = {value}"))
                 d.colours.append(colour)
