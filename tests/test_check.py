@@ -168,6 +168,7 @@ def test_parse_number(text, parsed):
     assert parse_number(text) == parsed
 
 
+@pytest.mark.slow
 def test_twenty_variants_grade_into_one_gradebook_and_bad_files_do_not_stop_the_batch(tmp_path):
     p = cli("template", "frey-online", "--steps", "2", "--notation", "frey", "--variants", "20", "--seed", "7",
             "--out", tmp_path / "ex", cwd=tmp_path)
@@ -199,6 +200,7 @@ def test_twenty_variants_grade_into_one_gradebook_and_bad_files_do_not_stop_the_
     assert "blank" in (tmp_path / "grades" / f"{exercises[0].stem}.html").read_text()
 
 
+@pytest.mark.slow
 def test_csv_answers_and_feedback_report(tmp_path):
     answers = key(EKMAN)
     answers["error term g"] = f"{-ERR_G:.6f}"
@@ -285,6 +287,7 @@ def test_a_file_of_another_notation_is_graded_in_its_own(tmp_path):
     assert result.score < 3 and any("most labels do not match" in p for p in result.problems)
 
 
+@pytest.mark.slow
 def test_same_file_names_in_different_folders_get_their_own_feedback(tmp_path):
     for student in ("alice", "bob"):
         write_exercise(EKMAN, tmp_path / student / "answers.xlsx", key=student == "alice")
@@ -296,6 +299,7 @@ def test_same_file_names_in_different_folders_get_their_own_feedback(tmp_path):
         assert [row["student file"] for row in csv.DictReader(f)] == ["alice/answers.xlsx", "bob/answers.xlsx"]
 
 
+@pytest.mark.slow
 def test_check_exit_codes(tmp_path):
     write_exercise(EKMAN, tmp_path / "k.xlsx", key=True)
     write_exercise(EKMAN, tmp_path / "ex.xlsx")
@@ -308,6 +312,7 @@ def test_check_exit_codes(tmp_path):
         assert p.returncode == 2 and len(p.stderr.splitlines()) == 1 and "Traceback" not in p.stderr, p.stderr
 
 
+@pytest.mark.slow
 def test_docs_walkthrough_commands_run(tmp_path):
     """Every command of docs/check.md runs (in order, in one folder) with the exit status it documents."""
     import os

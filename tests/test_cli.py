@@ -11,6 +11,8 @@ from printed import matches_printed
 from tracer.cli import main
 from tracer.io.resources import find_example
 
+pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
+
 EKMAN = find_example("ekman").read_text()
 
 

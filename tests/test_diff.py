@@ -412,6 +412,7 @@ def cli(*args, cwd=None):
     return p.returncode, p.stdout, p.stderr
 
 
+@pytest.mark.slow
 def test_cli_exit_codes_and_reports(tmp_path):
     write_trace(run("ekman"), tmp_path / "a")
     assert cli(tmp_path / "a", find_example("ekman"))[0] == 0
@@ -427,6 +428,7 @@ def test_cli_exit_codes_and_reports(tmp_path):
     assert status == 1 and (tmp_path / "d.xlsx").is_file()
 
 
+@pytest.mark.slow
 def test_cli_other_codes_csv_directory_with_some_tables_and_columns(tmp_path):
     """An autograder's case: a student's code wrote only its deltas and updates, in its own column order."""
     trace = run("frey-online")
@@ -458,6 +460,7 @@ def test_cli_other_codes_csv_directory_with_some_tables_and_columns(tmp_path):
     (("NOKEY", "ekman"), "A nodes: missing key column(s) sample"),
     (("README.md", "ekman"), "not a trace"),
 ])
+@pytest.mark.slow
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     write_trace(run("ekman"), tmp_path / "trace")
     (tmp_path / "BAD.xlsx").write_bytes(b"not a zip")
@@ -473,6 +476,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
 
 
 # -- docs/diff.md: its commands run as documented -----------------------------------------------------------
+@pytest.mark.slow
 def test_docs_commands_run_with_the_documented_exit_status(tmp_path):
     """Each `tracer ...` line in the sh blocks of docs/diff.md, with `# exit N` where it is not 0."""
     doc = (ROOT / "docs" / "diff.md").read_text()

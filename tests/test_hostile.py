@@ -21,6 +21,8 @@ import yaml
 from tracer.cli import main
 from tracer.io.resources import find_example
 
+pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
+
 BASE = yaml.safe_load(find_example("ekman").read_text())
 HUGE_INT = int("9" * 401)
 VALUES = [None, True, "no", "abc", "", [], {}, [[]], -1, 0, 0.5, 1e300, -1e300, HUGE_INT, "1e-3", "nan", ".inf",

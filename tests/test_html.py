@@ -211,6 +211,7 @@ def test_deterministic_and_atomic(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.html", "b.html"]
 
 
+@pytest.mark.slow
 def test_long_runs_stay_small():
     """xor: 10,000 epochs of 4 samples (40,000 steps) -> the chosen steps, thinned charts, a limited table."""
     trace = run("xor")
@@ -254,6 +255,7 @@ def test_notebook_summary_styles_only_itself():
     assert "@media print" not in css and "body" not in css
 
 
+@pytest.mark.slow
 def test_cli_html_default_path(tmp_path):
     p = subprocess.run([sys.executable, "-m", "tracer", "run", str(find_example("cs510")), "--html", "-q",
                         "--digits", "3", "--notation", "generic", "--steps", "1"], cwd=tmp_path, capture_output=True,
@@ -378,6 +380,7 @@ def test_report_reads_with_scripts_off(chromium, tmp_path):
 DOC = Path(__file__).resolve().parents[1] / "docs" / "html.md"
 
 
+@pytest.mark.slow
 def test_docs_commands_run(tmp_path):
     """Each `tracer ...` line of the sh blocks, with `# exit N` where it is not 0 (and then no file written)."""
     import shlex
@@ -425,6 +428,7 @@ def test_docs_example_lines_are_what_the_reports_show():
             assert any(flat in f for f in formulas), (name, line, [f for f in formulas if f[:4] == flat[:4]])
 
 
+@pytest.mark.slow
 def test_long_runs_are_cut_down_with_a_note(tmp_path):
     """No selection on a long run: steps 1-3 and the last; a huge selection: its first MAX_WRITTEN, noted."""
     from tracer.export.html import MAX_WRITTEN
@@ -473,6 +477,7 @@ class Arity(HTMLParser):
             self.bad.append((name, children))
 
 
+@pytest.mark.slow
 def test_mathml_scripts_and_fractions_are_well_formed(example):
     """msub has a base and a script, msubsup three children ...: else browsers draw garbage."""
     trace = example_trace(example)

@@ -1,11 +1,15 @@
 """The wheel works on its own: `pip install .` (not editable) into a fresh venv, then `tracer run` elsewhere."""
 from __future__ import annotations
 
+import pytest
+
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
+
+pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
 
 ROOT = Path(__file__).resolve().parents[1]
 

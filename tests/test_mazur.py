@@ -72,6 +72,7 @@ def test_error_after_the_first_round_needs_the_sequential_order(mazur):
         assert update(sequential, unit, source) == update(mazur, unit, source)
 
 
+@pytest.mark.slow
 def test_outputs_after_ten_thousand_rounds_are_the_sequential_orders():
     after = {name: tracer.run(spec, epochs=10_001) for name, spec in (("sim", MAZUR), ("seq", SEQUENTIAL))}
     for unit, printed in (("o1", "0.015912196"), ("o2", "0.984065734")):

@@ -121,6 +121,7 @@ def test_mathml_escapes_every_character(label):
     assert strip("".join(root.itertext())) == strip(label)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["ekman", "maren", "cs510", "davila"])
 def test_conventions_are_data_not_names(name, monkeypatch):
     """A course's conventions are its profile's fields: a copy of a profile under another name writes the very

@@ -24,6 +24,8 @@ import pytest
 
 from tracer.cli import main
 
+pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

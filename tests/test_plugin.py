@@ -5,12 +5,15 @@ from __future__ import annotations
 import importlib.metadata
 from pathlib import Path
 
+import pytest
+
 import tracer
 from tracer.engine.trace import COLUMNS
 from tracer.io.tracefiles import write_trace
 from tracer.io.resources import find_example
 
 pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.slow  # pytest sessions inside pytester: left out of the quick loop
 
 TEST = """
 import tracer

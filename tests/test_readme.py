@@ -1,6 +1,8 @@
 """README's set-up commands and examples are tested so they cannot drift."""
 from __future__ import annotations
 
+import pytest
+
 import re
 import shlex
 from pathlib import Path
@@ -9,6 +11,8 @@ import tracer
 from conftest import require_tool
 from tracer.cli import main
 from tracer.engine.trace import COLUMNS
+
+pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

@@ -17,6 +17,8 @@ import pytest
 from tracer.export.reports import write_example_reports
 from tracer.io.resources import example_paths
 
+pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
+
 ROOT = Path(__file__).resolve().parents[1]
 HINT = "run `tracer reports --out reports` and commit reports/"
 NUMBER = re.compile(r"[−-]?\d+(?:\.\d+)?(?:·10\^[−-]?\d+|e[−+-]?\d+)?")

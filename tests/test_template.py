@@ -137,6 +137,7 @@ def steep(tmp_path, alpha):
     return tracer.load_spec(path)
 
 
+@pytest.mark.slow
 def test_saturated_draws_are_rejected_unless_asked(tmp_path):
     spec = steep(tmp_path, 5.0)  # sigmoid slope at 0 is alpha/4 = 1.25; saturated below 0.125
     for index in range(1, 6):
@@ -186,6 +187,7 @@ def cli(*args, cwd):
                           text=True, cwd=cwd)
 
 
+@pytest.mark.slow
 def test_template_cli(tmp_path):
     p = cli("ekman", "--out", tmp_path / "ex.xlsx", "--key", tmp_path / "key.xlsx", cwd=tmp_path)
     assert p.returncode == 0 and p.stdout.count("wrote ") == 2

@@ -94,6 +94,7 @@ def test_diff_compares_the_steps_both_hold_and_says_so(tmp_path, capsys):
     assert first["step"] == 5  # steps 2 and 120 are held by one side only: not compared
 
 
+@pytest.mark.slow
 def test_the_plugin_reads_and_writes_parquet_goldens(pytester):
     pytester.makepyfile(test_p="""
 import tracer
@@ -112,6 +113,7 @@ def test_frey(trace_regression):
     failed.stdout.fnmatch_lines(["*first divergence at epoch 1, step 1*updates.delta_w*"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("output", ["xlsx", "html"])
 def test_workbook_or_report_only_runs_record_just_what_they_show(tmp_path, output):
     spec = tracer.load_spec(find_example("xor"))

@@ -1,6 +1,7 @@
 """Excel workbooks: content read back with openpyxl, formulas recomputed by LibreOffice against the engine."""
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import warnings
@@ -15,9 +16,13 @@ import tracer
 import tracer.model.notation
 from tools.libreoffice import recalculate, recalculate_many
 from tracer.io.resources import example_paths, find_example
-from tracer.export.xlsx import MAX_ROWS, write_workbook
+from tracer.export.xlsx import write_workbook
 from tracer.io.workbooks import read_xlsx
 from traces import example_trace
+
+pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
+
+ROWS = 400  # rows of the long sheets in this module's workbooks (the default is 2,000)
 
 EXAMPLES = [p.stem for p in example_paths()]
 SHEETS = ["overview", "worked example", "iterations", "nodes", "weights", "updates", "losses"]
@@ -27,11 +32,14 @@ def run(name, **kw):
     return tracer.run(tracer.load_spec(find_example(name)), **kw) if kw else example_trace(name)
 
 
+@functools.lru_cache(maxsize=None)
 def cells(path, data_only):
-    """{(sheet, coordinate): value} of every non-empty cell."""
-    wb = openpyxl.load_workbook(path, data_only=data_only)
-    return {(ws.title, c.coordinate): c.value for ws in wb for row in ws.iter_rows() for c in row
-            if c.value is not None}
+    """{(sheet, coordinate): value} of every non-empty cell (each workbook read once per test process)."""
+    wb = openpyxl.load_workbook(path, data_only=data_only, read_only=True)
+    found = {(ws.title, c.coordinate): c.value for ws in wb for row in ws.iter_rows() for c in row
+             if c.value is not None}
+    wb.close()
+    return found
 
 
 def close(a, b) -> bool:
@@ -42,14 +50,15 @@ def close(a, b) -> bool:
 
 @pytest.fixture(scope="module")
 def workbooks(tmp_path_factory):
-    """Values and formula workbooks of every bundled example."""
+    """Values and formula workbooks of every bundled example, long sheets cut at ROWS rows (xor's 400 rows chain
+    its weights through 100 steps: every formula of the sheet, recomputed from the first weights on)."""
     out = tmp_path_factory.mktemp("xlsx")
     books = {}
     for name in EXAMPLES:
         trace = run(name)
         books[name] = (trace, out / f"{name}-values.xlsx", out / f"{name}-formulas.xlsx")
-        write_workbook(trace, books[name][1])
-        write_workbook(trace, books[name][2], formulas=True)
+        write_workbook(trace, books[name][1], max_rows=ROWS)
+        write_workbook(trace, books[name][2], formulas=True, max_rows=ROWS)
     return books
 
 
@@ -84,9 +93,9 @@ def test_values_workbook_holds_the_trace(name, workbooks):
         warnings.simplefilter("always")
         back = read_xlsx(values_path)
     for table, df in trace.tables.items():  # bit for bit, the engine's dtypes; long tables stop at max_rows
-        n = min(len(df), MAX_ROWS)
+        n = min(len(df), ROWS)
         pd.testing.assert_frame_equal(back.tables[table], df.iloc[:n], check_exact=True, obj=table)
-    cut = [t for t, df in trace.tables.items() if len(df) > MAX_ROWS]
+    cut = [t for t, df in trace.tables.items() if len(df) > ROWS]
     assert len(caught) == len(cut) and all("holds only the first" in str(w.message) for w in caught)
     wb = openpyxl.load_workbook(values_path, read_only=True)
     iterations = list(wb["iterations"].iter_rows(values_only=True))

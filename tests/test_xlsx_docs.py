@@ -1,12 +1,16 @@
 """docs/xlsx.md's commands and Python example run as written (out/ redirected to a temporary folder)."""
 from __future__ import annotations
 
+import pytest
+
 import shlex
 from pathlib import Path
 
 import openpyxl
 
 from tracer.cli import main
+
+pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "xlsx.md").read_text()

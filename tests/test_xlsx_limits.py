@@ -15,6 +15,8 @@ from tracer.export.xlsx import write_workbook
 from tracer.io.workbooks import read_xlsx
 from traces import example_trace
 
+pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
+
 
 @pytest.fixture(scope="module")
 def frey():
