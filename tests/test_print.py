@@ -19,7 +19,8 @@ from tracer.export.html import render_report, write_report
 from tracer.export.html.report import chosen_steps
 from tracer.export.xlsx import write_workbook
 
-pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
+pytestmark = [pytest.mark.slow,  # subprocesses, real tools or whole workbooks: left out of the quick loop
+              pytest.mark.xdist_group("print")]  # its module fixtures built once, on one worker
 
 PRINTS = Path(os.environ.get("TRACER_SHOTS", "/tmp/shots")) / "print"  # PDFs to look at, outside the repository
 A4, LETTER = (595.3, 841.9), (612.0, 792.0)  # points

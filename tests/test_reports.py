@@ -17,7 +17,8 @@ import pytest
 from tracer.export.reports import write_example_reports
 from tracer.io.resources import example_paths
 
-pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
+pytestmark = [pytest.mark.slow,  # subprocesses, real tools or whole workbooks: left out of the quick loop
+              pytest.mark.xdist_group("reports")]  # its module fixtures built once, on one worker
 
 ROOT = Path(__file__).resolve().parents[1]
 HINT = "run `tracer reports --out reports` and commit reports/"

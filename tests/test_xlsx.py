@@ -6,6 +6,7 @@ import subprocess
 import sys
 import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import openpyxl
@@ -14,13 +15,14 @@ import pytest
 
 import tracer
 import tracer.model.notation
-from tools.libreoffice import recalculate, recalculate_many
+from tools.libreoffice import recalculate_many
 from tracer.io.resources import example_paths, find_example
 from tracer.export.xlsx import write_workbook
 from tracer.io.workbooks import read_xlsx
 from traces import example_trace
 
-pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
+pytestmark = [pytest.mark.slow,  # subprocesses, real tools or whole workbooks: left out of the quick loop
+              pytest.mark.xdist_group("xlsx")]  # its module fixtures built once, on one worker
 
 ROWS = 400  # rows of the long sheets in this module's workbooks (the default is 2,000)
 
@@ -64,17 +66,22 @@ def workbooks(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def recalculated(workbooks, soffice, tmp_path_factory):
-    """Every formula workbook with its cached values stripped and recomputed by LibreOffice (one call)."""
-    names = list(workbooks)
-    paths = recalculate_many(soffice, [workbooks[n][2] for n in names], tmp_path_factory.mktemp("lo"))
-    return dict(zip(names, paths))
+    """Every workbook this module recomputes, its cached values stripped, by LibreOffice in one call: each
+    example's formula workbook (by name), the edited workbooks (('edited', name)) and the every-activation
+    workbooks (('every', spec name)), each as (the workbook written, LibreOffice's recalculated copy)."""
+    out = tmp_path_factory.mktemp("edits")
+    books = {name: workbooks[name][2] for name in workbooks}
+    books.update({("edited", name): edited_workbook(name, out) for name in EDITED})
+    books.update({("every", spec.name): every_activation_workbook(spec, out) for spec in every_activation_specs()})
+    paths = recalculate_many(soffice, list(books.values()), tmp_path_factory.mktemp("lo"))
+    return {key: (books[key], path) for key, path in zip(books, paths)}
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_libreoffice_recomputes_every_formula_to_the_engine_values(name, workbooks, recalculated):
     trace, values_path, formulas_path = workbooks[name]
     formulas = cells(formulas_path, data_only=False)
-    computed = cells(recalculated[name], data_only=True)
+    computed = cells(recalculated[name][1], data_only=True)
     engine = cells(values_path, data_only=True)
     checked = 0
     for key, text in formulas.items():
@@ -146,30 +153,41 @@ def numbers(ws) -> dict:
             if isinstance(c.value, (int, float)) and not isinstance(c.value, bool)}
 
 
-@pytest.mark.parametrize("name", ["frey-minibatch", "ekman"])
-def test_editing_the_learning_rate_a_weight_and_an_input_recomputes_like_a_fresh_run(name, soffice, tmp_path):
-    """Change the learning rate, one initial weight and one input in the file, let LibreOffice recalculate,
-    and compare the overview's loss table, the worked example and the iterations sheets cell by cell with the
-    workbook of a fresh run of the edited spec."""
+EDITED = ["frey-minibatch", "ekman"]
+EDITS = {"learning_rate": 0.25, "input": 0.35, "weight": -0.7}  # the learning rate, x of sample 1, one weight
+
+
+def edited_workbook(name: str, out) -> Path:
+    """The example's formula workbook with the learning rate, its first input of sample 1 and its first unit's
+    last weight changed as a user changes them: in the named input cells."""
     spec = tracer.load_spec(find_example(name))
-    path = tmp_path / "book.xlsx"
-    write_workbook(tracer.run(spec), path, formulas=True)
+    path = out / f"{name}.xlsx"
+    write_workbook(example_trace(name), path, formulas=True)
     wb = openpyxl.load_workbook(path)
-    for cell_name, value in {"learning_rate": 0.25, f"{spec.inputs[0]}_1": 0.35}.items():
+    for cell_name, value in {"learning_rate": EDITS["learning_rate"], f"{spec.inputs[0]}_1": EDITS["input"]}.items():
         sheet, cell = wb.defined_names[cell_name].attr_text.replace("$", "").split("!")
         wb[sheet.strip("'")][cell] = value
     layer = spec.layers[0]
     where = (layer.name, layer.units[0], layer.sources[-1])  # the overview lists weight, value, layer, unit, source
     row = next(r for r in wb["overview"].iter_rows() if tuple(c.value for c in r[2:5]) == where)
-    row[1].value = -0.7
-    wb.save(tmp_path / "changed.xlsx")
-    recomputed = openpyxl.load_workbook(recalculate(soffice, tmp_path / "changed.xlsx", tmp_path / "lo"),
-                                        data_only=True)
+    row[1].value = EDITS["weight"]
+    wb.save(out / f"{name}-changed.xlsx")
+    return out / f"{name}-changed.xlsx"
+
+
+@pytest.mark.parametrize("name", EDITED)
+def test_editing_the_learning_rate_a_weight_and_an_input_recomputes_like_a_fresh_run(name, recalculated, tmp_path):
+    """Change the learning rate, one initial weight and one input in the file, let LibreOffice recalculate,
+    and compare the overview's loss table, the worked example and the iterations sheets cell by cell with the
+    workbook of a fresh run of the edited spec."""
+    spec = tracer.load_spec(find_example(name))
+    recomputed = openpyxl.load_workbook(recalculated[("edited", name)][1], data_only=True)
     weights = [l.weights.copy() for l in spec.layers]
-    weights[0][0, -1] = -0.7
+    weights[0][0, -1] = EDITS["weight"]
     x = spec.x.copy()
-    x[0, 0] = 0.35
-    write_workbook(tracer.run(spec.replace(learning_rate=0.25, x=x).with_weights(weights)), tmp_path / "fresh.xlsx")
+    x[0, 0] = EDITS["input"]
+    edited = spec.replace(learning_rate=EDITS["learning_rate"], x=x).with_weights(weights)
+    write_workbook(tracer.run(edited), tmp_path / "fresh.xlsx")
     fresh = openpyxl.load_workbook(tmp_path / "fresh.xlsx")
     for sheet in ("worked example", "iterations"):
         got, want = numbers(recomputed[sheet]), numbers(fresh[sheet])
@@ -285,22 +303,28 @@ def every_activation_spec(output: str, loss: str, mode: dict):
                      {"x": [0.5, 0.9], "y": [0.1, 0.1, 0.8]}]})
 
 
-def test_every_activation_and_loss_as_formulas_in_libreoffice(soffice, tmp_path):
-    specs = [every_activation_spec("softmax", "half_sse", {"mode": "batch", "epochs": 2}),
-             every_activation_spec("linear", "sse", {"mode": "minibatch", "batch_size": 2, "epochs": 2,
-                                                     "reduction": "sum"}),
-             every_activation_spec({"name": "sigmoid", "alpha": 1.5}, "binary_cross_entropy",
-                                   {"mode": "online", "epochs": 1})]
-    paths = []
-    for spec in specs:
-        trace = tracer.run(spec)
-        write_workbook(trace, tmp_path / f"{spec.name}-v.xlsx")
-        write_workbook(trace, tmp_path / f"{spec.name}.xlsx", formulas=True)
-        paths.append(tmp_path / f"{spec.name}.xlsx")
-    for spec, recalculated in zip(specs, recalculate_many(soffice, paths, tmp_path / "lo")):
-        formulas = cells(tmp_path / f"{spec.name}.xlsx", data_only=False)
-        computed = cells(recalculated, data_only=True)
-        engine = cells(tmp_path / f"{spec.name}-v.xlsx", data_only=True)
+def every_activation_specs() -> list:
+    return [every_activation_spec("softmax", "half_sse", {"mode": "batch", "epochs": 2}),
+            every_activation_spec("linear", "sse", {"mode": "minibatch", "batch_size": 2, "epochs": 2,
+                                                    "reduction": "sum"}),
+            every_activation_spec({"name": "sigmoid", "alpha": 1.5}, "binary_cross_entropy",
+                                  {"mode": "online", "epochs": 1})]
+
+
+def every_activation_workbook(spec, out) -> Path:
+    """The spec's formula workbook, with its values workbook beside it (`<name>-v.xlsx`)."""
+    trace = tracer.run(spec)
+    write_workbook(trace, out / f"{spec.name}-v.xlsx")
+    write_workbook(trace, out / f"{spec.name}.xlsx", formulas=True)
+    return out / f"{spec.name}.xlsx"
+
+
+def test_every_activation_and_loss_as_formulas_in_libreoffice(recalculated):
+    for spec in every_activation_specs():
+        source, recomputed = recalculated[("every", spec.name)]
+        formulas = cells(source, data_only=False)
+        computed = cells(recomputed, data_only=True)
+        engine = cells(source.with_name(f"{spec.name}-v.xlsx"), data_only=True)
         checked = 0
         for key, text in formulas.items():
             if isinstance(text, str) and text.startswith("="):

@@ -18,9 +18,10 @@ from .fields import (INIT_KEYS, MAX_EPOCHS, MAX_SAMPLES, activation_of, boolean,
                      names_of, no_unknown, number, required, slug, text, warn, weights_of, whole)
 from .fields import name as fields_name
 from .losses import Loss
+from .notation import PROFILES
 from .updates import UPDATE_ORDERS, UpdateOrder, UpdateRule
 
-NOTATIONS = ("generic", "ekman", "frey", "maren", "cs510", "davila")
+NOTATIONS = tuple(PROFILES)  # the notation names a spec may give: one per profile, listed once (model.notation)
 MODES = ("online", "batch", "minibatch")
 TOP_KEYS = {
     "name", "title", "source", "notation", "inputs", "layers", "loss", "learning_rate",
