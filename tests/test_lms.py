@@ -26,8 +26,6 @@ from tracer.grading.mistakes import MISTAKES, mistake_values
 from tracer.grading.variants import variant_spec
 from tracer.io.resources import find_example
 
-pytestmark = pytest.mark.xdist_group("lms")  # its module fixtures built once, on one worker
-
 # Moodle's parser (question/type/multianswer/questiontype.php), as PCRE -> Python
 FRACTION = r"=|%(-?[0-9]+)%"
 ANSWER = r".+?(?<!\\)(?<!&)(?<!&amp;)(?=[~#}]|$)"  # PCRE's (?<!\\|&|&amp;): Python needs fixed widths

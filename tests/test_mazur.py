@@ -13,8 +13,6 @@ import tracer
 from printed import matches_printed
 from tracer.io.resources import find_example
 
-pytestmark = pytest.mark.xdist_group("mazur")  # its module fixtures built once, on one worker
-
 MAZUR = tracer.load_spec(find_example("mazur"))
 SEQUENTIAL = tracer.load_spec(find_example("mazur-sequential"))
 

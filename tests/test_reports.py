@@ -14,11 +14,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+import tracer
+from tracer.export.html import write_report
 from tracer.export.reports import write_example_reports
+from tracer.export.xlsx import write_workbook
 from tracer.io.resources import example_paths
 
-pytestmark = [pytest.mark.slow,  # subprocesses, real tools or whole workbooks: left out of the quick loop
-              pytest.mark.xdist_group("reports")]  # its module fixtures built once, on one worker
+pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
 
 ROOT = Path(__file__).resolve().parents[1]
 HINT = "run `tracer reports --out reports` and commit reports/"
@@ -33,8 +35,11 @@ def fresh(tmp_path_factory):
 
 
 def cells(path):
-    wb = openpyxl.load_workbook(path)
-    return {(ws.title, c.coordinate): c.value for ws in wb for row in ws.iter_rows() for c in row if c.value is not None}
+    wb = openpyxl.load_workbook(path, read_only=True)
+    found = {(ws.title, c.coordinate): c.value for ws in wb for row in ws.iter_rows() for c in row
+             if c.value is not None}
+    wb.close()
+    return found
 
 
 def close(a: float, b: float) -> bool:
@@ -101,7 +106,12 @@ def test_committed_reports_are_current(name, fresh):
     assert differ == [], f"{differ[:5]}; {HINT}"
 
 
-def test_same_spec_same_bytes(fresh, tmp_path):
-    again = write_example_reports(tmp_path)
-    for path in again:
-        assert path.read_bytes() == (fresh / path.name).read_bytes(), path.name
+@pytest.mark.parametrize("name", ["ekman", "frey-batch", "mazur-sequential", "softmax-classifier"])
+def test_same_spec_same_bytes(fresh, tmp_path, name):
+    """Written again in this run, a report and a formula workbook are the same bytes: examples with a batch, a
+    sequential update, and shuffled mini-batches with momentum, drawn weights and charts of many series."""
+    trace = tracer.run(tracer.load_spec(name))
+    write_workbook(trace, tmp_path / f"{name}.xlsx", formulas=True)
+    write_report(trace, tmp_path / f"{name}.html")
+    for suffix in ("xlsx", "html"):
+        assert (tmp_path / f"{name}.{suffix}").read_bytes() == (fresh / f"{name}.{suffix}").read_bytes(), suffix

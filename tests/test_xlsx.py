@@ -21,8 +21,7 @@ from tracer.export.xlsx import write_workbook
 from tracer.io.workbooks import read_xlsx
 from traces import example_trace
 
-pytestmark = [pytest.mark.slow,  # subprocesses, real tools or whole workbooks: left out of the quick loop
-              pytest.mark.xdist_group("xlsx")]  # its module fixtures built once, on one worker
+pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
 
 ROWS = 400  # rows of the long sheets in this module's workbooks (the default is 2,000)
 
