@@ -51,12 +51,13 @@ def lines(page: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def workbook_pdfs(soffice, tmp_path_factory):
-    """The formula workbooks of PRINTED (and Ekman's on letter paper) printed by LibreOffice in one call."""
+    """The formula workbooks of PRINTED (and Ekman's on letter paper) printed by LibreOffice in one call; xor's
+    long sheets cut at 200 rows, as README advises for printing (its 2,000 rows print on 499 pages)."""
     out = tmp_path_factory.mktemp("print")
     books = []
     for name in PRINTED:
         path = out / f"{name}.xlsx"
-        write_workbook(printed_trace(name), path, formulas=True)
+        write_workbook(printed_trace(name), path, formulas=True, max_rows=200 if name == "xor" else 2000)
         books.append(path)
     letter = out / "ekman-letter.xlsx"
     write_workbook(example_trace("ekman"), letter, formulas=True, paper="letter")
@@ -67,7 +68,7 @@ def workbook_pdfs(soffice, tmp_path_factory):
     return {p.stem: p for p in pdfs}
 
 
-@pytest.mark.parametrize("name, most", [("ekman", 12), ("frey-batch", 36), ("xor", 520), ("net-3-2-2", 30)])
+@pytest.mark.parametrize("name, most", [("ekman", 12), ("frey-batch", 36), ("xor", 80), ("net-3-2-2", 30)])
 def test_workbooks_print_on_few_pages_of_the_paper_asked_for(workbook_pdfs, name, most):
     """Every page A4; the worked example fitted to the page width, the iterations sheet in column groups at
     8 pt (a short run's few rows on each group's page, never slivers of a page-wide fit)."""
