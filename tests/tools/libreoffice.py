@@ -1,19 +1,25 @@
 """Recalculate workbooks in LibreOffice (headless) and return the paths of the recalculated copies."""
 from __future__ import annotations
 
+import re
 import subprocess
+import zipfile
 from pathlib import Path
 
-import openpyxl
+
+CACHED = re.compile(rb"(<f>[^<]*</f>)<v>[^<]*</v>")  # a formula cell's cached value (XlsxWriter, openpyxl)
 
 
 def strip_cached_values(src: Path, dst: Path) -> None:
-    """Save a copy through openpyxl, which keeps formulas but drops their cached values.
-
-    LibreOffice then has nothing to show but what it computes itself.
-    """
-    wb = openpyxl.load_workbook(src)
-    wb.save(dst)
+    """A copy with every formula's cached value removed from the sheets' XML (the formulas kept), so LibreOffice
+    has nothing to show but what it computes itself."""
+    with zipfile.ZipFile(src) as zin:
+        with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+            for item in zin.infolist():
+                data = zin.read(item)
+                if item.filename.startswith("xl/worksheets/sheet"):
+                    data = CACHED.sub(rb"\1", data)
+                zout.writestr(item, data)
 
 
 def recalculate_many(soffice: str, sources: list[Path], workdir: Path) -> list[Path]:
