@@ -14,6 +14,7 @@ from html import escape
 from markupsafe import Markup
 
 from ...errors import TracerError
+from ..numbers import column_decimals
 from ...model.expr import (Add, Call, Either, Ellipsis_, Frac, Mul, Neg, Num, Param, Paren, Ref, Square, Sum, Tagged,
                            Word)
 
@@ -59,9 +60,7 @@ class Fmt:
         finite = [abs(v) for v in values if math.isfinite(v) and v != 0]
         if not finite or not 1e-6 <= max(finite) < 1e15:
             return [self(v) for v in values]
-        if all(math.isfinite(v) and v == round(v) for v in values):  # whole numbers (data 0/1) as such
-            return [f"{v:.0f}".replace("-", "−") for v in values]
-        decimals = min(12, max(0, self.digits - 1 - math.floor(math.log10(max(finite)))))
+        decimals = min(12, column_decimals(values, self.digits))
         return [f"{v:.{decimals}f}".replace("-", "−") if math.isfinite(v) else self(v) for v in values]
 
     def mn(self, v: float, paren: bool = False) -> str:

@@ -12,7 +12,8 @@ from ...model.plan import Plan
 from ...steps import select_steps
 from . import iterations, overview, tables, worked
 from . import sheets
-from .sheets import Formats, decimals_for, paper_code
+from ..numbers import decimals_for
+from .sheets import Formats, paper_code
 
 MAX_ROWS = 2_000  # per long sheet (iterations, trace tables): hundreds of iterations stay readable and quick
 DIGITS = 4  # significant digits shown (stored values keep full precision)

@@ -8,6 +8,7 @@ import math
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import iterations
+from ..numbers import column_decimals
 from .sheets import PlainFormulaSheet, defined_name, page_setup
 
 SHEET = PlainFormulaSheet
@@ -97,7 +98,7 @@ def write_data(book, r: int, widths: list) -> int:
     named = len(spec.x) * len(heads) <= MAX_DATA_NAMES
     book.data_cells = {}
     columns = [*spec.x.T, *spec.y.T]
-    decimals = [book.decimals(col) if (col != col.round()).any() else 0 for col in columns]  # one per column
+    decimals = [column_decimals(col, book.digits) for col in columns]  # one per column
     for d, (x, y) in enumerate(zip(spec.x, spec.y), start=1):
         r += 1
         ws.write_number(r, 0, d)

@@ -64,14 +64,6 @@ def defined_name(label: str, used: set) -> str:
     return name
 
 
-def decimals_for(values, digits: int) -> int:
-    """Decimals that show `digits` significant digits of the largest value, so a column has one format."""
-    top = max((abs(float(v)) for v in values if v == v and abs(float(v)) != math.inf), default=0.0)
-    if top == 0:
-        return digits
-    return max(0, min(15, digits - 1 - math.floor(math.log10(top))))
-
-
 class Formats:
     """The workbook's cell formats, number formats made on demand (one per number of decimals and style)."""
 

@@ -10,7 +10,8 @@ import pandas as pd
 
 from ...engine.trace import COLUMNS, TEXT_COLUMNS
 from . import sheets
-from .sheets import StreamedSheet, decimals_for, page_setup, wrapped_text
+from ..numbers import decimals_for
+from .sheets import StreamedSheet, page_setup, wrapped_text
 
 CHUNK = 20_000  # rows of a trace table converted to Python values at a time
 NOTE = ("the recorded run, with the spec's inputs: this table does not follow edits of the input cells "
