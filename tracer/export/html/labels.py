@@ -45,13 +45,20 @@ class Box:
         nx, ny = min(max(cx, self.x0), self.x1), min(max(cy, self.y0), self.y1)
         return math.hypot(cx - nx, cy - ny) < r + pad
 
+    @property
+    def corners(self) -> tuple:
+        """Top left, top right, bottom right, bottom left."""
+        return (self.x0, self.y0), (self.x1, self.y0), (self.x1, self.y1), (self.x0, self.y1)
+
+    def grown(self, by: float) -> "Box":
+        return Box(self.x0 - by, self.y0 - by, self.x1 + by, self.y1 + by)
+
     def distance_to_segment(self, seg: tuple) -> float:
         """The exact distance between the box and a segment (x1, y1, x2, y2); 0 where they meet."""
         x1, y1, x2, y2 = seg
         if self._contains(x1, y1) or self._contains(x2, y2) or self._crossed_by(seg):
             return 0.0
-        corners = ((self.x0, self.y0), (self.x1, self.y0), (self.x1, self.y1), (self.x0, self.y1))
-        to_corners = min(point_segment_distance(cx, cy, seg) for cx, cy in corners)
+        to_corners = min(point_segment_distance(cx, cy, seg) for cx, cy in self.corners)
         return min(to_corners, self._distance_to_point(x1, y1), self._distance_to_point(x2, y2))
 
     def _contains(self, x: float, y: float) -> bool:
@@ -62,7 +69,7 @@ class Box:
 
     def _crossed_by(self, seg: tuple) -> bool:
         """Whether the segment crosses one of the box's sides."""
-        corners = ((self.x0, self.y0), (self.x1, self.y0), (self.x1, self.y1), (self.x0, self.y1))
+        corners = self.corners
         return any(segments_cross(seg, (*corners[i], *corners[(i + 1) % 4])) for i in range(4))
 
 
@@ -124,6 +131,10 @@ class Edge:
     def segment(self) -> tuple:
         return self.x1, self.y1, self.x2, self.y2
 
+    @property
+    def length(self) -> float:
+        return math.hypot(self.x2 - self.x1, self.y2 - self.y1)
+
 
 class Grid:
     """A spatial index: which obstacles (by number) lie in or near each CELL x CELL square."""
@@ -132,7 +143,8 @@ class Grid:
         self.cells: dict[tuple[int, int], list[int]] = defaultdict(list)
 
     def add_box(self, n: int, box: Box, margin: float = 0.0) -> None:
-        for key in self._keys(box.x0 - margin, box.y0 - margin, box.x1 + margin, box.y1 + margin):
+        grown = box.grown(margin)
+        for key in self._keys(grown.x0, grown.y0, grown.x1, grown.y1):
             self.cells[key].append(n)
 
     def add_segment(self, n: int, seg: tuple, margin: float) -> None:
@@ -169,7 +181,7 @@ def place(edges: list[Edge], circles: list[tuple[float, float, float]], area: Bo
         nodes.add_box(n, Box(cx - r, cy - r, cx + r, cy + r), 2 * PAD)
     placed: list[Box] = []
     out = [None] * len(edges)
-    for n in sorted(range(len(edges)), key=lambda n: _length(edges[n])):  # the shortest, most hemmed in, first
+    for n in sorted(range(len(edges)), key=lambda n: edges[n].length):  # the shortest, most hemmed in, first
         spot = _first_clear(n, edges, circles, area, lines, nodes, labels, placed)
         if spot is None:
             return None
@@ -177,10 +189,6 @@ def place(edges: list[Edge], circles: list[tuple[float, float, float]], area: Bo
         labels.add_box(len(placed), spot[1], PAD)
         placed.append(spot[1])
     return out
-
-
-def _length(edge: Edge) -> float:
-    return math.hypot(edge.x2 - edge.x1, edge.y2 - edge.y1)
 
 
 def _first_clear(n, edges, circles, area, lines, nodes, labels, placed):
@@ -196,7 +204,7 @@ def _first_clear(n, edges, circles, area, lines, nodes, labels, placed):
             continue
         if any(box.near_circle(*circles[k]) for k in nodes.near(box)):
             continue
-        others = [k for k in lines.near(_grown(box, MARGIN + CELL / 2)) if k != n]
+        others = [k for k in lines.near(box.grown(MARGIN + CELL / 2)) if k != n]
         if any(box.distance_to_segment(edges[k].segment) < edges[k].width / 2 + PAD for k in others):
             continue
         own = point_segment_distance(cx, cy, edge.segment)
@@ -210,7 +218,7 @@ def _spots(edge: Edge):
     """Label centres along an edge from its middle outwards: on the line, then just beside it on either side;
     last, for edges too short to hold a label between their nodes, past the start, in line with the edge."""
     dx, dy = edge.x2 - edge.x1, edge.y2 - edge.y1
-    length = math.hypot(dx, dy) or 1.0
+    length = edge.length or 1.0
     nx, ny = -dy / length, dx / length  # the unit normal
     half_w, half_h = text_width(edge.label) / 2, (BOX_ABOVE + BOX_BELOW) / 2
     beside = abs(nx) * half_w + abs(ny) * half_h + edge.width / 2 + 2  # the box's centre just off the line
@@ -222,7 +230,3 @@ def _spots(edge: Edge):
     ahead = abs(dx) / length * half_w + abs(dy) / length * half_h  # the box's reach along the line
     for gap in (30.0, 40.0):  # past the start, beyond a small node there (a bias's 1): the line points at it
         yield edge.x1 - dx / length * (ahead + gap), edge.y1 - dy / length * (ahead + gap)
-
-
-def _grown(box: Box, by: float) -> Box:
-    return Box(box.x0 - by, box.y0 - by, box.x1 + by, box.y1 + by)
