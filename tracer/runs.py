@@ -85,8 +85,7 @@ LONG_RUN = 2_000_000  # steps x parameters: past this a run takes seconds, and t
 
 def long_run(spec, total: int) -> bool:
     """Whether training `total` steps of `spec` and writing its outputs takes long enough to report progress."""
-    params = sum(l.weights.size for l in spec.layers)
-    return total * params >= LONG_RUN or params >= 500
+    return total * spec.n_weights >= LONG_RUN or spec.n_weights >= 500
 
 
 def steps_to_show(spec, total: int, shown: str, rows: int) -> list[int]:

@@ -62,7 +62,7 @@ def build_trace(spec, rec, final) -> Trace:
 
 def layer_inputs(spec, rec, sample, rows: int) -> np.ndarray:
     """What multiplies each weight in each sample (rows x parameters): 1 for a bias, else the source's value."""
-    out = np.empty((rows, sum(l.weights.size for l in spec.layers)))
+    out = np.empty((rows, spec.n_weights))
     o = 0
     for l, layer in enumerate(spec.layers):
         prev = spec.x[sample] if l == 0 else rec.a[:rows, rec.cols[l - 1]:rec.cols[l]]

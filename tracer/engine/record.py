@@ -73,7 +73,7 @@ class Recorder:
         steps = epochs * per_epoch if steps is None else steps
         rows = steps * min(spec.batch_size, n)
         units = sum(len(l.units) for l in spec.layers)
-        params = sum(l.weights.size for l in spec.layers)
+        params = spec.n_weights
         recorder = rows * (40 * units + 8 * params + 24) + 32 * steps * params
         tables = rows * (34 * units + 43 * params + 24) + 27 * steps * params  # keys, inputs, w, categoricals
         return recorder + tables

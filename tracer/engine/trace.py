@@ -90,7 +90,7 @@ class Trace:
         steps recorded."""
         if self.history is not None:
             return np.arange(1, len(self.history.w_after) + 1), self.history.w_after
-        P = sum(l.weights.size for l in self.spec.layers)
+        P = self.spec.n_weights
         return np.asarray(self.recorded_steps(), dtype=np.int64), self.updates["w_new"].to_numpy().reshape(-1, P)
 
     def samples_processed(self) -> int:

@@ -88,6 +88,11 @@ class Spec:
         return self.layers[-1]
 
     @property
+    def n_weights(self) -> int:
+        """Every weight of the network, biases included: its connections."""
+        return sum(l.weights.size for l in self.layers)
+
+    @property
     def batch_size(self) -> int:
         """Samples per weight update."""
         return {"online": 1, "batch": len(self.x)}.get(self.training.mode, self.training.batch_size)

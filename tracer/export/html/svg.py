@@ -51,7 +51,7 @@ def network_svg(spec, names, fmt, weights, delta_w=None) -> tuple[str, list[tupl
         drawing = _layout(spec, names, fmt, weights, delta_w, biggest, *spread, named)
         return drawing, place(drawing.edges, drawing.circles, drawing.area)
 
-    if sum(len(l.units) * len(l.sources) for l in spec.layers) <= MAX_LABELLED:
+    if spec.n_weights <= MAX_LABELLED:
         for named in (True, False):  # 'Δv_12 = −0.0209', else the value alone (the name is in its tooltip)
             for spread in SPREADS:  # the smallest spread whose labels all find a clear spot
                 drawing, spots = laid_out(spread, named)

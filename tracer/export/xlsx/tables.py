@@ -22,7 +22,7 @@ def write_all(book) -> None:
     """nodes, weights, updates and losses, each as its own sheet."""
     trace, spec = book.trace, book.spec
     samples, steps = trace.samples_processed(), trace.total_steps or trace.step_count()
-    units, params = sum(len(l.units) for l in spec.layers), sum(l.weights.size for l in spec.layers)
+    units, params = sum(len(l.units) for l in spec.layers), spec.n_weights
     rows = {"nodes": samples * units, "weights": samples * params, "updates": steps * params, "losses": samples}
     for name in COLUMNS:
         write_trace_table(book.wb, name, getattr(trace, name), book.max_rows, book.fmt, note=NOTE,

@@ -49,7 +49,7 @@ def layout(book, m: int) -> list[tuple]:
 def height(book, m: int) -> int:
     """Rows of one block: title, weights, data, the plan's rows, and a blank row."""
     spec = book.spec
-    params = sum(l.weights.size for l in spec.layers)
+    params = spec.n_weights
     return 1 + 1 + params + 1 + len(spec.inputs) + len(spec.output.units) + len(layout(book, m)) + 2
 
 
