@@ -160,7 +160,8 @@ def test_reports_print_on_a4_with_nothing_wider_than_the_page(report_pdfs, name,
     pdf, widest, nav = report_pdfs[name]
     assert widest == [] and nav == "none", (name, widest, nav)
     pages = pdf_pages(pdf)
-    steps = len(chosen_steps(printed_trace(name).spec.steps, printed_trace(name).step_count())[0])
+    trace = printed_trace(name)
+    steps = len(chosen_steps(trace.spec.steps, trace.step_count())[0])
     assert steps < len(pages) <= most, (name, len(pages))
     assert all(same_size(p, A4) for p in pages), pages[:3]
 
