@@ -11,10 +11,10 @@ import math
 import re
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 import tracer
+from tools.cells import workbook_cells
 from tracer.export.html import write_report
 from tracer.export.reports import write_example_reports
 from tracer.export.xlsx import write_workbook
@@ -32,14 +32,6 @@ def fresh(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     write_example_reports(out)
     return out
-
-
-def cells(path):
-    wb = openpyxl.load_workbook(path, read_only=True)
-    found = {(ws.title, c.coordinate): c.value for ws in wb for row in ws.iter_rows() for c in row
-             if c.value is not None}
-    wb.close()
-    return found
 
 
 def close(a: float, b: float) -> bool:
@@ -100,7 +92,7 @@ def test_committed_reports_are_current(name, fresh):
     html = same_text((committed / f"{name}.html").read_text(encoding="utf-8"),
                      (fresh / f"{name}.html").read_text(encoding="utf-8"))
     assert html == [], f"{name}.html: {html[:5]}; {HINT}"
-    old, new = cells(committed / f"{name}.xlsx"), cells(fresh / f"{name}.xlsx")
+    old, new = workbook_cells(committed / f"{name}.xlsx"), workbook_cells(fresh / f"{name}.xlsx")
     assert old.keys() == new.keys(), HINT
     differ = [(key, old[key], new[key]) for key in old if not same_cell(old[key], new[key])]
     assert differ == [], f"{differ[:5]}; {HINT}"

@@ -1,7 +1,6 @@
 """Excel workbooks: content read back with openpyxl, formulas recomputed by LibreOffice against the engine."""
 from __future__ import annotations
 
-import functools
 import subprocess
 import sys
 import warnings
@@ -15,6 +14,7 @@ import pytest
 
 import tracer
 import tracer.model.notation
+from tools.cells import workbook_cells
 from tools.libreoffice import recalculate_many
 from tracer.io.resources import example_paths, find_example
 from tracer.export.xlsx import write_workbook
@@ -31,16 +31,6 @@ SHEETS = ["overview", "worked example", "iterations", "nodes", "weights", "updat
 
 def run(name, **kw):
     return tracer.run(tracer.load_spec(find_example(name)), **kw) if kw else example_trace(name)
-
-
-@functools.lru_cache(maxsize=None)
-def cells(path, data_only):
-    """{(sheet, coordinate): value} of every non-empty cell (each workbook read once per test process)."""
-    wb = openpyxl.load_workbook(path, data_only=data_only, read_only=True)
-    found = {(ws.title, c.coordinate): c.value for ws in wb for row in ws.iter_rows() for c in row
-             if c.value is not None}
-    wb.close()
-    return found
 
 
 def close(a, b) -> bool:
@@ -79,9 +69,9 @@ def recalculated(workbooks, soffice, tmp_path_factory):
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_libreoffice_recomputes_every_formula_to_the_engine_values(name, workbooks, recalculated):
     trace, values_path, formulas_path = workbooks[name]
-    formulas = cells(formulas_path, data_only=False)
-    computed = cells(recalculated[name][1], data_only=True)
-    engine = cells(values_path, data_only=True)
+    formulas = workbook_cells(formulas_path, data_only=False)
+    computed = workbook_cells(recalculated[name][1], data_only=True)
+    engine = workbook_cells(values_path, data_only=True)
     checked = 0
     for key, text in formulas.items():
         if isinstance(text, str) and text.startswith("="):
@@ -115,7 +105,7 @@ def test_values_workbook_holds_the_trace(name, workbooks):
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_layout_is_identical_with_and_without_formulas(name, workbooks):
     _, values_path, formulas_path = workbooks[name]
-    values, formulas = cells(values_path, data_only=False), cells(formulas_path, data_only=False)
+    values, formulas = workbook_cells(values_path, data_only=False), workbook_cells(formulas_path, data_only=False)
     assert values.keys() == formulas.keys()
     for key, v in values.items():
         if isinstance(v, str):
@@ -321,9 +311,9 @@ def every_activation_workbook(spec, out) -> Path:
 def test_every_activation_and_loss_as_formulas_in_libreoffice(recalculated):
     for spec in every_activation_specs():
         source, recomputed = recalculated[("every", spec.name)]
-        formulas = cells(source, data_only=False)
-        computed = cells(recomputed, data_only=True)
-        engine = cells(source.with_name(f"{spec.name}-v.xlsx"), data_only=True)
+        formulas = workbook_cells(source, data_only=False)
+        computed = workbook_cells(recomputed, data_only=True)
+        engine = workbook_cells(source.with_name(f"{spec.name}-v.xlsx"), data_only=True)
         checked = 0
         for key, text in formulas.items():
             if isinstance(text, str) and text.startswith("="):
