@@ -5,6 +5,7 @@ with CI=true it fails instead, so CI never passes by skipping.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 
@@ -25,6 +26,15 @@ def pytest_collection_modifyitems(items):
             item.add_marker(mark)
         if marks:
             item.add_marker("slow")
+
+
+def pytest_runtest_setup(item):
+    """Before an in-process pytester session: import what the installed pytest plugins import. pytester drops
+    every module first imported inside an inner session, so hypothesis's plugin would import (and
+    assertion-rewrite) about 500 modules again in each one, 1.5 s a session."""
+    if "pytester" in getattr(item, "fixturenames", ()):
+        with contextlib.suppress(ImportError):  # when installed (it is not a test requirement)
+            import hypothesis  # noqa: F401
 
 
 def require_tool(names: tuple[str, ...], package: str) -> str:

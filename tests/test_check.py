@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import math
 import re
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from tracer.grading.numbers import parse_number
 from tracer.grading.exercise import Exercise
 from tracer.io.resources import find_example
 from tracer.grading.template import write_exercise
+from tools.cli import tracer_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 EKMAN = tracer.load_spec(find_example("ekman"))
@@ -49,7 +48,7 @@ def marks(spec, answers, **kw):
 
 
 def cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "tracer", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+    return tracer_cli(args, cwd)
 
 
 def test_items_recomputed_across_steps_from_earlier_items_are_the_engine(example):
@@ -315,14 +314,10 @@ def test_check_exit_codes(tmp_path):
 @pytest.mark.slow
 def test_docs_walkthrough_commands_run(tmp_path):
     """Every command of docs/check.md runs (in order, in one folder) with the exit status it documents."""
-    import os
+    from tools.cli import run_line
 
     doc = (ROOT / "docs" / "check.md").read_text()
     (tmp_path / "examples").symlink_to(ROOT / "examples")
-    (tmp_path / "bin").mkdir()
-    (tmp_path / "bin" / "tracer").write_text(f"#!/bin/sh\nexec {sys.executable} -m tracer \"$@\"\n")
-    (tmp_path / "bin" / "tracer").chmod(0o755)
-    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
     ran = 0
     for block in re.findall(r"```sh\n(.*?)```", doc, re.S):
         for line in block.splitlines():
@@ -330,7 +325,7 @@ def test_docs_walkthrough_commands_run(tmp_path):
             if not command.strip():
                 continue
             expected = int(m.group(1)) if (m := re.search(r"exit (\d)", comment)) else 0
-            p = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True)
+            p = run_line(command.strip(), tmp_path)
             assert p.returncode == expected, f"{line}\n{p.stdout}{p.stderr}"
             ran += 1
     assert ran >= 8

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +23,7 @@ from tracer.errors import ResourceError, TracerError, TracerWarning
 from tracer.io.resources import find_example
 from tracer.engine.trace import COLUMNS
 from tracer.export.xlsx import write_workbook
+from tools.cli import tracer_cli
 from traces import example_trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -407,8 +406,7 @@ def test_report_needs_html_or_xlsx(tmp_path):
 
 # -- command line -----------------------------------------------------------------------------------------
 def cli(*args, cwd=None):
-    p = subprocess.run([sys.executable, "-m", "tracer", "diff", *map(str, args)], capture_output=True, text=True,
-                       cwd=cwd)
+    p = tracer_cli(["diff", *args], cwd or Path.cwd())
     return p.returncode, p.stdout, p.stderr
 
 
@@ -488,8 +486,7 @@ def test_docs_commands_run_with_the_documented_exit_status(tmp_path):
             continue  # run by this test suite itself / by hand (minutes)
         command, _, comment = line.partition("#")
         expected = int(m.group(1)) if (m := re.search(r"exit (\d)", comment)) else 0
-        args = shlex.split(command)
-        p = subprocess.run([sys.executable, "-m", "tracer", *args[1:]], capture_output=True, text=True, cwd=tmp_path)
+        p = tracer_cli(shlex.split(command)[1:], tmp_path)
         assert p.returncode == expected, (line, p.stdout, p.stderr)
 
 

@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-import tracer
-from tracer.io.resources import find_example
-
 from printed import matches_printed
 from traces import example_trace
 

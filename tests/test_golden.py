@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import tracer
 from tracer.compare.plugin import select_steps_of
 from tracer.io.resources import example_paths
 from traces import example_trace

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,9 +14,10 @@ import tracer
 from tools.browser import open_page
 from tracer.export.html import SATURATED, render_report, write_report
 from tracer.io.resources import find_example
+from tools.cli import tracer_cli
 from traces import example_trace
 
-SHOTS = Path(os.environ.get("TRACER_SHOTS", "/tmp/shots"))  # screenshots to look at, outside the repository
+SHOTS = os.environ.get("TRACER_SHOTS")  # a folder for full-page screenshots to look at (2-5 s each), if set
 NOTATIONS = ("generic", "ekman", "frey", "maren", "cs510", "davila")
 
 
@@ -257,17 +256,14 @@ def test_notebook_summary_styles_only_itself():
 
 @pytest.mark.slow
 def test_cli_html_default_path(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "tracer", "run", str(find_example("cs510")), "--html", "-q",
-                        "--digits", "3", "--notation", "generic", "--steps", "1"], cwd=tmp_path, capture_output=True,
-                       text=True)
+    p = tracer_cli(["run", find_example("cs510"), "--html", "-q", "--digits", "3", "--notation", "generic", "--steps",
+                    "1"], tmp_path)
     assert p.returncode == 0, p.stderr
     html = (tmp_path / "out" / "cs510.html").read_text()
     assert html.count('<section class="step">') == 1 and "Generic" in html
-    p = subprocess.run([sys.executable, "-m", "tracer", "run", "ekman", "--html", "x.html", "--notation", "nope"],
-                       cwd=tmp_path, capture_output=True, text=True)
+    p = tracer_cli(["run", "ekman", "--html", "x.html", "--notation", "nope"], tmp_path)
     assert p.returncode == 2 and "unknown notation" in p.stderr and "Traceback" not in p.stderr
-    p = subprocess.run([sys.executable, "-m", "tracer", "run", "ekman", "--html", "x.html", "--digits", "0"],
-                       cwd=tmp_path, capture_output=True, text=True)
+    p = tracer_cli(["run", "ekman", "--html", "x.html", "--digits", "0"], tmp_path)
     assert p.returncode == 2 and "--digits" in p.stderr and not (tmp_path / "x.html").exists()
 
 
@@ -301,8 +297,9 @@ def test_report_in_a_real_browser(example, chromium, tmp_path):
         assert "<mi>" not in visit.text and "<msub>" not in visit.text
         svg = page.evaluate("() => [...document.querySelectorAll('svg.net')].map(s => s.getBoundingClientRect().width)")
         assert svg and all(w > 100 for w in svg)
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{example.stem}.png"), full_page=True)
+        if SHOTS:
+            Path(SHOTS).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(SHOTS) / f"{example.stem}.png"), full_page=True)
 
 
 SVG_GEOMETRY = """() => [...document.querySelectorAll('svg.net, svg.chart')].map(svg => {
@@ -394,8 +391,7 @@ def test_docs_commands_run(tmp_path):
         expected = int(m.group(1)) if (m := re.search(r"exit (\d)", comment)) else 0
         before = set(tmp_path.rglob("*"))
         command = command.replace("examples/", str(find_example("ekman").parent) + "/")
-        p = subprocess.run([sys.executable, "-m", "tracer", *shlex.split(command)[1:], "-q"], capture_output=True,
-                           text=True, cwd=tmp_path)
+        p = tracer_cli([*shlex.split(command)[1:], "-q"], tmp_path)
         assert p.returncode == expected, (line, p.stderr)
         written = set(tmp_path.rglob("*.html")) - before
         assert bool(written) == (expected == 0), (line, written)

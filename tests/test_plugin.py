@@ -133,10 +133,11 @@ def test_plugin_is_registered_by_the_package_entry_point(pytester):
     points = importlib.metadata.entry_points(group="pytest11")
     assert any(p.name == "tracer" and p.value == "tracer.pytest_plugin" for p in points)
     pytester.makepyfile(test_demo=TEST.format(lr=0.5, z=0.25))
-    result = pytester.runpytest_subprocess("--update-traces")  # a fresh process: loaded from the entry point only
+    others = ("-p", "no:hypothesispytest")  # not needed here, and 1.5 s of imports per session
+    result = pytester.runpytest_subprocess("--update-traces", *others)  # a fresh process: the entry point only
     result.assert_outcomes(failed=2)
-    pytester.runpytest_subprocess().assert_outcomes(passed=2)
-    pytester.runpytest_subprocess("--help").stdout.fnmatch_lines(["*--update-traces*"])
+    pytester.runpytest_subprocess(*others).assert_outcomes(passed=2)
+    pytester.runpytest_subprocess("--help", *others).stdout.fnmatch_lines(["*--update-traces*"])
 
 
 OTHER = """

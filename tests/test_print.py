@@ -82,12 +82,18 @@ def test_letter_paper(workbook_pdfs):
     assert pages and all(same_size(p, LETTER) for p in pages)
 
 
+def is_iterations_page(page: list[str]) -> bool:
+    """A page of the iterations sheet: it starts with the label columns, or, turned, with the label rows."""
+    return bool(page) and (page[0].startswith("step epoch sample") or
+                           len(page) > 2 and page[0].startswith("step ") and page[1].startswith("epoch "))
+
+
 def sheet_pages(pages: list[str]) -> dict[str, list[list[str]]]:
     """The printed pages of the worked example (from its title to the iterations sheet) and of the iterations
-    sheet (its pages start with the label columns), as lines."""
+    sheet, as lines."""
     texts = [lines(page) for page in pages]
     first = next(n for n, page in enumerate(texts) if page and page[0].startswith("Worked example"))
-    iterations = [n for n, page in enumerate(texts) if page and page[0].startswith("step epoch sample")]
+    iterations = [n for n, page in enumerate(texts) if is_iterations_page(page)]
     return {"worked": texts[first:iterations[0]], "iterations": [texts[n] for n in iterations]}
 
 
@@ -116,12 +122,24 @@ def test_printed_workbook_pages_carry_their_headers(workbook_pdfs, pdftotext, na
         assert len(content) >= 2, (name, n, content)
 
 
+def test_a_short_runs_iterations_print_on_one_page(workbook_pdfs, pdftotext):
+    """Ekman's single step: the iterations sheet turned, every quantity from the step number to the new
+    weights and the pattern check on one page (it printed as four pages, each a sliver of one row)."""
+    pages = sheet_pages(page_texts(pdftotext, workbook_pdfs["ekman"]))["iterations"]
+    assert len(pages) == 1, [page[:3] for page in pages]
+    labels = [line.split()[0] for line in pages[0]]
+    assert labels[:3] == ["step", "epoch", "sample"]
+    for label in ("z_g", "error", "Δw_xg0", "all"):
+        assert label in labels, label
+    row = {line.rsplit(" ", 1)[0]: line.rsplit(" ", 1)[1] for line in pages[0] if " " in line}
+    assert row["w_gf1 new"] == "0.4965" and row["y_f"] == "0.4201"  # Ekman prints 0.42, and 0.4965 for w_gf1
+
+
 @pytest.mark.parametrize("name", ["ekman", "net-3-2-2"])
 def test_iterations_print_at_8_points_or_more(workbook_pdfs, pdftotext, name):
     """Words of the iterations sheet's pages at least 10 pt tall (the line box of 8 pt type)."""
     pages = page_texts(pdftotext, workbook_pdfs[name])
-    numbers = [n for n, page in enumerate(pages, start=1) if lines(page)[:1] and
-               lines(page)[0].startswith("step epoch sample")]
+    numbers = [n for n, page in enumerate(pages, start=1) if is_iterations_page(lines(page))]
     assert numbers
     bbox = subprocess.run([pdftotext, "-bbox", "-f", str(numbers[0]), "-l", str(numbers[-1]),
                            str(workbook_pdfs[name]), "-"], capture_output=True, text=True, check=True).stdout

@@ -15,8 +15,8 @@ import pytest
 
 import tracer
 from tools.cells import workbook_cells
+from tools.cli import tracer_cli
 from tracer.export.html import write_report
-from tracer.export.reports import write_example_reports
 from tracer.export.xlsx import write_workbook
 from tracer.io.resources import example_paths
 
@@ -29,8 +29,10 @@ NUMBER = re.compile(r"[−-]?\d+(?:\.\d+)?(?:·10\^[−-]?\d+|e[−+-]?\d+)?")
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory):
+    """What README's `tracer reports` writes (the command line, run here rather than in test_readme)."""
     out = tmp_path_factory.mktemp("reports")
-    write_example_reports(out)
+    ran = tracer_cli(["reports", "--out", out], out)
+    assert ran.returncode == 0, ran.stderr
     return out
 
 

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 import tracer
-from tracer.io.resources import find_example
 from traces import example_trace
 
 

@@ -4,14 +4,13 @@ deterministic files, spec text as text, bad options.
 """
 from __future__ import annotations
 
-import subprocess
-import sys
 import zipfile
 
 import numpy as np
 import openpyxl
 import pytest
 from printed import matches_printed
+from tools.cli import tracer_cli
 
 import tracer
 from tracer.grading.check import check_answers, check_file
@@ -183,8 +182,7 @@ def test_files_are_deterministic_and_spec_text_is_text(tmp_path):
 
 
 def cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "tracer", "template", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd)
+    return tracer_cli(["template", *args], cwd)
 
 
 @pytest.mark.slow

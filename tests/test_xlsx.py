@@ -14,7 +14,7 @@ import pytest
 
 import tracer
 import tracer.model.notation
-from tools.cells import workbook_cells
+from tools.cells import iteration_rows, workbook_cells
 from tools.libreoffice import recalculate_many
 from tracer.io.resources import example_paths, find_example
 from tracer.export.xlsx import write_workbook
@@ -94,7 +94,7 @@ def test_values_workbook_holds_the_trace(name, workbooks):
     cut = [t for t, df in trace.tables.items() if len(df) > ROWS]
     assert len(caught) == len(cut) and all("holds only the first" in str(w.message) for w in caught)
     wb = openpyxl.load_workbook(values_path, read_only=True)
-    iterations = list(wb["iterations"].iter_rows(values_only=True))
+    iterations = iteration_rows(wb["iterations"])
     z_cols = [i for i, h in enumerate(iterations[0]) if h in {tracer.model.notation.profile(None, trace.spec).label(
         "z", l.name, u) for l in trace.spec.layers for u in l.units}]
     units = sum(len(l.units) for l in trace.spec.layers)
@@ -205,7 +205,7 @@ def test_chart_and_highlights(workbooks):
     assert any("ABS(" in (r.formula or [""])[0] for r in rules)  # saturated derivatives
     assert {r.operator for r in rules if r.type == "cellIs"} == {"greaterThan", "lessThan"}  # green/red delta w
     # Maren's second pattern saturates H1: its derivative is < 1e-3, so the highlight applies
-    it = list(wb["iterations"].iter_rows(values_only=True))
+    it = iteration_rows(wb["iterations"])
     col = it[0].index("αH_1(1-H_1)")
     assert min(abs(r[col]) for r in it[1:] if r[col] is not None) < 1e-3
 

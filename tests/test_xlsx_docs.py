@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 
 import openpyxl
+from tools.cells import iteration_rows
 
 from tracer.cli import main
 
@@ -30,8 +31,7 @@ def test_coursework_commands_write_their_workbooks(tmp_path, monkeypatch):
         written = Path(args[args.index("--xlsx") + 1])
         wb = openpyxl.load_workbook(written, read_only=True)
         assert wb.sheetnames[:3] == ["overview", "worked example", "iterations"], line
-        formulas = [c for row in wb["iterations"].iter_rows(min_row=2, max_row=2) for c in row
-                    if isinstance(c.value, str) and c.value.startswith("=")]
+        formulas = [v for v in iteration_rows(wb["iterations"])[1] if isinstance(v, str) and v.startswith("=")]
         assert bool(formulas) == ("--formulas" in args), line
 
 

@@ -15,3 +15,16 @@ def workbook_cells(path, data_only: bool = False) -> dict:
              if c.value is not None}
     wb.close()
     return found
+
+
+def iteration_rows(ws) -> list[tuple]:
+    """The iterations sheet as rows of its usual layout (a header row, then a row per sample processed),
+    whichever way it is written: a short run's sheet is turned, its labels down column A."""
+    rows = list(ws.iter_rows(values_only=True))
+    turned = len(rows) > 1 and rows[1][0] == "epoch"
+    if not turned:
+        return rows
+    blank = next((i for i, row in enumerate(rows) if all(v is None for v in row)), len(rows))
+    labelled = rows[:blank]  # the notes come after a blank row
+    width = max(len(row) for row in labelled)
+    return list(zip(*[tuple(row) + (None,) * (width - len(row)) for row in labelled]))

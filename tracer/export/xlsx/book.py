@@ -114,6 +114,7 @@ class Book:
         self.columns = iterations.columns(self)
         self.check_width()
         self.shown_rows = iterations.rows_shown(self)
+        self.turned = iterations.turned_layout(self)
         worked.check_height(self)
 
     @property
@@ -132,7 +133,7 @@ class Book:
         self.wb, self.fmt = wb, Formats(wb)
         self.overview = wb.add_worksheet("overview", overview.SHEET)
         self.worked = wb.add_worksheet("worked example", worked.SHEET)
-        self.iterations = wb.add_worksheet("iterations", iterations.SHEET)
+        self.iterations = wb.add_worksheet("iterations", iterations.sheet_class(self))
         overview.write_inputs(self)  # the named input cells every other sheet refers to
         iterations.write(self)
         worked.write(self)

@@ -6,6 +6,10 @@ the loss, the backward pass from the output down, the gradients), and on the ste
 gradient, delta w and new weights; the next step's weights are this step's new weights. For 0/1 targets the
 'pattern d right' columns test every training pattern with the row's weights. A helper column (outside the
 print area) keeps a running sum of the loss, from which the overview's mean loss per epoch is computed.
+
+A short run's sheet is turned a quarter (a row per quantity, a column per sample processed) when that prints
+on one page at 8 pt or more: Ekman's single step is one column down a page, not a sliver of one row on each
+of four pages. Rows and columns are named here as in the usual layout; `at` swaps them on a turned sheet.
 """
 from __future__ import annotations
 
@@ -14,12 +18,12 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ...model.plan import key
 from . import sheets
-from .sheets import StreamedSheet, page_setup
+from .sheets import PlainFormulaSheet, StreamedSheet, page_setup
 
-SHEET = StreamedSheet
 FIRST = 3  # step, epoch, sample
 MAX_TEST_PATTERNS = 32  # 'pattern d right' columns (each a nested formula) only for small data sets
 SATURATED = 1e-3  # |da/dz| below this is flagged (Maren's vanishing gradient)
+MAX_TURNED = 40  # samples processed: more never fit one page turned
 
 
 def columns(book) -> dict:
@@ -46,6 +50,44 @@ def width(book) -> int:
     return FIRST + len(book.columns) + len(tests) + bool(tests) + 1
 
 
+def heading(book) -> list[str]:
+    """The labels of the sheet's quantities: step, epoch, sample, the columns' keys, the pattern tests and the
+    helper."""
+    tests = test_patterns(book)
+    head = ["step", "epoch", "sample"] + [book.label(*k) for k in book.columns]
+    return head + [f"pattern {d + 1} right" for d in tests] + (["all right"] if tests else []) + ["running loss sum"]
+
+
+def turned_layout(book) -> tuple[list[int], str] | None:
+    """A short run's sheet turned a quarter (a row per quantity, a column per sample processed): its column
+    widths and the orientation in which it prints on one page at PRINT_SCALE (8 pt type or more); None when it
+    does not fit, and the sheet keeps a row per sample, printed in column groups by layer."""
+    if book.shown_rows > MAX_TURNED:
+        return None
+    head = heading(book)
+    values = [column_values(book, k, book.shown_rows) for k in book.columns]
+    data = max([9] + [number_width(v, book.decimals(v)) + 1 for v in values])
+    widths = [min(40, max(map(len, head)) + 2)] + [data] * book.shown_rows
+    orientation = sheets.one_page_orientation(widths, len(head) + 3, book.paper)  # a blank row and two notes
+    return (widths, orientation) if orientation else None
+
+
+def at(book, row: int, col: int) -> tuple[int, int]:
+    """The cell of a sample's row and a quantity's column: the other way round on a turned sheet."""
+    return (col, row) if book.turned else (row, col)
+
+
+def address(book, row: int, col: int) -> str:
+    """A cell of this sheet as another sheet refers to it ('iterations!B2')."""
+    return f"iterations!{xl_rowcol_to_cell(*at(book, row, col))}"
+
+
+def sheet_class(book) -> type:
+    """Streamed row by row (flat memory for millions of cells), or, turned, written column by column in memory
+    (a short run's few hundred cells)."""
+    return PlainFormulaSheet if book.turned else StreamedSheet
+
+
 def rows_shown(book) -> int:
     """Samples processed shown: up to --max-rows, cut after the last step that fits whole."""
     total = len(book.rec.loss)
@@ -62,20 +104,23 @@ def write(book) -> None:
     book.sheet_steps = {int(s) for s in rec.step[:shown]}
     book.tests = tests
     book.helper_col = FIRST + len(cols) + len(tests) + bool(tests)
-    head = ["step", "epoch", "sample"] + [book.label(*k) for k in cols]
-    head += [f"pattern {d + 1} right" for d in tests] + (["all right"] if tests else []) + ["running loss sum"]
+    head = heading(book)
     for c, h in enumerate(head):
-        ws.write_string(0, c, h, F["head"])
+        ws.write_string(*at(book, 0, c), h, F["head"])
     values = {k: column_values(book, k, shown) for k in cols}
     decimals = {k: book.decimals(v) for k, v in values.items()}
     book.column_formats = {k: F.get("value", decimals[k]) for k in cols}
-    widths = [7] * FIRST + [max(9, min(16, len(h) + 1), min(40, number_width(values[k], decimals[k]) + 1))
-                            for k, h in zip(cols, head[FIRST:])]  # longer headers wrap; numbers fit
-    widths += [11] * (book.helper_col + 1 - len(widths))
+    if book.turned:
+        widths, orientation = book.turned
+        ws.freeze_panes(FIRST, 1)
+    else:
+        widths = [7] * FIRST + [max(9, min(16, len(h) + 1), min(40, number_width(values[k], decimals[k]) + 1))
+                                for k, h in zip(cols, head[FIRST:])]  # longer headers wrap; numbers fit
+        widths += [11] * (book.helper_col + 1 - len(widths))
+        ws.set_row(0, 15 * max(-(-len(h) // (w - 1)) for h, w in zip(head, widths)))  # room for wrapped headers
+        ws.freeze_panes(1, FIRST)
     for c, w in enumerate(widths):
         ws.set_column(c, c, w)
-    ws.set_row(0, 15 * max(-(-len(h) // (w - 1)) for h, w in zip(head, widths)))  # room for wrapped headers
-    ws.freeze_panes(1, FIRST)
     literal = False
     for r in range(shown):
         literal |= write_row(book, r, tests)
@@ -87,13 +132,19 @@ def write(book) -> None:
     if literal:
         notes.append("grey weights: the step before is not on this sheet, so they are the run's values and do "
                      "not follow edits")
+    end = len(head) if book.turned else shown + 1  # the first row after the values
     for i, note in enumerate(notes):
-        ws.write_string(shown + 2 + i, 0, note, F["note"])
-    flag(book, ws, 1, shown, [c for k, c in cols.items() if k[0] == "da_dz"],
-         [c for k, c in cols.items() if k[0] == "delta_w"])
-    page_setup(ws, book.spec.name, book.paper, sum(widths[:book.helper_col]), shown + 1, repeat_rows=(0, 0),
-               repeat_columns=(0, FIRST - 1), last_col=book.helper_col - 1, last_row=shown + 1 + len(notes),
-               column_breaks=page_breaks(group_starts(book), widths[:book.helper_col], book.paper))
+        ws.write_string(end + 1 + i, 0, note, F["note"])
+    ranges = {kind: [at(book, 1, c) + at(book, shown, c) for k, c in cols.items() if k[0] == kind]
+              for kind in ("da_dz", "delta_w")}
+    flag(book, ws, ranges["da_dz"], ranges["delta_w"])
+    if book.turned:  # one page, the helper row printed too (the notes come after it)
+        page_setup(ws, book.spec.name, book.paper, sum(widths), end + 1 + len(notes), last_col=shown,
+                   last_row=end + len(notes), one_page=True, orientation=orientation)
+    else:
+        page_setup(ws, book.spec.name, book.paper, sum(widths[:book.helper_col]), shown + 1, repeat_rows=(0, 0),
+                   repeat_columns=(0, FIRST - 1), last_col=book.helper_col - 1, last_row=shown + 1 + len(notes),
+                   column_breaks=page_breaks(group_starts(book), widths[:book.helper_col], book.paper))
 
 
 def group_starts(book) -> list[int]:
@@ -152,49 +203,51 @@ def write_row(book, r: int, tests) -> bool:
     b = r - first + 1
     row, first_row, last_row = r + 1, first + 1, first + m
     plan = book.plans[m]
-    ws.write_number(row, 0, step)
-    ws.write_number(row, 1, int(rec.epoch[r]))
-    ws.write_number(row, 2, int(rec.sample[r]) + 1)
+    ws.write_number(*at(book, row, 0), step)
+    ws.write_number(*at(book, row, 1), int(rec.epoch[r]))
+    ws.write_number(*at(book, row, 2), int(rec.sample[r]) + 1)
 
     def ref(k: tuple) -> str:
         kind, kb = k[0], k[1]
         if kind == "delta_w_prev":
             before = step - 1
             if before in book.sheet_steps:
-                return xl_rowcol_to_cell(int(rec.first_row[rec.index[before]] + rec.sizes[rec.index[before]]),
-                                         cols[("delta_w",) + k[2:]])
+                return xl_rowcol_to_cell(*at(book, int(rec.first_row[rec.index[before]] + rec.sizes[rec.index[before]]),
+                                             cols[("delta_w",) + k[2:]]))
             return repr(float(rec.value(step, k)))
-        at = row if kind == "w" else first_row + kb - 1 if kb else last_row
-        return xl_rowcol_to_cell(at, cols[(kind,) + k[2:]])
+        on = row if kind == "w" else first_row + kb - 1 if kb else last_row
+        return xl_rowcol_to_cell(*at(book, on, cols[(kind,) + k[2:]]))
 
     d = int(rec.sample[r]) + 1
     for k in [k for k in cols if k[0] in ("x", "y")]:
         source = book.data_cells[(k[0], k[3] if k[0] == "x" else k[2], d)]
-        book.cell(ws, row, cols[k], source, rec.value(step, key(k[0], b, *k[1:])), book.column_formats[k])
+        book.cell(ws, *at(book, row, cols[k]), source, rec.value(step, key(k[0], b, *k[1:])), book.column_formats[k])
     literal = False
     for k in [k for k in cols if k[0] == "w"]:
         value = rec.value(step, key("w", 0, *k[1:]))
+        cell = at(book, row, cols[k])
         if b > 1:
-            book.cell(ws, row, cols[k], xl_rowcol_to_cell(first_row, cols[k]), value, book.column_formats[k])
+            book.cell(ws, *cell, xl_rowcol_to_cell(*at(book, first_row, cols[k])), value, book.column_formats[k])
         elif step == 1:
-            book.cell(ws, row, cols[k], book.initial_names[k[1:]], value, book.column_formats[k])
+            book.cell(ws, *cell, book.initial_names[k[1:]], value, book.column_formats[k])
         elif step - 1 in book.sheet_steps:
-            book.cell(ws, row, cols[k], xl_rowcol_to_cell(first_row - 1, cols[("w_new",) + k[1:]]), value,
+            book.cell(ws, *cell, xl_rowcol_to_cell(*at(book, first_row - 1, cols[("w_new",) + k[1:]])), value,
                       book.column_formats[k])
         else:
             literal = True
-            book.literal(ws, row, cols[k], value, "literal", None)
+            book.literal(ws, *cell, value, "literal", None)
     complete = b == m
     for op in plan.ops:
         if op.sample == b or (op.sample == 0 and complete):
             k = op.key[:1] + op.key[2:]
-            book.cell(ws, row, cols[k], op.rule.formula(*map(ref, op.operands)), rec.value(step, op.key),
+            book.cell(ws, *at(book, row, cols[k]), op.rule.formula(*map(ref, op.operands)), rec.value(step, op.key),
                       book.column_formats[k])
     for c, (formula, value) in enumerate(test_cells(book, step, row, ref, tests), start=FIRST + len(cols)):
-        book.cell(ws, row, c, formula, value)
-    loss = xl_rowcol_to_cell(row, cols[("loss", "", "", "")])
-    running = loss if r == 0 else f"{xl_rowcol_to_cell(row - 1, book.helper_col)}+{loss}"
-    book.cell(ws, row, book.helper_col, running, rec.loss[:r + 1].sum())
+        book.cell(ws, *at(book, row, c), formula, value, book.fmt["truth"])
+    loss = xl_rowcol_to_cell(*at(book, row, cols[("loss", "", "", "")]))
+    running = loss if r == 0 else f"{xl_rowcol_to_cell(*at(book, row - 1, book.helper_col))}+{loss}"
+    book.cell(ws, *at(book, row, book.helper_col), running, rec.loss[:r + 1].sum(),
+              book.column_formats[("loss", "", "", "")])
     return literal
 
 
@@ -207,8 +260,8 @@ def epoch_loss_formula(book, epoch: int) -> str | None:
     processed = np.count_nonzero(history.epoch == epoch) if history is not None else len(rows)
     if not len(rows) or rows[-1] >= book.shown_rows or len(rows) != processed:
         return None
-    end = f"iterations!{xl_rowcol_to_cell(int(rows[-1]) + 1, book.helper_col)}"
-    start = f"-iterations!{xl_rowcol_to_cell(int(rows[0]), book.helper_col)}" if rows[0] else ""
+    end = address(book, int(rows[-1]) + 1, book.helper_col)
+    start = f"-{address(book, int(rows[0]), book.helper_col)}" if rows[0] else ""
     return f"({end}{start})/{len(rows)}"
 
 
@@ -224,7 +277,7 @@ def test_cells(book, step: int, row: int, ref, tests) -> list:
                  for u in out.units]
         cells.append((f"AND({','.join(conds)})", right[d]))
     c0 = FIRST + len(book.columns)
-    listed = ",".join(xl_rowcol_to_cell(row, c0 + i) for i in range(len(tests)))
+    listed = ",".join(xl_rowcol_to_cell(*at(book, row, c0 + i)) for i in range(len(tests)))
     cells.append((f"AND({listed})", right.all()))
     return cells
 
@@ -261,13 +314,14 @@ def nested_a(book, k: int, unit: str, d: int, ref) -> str:
     return layer.activation.excel("(" + "+".join(terms) + ")")
 
 
-def flag(book, ws, r0: int, r1: int, da_cols, dw_cols) -> None:
-    """Conditional formats: saturated derivatives, and delta w green (+) or red (-)."""
+def flag(book, ws, da_ranges, dw_ranges) -> None:
+    """Conditional formats over cell ranges (first row, first column, last row, last column): saturated
+    derivatives, and delta w green (+) or red (-)."""
     F = book.fmt
-    for c in da_cols:
-        cell = xl_rowcol_to_cell(r0, c, row_abs=False, col_abs=False)
-        ws.conditional_format(r0, c, r1, c, {"type": "formula", "criteria": f"=ABS({cell})<{SATURATED}",
-                                             "format": F["saturated"]})
-    for c in dw_cols:
-        ws.conditional_format(r0, c, r1, c, {"type": "cell", "criteria": ">", "value": 0, "format": F["good"]})
-        ws.conditional_format(r0, c, r1, c, {"type": "cell", "criteria": "<", "value": 0, "format": F["bad"]})
+    for r0, c0, r1, c1 in da_ranges:
+        cell = xl_rowcol_to_cell(r0, c0, row_abs=False, col_abs=False)
+        ws.conditional_format(r0, c0, r1, c1, {"type": "formula", "criteria": f"=ABS({cell})<{SATURATED}",
+                                               "format": F["saturated"]})
+    for r0, c0, r1, c1 in dw_ranges:
+        ws.conditional_format(r0, c0, r1, c1, {"type": "cell", "criteria": ">", "value": 0, "format": F["good"]})
+        ws.conditional_format(r0, c0, r1, c1, {"type": "cell", "criteria": "<", "value": 0, "format": F["bad"]})

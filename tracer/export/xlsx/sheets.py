@@ -78,6 +78,8 @@ class Formats:
         "saturated": {"bg_color": "#FFEB9C", "font_color": "#9C5700", "bold": True},
         "title_wrap": {"bold": True, "font_size": 14, "text_wrap": True, "valign": "top"},
         "note_wrap": {"italic": True, "font_color": "#7F7F7F", "text_wrap": True, "valign": "top"},
+        # a formula's cached TRUE/FALSE is 1/0 to LibreOffice until it recalculates: shown as TRUE/FALSE
+        "truth": {"num_format": '"TRUE";"TRUE";"FALSE"', "align": "right"},
     }
 
     def __init__(self, wb):
@@ -134,6 +136,18 @@ def group_page_points(paper: str) -> float:
     return 0.95 * (PAGE_POINTS[paper][1] - 2 * MARGINS[0]) * 100 / PRINT_SCALE
 
 
+def one_page_orientation(widths: list[float], rows: float, paper: str) -> str | None:
+    """'portrait' or 'landscape': the orientation in which a sheet of these column widths and `rows` default
+    rows fits one page at PRINT_SCALE, with a twentieth to spare; None when neither holds it."""
+    page_w, page_h = PAGE_POINTS[paper]
+    content_w = sum(column_points(w) for w in widths) * PRINT_SCALE / 100
+    content_h = rows * ROW_POINTS * PRINT_SCALE / 100
+    for orientation, (w, h) in (("portrait", (page_w, page_h)), ("landscape", (page_h, page_w))):
+        if content_w <= 0.95 * (w - 2 * MARGINS[0]) and content_h <= 0.95 * (h - 2 * MARGINS[1]):
+            return orientation
+    return None
+
+
 def rows_per_page(widths: list[float], height: int, paper: str) -> int:
     """About how many default-height rows one printed page holds, for a sheet of these column widths fitted to
     the page width as page_setup fits it (with a tenth to spare for taller rows)."""
@@ -149,13 +163,15 @@ def rows_per_page(widths: list[float], height: int, paper: str) -> int:
 
 def page_setup(ws, title: str, paper: str, width: int, height: int, repeat_rows: tuple | None = None,
                repeat_columns: tuple | None = None, last_col: int | None = None, last_row: int | None = None,
-               one_page: bool = False, column_breaks: list[int] | None = None) -> None:
+               one_page: bool = False, column_breaks: list[int] | None = None,
+               orientation: str | None = None) -> None:
     """Print setup: orientation by the sheet's shape, fit to the page width (a few pages for very wide sheets),
     header rows and label columns repeated, a footer with the example's name and page numbers, and a print
     area that leaves out helper columns. `width` is the sheet's width in characters of column width;
     `one_page` fits a short sheet (the overview) on one page; `column_breaks` (the first column of each
-    printed page after the first) prints a wide sheet at PRINT_SCALE in those column groups instead."""
-    if is_landscape(width, height):
+    printed page after the first) prints a wide sheet at PRINT_SCALE in those column groups instead;
+    `orientation` ('portrait' or 'landscape') overrides the one the shape suggests."""
+    if orientation == "landscape" or orientation is None and is_landscape(width, height):
         ws.set_landscape()
     else:
         ws.set_portrait()

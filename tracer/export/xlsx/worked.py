@@ -14,8 +14,8 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from ...errors import TracerError
 from ...model.plan import key
+from . import iterations, sheets
 from .iterations import flag
-from . import sheets
 from .sheets import PlainFormulaSheet, page_setup, wrapped_text
 
 SHEET = PlainFormulaSheet
@@ -178,7 +178,7 @@ def write_block(book, step: int, row: int, width: int, given: dict, pages: Pages
                                              "(--max-rows), so this weight does not follow edits.")
                 else:
                     first = int(rec.first_row[rec.index[step]]) + 1
-                    source = f"iterations!{xl_rowcol_to_cell(first, book.columns[k])}"
+                    source = iterations.address(book, first, book.columns[k])
                     book.cell(ws, row, 1, source, value, F.get("value", given["w"]))
                 row += 1
     section("inputs and targets", True)
@@ -207,7 +207,7 @@ def write_block(book, step: int, row: int, width: int, given: dict, pages: Pages
             if step - 1 in book.sheet_steps:
                 before = rec.index[step - 1]
                 last = int(rec.first_row[before] + rec.sizes[before])
-                return f"iterations!{xl_rowcol_to_cell(last, book.columns[('delta_w',) + k[2:]])}"
+                return iterations.address(book, last, book.columns[("delta_w",) + k[2:]])
             return repr(float(rec.value(step, k)))
         return xl_rowcol_to_cell(place[(kind,) + k[2:]], kb if kb else 1)
 
@@ -221,8 +221,8 @@ def write_block(book, step: int, row: int, width: int, given: dict, pages: Pages
     da_rows = [r for k, r in place.items() if k[0] == "da_dz"]
     dw_rows = [r for k, r in place.items() if k[0] == "delta_w"]
     for r in da_rows:
-        flag(book, ws, r, r, range(1, m + 1), [])
+        flag(book, ws, [(r, c, r, c) for c in range(1, m + 1)], [])
     for r in dw_rows:
-        flag(book, ws, r, r, [], [1])
+        flag(book, ws, [], [(r, 1, r, 1)])
     return row
 
