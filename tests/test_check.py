@@ -357,25 +357,6 @@ def test_feedback_page_in_a_browser(chromium, tmp_path):
     assert '<img src="http://example.com/x.png"' in hostile and "unparseable" in hostile
 
 
-def test_workbook_saved_by_libreoffice_with_student_formulas(soffice, tmp_path):
-    """A student answers in LibreOffice, partly with formulas: the values LibreOffice saves are graded."""
-    from tools.libreoffice import recalculate
-
-    write_exercise(EKMAN, tmp_path / "key.xlsx", key=True)
-    wb = openpyxl.load_workbook(tmp_path / "key.xlsx")
-    rows = {row[0].value: row for row in wb["answers"].iter_rows()}
-    rows["z_g"][1].value = "=0.3+0.6*(-0.9)+(-0.1)*0.1"  # Ekman's z_g as a formula
-    rows["y_g"][1].value = "=TANH(B{})".format(rows["z_g"][1].row)
-    rows["z_f"][1].value = "=-0.2+0.5*B{}".format(rows["y_g"][1].row)
-    wb.save(tmp_path / "student.xlsx")
-    saved = recalculate(soffice, tmp_path / "student.xlsx", tmp_path / "lo")
-    assert check_file(EKMAN, tmp_path / "student.xlsx").score == 23  # openpyxl kept no values: 3 unparseable
-    result = check_file(EKMAN, saved)
-    status = {m.label: m.status for m in result.marks}
-    assert result.error == "" and (status["z_g"], status["y_g"]) == ("correct", "correct")
-    assert status["z_f"] == "correct" and result.score == result.total == 26
-
-
 def test_class_line_names_the_most_frequent_mistakes(tmp_path):
     from tracer.grading.feedback import check_files
 

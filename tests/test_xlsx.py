@@ -1,4 +1,7 @@
-"""Excel workbooks: content read back with openpyxl, formulas recomputed by LibreOffice against the engine."""
+"""Excel workbooks: content read back with openpyxl, formulas recomputed by LibreOffice against the engine.
+
+Every workbook of the suite that LibreOffice recalculates is recalculated here, in one soffice call (the
+`recalculated` fixture), a student's answer workbook with formulas among them."""
 from __future__ import annotations
 
 import subprocess
@@ -62,6 +65,7 @@ def recalculated(workbooks, soffice, tmp_path_factory):
     books = {name: workbooks[name][2] for name in workbooks}
     books.update({("edited", name): edited_workbook(name, out) for name in EDITED})
     books.update({("every", spec.name): every_activation_workbook(spec, out) for spec in every_activation_specs()})
+    books["student"] = student_workbook(out)
     paths = recalculate_many(soffice, list(books.values()), tmp_path_factory.mktemp("lo"))
     return {key: (books[key], path) for key, path in zip(books, paths)}
 
@@ -306,6 +310,37 @@ def every_activation_workbook(spec, out) -> Path:
     write_workbook(trace, out / f"{spec.name}-v.xlsx")
     write_workbook(trace, out / f"{spec.name}.xlsx", formulas=True)
     return out / f"{spec.name}.xlsx"
+
+
+EKMAN_Z_G = "=0.3+0.6*(-0.9)+(-0.1)*0.1"  # Ekman's z_g, typed as a formula
+
+
+def student_workbook(out) -> Path:
+    """Ekman's answer key as a student fills it in LibreOffice, partly with formulas (openpyxl saves them without
+    values)."""
+    from tracer.grading.template import write_exercise
+
+    write_exercise(tracer.load_spec("ekman"), out / "key.xlsx", key=True)
+    wb = openpyxl.load_workbook(out / "key.xlsx")
+    rows = {row[0].value: row for row in wb["answers"].iter_rows()}
+    rows["z_g"][1].value = EKMAN_Z_G
+    rows["y_g"][1].value = "=TANH(B{})".format(rows["z_g"][1].row)
+    rows["z_f"][1].value = "=-0.2+0.5*B{}".format(rows["y_g"][1].row)
+    wb.save(out / "student.xlsx")
+    return out / "student.xlsx"
+
+
+def test_a_students_workbook_saved_by_libreoffice_is_graded_by_its_values(recalculated):
+    """The values LibreOffice computed and saved are graded; the same file without them has three blanks."""
+    from tracer.grading.check import check_file
+
+    ekman = tracer.load_spec("ekman")
+    typed, saved = recalculated["student"]
+    assert check_file(ekman, typed).score == 23  # openpyxl kept no values: 3 unparseable
+    result = check_file(ekman, saved)
+    status = {m.label: m.status for m in result.marks}
+    assert result.error == "" and (status["z_g"], status["y_g"]) == ("correct", "correct")
+    assert status["z_f"] == "correct" and result.score == result.total == 26
 
 
 def test_every_activation_and_loss_as_formulas_in_libreoffice(recalculated):

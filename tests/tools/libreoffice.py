@@ -63,11 +63,6 @@ def always_recalculate(profile: Path) -> None:
     (user / "registrymodifications.xcu").write_text(RECALC_ON_LOAD)
 
 
-def recalculate(soffice: str, src: Path, workdir: Path) -> Path:
-    """One workbook recalculated by LibreOffice."""
-    return recalculate_many(soffice, [src], workdir)[0]
-
-
 def convert_many(soffice: str, sources: list[Path], workdir: Path, fmt: str) -> list[Path]:
     """Workbooks converted by LibreOffice to `fmt` ('pdf': printed with each sheet's page setup; 'png': the
     first printed page), formulas recalculated first; the paths of the results."""

@@ -243,7 +243,7 @@ def write_row(book, r: int, tests) -> bool:
             book.cell(ws, *at(book, row, cols[k]), op.rule.formula(*map(ref, op.operands)), rec.value(step, op.key),
                       book.column_formats[k])
     for c, (formula, value) in enumerate(test_cells(book, step, row, ref, tests), start=FIRST + len(cols)):
-        book.cell(ws, *at(book, row, c), formula, value, book.fmt["truth"])
+        book.cell(ws, *at(book, row, c), formula, value)
     loss = xl_rowcol_to_cell(*at(book, row, cols[("loss", "", "", "")]))
     running = loss if r == 0 else f"{xl_rowcol_to_cell(*at(book, row - 1, book.helper_col))}+{loss}"
     book.cell(ws, *at(book, row, book.helper_col), running, rec.loss[:r + 1].sum(),

@@ -78,8 +78,6 @@ class Formats:
         "saturated": {"bg_color": "#FFEB9C", "font_color": "#9C5700", "bold": True},
         "title_wrap": {"bold": True, "font_size": 14, "text_wrap": True, "valign": "top"},
         "note_wrap": {"italic": True, "font_color": "#7F7F7F", "text_wrap": True, "valign": "top"},
-        # a formula's cached TRUE/FALSE is 1/0 to LibreOffice until it recalculates: shown as TRUE/FALSE
-        "truth": {"num_format": '"TRUE";"TRUE";"FALSE"', "align": "right"},
     }
 
     def __init__(self, wb):
