@@ -31,6 +31,7 @@ from .variants import variant_spec
 
 SCORING = ("correct", "rounded", "carried forward")
 DEFAULT_RTOL = 1e-4
+SHOWN_UNKNOWN = 20  # unknown labels listed (with the closest known label) in a file's feedback
 SECONDS_PER_FILE = 60.0  # a student's file gets this long; a batch of hundreds stays quick
 MAX_ITEMS = 20_000  # quantities one file may ask to grade
 UNEXPLAINED = "not explained by a known mistake"
@@ -89,8 +90,10 @@ def match_labels(answers: dict, items: list) -> tuple[dict, list[str]]:
         if exact is not None:
             out.setdefault(exact, text)
             continue
-        close = difflib.get_close_matches(normal_label(label), list(known), n=1, cutoff=0.0)
-        hint = f"; did you mean {known[close[0]]!r}?" if close else ""
+        hint = ""
+        if len(warnings) < SHOWN_UNKNOWN:  # only those are shown; difflib on thousands of junk rows took minutes
+            close = difflib.get_close_matches(normal_label(label[:40]), list(known), n=1, cutoff=0.0)
+            hint = f"; did you mean {known[close[0]]!r}?" if close else ""
         warnings.append(f"unknown label {label[:40]!r}: not a quantity of this exercise{hint}")
     return out, warnings
 
@@ -256,9 +259,9 @@ def check_file(spec, path, rtol: float = DEFAULT_RTOL, rounding: Rounding | None
         result.problems.append("no label matches this exercise: is it the right file, or in another notation "
                                "(--notation)?")
         return result
-    result.problems.extend(warnings[:20])
-    if len(warnings) > 20:
-        result.problems.append(f"{len(warnings) - 20} more unknown labels")
+    result.problems.extend(warnings[:SHOWN_UNKNOWN])
+    if len(warnings) > SHOWN_UNKNOWN:
+        result.problems.append(f"{len(warnings) - SHOWN_UNKNOWN} more unknown labels")
     if len(warnings) > known:
         result.problems.append("most labels do not match the exercise: were they changed, or is the file in "
                                "another notation (--notation)?")
