@@ -4,6 +4,7 @@ Coordinates are computed here; every text from the spec is escaped here. The dra
 """
 from __future__ import annotations
 
+import math
 from html import escape
 
 import numpy as np
@@ -196,8 +197,8 @@ def dashes(n: int) -> str:
 def line_chart(series, xlabel: str, ylabel: str) -> str:
     """An inline-SVG line chart of (name, colour, points) series on one set of axes, with a legend. Points that
     are not finite (a diverged run) are left out; with none left, or values too far apart to scale, no chart."""
-    series = [(name, colour, [(x, y) for x, y in pts if np.isfinite(x) and np.isfinite(y)])
-              for name, colour, pts in series]
+    series = [(name, colour, [(x, y) for x, y in pts if math.isfinite(x) and math.isfinite(y)])
+              for name, colour, pts in series]  # math's test: numpy's on each of 360,000 floats took 1.3 s
     all_pts = [p for _, _, pts in series for p in pts]
     if not all_pts:
         return ""
