@@ -445,6 +445,44 @@ def test_cli_other_codes_csv_directory_with_some_tables_and_columns(tmp_path):
     assert cli(tmp_path / "student", "frey-online")[0] == 0
 
 
+def written_trace(folder: Path, name: str = "frey-online") -> Path:
+    write_trace(example_trace(name), folder)
+    return folder
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda t: [(t / n).unlink() for n in ("nodes.csv", "weights.csv", "updates.csv")],
+     "holds no nodes, weights, updates table, though its trace.json says tracer wrote it whole"),
+    (lambda t: ((t / "nodes.csv").unlink(), (t / "nodes.csv").mkdir()), "nodes.csv: not a regular file"),
+    (lambda t: (t / "trace.json").write_text(
+        (t / "trace.json").read_text().replace('"steps": "1-8"', '"steps": "1-5"').replace(
+            '"steps_held": 8', '"steps_held": 5')), "says steps 1-5 (5 of 8), but the tables hold 1-8"),
+    (lambda t: (t / "trace.json").write_text((t / "trace.json").read_text().replace(
+        '"steps": "1-8"', '"steps": "1-4611686018427387903"')), "is outside 1..8"),
+    (lambda t: (t / "trace.json").write_text((t / "trace.json").read_text().replace(
+        '"steps_held": 8', '"steps_held": "x"')), "not a trace manifest"),
+    (lambda t: (t / "trace.json").write_text((t / "trace.json").read_text().replace(
+        '"steps": "1-8"', '"steps": 5')), "not a trace manifest"),
+], ids=["three tables gone", "a folder as nodes.csv", "fewer steps named", "an endless range", "steps_held text",
+        "steps a number"])
+def test_an_incomplete_or_inconsistent_trace_folder_is_refused_never_same(tmp_path, damage, message):
+    """A folder tracer wrote (it has trace.json) is compared whole or not at all: diff never says "same" about
+    tables or steps it did not read."""
+    folder = written_trace(tmp_path / "b")
+    damage(folder)
+    status, out, err = cli(written_trace(tmp_path / "a"), folder)
+    assert status == 2 and message in err and len(err.splitlines()) == 1 and out == "", err
+    with pytest.raises(TracerError, match=re.escape(message)):
+        diff_traces("frey-online", folder)
+
+
+def test_other_codes_folder_without_a_manifest_is_compared_on_what_it_holds(tmp_path):
+    folder = written_trace(tmp_path / "b")
+    for name in ("trace.json", "nodes.csv", "weights.csv", "updates.csv"):
+        (folder / name).unlink()
+    assert cli(written_trace(tmp_path / "a"), folder)[0] == 0
+
+
 @pytest.mark.parametrize("args, message", [
     (("nope", "ekman"), "nope: no such file or directory"),
     (("TRACE", "xor"), "different networks"),

@@ -13,10 +13,13 @@ import io
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
 import yaml
+
+import tracer
 
 from tracer.cli import main
 from tracer.io.resources import find_example
@@ -159,6 +162,29 @@ def test_messages_name_the_users_file_and_never_echo_a_files_content(tmp_path):
     spec.write_text(spec.read_text().replace("d.csv", "t.csv"))
     status, _, err = run_cli(["run", str(spec)])
     assert status == 2 and "two columns of the same name" in err
+
+
+@pytest.mark.parametrize("epochs", ["010", "0o12", "0x0A", "+10"])
+def test_integers_are_yaml_1_2_decimal_never_octal(tmp_path, epochs):
+    """`epochs: 010` trains ten epochs and `learning_rate: 010` is ten (PyYAML's YAML 1.1 read both as 8)."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(find_example("ekman").read_text().replace("epochs: 1}", f"epochs: {epochs}}}").replace(
+        "learning_rate: 0.1", "learning_rate: 010"))
+    loaded = tracer.load_spec(spec)
+    assert loaded.training.epochs == 10 and loaded.learning_rate == 10
+
+
+def test_nested_aliases_are_refused_before_they_expand(tmp_path):
+    """Nine levels of ten aliases (2.6 kB) would be a billion values: refused in one line within seconds."""
+    lines = ["a0: &a0 [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    spec = tmp_path / "bomb.yaml"
+    spec.write_text("\n".join(lines) + "\n")
+    start = time.process_time()
+    status, _, err = run_cli(["run", str(spec), "--trace", str(tmp_path / "t")])
+    assert time.process_time() - start < 5
+    assert status == 2 and "YAML aliases" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "t").exists()
 
 
 def test_a_csv_with_a_byte_order_mark_is_read(tmp_path):

@@ -197,3 +197,33 @@ def test_each_response_is_graded_in_the_notation_its_question_was_written_in(tmp
         assert not result.error and [m.label for m in result.marks] == expected
         assert result.score == result.total
     assert [m.label for m in frey.marks] != [m.label for m in generic.marks]
+
+
+def test_names_in_cloze_syntax_add_no_blank_and_a_right_student_scores_full(tmp_path, capsys):
+    """An input, a unit and a layer named in Moodle's Cloze syntax: the question still has one blank per
+    quantity (the givens table and the labels escape '{' and '}'), and a student right on every quantity
+    gets every mark from --moodle-responses."""
+    text = find_example("ekman").read_text().replace("notation: ekman\n", "").replace(
+        "inputs: [x1, x2]", 'inputs: ["{1:NUMERICAL:=1}", x2]').replace("units: [g]", 'units: ["{1:SA:=g}"]').replace(
+        "name: F", 'name: "F#~}"').replace("name: ekman", "name: cloze")
+    spec_file = tmp_path / "cloze.yaml"
+    spec_file.write_text(text)
+    assert main(["template", str(spec_file), "--variants", "1", "--seed", "3", "--out", str(tmp_path / "ex"),
+                 "--moodle", str(tmp_path / "quiz.xml")]) == 0
+    question = ET.parse(tmp_path / "quiz.xml").getroot().findall("question")[1]
+    text = question.find("questiontext/text").text
+    vid = question.find("idnumber").text
+    ex = Exercise(variant_spec(tracer.load_spec(spec_file), vid), 1, None)
+    parsed = blanks(text)
+    assert len(parsed) == len(ex.items) and text.count("{1:") == len(ex.items)
+    parts = "; ".join(f"part {i}: {b[0][1]:.8f}" for i, b in enumerate(parsed, start=1))
+    path = tmp_path / "responses.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=["Last name", "First name", "Question 1", "Response 1"])
+        writer.writeheader()
+        writer.writerow({"Last name": "S", "First name": "A", "Question 1": re.sub(r"<[^>]+>", " ", text),
+                         "Response 1": parts})
+    capsys.readouterr()
+    assert main(["check", str(spec_file), "--moodle-responses", str(path), "--out", str(tmp_path / "g")]) == 0
+    total = len(ex.items)
+    assert f"{total}/{total}" in capsys.readouterr().out

@@ -11,7 +11,7 @@ from ..engine.trace import COLUMNS, KEYS, Trace, typed
 from ..errors import TracerError
 from ..io.resources import find_example
 from ..io.tracefiles import read_manifest, read_table, read_trace, table_files
-from ..steps import select_steps
+from ..steps import describe_steps, select_steps
 from ..io.workbooks import read_xlsx
 
 
@@ -81,8 +81,36 @@ def resolve(source) -> tuple[dict, object, list | None]:
     if isinstance(source, dict):
         return source, None, None
     if not isinstance(source, Trace) and Path(source).is_dir():
-        info = read_manifest(Path(source))
-        held = select_steps(info["steps"], 2**62) if info.get("steps_held", 0) < info.get("total_steps", 0) else None
-        return as_tables(source), None, held
+        return folder_tables(Path(source))
     trace = load_trace(source)
     return trace.tables, trace.spec, trace.recorded_steps() if trace.partial else None
+
+
+def folder_tables(folder: Path) -> tuple[dict, None, list | None]:
+    """A trace folder's tables, checked so that a diff never says "same" about what it did not compare: a table
+    name that is not a regular file is refused, and a folder tracer wrote (it has trace.json) must hold all
+    four tables and exactly the steps its manifest names (the range read only up to the tables' last step)."""
+    for name in COLUMNS:
+        for ext in ("csv", "parquet"):
+            path = folder / f"{name}.{ext}"
+            if (path.exists() or path.is_symlink()) and not path.is_file():
+                raise TracerError(str(path), "not a regular file; a trace table is a CSV or Parquet file")
+    tables = as_tables(folder)
+    info = read_manifest(folder)
+    if not info:
+        return tables, None, None  # other code's tables: compared on what they hold (docs/diff.md)
+    where = str(folder / "trace.json")
+    missing = [n for n in COLUMNS if n not in tables]
+    if missing:
+        raise TracerError(str(folder), f"holds no {', '.join(missing)} table, though its trace.json says tracer "
+                                       "wrote it whole; write the trace again")
+    steps, held, total = info.get("steps"), info.get("steps_held"), info.get("total_steps")
+    if not isinstance(steps, str) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                                             for n in (held, total)):
+        raise TracerError(where, "not a trace manifest (steps, steps_held and total_steps); write the trace again")
+    found = sorted({int(s) for df in tables.values() for s in pd.unique(df["step"])})
+    named = select_steps(steps, max(found[-1] if found else 0, 1), option=where) if steps else []
+    if found != named or held != len(found) or total < held:
+        raise TracerError(where, f"says steps {steps or 'none'} ({held} of {total}), but the tables hold "
+                                 f"{describe_steps(found) or 'no step'}; write the trace again")
+    return tables, None, found if held < total else None

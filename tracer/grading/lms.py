@@ -75,7 +75,7 @@ def quiz_items(ex: Exercise, rounding: Rounding | None) -> list[dict]:
 
 def given_table(ex: Exercise, names) -> str:
     """The given data as an HTML table."""
-    rows = "".join(f"<tr><td>{escape(label)}</td><td>{escape(v if isinstance(v, str) else number(v))}</td></tr>"
+    rows = "".join(f"<tr><td>{_text(label)}</td><td>{_text(v if isinstance(v, str) else number(v))}</td></tr>"
                    for label, v in given_rows(ex, names))
     return f"<table border='1'><tr><th>given</th><th>value</th></tr>{rows}</table>"
 
@@ -89,8 +89,9 @@ def cloze(quantity: dict) -> str:
 
 
 def _feedback(text: str) -> str:
-    """Feedback text inside a Cloze blank: '}' and '#' escaped as Moodle reads them, '~' avoided."""
-    return html.escape(text, quote=False).replace("}", "\\}").replace("#", "\\#").replace("~", "∼")
+    """Feedback text inside a Cloze blank: '}' and '#' escaped as Moodle reads them, '~' avoided, no '{'."""
+    return (html.escape(text, quote=False).replace("}", "\\}").replace("#", "\\#").replace("~", "∼")
+            .replace("{", "&#123;"))
 
 
 def _text(text: str) -> str:

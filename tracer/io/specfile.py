@@ -24,6 +24,7 @@ MAX_SPEC_BYTES = 5 * 2**20  # a spec is a few kB; the weights of a big net a few
 MAX_CSV_BYTES = 200 * 2**20
 MAX_DIGITS = 400  # longer numbers are not weights or data
 MAX_DEPTH = 50  # nesting of mappings and lists
+MAX_NODES = 1_000_000  # values, counted as YAML aliases expand them (nine levels of ten aliases: a billion)
 
 
 def load_spec(path) -> Spec:
@@ -113,6 +114,17 @@ SpecLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true
                                  list("tTfF"))
 SpecLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
                                  list("-+0123456789"))
+
+
+def _int(loader, node) -> int:
+    """A YAML 1.2 core integer: decimal (`010` is ten), `0o` octal or `0x` hexadecimal, never YAML 1.1's octal."""
+    text = loader.construct_scalar(node)
+    if text[:2] in ("0o", "0x"):  # unsigned, as the resolver above matches them
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text)
+
+
+SpecLoader.add_constructor("tag:yaml.org,2002:int", _int)
 SpecLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
@@ -135,16 +147,22 @@ def _yaml(text: str, where: str):
     return raw
 
 
-def _depth(value, where: str, level: int = 0) -> None:
-    """Refuse structures nested deeper than any spec needs; refuse integers too long to be numbers."""
+def _depth(value, where: str, level: int = 0, count: list | None = None) -> None:
+    """Refuse structures nested deeper than any spec needs, or of more values than MAX_NODES as aliases expand
+    them (counted before anything walks them whole); refuse integers too long to be numbers."""
+    count = [0] if count is None else count
+    count[0] += 1
+    if count[0] > MAX_NODES:
+        raise SpecError(where, f"more than {MAX_NODES:,} values (YAML aliases (*name) repeat what they name); "
+                               "write the data out, or put it in a CSV file")
     if level > MAX_DEPTH:
         raise SpecError(where, f"nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, dict):
         for v in value.values():
-            _depth(v, where, level + 1)
+            _depth(v, where, level + 1, count)
     elif isinstance(value, list):
         for v in value:
-            _depth(v, where, level + 1)
+            _depth(v, where, level + 1, count)
     elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 3.33 * MAX_DIGITS:
         raise SpecError(where, f"a number with more than {MAX_DIGITS} digits")
 
