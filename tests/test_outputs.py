@@ -171,3 +171,40 @@ def test_concurrent_runs_never_mix_their_tables(tmp_path):
     steps = {name: pd.read_csv(t / f"{name}.csv")["step"].max() for name in ("nodes", "weights", "updates", "losses")}
     assert set(steps.values()) == {info["total_steps"]}, (steps, info)
     assert leftovers(tmp_path) == []
+
+
+def snapshot(folder: Path) -> dict:
+    """Every file under a folder with its bytes."""
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("args, option, message", [
+    (["run", "s.yaml", "--html", "s.yaml"], "--html", "also an input"),
+    (["run", "s.yaml", "--xlsx", "a.xlsx", "--html", "a.xlsx"], "--html", "also the output of --xlsx"),
+    (["run", "s.yaml", "--trace", "t", "--xlsx", "t/w.xlsx"], "--trace", "lies inside it"),
+    (["run", "s.yaml", "--trace", "."], "--trace", "lies inside it"),
+    (["run", "s.yaml", "--xlsx", "link.yaml"], "--xlsx", "also an input"),
+    (["template", "s.yaml", "--out", "ex.xlsx", "--key", "s.yaml"], "--key", "also an input"),
+    (["check", "s.yaml", "alice.xlsx", "--report", "alice.xlsx"], "--report", "also an input"),
+    (["check", "s.yaml", "grades/gradebook.csv", "alice.xlsx", "--out", "grades"], "--out (gradebook.csv)",
+     "also an input"),
+    (["diff", "alice.xlsx", "s.yaml", "--report", "alice.xlsx"], "--report", "also an input"),
+], ids=["report over the spec", "two outputs one file", "workbook inside the trace folder",
+        "trace folder holding the spec", "output through a symlink to the spec", "key over the spec",
+        "feedback over the answers", "gradebook over an answer file", "diff report over an input"])
+def test_no_output_is_an_input_or_another_output(tmp_path, monkeypatch, args, option, message):
+    """Refused in one line naming the option, before anything runs: every file is as it was, nothing new."""
+    from tracer.io.resources import find_example
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text(find_example("ekman").read_text())
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "s.yaml")
+    assert main(["template", "s.yaml", "--out", "blank.xlsx", "--key", "alice.xlsx"]) == 0
+    (tmp_path / "grades").mkdir()
+    (tmp_path / "grades" / "gradebook.csv").write_text("quantity,value\nz_g,-0.25\n")
+    before = snapshot(tmp_path)
+    status, out, err = run_cli(*args)
+    assert status == 2 and err.startswith(f"tracer: error: {option}: ") and message in err, err
+    assert len(err.splitlines()) == 1 and out == ""
+    assert snapshot(tmp_path) == before and sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["s.yaml", "link.yaml", "blank.xlsx", "alice.xlsx", "grades"])

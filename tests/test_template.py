@@ -195,7 +195,7 @@ def test_template_cli(tmp_path):
     p = cli("frey-online", "--steps", "1-3", "--out", tmp_path / "r.xlsx", "--key", tmp_path / "rk.xlsx", cwd=tmp_path)
     assert p.returncode == 0, p.stderr  # --steps takes the same ranges as in every command
     p = cli("ekman", "--out", tmp_path / "same.xlsx", "--key", tmp_path / "same.xlsx", cwd=tmp_path)
-    assert p.returncode == 2 and "overwrite" in p.stderr and not (tmp_path / "same.xlsx").exists()
+    assert p.returncode == 2 and "also the output of --out" in p.stderr and not (tmp_path / "same.xlsx").exists()
     for bad in (["ekman", "--steps", "2"], ["ekman", "--steps", "0"], ["ekman", "--notation", "klingon"],
                 ["ekman", "--variants", "0"], ["ekman", "--variants", "2", "--key", "k.xlsx"],
                 ["ekman", "--variants", "2"], ["ekman", "--seed", "-1"], ["ekman", "--moodle", "q.xml"]):

@@ -17,7 +17,7 @@ from .errors import ResourceError, TracerError
 from .export.html import write_report
 from .export.html.mathml import Fmt
 from .export.xlsx import MAX_ROWS, check_workbook_options, write_workbook
-from .io.atomic import Outputs, output_target
+from .io.atomic import Outputs, distinct_outputs, output_target
 from .io.tracefiles import FORMATS, OWNED, write_trace
 from .model.notation import profile
 from .steps import select_steps
@@ -45,6 +45,7 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
     epochs = epochs or spec.training.epochs
     total = epochs * len(step_sizes(len(spec.x), spec.batch_size))
     check_options(spec, total, trace_format, trace_steps, steps, notation, digits, max_rows, paper)
+    distinct_outputs([], {"--xlsx": xlsx, "--html": html}, {"--trace": trace_dir})
     if trace_dir is not None:
         output_target(trace_dir, folder=True)
     for path in (xlsx, html):

@@ -11,6 +11,7 @@ from ..grading.feedback import check_files, write_feedback
 from ..grading.lms import write_quizzes
 from ..grading.numbers import Rounding
 from ..grading.template import write_exercise, write_variants
+from ..io.atomic import distinct_outputs
 from ..io.resources import example_paths
 from ..io.specfile import copy_example, load_spec
 from ..runs import output_path, run_and_write
@@ -46,10 +47,11 @@ def summary(trace, most: int = 40) -> str:
 def cmd_run(args) -> int:
     """tracer run: train, write the trace folder and any reports (all or nothing), print a summary."""
     spec = load_spec(args.spec)
+    xlsx, html = output_path(args.xlsx, spec, "xlsx"), output_path(args.html, spec, "html")
+    distinct_outputs([given_file(args.spec)], {"--xlsx": xlsx, "--html": html}, {"--trace": args.trace})
     result = run_and_write(
         spec, epochs=args.epochs, trace_dir=args.trace,
-        trace_format=args.format, trace_steps=args.trace_steps, xlsx=output_path(args.xlsx, spec, "xlsx"),
-        html=output_path(args.html, spec, "html"), formulas=args.formulas, steps=args.steps, notation=args.notation,
+        trace_format=args.format, trace_steps=args.trace_steps, xlsx=xlsx, html=html, formulas=args.formulas, steps=args.steps, notation=args.notation,
         digits=args.digits, max_rows=args.max_rows, paper=args.paper,
         progress=None if args.quiet else lambda message: print(f"tracer: {message} ...", file=sys.stderr, flush=True))
     if not args.quiet:
@@ -68,6 +70,7 @@ def cmd_diff(args) -> int:
     atol, per_atol = tolerances(args.atol, DEFAULT_ATOL, "--atol")
     per = {q: (per_rtol.get(q, rtol), per_atol.get(q, atol)) for q in set(per_rtol) | set(per_atol)}
     tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
+    distinct_outputs([given_file(args.a), given_file(args.b)], {"--report": args.report})
     result = diff_traces(args.a, args.b, rtol=rtol, atol=atol, tolerances=per, tables=tables)
     print(format_result(result))
     if args.report:
@@ -99,9 +102,10 @@ def cmd_template(args) -> int:
     spec = load_spec(args.spec)
     rounding = class_rounding(args)
     steps = args.steps
+    files = {"--out": args.out if args.variants is None else None, "--key": args.key, "--moodle": args.moodle,
+             "--qti": args.qti}
+    distinct_outputs([given_file(args.spec)], files)
     if args.variants is None:
-        if args.key and Path(args.key).resolve() == Path(args.out).resolve():
-            raise TracerError("--key", "the key would overwrite the exercise (--out); give it its own file")
         for option in ("moodle", "qti", "keys"):
             if getattr(args, option):
                 raise TracerError(f"--{option}", "needs --variants N (a quiz holds one question per variant)")
@@ -136,6 +140,9 @@ def cmd_check(args) -> int:
         raise TracerError("answers", "give the students' answer files, or --moodle-responses REPORT.csv")
     if args.report and len(args.answers) + bool(args.moodle_responses) > 1:
         raise TracerError("--report", "one report per answer file: with several files use --out FOLDER")
+    books = {f"--out ({name})": Path(args.out) / name for name in ("gradebook.csv", "gradebook.xlsx")} \
+        if args.out else {}
+    distinct_outputs([given_file(args.spec), *args.answers, args.moodle_responses], {"--report": args.report, **books})
     results = check_files(spec, args.answers, out_dir=args.out, rtol=args.rtol, rounding=rounding,
                           notation=args.notation, moodle_responses=args.moodle_responses)
     if args.report:
@@ -151,6 +158,11 @@ def class_rounding(args) -> Rounding | None:
     if decimals is not None:
         return Rounding.decimals(decimals)
     return Rounding.significant(args.sig) if args.sig is not None else None
+
+
+def given_file(source) -> str | None:
+    """A command's input as a path when it is one (not a bundled example's name)."""
+    return str(source) if source is not None and Path(source).exists() else None
 
 
 def cmd_reports(args) -> int:

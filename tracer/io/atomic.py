@@ -50,6 +50,42 @@ def output_target(path, folder: bool = False) -> Path:
     return real
 
 
+def distinct_outputs(inputs, outputs: dict, folders: dict | None = None) -> None:
+    """Refuse, before anything runs, an output that is one of the command's inputs, another of its outputs,
+    or inside a trace folder the command replaces whole (or that holds an input). `inputs`: paths read;
+    `outputs`: {option: file path}; `folders`: {option: folder replaced}. Paths are compared through symlinks,
+    and by device and inode where the file exists (a hard link is the same file)."""
+    def same(path) -> tuple:
+        real = os.path.realpath(path)
+        try:
+            st = os.stat(real)
+            return ("inode", st.st_dev, st.st_ino)
+        except OSError:
+            return ("path", real)
+
+    read = {same(p): str(p) for p in inputs if p is not None}
+    taken: dict = {}
+    for option, path in list(outputs.items()) + list((folders or {}).items()):
+        if path is None:
+            continue
+        key = same(path)
+        if key in read:
+            raise TracerError(option, f"{path} is also an input of this command (it would be written over); "
+                                      "give the output its own name")
+        if key in taken:
+            raise TracerError(option, f"{path} is also the output of {taken[key]}; give each output its own file")
+        taken[key] = option
+    for option, folder in (folders or {}).items():
+        if folder is None:
+            continue
+        inside = os.path.realpath(folder) + os.sep
+        for what, path in [(o, p) for o, p in outputs.items() if p is not None] + [("an input", p) for p in inputs
+                                                                                    if p is not None]:
+            if os.path.realpath(path).startswith(inside):
+                raise TracerError(option, f"{folder} is replaced whole, and {what} ({path}) lies inside it; "
+                                          "write the trace folder elsewhere")
+
+
 def writable_folder(folder: Path, place: str) -> None:
     """The folder, or the nearest existing one above it, is a folder we may write in."""
     existing = folder
