@@ -187,6 +187,31 @@ def test_nested_aliases_are_refused_before_they_expand(tmp_path):
     assert not (tmp_path / "t").exists()
 
 
+@pytest.mark.parametrize("unit", ["a\\nb", "a\\tb", "g\\u001b[31m", "g\\u0000", "g\\u200b"])
+def test_names_with_control_characters_are_refused(tmp_path, unit):
+    """A newline, tab, escape or invisible character in a name would forge lines on the terminal and in CSVs,
+    or make two labels look alike: refused in one line naming the place."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(find_example("ekman").read_text().replace("units: [g]", f'units: ["{unit}"]'))
+    status, _, err = run_cli(["run", str(spec), "--trace", str(tmp_path / "t")])
+    assert status == 2 and "layers[0].units[0]" in err and ("control character" in err or "NUL" in err), err
+    assert len(err.splitlines()) == 1 and not (tmp_path / "t").exists()
+
+
+def test_file_names_cannot_forge_terminal_lines(tmp_path):
+    """An answer file whose name holds a newline and a fake verdict, or an escape sequence: one line each, the
+    control characters shown escaped."""
+    forged = tmp_path / "x\nalice.xlsx [ekman]: 26 of 26.csv"
+    forged.write_text("quantity,value\nz_g,-0.25\n")
+    coloured = tmp_path / "\x1b[31mred.csv"
+    coloured.write_text("quantity,value\nz_g,-0.25\n")
+    status, out, err = run_cli(["check", "ekman", str(forged), str(coloured)])
+    lines = out.splitlines()
+    assert status == 1 and len(lines) == 3 and "\x1b" not in out, out  # two students and the class line
+    assert lines[0].startswith("x\\nalice.xlsx [ekman]: 26 of 26.csv [ekman]: 1/26")
+    assert lines[1].startswith("\\x1b[31mred.csv [ekman]: 1/26")
+
+
 def test_a_csv_with_a_byte_order_mark_is_read(tmp_path):
     (tmp_path / "d.csv").write_bytes("\ufeffx1,x2,y\n-0.9,0.1,1.0\n".encode("utf-8"))
     spec = tmp_path / "s.yaml"

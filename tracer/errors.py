@@ -1,4 +1,11 @@
 """Errors and warnings that reach the user as one line naming the place and the fix."""
+import unicodedata
+
+
+def one_line(text: str) -> str:
+    """Text for one terminal line: control characters (a newline or an escape in a file or unit name) shown
+    escaped, so no name can forge a line or recolour the terminal."""
+    return "".join(repr(c)[1:-1] if unicodedata.category(c)[0] == "C" else c for c in text)
 
 
 class TracerError(Exception):

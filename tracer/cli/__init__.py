@@ -10,7 +10,7 @@ import os
 import sys
 import warnings
 
-from ..errors import TracerError, TracerWarning
+from ..errors import TracerError, TracerWarning, one_line
 from .commands import EXIT_BAD_INPUT, EXIT_RESOURCES
 from .parser import parser
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         except TracerError as e:
             _print_warnings(caught)
-            print(f"tracer: error: {e}", file=sys.stderr)
+            print(f"tracer: error: {one_line(str(e))}", file=sys.stderr)
             return e.exit_status
         except MemoryError:
             print("tracer: error: out of memory; record fewer steps (--trace-steps), train fewer epochs or use a "
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as e:
             _print_warnings(caught)
             place = e.filename or "output"
-            print(f"tracer: error: {place}: {e.strerror or e}", file=sys.stderr)
+            print(f"tracer: error: {one_line(f'{place}: {e.strerror or e}')}", file=sys.stderr)
             return EXIT_BAD_INPUT
     _print_warnings(caught)
     return status
@@ -58,4 +58,4 @@ def _print_warnings(caught) -> None:
     """Show the library's warnings as one line each."""
     for w in caught:
         if issubclass(w.category, TracerWarning):
-            print(f"tracer: warning: {w.message}", file=sys.stderr)
+            print(f"tracer: warning: {one_line(str(w.message))}", file=sys.stderr)

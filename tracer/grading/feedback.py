@@ -16,7 +16,7 @@ from pathlib import Path
 from ..io.atomic import atomic_path, write_text
 from ..io.resources import render_template
 from ..io.workbooks import new_workbook
-from ..errors import TracerError
+from ..errors import TracerError, one_line
 from ..model.fields import FORMULA_START
 from .answers import AnswerFileError
 from .check import DEFAULT_RTOL, TOO_FEW_DIGITS, UNEXPLAINED, Result, check_file
@@ -25,17 +25,18 @@ from .numbers import Rounding
 
 
 def summary_line(result: Result, name: str | None = None) -> str:
-    """One terminal line per student."""
-    name = name or Path(result.file).name
+    """One terminal line per student (names and messages with control characters shown escaped)."""
+    name = one_line(name or Path(result.file).name)
     if result.error:
-        return f"{name}: not graded: {result.error}"
+        return one_line(f"{name}: not graded: {result.error}")
     wrong = [m for m in result.marks if m.status in ("wrong", "unparseable")]
     parts = [f"{m.label}: {m.status}{' (' + m.diagnosis + ')' if m.diagnosis else ''}" for m in wrong[:4]]
     if len(wrong) > 4:
         parts.append(f"{len(wrong) - 4} more wrong")
     if blank := sum(m.status == "blank" for m in result.marks):
         parts.append(f"{blank} blank")
-    return f"{name} [{result.variant}]: {result.score}/{result.total}" + (": " + "; ".join(parts) if parts else "")
+    return one_line(f"{name} [{result.variant}]: {result.score}/{result.total}" + (": " + "; ".join(parts) if parts
+                                                                                  else ""))
 
 
 def class_summary(results: list[Result]) -> str:

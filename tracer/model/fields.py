@@ -7,6 +7,7 @@ and nothing is accepted silently that would mean something else (`shuffle: "no"`
 from __future__ import annotations
 
 import math
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -67,6 +68,9 @@ def name(value, place: str) -> str:
                                "rename it")
     if len(out) > 100:
         raise SpecError(place, "names have at most 100 characters")
+    control = next((c for c in out if unicodedata.category(c)[0] == "C"), None)
+    if control is not None:  # a newline or escape in a name would forge lines in a terminal, CSV or formula
+        raise SpecError(place, f"{out[:20]!r} holds the control character U+{ord(control):04X}; rename it")
     return out
 
 
