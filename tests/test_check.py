@@ -14,6 +14,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import yaml
 
 import tracer
 from tracer.grading.answers import read_answers
@@ -384,3 +385,30 @@ def test_class_line_names_the_most_frequent_mistakes(tmp_path):
     check_files(EKMAN, [tmp_path / "a.csv", tmp_path / "b.csv"], echo=lines.append)
     assert lines[-1] == ("class: 2 of 2 files graded, mean score 94%; most frequent mistakes: sign flipped (2), "
                          "1/2 of the loss dropped (1)")
+
+
+@pytest.mark.parametrize("pair", [("g", "G"), ("é", "e\u0301"), ("a b", "a  b"), ("ｇ", "g")],
+                         ids=["case", "composed and decomposed", "inner spaces", "full-width"])
+def test_units_whose_names_differ_only_in_case_or_form_are_graded_as_themselves(tmp_path, pair):
+    """Two hidden units whose names NFKC and case folding would merge: the key of the network gets every mark,
+    and swapping the two units' answers gets those marks wrong."""
+    text = find_example("ekman").read_text().replace("notation: ekman\n", "").replace(
+        "units: [g]", f"units: [{pair[0]!r}, {pair[1]!r}]").replace(
+        "weights: [[0.3, 0.6, -0.1]]", "weights: [[0.3, 0.6, -0.1], [0.2, -0.4, 0.5]]").replace(
+        "weights: [[-0.2, 0.5]]", "weights: [[-0.2, 0.5, -0.3]]")
+    spec = tracer.parse_spec(yaml.safe_load(text))
+    write_exercise(spec, tmp_path / "key.xlsx", key=True)
+    result = check_file(spec, tmp_path / "key.xlsx")
+    assert result.error == "" and result.score == result.total, [m.label for m in result.marks if m.status != "correct"]
+    answers = read_answers(tmp_path / "key.xlsx").answers
+    first, second = (next(k for k in answers if k == f"z_{name}" or k.startswith("z") and k.endswith(name))
+                     for name in pair)
+    answers[first], answers[second] = answers[second], answers[first]
+    marks = {m.label: m.status for m in check_answers(spec, answers)}
+    assert marks[first] == "wrong" and marks[second] == "wrong", marks
+
+
+def test_names_that_differ_only_in_a_typographic_minus_are_refused():
+    text = find_example("ekman").read_text().replace("inputs: [x1, x2]", 'inputs: ["x-1", "x−1"]')
+    with pytest.raises(tracer.SpecError, match=r"inputs\[1\]: 'x−1' and 'x-1' \(inputs\[0\]\) are one name"):
+        tracer.parse_spec(yaml.safe_load(text))

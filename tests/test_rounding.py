@@ -78,13 +78,19 @@ def test_every_wrong_answer_has_a_why():
     assert "expected -0.141" in mark.explain and "your earlier answers give -0.141" in mark.explain
 
 
-def test_labels_are_matched_however_typed_and_unknown_ones_are_named(tmp_path):
+def test_labels_are_matched_as_written_and_unknown_ones_are_named(tmp_path):
+    """Exactly, but for spaces around a label and a typographic minus or prime typed in ASCII; another case or
+    inner spacing is another label (a network may have units g and G)."""
     answers = rounded_key(EKMAN, sig=6)
-    answers["Error Term  F"] = answers.pop("error term f")
+    answers["  error term f "] = answers.pop("error term f")
+    answers["y′_f"] = answers.pop("y'_f")
+    answers["Error Term  F"] = "1"
     answers["zq"] = "1"
     path = tmp_path / "a.csv"
     path.write_text("quantity,value\n" + "".join(f"{k},{v}\n" for k, v in answers.items()), encoding="utf-8")
     result = check_file(EKMAN, path)
-    assert {m.label: m.status for m in result.marks}["error term f"] == "correct"
+    status = {m.label: m.status for m in result.marks}
+    assert status["error term f"] == "correct" and status["y'_f"] == "correct"
     assert "unknown label 'zq': not a quantity of this exercise; did you mean 'z_g'?" in result.problems
+    assert any(p.startswith("unknown label 'Error Term  F'") for p in result.problems)
     assert not any(m.status == "blank" for m in result.marks)

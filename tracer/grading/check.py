@@ -19,10 +19,10 @@ import difflib
 import math
 import re
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..model.fields import ascii_spelling
 from .answers import AnswerFileError, read_answers
 from .exercise import Exercise, Item
 from .mistakes import MISTAKES, mistake_values
@@ -75,9 +75,10 @@ class Result:
 
 
 def normal_label(label: str) -> str:
-    """A label as compared: case, spacing and look-alike characters do not matter ('Error Term  F')."""
-    text = unicodedata.normalize("NFKC", label).replace("−", "-").replace("’", "'").replace("′", "'")
-    return re.sub(r"\s+", " ", text).strip().casefold()
+    """A label as compared: exactly, but for spaces around it and the typographic minus and primes typed in
+    ASCII (units `g` and `G`, or `a b` and `a  b`, are different quantities; the spec refuses names that
+    differ only in those characters)."""
+    return ascii_spelling(label.strip())
 
 
 def match_labels(answers: dict, items: list) -> tuple[dict, list[str]]:

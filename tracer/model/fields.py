@@ -58,6 +58,25 @@ def text(value, place: str) -> str:
     return value
 
 
+ASCII_SPELLINGS = str.maketrans({"−": "-", "’": "'", "′": "'"})  # typographic characters typed in ASCII
+
+
+def ascii_spelling(text: str) -> str:
+    """A label or name with its typographic minus and primes in their ASCII spelling (`y′_f` as `y'_f`): the
+    one normalisation the grader applies besides trimming."""
+    return text.translate(ASCII_SPELLINGS)
+
+
+def distinct_spellings(named: list[tuple[str, str]]) -> None:
+    """Refuse two names (place, name) that differ only in a character the grader reads in ASCII."""
+    seen: dict[str, tuple[str, str]] = {}
+    for place, n in named:
+        first = seen.setdefault(ascii_spelling(n), (place, n))
+        if first[1] != n:
+            raise SpecError(place, f"{n!r} and {first[1]!r} ({first[0]}) are one name to the grader, which reads "
+                                   "− as - and ′ or ’ as '; rename one")
+
+
 def name(value, place: str) -> str:
     """A name of an input, unit or layer: text a spreadsheet shows as text."""
     out = text(value, place).strip()

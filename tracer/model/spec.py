@@ -14,8 +14,8 @@ import numpy as np
 
 from ..errors import SpecError
 from .activations import Activation
-from .fields import (INIT_KEYS, MAX_EPOCHS, MAX_SAMPLES, activation_of, boolean, data_of, draw, frozen_of, loss_of,
-                     names_of, no_unknown, number, required, slug, text, warn, weights_of, whole)
+from .fields import (INIT_KEYS, MAX_EPOCHS, MAX_SAMPLES, activation_of, boolean, data_of, distinct_spellings, draw,
+                     frozen_of, loss_of, names_of, no_unknown, number, required, slug, text, warn, weights_of, whole)
 from .fields import name as fields_name
 from .losses import Loss
 from .notation import PROFILES
@@ -197,6 +197,9 @@ def layers_of(raw, inputs: tuple[str, ...], init, rng) -> tuple[Layer, ...]:
         seen.update(layer.units)
         layers.append(layer)
         previous = layer.units
+    distinct_spellings([(f"inputs[{k}]", n) for k, n in enumerate(inputs)] +
+                       [(f"layers[{i}].units[{k}]", u) for i, l in enumerate(layers) for k, u in enumerate(l.units)] +
+                       [(f"layers[{i}].name", l.name) for i, l in enumerate(layers)])
     return tuple(layers)
 
 
