@@ -348,6 +348,20 @@ def test_hostile_answer_files_never_stop_or_poison_a_batch(tmp_path):
     assert not re.search(r"^[=+\-@]", book, re.M)  # no cell a spreadsheet would execute
 
 
+def test_an_answer_file_that_cannot_be_read_is_its_own_verdict(tmp_path):
+    """Links to /proc/self/mem (EIO) and /proc/self/pagemap (EINVAL) are regular files that cannot be read:
+    each gets its line and its feedback page, the batch goes on, the grade book is written."""
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    assert main(["template", "ekman", "--out", str(tmp_path / "blank.xlsx"), "--key", str(folder / "good.xlsx")]) == 0
+    (folder / "mem.csv").symlink_to("/proc/self/mem")
+    (folder / "pagemap.csv").symlink_to("/proc/self/pagemap")
+    status, out, err = run_cli(["check", "ekman", *map(str, sorted(folder.iterdir())), "--out", str(tmp_path / "g")])
+    assert status == 1 and err == "", err
+    assert "mem.csv: not graded: cannot be read (" in out and "pagemap.csv: not graded: cannot be read (" in out
+    assert "good.xlsx [ekman]: 26/26" in out and (tmp_path / "g" / "gradebook.csv").is_file()
+
+
 def test_a_short_file_cannot_claim_forty_thousand_steps(tmp_path):
     (tmp_path / "a.csv").write_text("steps,40000\nz_g,-0.25\n", encoding="utf-8")
     status, out, _ = run_cli(["check", "xor", str(tmp_path / "a.csv")])

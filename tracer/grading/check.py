@@ -235,10 +235,14 @@ def check_file(spec, path, rtol: float = DEFAULT_RTOL, rounding: Rounding | None
     overrides the file's. A file may claim only the steps its labels show, and gets SECONDS_PER_FILE.
     """
     result = Result(file=str(path))
+    deadline = time.monotonic() + SECONDS_PER_FILE  # the whole file's work: reading, preparing, grading
     try:
         sheet = read_answers(Path(path))
     except AnswerFileError as e:
         result.error = str(e)
+        return result
+    except OSError as e:  # /proc/self/mem, an unreadable file, a vanished disk: this file's verdict alone
+        result.error = f"cannot be read ({e.strerror or type(e).__name__})"
         return result
     result.problems = sheet.problems
     vid = sheet.meta.get("variant")
@@ -247,7 +251,7 @@ def check_file(spec, path, rtol: float = DEFAULT_RTOL, rounding: Rounding | None
     try:
         result.marks = check_answers(variant_spec(spec, vid), sheet.answers, rtol=rtol, rounding=rounding,
                                      notation=notation or sheet.meta.get("notation"), steps=steps,
-                                     deadline=time.monotonic() + SECONDS_PER_FILE)
+                                     deadline=deadline)
     except TimeoutError:
         result.error = f"not graded: took longer than {SECONDS_PER_FILE:g} s"
         return result
