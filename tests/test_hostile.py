@@ -362,6 +362,24 @@ def test_an_answer_file_that_cannot_be_read_is_its_own_verdict(tmp_path):
     assert "good.xlsx [ekman]: 26/26" in out and (tmp_path / "g" / "gradebook.csv").is_file()
 
 
+@pytest.mark.slow
+def test_a_thousand_unit_layer_summary_run_takes_seconds(tmp_path):
+    """1,000 inputs into 1,000 units (a million weights), summary only: the trace's text columns are built in
+    linear time (a list .index() per row made this 2,000-2,000-1 net take 4.5 minutes)."""
+    spec = tmp_path / "wide.yaml"
+    spec.write_text(json.dumps({"name": "wide", "inputs": 1000, "loss": "half_sse", "learning_rate": 0.1,
+                                "layers": [{"name": "H", "units": 1000, "activation": "sigmoid",
+                                            "init": {"method": "uniform", "low": -0.01, "high": 0.01}},
+                                           {"name": "O", "units": 1, "activation": "sigmoid",
+                                            "init": {"method": "uniform", "low": -0.1, "high": 0.1}}],
+                                "training": {"mode": "online", "epochs": 1},
+                                "data": [{"x": [0.001 * i for i in range(1000)], "y": [1.0]}]}))
+    start = time.process_time()
+    status, out, err = run_cli(["run", str(spec), "-q"])
+    assert status == 0, err
+    assert time.process_time() - start < 10
+
+
 def test_a_short_file_cannot_claim_forty_thousand_steps(tmp_path):
     (tmp_path / "a.csv").write_text("steps,40000\nz_g,-0.25\n", encoding="utf-8")
     status, out, _ = run_cli(["check", "xor", str(tmp_path / "a.csv")])

@@ -143,8 +143,9 @@ def labels(names: list[str], repeats: int) -> pd.Categorical:
 
     Categories are in network order (first appearance), so sorting by unit sorts in network order.
     """
-    categories = list(dict.fromkeys(names))
-    codes = np.array([categories.index(n) for n in names], dtype=np.int8 if len(categories) < 128 else np.int32)
+    position = {n: i for i, n in enumerate(dict.fromkeys(names))}  # a dict: .index() was quadratic in the size
+    categories = list(position)
+    codes = np.array([position[n] for n in names], dtype=np.int8 if len(categories) < 128 else np.int32)
     return pd.Categorical.from_codes(np.tile(codes, repeats), categories=categories)
 
 
