@@ -51,6 +51,28 @@ def test_a_network_wider_than_a_sheet_is_refused_before_writing(frey, tmp_path, 
     assert leftovers(tmp_path) == []
 
 
+def test_a_network_too_wide_for_a_workbook_is_refused_before_training(tmp_path, capsys):
+    """4 inputs into 1,000 units, 10,000 steps, with --xlsx: refused at once, before any training (it took 138 s
+    and 3.5 GB to find out), nothing written."""
+    import json
+    import time
+
+    from tracer.cli import main
+
+    spec = tmp_path / "wide.json"
+    spec.write_text(json.dumps({"name": "wide", "inputs": 4, "loss": "half_sse", "learning_rate": 0.1,
+                                "layers": [{"name": "H", "units": 1000, "activation": "sigmoid"},
+                                           {"name": "O", "units": 1, "activation": "sigmoid"}],
+                                "init": {"method": "uniform", "low": -0.1, "high": 0.1},
+                                "training": {"mode": "online", "epochs": 200},
+                                "data": [{"x": [0.1, 0.2, 0.3, 0.4], "y": [1.0]}] * 50}))
+    start = time.process_time()
+    assert main(["run", str(spec), "--xlsx", str(tmp_path / "w.xlsx"), "-q"]) == 2
+    assert time.process_time() - start < 5
+    assert "--xlsx: the network needs at least 24,007 columns, more than Excel's 16,384" in capsys.readouterr().err
+    assert leftovers(tmp_path) == ["wide.json"]
+
+
 def test_too_many_worked_steps_are_refused(frey, tmp_path, monkeypatch):
     monkeypatch.setattr(xlsx, "EXCEL_ROWS", 200)
     write_workbook(frey, tmp_path / "one.xlsx", steps="1")  # one block fits

@@ -16,7 +16,7 @@ from .engine.train import run
 from .errors import ResourceError, TracerError
 from .export.html import write_report
 from .export.html.mathml import Fmt
-from .export.xlsx import MAX_ROWS, check_workbook_options, write_workbook
+from .export.xlsx import MAX_ROWS, check_workbook_options, check_workbook_size, write_workbook
 from .io.atomic import Outputs, distinct_outputs, output_target
 from .io.tracefiles import FORMATS, OWNED, write_trace
 from .model.notation import profile
@@ -46,6 +46,8 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
     total = epochs * len(step_sizes(len(spec.x), spec.batch_size))
     check_options(spec, total, trace_format, trace_steps, steps, notation, digits, max_rows, paper)
     distinct_outputs([], {"--xlsx": xlsx, "--html": html}, {"--trace": trace_dir})
+    if xlsx is not None:
+        check_workbook_size(spec)
     if trace_dir is not None:
         output_target(trace_dir, folder=True)
     for path in (xlsx, html):

@@ -47,6 +47,15 @@ def check_workbook_options(max_rows: int, digits: int, paper: str) -> None:
     paper_code(paper)
 
 
+def check_workbook_size(spec) -> None:
+    """Refuse, before training, a network too wide for Excel's 16,384 columns: the iterations sheet has a column
+    per weight for the weight, its gradient, its change and its new value (Book.check_width counts exactly)."""
+    least = max(iterations.FIRST + 4 * spec.n_weights, 1 + spec.batch_size)
+    if least > sheets.EXCEL_COLS:
+        raise TracerError("--xlsx", f"the network needs at least {least:,} columns, more than Excel's "
+                                    f"{sheets.EXCEL_COLS:,}; write the trace as CSV (--trace DIR) instead")
+
+
 class Recorded:
     """The trace's values by step and plan key (rows are samples processed, in training order)."""
 
