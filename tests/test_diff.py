@@ -463,8 +463,12 @@ def written_trace(folder: Path, name: str = "frey-online") -> Path:
         '"steps_held": 8', '"steps_held": "x"')), "not a trace manifest"),
     (lambda t: (t / "trace.json").write_text((t / "trace.json").read_text().replace(
         '"steps": "1-8"', '"steps": 5')), "not a trace manifest"),
+    (lambda t: (t / "losses.csv").write_text((t / "losses.csv").read_text().replace("\n1,1,", "\n1,99999999999999999999,",
+                                                                                    1)), "not a trace table (OverflowError)"),
+    (lambda t: (t / "nodes.csv").write_text("x" * 140_000 + "," + (t / "nodes.csv").read_text()),
+     "not a trace table (field larger than field limit"),
 ], ids=["three tables gone", "a folder as nodes.csv", "fewer steps named", "an endless range", "steps_held text",
-        "steps a number"])
+        "steps a number", "a 20-digit step", "a 140 kB header"])
 def test_an_incomplete_or_inconsistent_trace_folder_is_refused_never_same(tmp_path, damage, message):
     """A folder tracer wrote (it has trace.json) is compared whole or not at all: diff never says "same" about
     tables or steps it did not read."""

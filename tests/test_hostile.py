@@ -212,6 +212,14 @@ def test_file_names_cannot_forge_terminal_lines(tmp_path):
     assert lines[1].startswith("\\x1b[31mred.csv [ekman]: 1/26")
 
 
+@pytest.mark.parametrize("init", ["{method: uniform, low: -1e308, high: 1e308}", "{method: normal, std: 1e300}"])
+def test_initial_weights_beyond_what_arithmetic_holds_are_refused(tmp_path, init):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(find_example("ekman").read_text().replace("weights: [[0.3, 0.6, -0.1]]", f"init: {init}"))
+    status, _, err = run_cli(["run", str(spec), "-q"])
+    assert status == 2 and "layers[0].init" in err and len(err.splitlines()) == 1, err
+
+
 def test_a_csv_with_a_byte_order_mark_is_read(tmp_path):
     (tmp_path / "d.csv").write_bytes("\ufeffx1,x2,y\n-0.9,0.1,1.0\n".encode("utf-8"))
     spec = tmp_path / "s.yaml"

@@ -135,7 +135,10 @@ def read_table(path: Path, name: str, strict: bool = True) -> pd.DataFrame:
 def _read_csv(path: Path, cols: list, strict: bool) -> pd.DataFrame:
     if not strict:
         with open(path, encoding="utf-8", errors="replace") as f:
-            header = next(csv.reader(f), [])
+            try:
+                header = next(csv.reader(f), [])
+            except csv.Error as e:  # a header over csv's 128 kB field limit
+                raise TracerError(str(path), f"not a trace table ({e})") from None
         cols = [c for c in cols if c in header]
     floats = [c for c in cols if c not in INT_COLUMNS and c not in TEXT_COLUMNS]
     dtype = {c: "int64" for c in cols if c in INT_COLUMNS} | {c: str for c in cols if c in TEXT_COLUMNS}
@@ -144,7 +147,7 @@ def _read_csv(path: Path, cols: list, strict: bool) -> pd.DataFrame:
     try:
         return pd.read_csv(path, dtype=dtype, usecols=lambda c: c in cols, keep_default_na=False,
                            na_values={c: ["", "nan", "NaN"] for c in floats}, **extra)
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:
+    except (ValueError, OverflowError, pd.errors.ParserError, UnicodeDecodeError) as e:  # a 20-digit step overflows
         raise TracerError(str(path), f"not a trace table ({type(e).__name__})") from None
 
 

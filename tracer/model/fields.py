@@ -276,6 +276,9 @@ def weights_of(raw, place: str, n_units: int, cols: tuple[str, ...], bias: bool)
     return np.array(rows, float)
 
 
+MAX_INIT_SPREAD = 1e150  # drawn weights stay far from overflow (their products and squares stay finite)
+
+
 def draw(init, place: str, n_units: int, cols: tuple[str, ...], bias: bool, rng) -> np.ndarray:
     """Seeded random initial weights: uniform(low, high), normal(mean, std) or Xavier/Glorot uniform."""
     if not isinstance(init, dict):
@@ -290,10 +293,16 @@ def draw(init, place: str, n_units: int, cols: tuple[str, ...], bias: bool, rng)
         high = number(init.get("high", 0.5), f"{place}.high")
         if not low < high:
             raise SpecError(place, f"low ({low:g}) must be less than high ({high:g})")
+        if high - low > MAX_INIT_SPREAD:
+            raise SpecError(place, f"the range {low:g}..{high:g} is wider than {MAX_INIT_SPREAD:g}; give a range "
+                                   "of weights the arithmetic can hold")
         return rng.uniform(low, high, size=shape)
     if method == "normal":
         mean = number(init.get("mean", 0.0), f"{place}.mean")
         std = number(init.get("std", 0.1), f"{place}.std", minimum=0.0)
+        if abs(mean) + 10 * std > MAX_INIT_SPREAD:
+            raise SpecError(place, f"mean {mean:g} and std {std:g} draw weights beyond {MAX_INIT_SPREAD:g}; give a "
+                                   "spread the arithmetic can hold")
         return rng.normal(mean, std, size=shape)
     fan_in, fan_out = len(cols) - int(bias), n_units
     limit = math.sqrt(6.0 / (fan_in + fan_out))  # Glorot & Bengio (2010), cited by Davila
