@@ -208,3 +208,12 @@ def test_no_output_is_an_input_or_another_output(tmp_path, monkeypatch, args, op
     assert len(err.splitlines()) == 1 and out == ""
     assert snapshot(tmp_path) == before and sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["s.yaml", "link.yaml", "blank.xlsx", "alice.xlsx", "grades"])
+
+
+@pytest.mark.parametrize("option", ["--moodle", "--qti"])
+def test_a_quiz_path_that_is_not_a_file_is_refused_before_any_variant_is_written(tmp_path, option):
+    os.mkfifo(tmp_path / "quiz")
+    status, out, err = run_cli("template", "ekman", "--variants", "3", "--out", tmp_path / "v", option,
+                               tmp_path / "quiz")
+    assert status == 2 and "is a FIFO" in err and "nothing was written" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["quiz"]  # no variant, no key, no folder

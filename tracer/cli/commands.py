@@ -11,7 +11,7 @@ from ..grading.feedback import check_files, write_feedback
 from ..grading.lms import write_quizzes
 from ..grading.numbers import Rounding
 from ..grading.template import write_exercise, write_variants
-from ..io.atomic import distinct_outputs
+from ..io.atomic import distinct_outputs, output_target
 from ..io.resources import example_paths
 from ..io.specfile import copy_example, load_spec
 from ..runs import output_path, run_and_write
@@ -105,6 +105,9 @@ def cmd_template(args) -> int:
     files = {"--out": args.out if args.variants is None else None, "--key": args.key, "--moodle": args.moodle,
              "--qti": args.qti}
     distinct_outputs([given_file(args.spec)], files)
+    for path in (args.moodle, args.qti):  # checked before the variants are written, not after
+        if path is not None:
+            output_target(path)
     if args.variants is None:
         for option in ("moodle", "qti", "keys"):
             if getattr(args, option):
