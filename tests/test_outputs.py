@@ -156,10 +156,29 @@ def test_stale_temporaries_of_a_run_that_is_gone_are_removed(tmp_path):
     stale.mkdir()
     (stale / "nodes.csv").write_text("half")
     (tmp_path / ".w.xlsx.tracer-tmp-999999999-def").write_text("half")
+    (tmp_path / "..w.xlsx.tracer-tmp-999999999-def.tracer-tmp-999999999-ghi").write_text("half")  # older versions'
     mine = tmp_path / f".t.tracer-tmp-{os.getpid()}-xyz"  # a live process's: kept
     mine.mkdir()
     assert run_cli("run", "ekman", "--trace", tmp_path / "t", "--xlsx", tmp_path / "w.xlsx", "-q")[0] == 0
     assert leftovers(tmp_path) == [mine.name]
+
+
+def test_each_output_has_one_temporary(tmp_path, monkeypatch):
+    """The workbook and trace writers write straight into the temporary the run gave them (a killed run left
+    doubly wrapped temporaries the cleanup did not match)."""
+    from tracer.export.xlsx import book
+    from tracer.io import tracefiles
+
+    books, tables = [], []
+    new_workbook, write_table = book.new_workbook, tracefiles.write_table
+    monkeypatch.setattr(book, "new_workbook",
+                        lambda path, *a, **k: books.append(Path(path)) or new_workbook(path, *a, **k))
+    monkeypatch.setattr(tracefiles, "write_table",
+                        lambda df, path, *a: tables.append(Path(path)) or write_table(df, path, *a))
+    assert run_cli("run", "ekman", "--trace", tmp_path / "t", "--xlsx", tmp_path / "w.xlsx", "-q")[0] == 0
+    assert len(books) == 1 and books[0].name.startswith(".w.xlsx.tracer-tmp-") and len(tables) == 4
+    assert all(p.parent.name.startswith(".t.tracer-tmp-") for p in tables), tables
+    assert all(str(p.relative_to(tmp_path)).count(".tracer-tmp-") == 1 for p in books + tables), books + tables
 
 
 def test_concurrent_runs_never_mix_their_tables(tmp_path):

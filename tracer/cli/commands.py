@@ -50,8 +50,8 @@ def cmd_run(args) -> int:
     xlsx, html = output_path(args.xlsx, spec, "xlsx"), output_path(args.html, spec, "html")
     distinct_outputs([given_file(args.spec)], {"--xlsx": xlsx, "--html": html}, {"--trace": args.trace})
     result = run_and_write(
-        spec, epochs=args.epochs, trace_dir=args.trace,
-        trace_format=args.format, trace_steps=args.trace_steps, xlsx=xlsx, html=html, formulas=args.formulas, steps=args.steps, notation=args.notation,
+        spec, epochs=args.epochs, trace_dir=args.trace, trace_format=args.format, trace_steps=args.trace_steps,
+        xlsx=xlsx, html=html, formulas=args.formulas, steps=args.steps, notation=args.notation,
         digits=args.digits, max_rows=args.max_rows, paper=args.paper,
         progress=None if args.quiet else lambda message: print(f"tracer: {message} ...", file=sys.stderr, flush=True))
     if not args.quiet:

@@ -98,16 +98,23 @@ def writable_folder(folder: Path, place: str) -> None:
 
 
 def remove_stale(target: Path) -> None:
-    """Remove temporaries of this output left by runs that are gone (killed, out of disk)."""
-    prefix = f".{target.name}"
+    """Remove temporaries of this output left by runs that are gone (killed, out of disk), including the doubly
+    wrapped ones (`..w.xlsx.tracer-tmp-P-X.tracer-tmp-P-Y`) that versions before 2026-12 could leave."""
     try:
         entries = list(target.parent.iterdir())
     except OSError:
         return
     for entry in entries:
+        name = entry.name.lstrip(".")
         for mark in (TEMP_MARK, OLD_MARK):
-            if entry.name.startswith(prefix + mark) and not _alive(entry.name[len(prefix + mark):]):
+            if entry.name.startswith(".") and name.startswith(target.name + mark) and \
+                    not _alive(name[len(target.name + mark):]):
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+
+
+def is_temporary(path: Path) -> bool:
+    """Whether a path is a temporary this tool made (`.<target>.tracer-tmp-<pid>-<id>`)."""
+    return path.name.startswith(".") and TEMP_MARK in path.name
 
 
 def _alive(tail: str) -> bool:
@@ -124,7 +131,11 @@ def _alive(tail: str) -> bool:
 
 @contextlib.contextmanager
 def atomic_path(target):
-    """Yield a temporary path beside the target; rename it to the target only if the block succeeds."""
+    """Yield a temporary path beside the target; rename it to the target only if the block succeeds. A target
+    that is already one of our temporaries (Outputs gave it) is written directly: one temporary per output."""
+    if is_temporary(Path(target)):
+        yield Path(target)
+        return
     real = output_target(target)
     with _resources(target):
         real.parent.mkdir(parents=True, exist_ok=True)
@@ -145,8 +156,12 @@ def atomic_directory(target, owned: tuple[str, ...]):
     """Yield a temporary folder beside the target folder; swap it in whole if the block succeeds.
 
     The target may be missing, or a folder holding only `owned` file names (our outputs): anything else in it
-    is refused, so a folder of the user's is never replaced.
+    is refused, so a folder of the user's is never replaced. A target that is already one of our temporaries
+    (Outputs gave it) is written directly.
     """
+    if is_temporary(Path(target)):
+        yield Path(target)
+        return
     real = output_target(target, folder=True)
     if real.exists():
         foreign = sorted(p.name for p in real.iterdir() if p.name not in owned)
