@@ -76,7 +76,8 @@ class Recorder:
         params = spec.n_weights
         recorder = rows * (40 * units + 8 * params + 24) + 32 * steps * params
         tables = rows * (34 * units + 43 * params + 24) + 27 * steps * params  # keys, inputs, w, categoricals
-        return recorder + tables
+        run = 80 * params  # the run's weights, gradients and changes, the parameters' names (measured: 1-sample nets)
+        return recorder + tables + run
 
     def begin(self, step: int, epoch: int, samples: np.ndarray, theta: np.ndarray, change) -> int | None:
         """Start a step: its first row, or None when the step is not recorded; keeps the weights before it and
