@@ -145,6 +145,26 @@ def test_what_a_spec_cannot_express_is_refused_naming_the_module(tt, torch, buil
     assert str(e.value).startswith(message) and "\n" not in str(e.value)
 
 
+def tied(nn):
+    """Two 2-2-2 models: one Linear used as both layers, and two layers sharing one weight matrix."""
+    shared = nn.Linear(2, 2)
+    twice = nn.Sequential(shared, nn.Sigmoid(), shared, nn.Sigmoid())
+    out = nn.Linear(2, 2)
+    out.weight = shared.weight
+    return twice, nn.Sequential(shared, nn.Sigmoid(), out, nn.Sigmoid())
+
+
+@pytest.mark.parametrize("which, message", [(0, "model[2]: is the same nn.Linear as model[0]"),
+                                            (1, "model[2].weight: is shared with model[0].weight (tied weights)")],
+                         ids=["a layer used twice", "tied weights"])
+def test_a_module_used_twice_or_tied_weights_are_refused(tt, torch, which, message):
+    model = tied(torch.nn)[which].double()
+    with pytest.raises(tracer.TracerError) as e:
+        tt.record(model, torch.nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.1),
+                  spec=tracer.load_spec(ROOT / "examples" / "xor.yaml")).__enter__()
+    assert str(e.value).startswith(message) and "\n" not in str(e.value)
+
+
 def test_a_model_that_does_not_fit_the_spec_is_named(tt, torch):
     nn = torch.nn
     spec = tracer.load_spec(ROOT / "examples" / "xor.yaml")

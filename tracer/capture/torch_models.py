@@ -161,11 +161,31 @@ def read_model(model) -> list[ModelLayer]:
         layers[-1].module, layers[-1].activation = module, activation
     if not layers:
         raise TracerError("model", "has no nn.Linear layer")
+    check_untied(layers)
     return layers
 
 
+def check_untied(layers: list[ModelLayer]) -> None:
+    """Refuse a Linear module used twice, or a weight or bias shared between layers: a trace has one weight per
+    connection, and a shared one's update would mix the layers' gradients (the diff would blame updates.grad)."""
+    owner: dict[int, str] = {}
+    for layer in layers:
+        if id(layer.linear) in owner:
+            raise TracerError(layer.place, f"is the same nn.Linear as {owner[id(layer.linear)]}: a module used twice "
+                                           "cannot be traced; give each layer its own")
+        owner[id(layer.linear)] = layer.place
+        for name, param in layer.linear.named_parameters(recurse=False):
+            if id(param) in owner:
+                raise TracerError(f"{layer.place}.{name}", f"is shared with {owner[id(param)]} (tied weights), "
+                                                           "which a trace cannot hold; untie them")
+            owner[id(param)] = f"{layer.place}.{name}"
+
+
 def _flat(model, prefix: str = "model"):
-    for name, module in model.named_children():
+    """The modules of nested Sequentials in order, each with its place; a module used twice is listed twice
+    (named_children would skip the second use, and the trace would silently drop a layer)."""
+    children = [(n, m) for n, m in model.named_modules(remove_duplicate=False) if n and "." not in n]
+    for name, module in children:
         place = f"{prefix}[{name}]" if name.isdigit() else f"{prefix}.{name}"
         if isinstance(module, nn.Sequential):
             yield from _flat(module, place)
