@@ -1,5 +1,8 @@
 """The memory estimate that refuses a run too big for the machine (Recorder.estimate_bytes) against the memory a
-run really takes: the peak resident size of a fresh process over its size before training, within 25 %."""
+run really takes: the peak resident size of a fresh process over its size before training, within 25 %.
+
+The peak is the kernel's VmHWM of the new process: getrusage's ru_maxrss keeps the high-water mark of the
+process that forked it (a pytest worker's 800 MB)."""
 from __future__ import annotations
 
 import subprocess
@@ -10,10 +13,15 @@ import pytest
 pytestmark = pytest.mark.slow  # a fresh interpreter per network, up to 200 MiB each
 
 MEASURE = """
-import resource, sys
+import sys
 import numpy as np
 import tracer
 from tracer.engine.record import Recorder
+
+
+def vm(field):
+    return next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith(field + ":"))
+
 
 sizes, samples = [int(v) for v in sys.argv[1].split("-")], int(sys.argv[2])
 rng = np.random.default_rng(0)
@@ -24,10 +32,9 @@ spec = tracer.parse_spec({"name": "m", "inputs": sizes[0], "loss": "half_sse", "
                           "layers": [{"name": f"L{i}", "units": n, "activation": "sigmoid"}
                                      for i, n in enumerate(sizes[1:])],
                           "training": {"mode": "online", "epochs": 1}, "data": data})
-before = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize()
+before = vm("VmRSS")
 trace = tracer.run(spec)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(Recorder.estimate_bytes(spec, 1), peak - before)
+print(Recorder.estimate_bytes(spec, 1), vm("VmHWM") - before)
 """
 
 

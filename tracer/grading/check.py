@@ -82,7 +82,7 @@ def normal_label(label: str) -> str:
 
 
 def match_labels(answers: dict, items: list) -> tuple[dict, list[str]]:
-    """Answers keyed by the exercise's labels (matched however they are typed), and warnings for labels
+    """Answers keyed by the exercise's labels (matched by normal_label), and warnings for labels
     that match none, each naming the closest known label."""
     known = {normal_label(i.label): i.label for i in items}
     out, warnings = {}, []
