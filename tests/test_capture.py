@@ -135,6 +135,12 @@ def test_a_transposed_weight_matrix_is_refused_naming_the_layer_and_the_shape():
      "layer 'hidden': z: has shape (2, 3); expected (1, 3): 1 sample(s) x 3 unit(s)"),
     (lambda rec: rec.backward("hidden", delta=np.zeros((1, 3))),
      "layer 'hidden': backward before any forward pass of this step"),
+    (lambda rec: rec.forward("hidden", z=[[0.1, 0.2, 0.3], [0.4]], a=np.zeros((1, 3))),
+     "layer 'hidden': z: expected numbers in a rectangular array (a NumPy array, a tensor's .numpy(), or "
+     "equal-length lists)"),
+    (lambda rec: rec.forward("hidden", z=[["a", "b", "c"]], a=np.zeros((1, 3))),
+     "layer 'hidden': z: expected numbers in a rectangular array (a NumPy array, a tensor's .numpy(), or "
+     "equal-length lists)"),
     (lambda rec: rec.trace(), "Recorder.trace: no step was recorded"),
     (lambda rec: rec.step([1, 2]), "step 1: has 2 samples; the spec's training gives 1: feed the batches "
                                    "tracer.batches(spec) gives"),

@@ -165,6 +165,25 @@ def test_a_module_used_twice_or_tied_weights_are_refused(tt, torch, which, messa
     assert str(e.value).startswith(message) and "\n" not in str(e.value)
 
 
+def test_a_model_and_loss_called_with_keywords_are_recorded(tt, torch):
+    """`model(input=x)` and `loss_fn(input=..., target=...)`: the same trace as positional calls."""
+    nn = torch.nn
+    spec = tracer.load_spec(ROOT / "examples" / "xor.yaml")
+    model = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid()).double()
+    with torch.no_grad():
+        for linear, layer in zip((model[0], model[2]), spec.layers):
+            weights = torch.tensor(layer.weights)
+            linear.bias.copy_(weights[:, 0])
+            linear.weight.copy_(weights[:, 1:])
+    loss_fn, optimizer = nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.5)
+    with tt.record(model, loss_fn, optimizer, spec=spec.replace(loss="mse")) as rec:
+        for x, y in tt.batches(spec, 1):
+            optimizer.zero_grad()
+            loss_fn(input=model(input=x), target=y).backward()
+            optimizer.step()
+    assert rec.trace().recorded_steps() == [1, 2, 3, 4]
+
+
 def test_a_model_that_does_not_fit_the_spec_is_named(tt, torch):
     nn = torch.nn
     spec = tracer.load_spec(ROOT / "examples" / "xor.yaml")

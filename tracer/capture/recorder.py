@@ -27,6 +27,15 @@ from ..errors import TracerError
 from .steps import PER_SAMPLE, Steps, check_sizes, trace_of
 
 
+def numbers(value, place: str) -> np.ndarray:
+    """A loop's values as a float64 array (a copy), or a one-line refusal of ragged lists and text."""
+    try:
+        return np.array(value, dtype=float)
+    except (ValueError, TypeError):
+        raise TracerError(place, "expected numbers in a rectangular array (a NumPy array, a tensor's .numpy(), or "
+                                 "equal-length lists)") from None
+
+
 def step_rows(spec, epochs: int | None = None):
     """The rows of the data (0-based) each step processes, in the order `tracer.run(spec)` trains in (shuffled
     by its seed if it shuffles); endless when `epochs` is None."""
@@ -175,7 +184,7 @@ class Recorder:
         """samples x units as float64; one sample may come as a vector or a column."""
         B = len(self.current["samples"])
         width = len(self.spec.layers[l].units) if width is None else width
-        array = np.array(value, dtype=float)  # a copy: the loop may reuse its arrays
+        array = numbers(value, f"layer {self.names[l]!r}: {name}")  # a copy: the loop may reuse its arrays
         if array.ndim == 1 and B == 1 and array.size == width or array.shape == (width, 1) and B == 1:
             array = array.reshape(1, width)
         elif array.ndim == 1 and width == 1 and array.size == B:
@@ -190,12 +199,12 @@ class Recorder:
         """A layer's weight matrix as the spec holds it: units x sources, the bias (if any) in column 0."""
         layer = self.spec.layers[l]
         units, inputs = len(layer.units), layer.n_inputs
-        w = np.asarray(w, dtype=float)
         place = f"layer {layer.name!r}: {name}"
+        w = numbers(w, place)
         if b is not None:
             if not layer.bias:
                 raise TracerError(place, "b_new given but the layer has no bias")
-            b = np.asarray(b, dtype=float).ravel()
+            b = numbers(b, f"{place} b_new").ravel()
             if b.shape != (units,):
                 raise TracerError(place, f"b_new has {b.size} values; expected {units} (one per unit)")
             if w.shape != (units, inputs):

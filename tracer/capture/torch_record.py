@@ -63,18 +63,19 @@ class TorchRecording:
 
     def _attach(self, model, loss_fn, optimizer) -> None:
         hook = self.handles.append
-        hook(model.register_forward_pre_hook(self._model_starts))
+        hook(model.register_forward_pre_hook(self._model_starts, with_kwargs=True))
         hook(model.register_forward_hook(self._model_ends))
         for l, layer in enumerate(self.layers):
             hook(layer.linear.register_forward_hook(self._saver(l, "z")))
             if layer.module is not None:
                 hook(layer.module.register_forward_hook(self._saver(l, "a")))
-        hook(loss_fn.register_forward_hook(self._loss_seen))
+        hook(loss_fn.register_forward_hook(self._loss_seen, with_kwargs=True))
         hook(optimizer.register_step_pre_hook(self._step_starts))
         hook(optimizer.register_step_post_hook(self._step_ends))
 
-    def _model_starts(self, module, args):
-        self.current = Pass(args[0], len(self.layers))
+    def _model_starts(self, module, args, kwargs):
+        """The model's input, given by position or as `input=` (nn.Sequential's own name for it)."""
+        self.current = Pass(args[0] if args else kwargs["input"], len(self.layers))
 
     def _saver(self, l: int, name: str):
         def save(module, args, output):
@@ -88,10 +89,11 @@ class TorchRecording:
         self.current.output = output
         self.passes.append(self.current)
 
-    def _loss_seen(self, module, args, output):
-        p = next((p for p in reversed(self.passes) if p.output is args[0]), None)
+    def _loss_seen(self, module, args, kwargs, output):
+        given, target = (list(args) + [kwargs.get("input"), kwargs.get("target")][len(args):])[:2]
+        p = next((p for p in reversed(self.passes) if p.output is given), None)
         if p is not None:  # else the loss of something else (a held-out batch scored by hand)
-            p.loss_input, p.y = args[0].detach(), args[1].detach()
+            p.loss_input, p.y = given.detach(), target.detach()
 
     def _step_starts(self, optimizer, args, kwargs):
         self.before = [t.detach().clone() for t in self.tensors]
