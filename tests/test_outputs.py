@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tools.cli import tracer_cli
 from tracer.cli import main
 
 pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
@@ -30,10 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(*args) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([str(a) for a in args])
-    return status, out.getvalue(), err.getvalue()
+    ran = tracer_cli(args, Path.cwd())
+    return ran.returncode, ran.stdout, ran.stderr
 
 
 def leftovers(folder: Path) -> list[str]:

@@ -35,17 +35,19 @@ class RunResult:
 
 def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format: str = "csv", trace_steps=None,
                   xlsx=None, html=None, formulas: bool = False, steps: str | None = None, notation: str | None = None,
-                  digits: int = 4, max_rows: int = MAX_ROWS, paper: str = "a4", progress=None) -> RunResult:
+                  digits: int = 4, max_rows: int = MAX_ROWS, paper: str = "a4", progress=None,
+                  inputs=()) -> RunResult:
     """Train `spec` and write its trace folder (`trace_dir`, csv or parquet, only `trace_steps` if given), its
     workbook (`xlsx`) and its report (`html`), checking everything first and writing all or nothing;
-    `progress(message)` is told of each phase of a long run (see long_run).
+    `progress(message)` is told of each phase of a long run (see long_run); no output may be one of `inputs`
+    (the spec's file), another output, or inside the trace folder.
 
     >>> result = run_and_write(load_spec("ekman"), trace_dir="out/ekman", xlsx="out/ekman.xlsx")
     """
     epochs = epochs or spec.training.epochs
     total = epochs * len(step_sizes(len(spec.x), spec.batch_size))
     check_options(spec, total, trace_format, trace_steps, steps, notation, digits, max_rows, paper)
-    distinct_outputs([], {"--xlsx": xlsx, "--html": html}, {"--trace": trace_dir})
+    distinct_outputs(inputs, {"--xlsx": xlsx, "--html": html}, {"--trace": trace_dir})
     if xlsx is not None:
         check_workbook_size(spec)
     if trace_dir is not None:

@@ -47,12 +47,11 @@ def summary(trace, most: int = 40) -> str:
 def cmd_run(args) -> int:
     """tracer run: train, write the trace folder and any reports (all or nothing), print a summary."""
     spec = load_spec(args.spec)
-    xlsx, html = output_path(args.xlsx, spec, "xlsx"), output_path(args.html, spec, "html")
-    distinct_outputs([given_file(args.spec)], {"--xlsx": xlsx, "--html": html}, {"--trace": args.trace})
     result = run_and_write(
         spec, epochs=args.epochs, trace_dir=args.trace, trace_format=args.format, trace_steps=args.trace_steps,
-        xlsx=xlsx, html=html, formulas=args.formulas, steps=args.steps, notation=args.notation,
-        digits=args.digits, max_rows=args.max_rows, paper=args.paper,
+        xlsx=output_path(args.xlsx, spec, "xlsx"), html=output_path(args.html, spec, "html"), formulas=args.formulas,
+        steps=args.steps, notation=args.notation, digits=args.digits, max_rows=args.max_rows, paper=args.paper,
+        inputs=[given_file(args.spec)],
         progress=None if args.quiet else lambda message: print(f"tracer: {message} ...", file=sys.stderr, flush=True))
     if not args.quiet:
         print(summary(result.trace))

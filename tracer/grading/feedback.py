@@ -26,7 +26,7 @@ from .numbers import Rounding
 
 def summary_line(result: Result, name: str | None = None) -> str:
     """One terminal line per student (names and messages with control characters shown escaped)."""
-    name = one_line(name or Path(result.file).name)
+    name = name or Path(result.file).name
     if result.error:
         return one_line(f"{name}: not graded: {result.error}")
     wrong = [m for m in result.marks if m.status in ("wrong", "unparseable")]

@@ -95,12 +95,15 @@ def read_manifest(directory: Path) -> dict:
 
 
 def table_files(directory: Path) -> dict[str, Path]:
-    """The trace tables a folder holds, by name (in the contract's order): name.parquet, else name.csv."""
+    """The trace tables a folder holds, by name (in the contract's order): name.parquet, else name.csv. A table's
+    name that is not a regular file (a folder named nodes.csv) is refused, never passed over as missing."""
     out = {}
     for name in COLUMNS:
-        found = [directory / f"{name}.{ext}" for ext in ("parquet", "csv") if (directory / f"{name}.{ext}").is_file()]
-        if found:
-            out[name] = found[0]
+        for path in (directory / f"{name}.{ext}" for ext in ("parquet", "csv")):
+            if (path.exists() or path.is_symlink()) and not path.is_file():
+                raise TracerError(str(path), "not a regular file; a trace table is a CSV or Parquet file")
+            if path.is_file():
+                out.setdefault(name, path)
     return out
 
 

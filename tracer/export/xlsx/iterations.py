@@ -77,9 +77,14 @@ def at(book, row: int, col: int) -> tuple[int, int]:
     return (col, row) if book.turned else (row, col)
 
 
+def cell_name(book, row: int, col: int) -> str:
+    """The A1 name of the cell of a sample's row and a quantity's column ('B2'), either way the sheet is laid."""
+    return xl_rowcol_to_cell(*at(book, row, col))
+
+
 def address(book, row: int, col: int) -> str:
     """A cell of this sheet as another sheet refers to it ('iterations!B2')."""
-    return f"iterations!{xl_rowcol_to_cell(*at(book, row, col))}"
+    return f"iterations!{cell_name(book, row, col)}"
 
 
 def sheet_class(book) -> type:
@@ -212,11 +217,11 @@ def write_row(book, r: int, tests) -> bool:
         if kind == "delta_w_prev":
             before = step - 1
             if before in book.sheet_steps:
-                return xl_rowcol_to_cell(*at(book, int(rec.first_row[rec.index[before]] + rec.sizes[rec.index[before]]),
-                                             cols[("delta_w",) + k[2:]]))
+                return cell_name(book, int(rec.first_row[rec.index[before]] + rec.sizes[rec.index[before]]),
+                                 cols[("delta_w",) + k[2:]])
             return repr(float(rec.value(step, k)))
         on = row if kind == "w" else first_row + kb - 1 if kb else last_row
-        return xl_rowcol_to_cell(*at(book, on, cols[(kind,) + k[2:]]))
+        return cell_name(book, on, cols[(kind,) + k[2:]])
 
     d = int(rec.sample[r]) + 1
     for k in [k for k in cols if k[0] in ("x", "y")]:
@@ -227,11 +232,11 @@ def write_row(book, r: int, tests) -> bool:
         value = rec.value(step, key("w", 0, *k[1:]))
         cell = at(book, row, cols[k])
         if b > 1:
-            book.cell(ws, *cell, xl_rowcol_to_cell(*at(book, first_row, cols[k])), value, book.column_formats[k])
+            book.cell(ws, *cell, cell_name(book, first_row, cols[k]), value, book.column_formats[k])
         elif step == 1:
             book.cell(ws, *cell, book.initial_names[k[1:]], value, book.column_formats[k])
         elif step - 1 in book.sheet_steps:
-            book.cell(ws, *cell, xl_rowcol_to_cell(*at(book, first_row - 1, cols[("w_new",) + k[1:]])), value,
+            book.cell(ws, *cell, cell_name(book, first_row - 1, cols[("w_new",) + k[1:]]), value,
                       book.column_formats[k])
         else:
             literal = True
@@ -244,8 +249,8 @@ def write_row(book, r: int, tests) -> bool:
                       book.column_formats[k])
     for c, (formula, value) in enumerate(test_cells(book, step, row, ref, tests), start=FIRST + len(cols)):
         book.cell(ws, *at(book, row, c), formula, value)
-    loss = xl_rowcol_to_cell(*at(book, row, cols[("loss", "", "", "")]))
-    running = loss if r == 0 else f"{xl_rowcol_to_cell(*at(book, row - 1, book.helper_col))}+{loss}"
+    loss = cell_name(book, row, cols[("loss", "", "", "")])
+    running = loss if r == 0 else f"{cell_name(book, row - 1, book.helper_col)}+{loss}"
     book.cell(ws, *at(book, row, book.helper_col), running, rec.loss[:r + 1].sum(),
               book.column_formats[("loss", "", "", "")])
     return literal
@@ -277,7 +282,7 @@ def test_cells(book, step: int, row: int, ref, tests) -> list:
                  for u in out.units]
         cells.append((f"AND({','.join(conds)})", right[d]))
     c0 = FIRST + len(book.columns)
-    listed = ",".join(xl_rowcol_to_cell(*at(book, row, c0 + i)) for i in range(len(tests)))
+    listed = ",".join(cell_name(book, row, c0 + i) for i in range(len(tests)))
     cells.append((f"AND({listed})", right.all()))
     return cells
 
