@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import tracer
-from tracer.engine.stepview import step_leaves, step_samples, step_values
 from tracer.io.resources import find_example
 from tracer.model.plan import LEAVES, Plan
 
@@ -19,12 +18,10 @@ def steps_to_check(trace) -> list[int]:
 def test_plan_evaluated_is_the_engine(example):
     spec = tracer.load_spec(example)
     trace = tracer.run(spec, epochs=min(spec.training.epochs, 3))
-    plans = {}
     for step in steps_to_check(trace):
-        m = len(step_samples(trace, step))
-        plan = plans.setdefault(m, Plan(spec, m))
-        computed = plan.evaluate(step_leaves(trace, step))
-        recorded = step_values(trace, step)
+        plan = Plan(spec, len(trace.values.samples(step)))
+        computed = plan.evaluate(trace.values.leaves(step))
+        recorded = trace.values.values(step)
         assert set(recorded) == {op.key for op in plan.ops}, "the plan and the trace name the same quantities"
         for k, value in recorded.items():
             assert np.isclose(computed[k], value, rtol=1e-12, atol=1e-14), (step, k, computed[k], value)

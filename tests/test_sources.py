@@ -173,7 +173,7 @@ def test_xor_learns_every_pattern():
     (_, a_hidden), (_, yhat) = tracer.forward(spec, trace.final, spec.x)
     assert (np.abs(yhat - spec.y) < 0.5).all()
     assert (np.abs(yhat - spec.y) < 0.05).all()
-    assert trace.epoch_losses()["loss"].iloc[-1] < 0.01 * trace.epoch_losses()["loss"].iloc[0]
+    assert trace.values.epoch_losses()["loss"].iloc[-1] < 0.01 * trace.values.epoch_losses()["loss"].iloc[0]
 
 
 def test_softmax_cross_entropy_delta_is_yhat_minus_y():

@@ -139,6 +139,6 @@ def test_a_workbook_only_run_cut_inside_an_epoch_writes_what_a_full_run_writes(t
     spec = tracer.load_spec(find_example("softmax-classifier"))
     options = {"steps": "1,40,90", "max_rows": 20, "formulas": True}
     alone = run_and_write(spec, xlsx=tmp_path / "alone.xlsx", **options)
-    assert alone.trace.partial and sorted(alone.trace.change_before) == [40, 90]
+    assert alone.trace.partial and sorted(alone.trace.values.change_before) == [40, 90]
     run_and_write(spec, trace_dir=tmp_path / "t", xlsx=tmp_path / "all.xlsx", **options)
     assert (tmp_path / "alone.xlsx").read_bytes() == (tmp_path / "all.xlsx").read_bytes()

@@ -22,14 +22,14 @@ EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT, EXIT_RESOURCES = 0, 1, 2, 3
 def summary(trace, most: int = 40) -> str:
     """A few lines on a run: size, mean loss in the first and last epoch, final weights (up to `most`)."""
     spec = trace.spec
-    per_epoch = trace.epoch_losses()
+    per_epoch = trace.values.epoch_losses()
     steps = trace.total_steps or trace.step_count()
     epochs = -(-steps // -(-len(spec.x) // spec.batch_size))  # ceil(steps / steps per epoch)
     lines = [f"{spec.name}: {epochs} epoch(s), {steps} step(s), {spec.training.mode} training, "
              f"loss {spec.loss.name}, learning rate {spec.learning_rate:g}"]
     if len(per_epoch):
         first, last = per_epoch.iloc[0], per_epoch.iloc[-1]
-        which = " of the recorded steps" if trace.partial and trace.history is None else ""
+        which = " of the recorded steps" if trace.partial and trace.values.history is None else ""
         lines.append(f"mean loss{which}: {first['loss']:.6g} (epoch {int(first['epoch'])}) -> "
                      f"{last['loss']:.6g} (epoch {int(last['epoch'])})")
     count = sum(m.size for m in trace.final)

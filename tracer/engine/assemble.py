@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .stepview import StepValues
 from .trace import Trace, labels, param_names, weight_matrices
 
 
@@ -53,11 +54,20 @@ def build_trace(spec, rec, final) -> Trace:
                           copy=False)
     if stop is not None:
         final = weight_matrices(spec, rec.w_new[steps - 1])
-    last = int(rec.step_ids[steps - 1]) if steps else 0
-    before = {s: change for s, change in rec.change_before.items() if s <= last}
     return Trace(nodes, weights, updates, losses, spec=spec, final=final, stopped=stopped,
                  total_steps=int(rec.step_ids[steps - 1]) if stop is not None else rec.steps_total,
-                 change_before=before)
+                 values=step_values(spec, rec, rows, steps))
+
+
+def step_values(spec, rec, rows: int, steps: int) -> StepValues:
+    """The recorder's arrays of the first `steps` held steps (`rows` rows), by step and plan key."""
+    last = int(rec.step_ids[steps - 1]) if steps else 0
+    before = {s: change for s, change in rec.change_before.items() if s <= last}
+    nodes = {kind: getattr(rec, kind)[:rows] for kind in ("z", "a", "da_dz", "dE_da", "delta")}
+    per_step = {"w": rec.w_old[:steps], "G": rec.grad[:steps], "delta_w": rec.delta_w[:steps],
+                "w_new": rec.w_new[:steps]}
+    return StepValues(spec, rec.sample[:rows], rec.step_ids[:steps], rec.first_row[:steps + 1],
+                      rec.step_epoch[:steps], nodes, rec.grads[:rows], rec.losses[:rows], per_step, before)
 
 
 def layer_inputs(spec, rec, sample, rows: int) -> np.ndarray:

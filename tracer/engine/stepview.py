@@ -1,58 +1,150 @@
-"""A step of a trace in the plan's keys: its givens (the plan's leaves) and every recorded value.
+"""StepValues: the one bridge from a recorded run to the plan, a step's values by plan key.
 
-The plan counts a step's samples 1..m in the order they were processed; the trace names them by their
-row of the data set. These functions translate, so a plan can be evaluated on a trace's givens and
-compared with the trace's values (tests, exercises, grading).
+It keeps the engine's (or a recorder's) arrays as they were recorded: rows are the samples processed in
+training order, columns units or parameters in network order. The plan counts a step's samples 1..m in the
+order they were processed; the trace names them by their row of the data set. StepValues translates, and owns
+what partial recording means: which steps are held, the change before a held step whose step before is not
+held (momentum needs it), and the history of a run that recorded only some steps. The workbook, the report,
+exercises, check, the mistakes and diff read values through it; the four DataFrames are built from the same
+arrays (tracer.engine.assemble).
 """
 from __future__ import annotations
 
-from ..model.plan import key
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..model.plan import Plan, key
 
 NODE_KINDS = ("z", "a", "da_dz", "dE_da", "delta")
+STEP_KINDS = ("w", "G", "delta_w", "w_new")  # per step: the weights before, the batch gradient, the change, after
 
 
-def step_samples(trace, step: int) -> list[int]:
-    """The data rows (1-based) processed in `step`, in order."""
-    return trace.losses.loc[trace.losses["step"] == step, "sample"].tolist()
+@dataclass
+class History:
+    """Every sample's loss and every step's weights after it, kept for a run that records only some steps
+    (a report's charts and a workbook's loss table cover the whole run)."""
+
+    loss: np.ndarray  # every sample processed, in training order
+    epoch: np.ndarray  # the epoch of each
+    w_after: np.ndarray  # steps x parameters
+
+    @classmethod
+    def empty(cls, samples: int, steps: int, params: int) -> "History":
+        return cls(np.empty(samples), np.empty(samples, np.int64), np.empty((steps, params)))
+
+    def finish(self, samples: int, steps: int) -> "History":
+        """The history of a run that processed `samples` samples in `steps` steps (it may stop early)."""
+        return History(self.loss[:samples], self.epoch[:samples], self.w_after[:steps])
 
 
-def step_leaves(trace, step: int) -> dict:
-    """The givens of a step: inputs and targets of its samples, the weights before it, the changes before."""
-    spec, out = trace.spec, trace.spec.layers[-1]
-    leaves = {}
-    for b, d in enumerate(step_samples(trace, step), start=1):
-        leaves.update({key("x", b, source=s): float(v) for s, v in zip(spec.inputs, spec.x[d - 1])})
-        leaves.update({key("y", b, out.name, u): float(v) for u, v in zip(out.units, spec.y[d - 1])})
-    updates = trace.updates
-    before = updates[updates["step"] == step - 1]
-    for r in updates[updates["step"] == step].itertuples(index=False):
-        leaves[key("w", 0, str(r.layer), str(r.unit), str(r.source))] = float(r.w_old)
-    prev = {(str(r.layer), str(r.unit), str(r.source)): float(r.delta_w) for r in before.itertuples(index=False)}
-    weights = [k for k in leaves if k[0] == "w"]
-    if not prev and step in trace.change_before:  # the step before was not recorded
-        prev = {k[2:]: float(v) for k, v in zip(weights, trace.change_before[step])}
-    for (_, _, layer, unit, source) in weights:
-        leaves[key("delta_w_prev", 0, layer, unit, source)] = prev.get((layer, unit, source), 0.0)
-    return leaves
+class StepValues:
+    """The recorded steps of a run by plan key: `nodes[kind]` (rows x units), `grads` and `loss` per row,
+    `per_step[kind]` (steps x parameters) for STEP_KINDS, the data row of every row (`sample`, 0-based), the
+    step of every held step (`step_ids`) and where its rows begin (`first_row`, one more than the steps)."""
 
+    def __init__(self, spec, sample, step_ids, first_row, epochs, nodes: dict, grads, loss, per_step: dict,
+                 change_before: dict, history: History | None = None):
+        self.spec, self.sample, self.step_ids, self.first_row = spec, sample, step_ids, first_row
+        self.epochs, self.nodes, self.grads, self.loss, self.per_step = epochs, nodes, grads, loss, per_step
+        self.change_before, self.history = change_before, history
+        self.index = {int(s): k for k, s in enumerate(step_ids)}
+        self.sizes = np.diff(first_row)  # samples in each held step
+        self.row_step, self.row_epoch = np.repeat(step_ids, self.sizes), np.repeat(epochs, self.sizes)
+        self.unit_index = {(l.name, u): i for i, (l, u) in enumerate((l, u) for l in spec.layers for u in l.units)}
+        self.param_index = {(l.name, u, s): i for i, (l, u, s) in
+                            enumerate((l, u, s) for l in spec.layers for u in l.units for s in l.sources)}
+        self.input_index = {s: i for i, s in enumerate(spec.inputs)}
+        self.output_index = {u: i for i, u in enumerate(spec.output.units)}
+        self.plans: dict[int, Plan] = {}
 
-def step_values(trace, step: int) -> dict:
-    """Every value the trace recorded in `step`, by plan key (G only for steps of more than one sample)."""
-    samples = step_samples(trace, step)
-    position = {d: b for b, d in enumerate(samples, start=1)}
-    values = {}
-    nodes = trace.nodes[trace.nodes["step"] == step]
-    for r in nodes.itertuples(index=False):
-        for kind in NODE_KINDS:
-            values[key(kind, position[r.sample], str(r.layer), str(r.unit))] = float(getattr(r, kind))
-    for r in trace.losses[trace.losses["step"] == step].itertuples(index=False):
-        values[key("loss", position[r.sample])] = float(r.loss)
-    for r in trace.weights[trace.weights["step"] == step].itertuples(index=False):
-        values[key("grad", position[r.sample], str(r.layer), str(r.unit), str(r.source))] = float(r.grad)
-    for r in trace.updates[trace.updates["step"] == step].itertuples(index=False):
-        where = (str(r.layer), str(r.unit), str(r.source))
-        if len(samples) > 1:
-            values[key("G", 0, *where)] = float(r.grad)
-        values[key("delta_w", 0, *where)] = float(r.delta_w)
-        values[key("w_new", 0, *where)] = float(r.w_new)
-    return values
+    # -- which steps --------------------------------------------------------------------------------
+    def __contains__(self, step: int) -> bool:
+        return step in self.index
+
+    def steps(self) -> list[int]:
+        """The steps held, in order."""
+        return self.step_ids.tolist()
+
+    def rows(self, step: int) -> range:
+        """The rows of a held step (samples processed, in order)."""
+        k = self.index[step]
+        return range(int(self.first_row[k]), int(self.first_row[k + 1]))
+
+    def samples(self, step: int) -> list[int]:
+        """The data rows (1-based) processed in `step`, in order."""
+        rows = self.rows(step)
+        return (self.sample[rows.start:rows.stop] + 1).tolist()
+
+    def plan(self, step: int) -> Plan:
+        """The plan of a step (one per step size)."""
+        m = len(self.rows(step))
+        if m not in self.plans:
+            self.plans[m] = Plan(self.spec, m)
+        return self.plans[m]
+
+    # -- values by plan key ---------------------------------------------------------------------------
+    def value(self, step: int, k: tuple) -> float:
+        """The recorded value of plan key `k` in a held step, leaves included."""
+        kind, b, layer, unit, source = k
+        i = self.index[step]
+        r = int(self.first_row[i]) + b - 1
+        if kind in NODE_KINDS:
+            return float(self.nodes[kind][r, self.unit_index[(layer, unit)]])
+        if kind == "loss":
+            return float(self.loss[r])
+        if kind == "x":
+            return float(self.spec.x[self.sample[r], self.input_index[source]])
+        if kind == "y":
+            return float(self.spec.y[self.sample[r], self.output_index[unit]])
+        p = self.param_index[(layer, unit, source)]
+        if kind == "grad":
+            return float(self.grads[r, p])
+        if kind == "delta_w_prev":
+            return float(self.change_before_step(step)[p])
+        return float(self.per_step[kind][i, p])
+
+    def getter(self, step: int):
+        """`get(key)` for a plan of `step`: what Plan.evaluate and Op.value take."""
+        return lambda k: self.value(step, k)
+
+    def change_before_step(self, step: int) -> np.ndarray:
+        """delta w of the step before `step` (momentum's givens): recorded, kept by the recorder when the step
+        before was not recorded, or zero before the first step."""
+        before = self.index.get(step - 1)
+        if before is not None:
+            return self.per_step["delta_w"][before]
+        if step in self.change_before:
+            return self.change_before[step]
+        return np.zeros(len(self.param_index))
+
+    def leaves(self, step: int) -> dict:
+        """The givens of a step: inputs and targets of its samples, the weights before it, the changes before."""
+        plan = self.plan(step)
+        return {k: self.value(step, k) for k in plan.leaves()}
+
+    def values(self, step: int) -> dict:
+        """Every value recorded in `step`, by plan key (G only for steps of more than one sample)."""
+        return {op.key: self.value(step, op.key) for op in self.plan(step).ops}
+
+    # -- the whole run ------------------------------------------------------------------------------
+    def epoch_losses(self) -> pd.DataFrame:
+        """Mean loss over the samples of each epoch: columns epoch, loss (of every epoch, with a history)."""
+        if self.history is not None:
+            epoch, loss = self.history.epoch, self.history.loss
+        else:
+            epoch, loss = self.row_epoch, self.loss
+        frame = pd.DataFrame({"epoch": epoch, "loss": loss})
+        return frame.groupby("epoch", as_index=False, sort=True)["loss"].mean()
+
+    def weights_after(self) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, weights after each of them as steps x parameters): every step with a history, else the
+        steps held."""
+        if self.history is not None:
+            return np.arange(1, len(self.history.w_after) + 1), self.history.w_after
+        return self.step_ids, self.per_step["w_new"]
+
+    def samples_processed(self) -> int:
+        """Samples processed in the run (the rows held when every step is recorded)."""
+        return len(self.history.loss) if self.history is not None else len(self.loss)

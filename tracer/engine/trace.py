@@ -28,32 +28,14 @@ TEXT_COLUMNS = ("layer", "unit", "source")
 
 
 @dataclass
-class History:
-    """Every sample's loss and every step's weights after it, kept for a run that records only some steps
-    (a report's charts and a workbook's loss table cover the whole run)."""
-
-    loss: np.ndarray  # every sample processed, in training order
-    epoch: np.ndarray  # the epoch of each
-    w_after: np.ndarray  # steps x parameters
-
-    @classmethod
-    def empty(cls, samples: int, steps: int, params: int) -> "History":
-        return cls(np.empty(samples), np.empty(samples, np.int64), np.empty((steps, params)))
-
-    def finish(self, samples: int, steps: int) -> "History":
-        """The history of a run that processed `samples` samples in `steps` steps (it may stop early)."""
-        return History(self.loss[:samples], self.epoch[:samples], self.w_after[:steps])
-
-
-@dataclass
 class Trace:
     """Every intermediate value of a training run, as four DataFrames.
 
     `spec` is the Spec that produced it (None when read from files); `final` the weight matrices
     after the last update; `stopped` says why training ended early (divergence), else None;
     `total_steps` the steps of the run, of which the tables may hold only some (`recorded_steps`);
-    `change_before` the change of the step before each recorded step whose step before was not recorded
-    (momentum needs it); `history` every step's weights and every epoch's mean loss, when asked for.
+    `values` the recorded arrays by step and plan key (tracer.engine.stepview.StepValues; None when read
+    from files): what every exporter and grader reads, with the partial-recording facts.
     """
 
     nodes: pd.DataFrame
@@ -64,8 +46,7 @@ class Trace:
     final: list = field(default_factory=list)
     stopped: str | None = None
     total_steps: int | None = None
-    change_before: dict = field(default_factory=dict)  # step -> delta w of the unrecorded step before it
-    history: History | None = None  # every step's weights and every epoch's loss (run(..., history=True))
+    values: object = None  # StepValues
 
     @classmethod
     def empty(cls, spec, final) -> "Trace":
@@ -77,25 +58,6 @@ class Trace:
     def tables(self) -> dict[str, pd.DataFrame]:
         """The four tables by name, in contract order."""
         return {"nodes": self.nodes, "weights": self.weights, "updates": self.updates, "losses": self.losses}
-
-    def epoch_losses(self) -> pd.DataFrame:
-        """Mean loss over the samples of each epoch: columns epoch, loss (of every epoch, with a history)."""
-        losses = self.losses
-        if self.history is not None:
-            losses = pd.DataFrame({"epoch": self.history.epoch, "loss": self.history.loss})
-        return losses.groupby("epoch", as_index=False, sort=True)["loss"].mean()
-
-    def weights_after(self) -> tuple[np.ndarray, np.ndarray]:
-        """(steps, weights after each of them as steps x parameters): every step with a history, else the
-        steps recorded."""
-        if self.history is not None:
-            return np.arange(1, len(self.history.w_after) + 1), self.history.w_after
-        P = self.spec.n_weights
-        return np.asarray(self.recorded_steps(), dtype=np.int64), self.updates["w_new"].to_numpy().reshape(-1, P)
-
-    def samples_processed(self) -> int:
-        """Samples processed in the run (rows of the losses table when every step is recorded)."""
-        return len(self.history.loss) if self.history is not None else len(self.losses)
 
     def recorded_steps(self) -> list[int]:
         """The steps the tables hold (all of them unless the run recorded only some)."""

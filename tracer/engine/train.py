@@ -12,7 +12,8 @@ import numpy as np
 from ..model.spec import Spec
 from .assemble import build_trace
 from .record import Recorder, step_sizes
-from .trace import History, Trace
+from .stepview import History
+from .trace import Trace
 
 
 class Params:
@@ -148,6 +149,6 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True, record_steps
 
     final = [m.copy() for m in params.matrices]
     trace = Trace.empty(spec, final) if rec is None else build_trace(spec, rec, final)
-    if kept is not None:
-        trace.history = kept.finish(processed, step)
+    if kept is not None and trace.values is not None:
+        trace.values.history = kept.finish(processed, step)
     return trace

@@ -12,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..engine.record import step_sizes
-from ..engine.stepview import step_leaves, step_samples, step_values
 from ..engine.train import run
 from ..errors import TracerError
 from ..model.notation import profile
-from ..model.plan import Plan, key
+from ..model.plan import key
 from ..steps import select_steps
 
 
@@ -76,9 +75,9 @@ class Exercise:
         self.spec, self.steps = spec, exercise_steps(spec, steps)
         self.trace = trace if trace is not None else exercise_trace(spec, self.steps)
         self.names = profile(notation, spec)
-        self.samples = {s: step_samples(self.trace, s) for s in self.steps}
-        self.plans = {s: Plan(spec, len(rows)) for s, rows in self.samples.items()}
-        self.leaves: dict[int, dict] = {}  # step -> its givens, read from the trace once
+        self.recorded = self.trace.values  # the engine's values by step and plan key
+        self.samples = {s: self.recorded.samples(s) for s in self.steps}
+        self.plans = {s: self.recorded.plan(s) for s in self.steps}
         self.items = [self._item(s, op) for s in self.steps for op in self.plans[s].ops]
         if len({i.label for i in self.items}) != len(self.items):
             raise TracerError("--notation", f"the {self.names.profile.name} notation gives two quantities of this "
@@ -99,12 +98,7 @@ class Exercise:
 
     def _exact(self) -> dict[tuple, float]:
         """The engine's value of every item."""
-        out = {}
-        for s in self.steps:
-            values = step_values(self.trace, s)
-            for item in (i for i in self.items if i.step == s):
-                out[item.key] = values[self.plan_key(item)]
-        return out
+        return {item.key: self.recorded.value(item.step, self.plan_key(item)) for item in self.items}
 
     def plan_key(self, item: Item) -> tuple:
         """The item's key in the plan of its step (samples by position in the batch)."""
@@ -117,16 +111,12 @@ class Exercise:
 
     def getter(self, step: int, get):
         """A plan's `get` for `step` from an item-style `get(kind, step, sample, layer, unit, source)`."""
-        spec, rows = self.spec, self.samples[step]
+        rows, given = self.samples[step], step - 1 not in self.samples
 
         def plan_get(k: tuple) -> float:
             kind, b, layer, unit, source = k
-            if kind == "x":
-                return float(spec.x[rows[b - 1] - 1, spec.inputs.index(source)])
-            if kind == "y":
-                return float(spec.y[rows[b - 1] - 1, spec.output.units.index(unit)])
-            if kind in ("w", "delta_w_prev") and step - 1 not in self.samples:
-                return self.given(step, kind, layer, unit, source)
+            if kind in ("x", "y") or (given and kind in ("w", "delta_w_prev")):
+                return self.recorded.value(step, k)
             if kind == "w":
                 return get("w_new", step - 1, 0, layer, unit, source)
             if kind == "delta_w_prev":
@@ -137,9 +127,7 @@ class Exercise:
     def given(self, step: int, kind: str, layer: str, unit: str, source: str) -> float:
         """What the exercise gives before a step whose step before is not in it: its weights, and (momentum) the
         change of the step before."""
-        if step not in self.leaves:
-            self.leaves[step] = step_leaves(self.trace, step)
-        return self.leaves[step][key(kind, 0, layer, unit, source)]
+        return self.recorded.value(step, key(kind, 0, layer, unit, source))
 
     def value(self, item: Item, get, op=None) -> float:
         """The item recomputed from earlier values `get` (the student's, rounded, or exact); `op` may replace

@@ -67,6 +67,10 @@ class Plan:
                 consumers.setdefault(k, []).append(op)
         self.consumers = consumers
 
+    def leaves(self) -> list[tuple]:
+        """The keys of the step's givens, in the order the ops first use them."""
+        return list(dict.fromkeys(k for op in self.ops for k in op.operands if k[0] in LEAVES))
+
     def __getitem__(self, key) -> Op:
         return self.by_key[key]
 

@@ -64,10 +64,10 @@ def report_data(trace, notation: str | None, steps: str | None, digits: int) -> 
     n_steps = trace.total_steps or trace.step_count()
     chosen, steps_note = chosen_steps(steps if steps is not None else spec.steps, n_steps)
     chosen = [s for s in chosen if s in set(trace.recorded_steps())] if trace.partial else chosen
-    after_steps, w_after = trace.weights_after()
+    after_steps, w_after = trace.values.weights_after()
     params = [(l.name, u, s) for l in spec.layers for u in l.units for s in l.sources]
     initial = np.concatenate([l.weights.ravel() for l in spec.layers])
-    per_epoch = trace.epoch_losses()
+    per_epoch = trace.values.epoch_losses()
     writer = StepWriter(trace, names, fmt)
     return {
         "title": spec.title or spec.name, "name": spec.name, "source": spec.source, "description": spec.description,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from ...engine.stepview import step_leaves, step_samples, step_values
 from ...model.plan import Plan
 from ...model.writing import Writing
 from .mathml import Renderer, eq
@@ -36,10 +35,11 @@ class StepWriter:
     def step(self, step: int) -> dict:
         """One step written out: its heading, its sections of lines, and Ekman's arrows of weight changes."""
         trace = self.trace
-        samples = step_samples(trace, step)
+        recorded = trace.values
+        samples = recorded.samples(step)
         m = len(samples)
         writing = self.writing(m)
-        values = {**step_leaves(trace, step), **step_values(trace, step)}
+        values = {**recorded.leaves(step), **recorded.values(step)}
         render = Renderer(self.names, self.fmt, values, self.layers)
         sections, index = [], {}
         for op in writing.plan.ops:

@@ -17,8 +17,6 @@ from .sheets import Formats, paper_code
 
 MAX_ROWS = 2_000  # per long sheet (iterations, trace tables): hundreds of iterations stay readable and quick
 DIGITS = 4  # significant digits shown (stored values keep full precision)
-NODE = {"z": 0, "a": 1, "da_dz": 2, "dE_da": 3, "delta": 4}
-STEP = {"w": 0, "G": 1, "delta_w": 2, "w_new": 3}
 
 
 def write_workbook(trace, path, formulas: bool = False, steps: str | None = None, notation: str | None = None,
@@ -56,56 +54,6 @@ def check_workbook_size(spec) -> None:
                                     f"{sheets.EXCEL_COLS:,}; write the trace as CSV (--trace DIR) instead")
 
 
-class Recorded:
-    """The trace's values by step and plan key (rows are samples processed, in training order)."""
-
-    def __init__(self, trace):
-        spec = self.spec = trace.spec
-        self.unit_index = {(l.name, u): i for i, (l, u) in enumerate((l, u) for l in spec.layers for u in l.units)}
-        self.param_index = {(l.name, u, s): i for i, (l, u, s) in
-                            enumerate((l, u, s) for l in spec.layers for u in l.units for s in l.sources)}
-        rows, U, P = len(trace.losses), len(self.unit_index), len(self.param_index)
-        self.nodes = trace.nodes[list(NODE)].to_numpy().reshape(rows, U, 5)
-        self.grads = trace.weights["grad"].to_numpy().reshape(rows, P)
-        self.updates = trace.updates[list(("w_old", "grad", "delta_w", "w_new"))].to_numpy().reshape(-1, P, 4)
-        self.loss = trace.losses["loss"].to_numpy()
-        self.sample = trace.losses["sample"].to_numpy() - 1
-        self.step = trace.losses["step"].to_numpy()
-        self.epoch = trace.losses["epoch"].to_numpy()
-        self.step_ids = trace.updates["step"].to_numpy()[::P] if P else np.empty(0, np.int64)
-        self.index = {int(s): i for i, s in enumerate(self.step_ids)}
-        self.first_row = np.searchsorted(self.step, self.step_ids)
-        self.sizes = np.diff(np.append(self.first_row, rows))
-        self.change_before = trace.change_before
-
-    def rows_of(self, step: int) -> range:
-        i = self.index[step]
-        return range(int(self.first_row[i]), int(self.first_row[i] + self.sizes[i]))
-
-    def value(self, step: int, key: tuple) -> float:
-        """The engine's value of a plan key in a step."""
-        kind, b, layer, unit, source = key
-        i = self.index[step]
-        r = int(self.first_row[i]) + b - 1
-        if kind in NODE:
-            return self.nodes[r, self.unit_index[(layer, unit)], NODE[kind]]
-        if kind == "loss":
-            return self.loss[r]
-        if kind == "grad":
-            return self.grads[r, self.param_index[(layer, unit, source)]]
-        if kind == "x":
-            return self.spec.x[self.sample[r], self.spec.inputs.index(source)]
-        if kind == "y":
-            return self.spec.y[self.sample[r], self.spec.output.units.index(unit)]
-        p = self.param_index[(layer, unit, source)]
-        if kind == "delta_w_prev":
-            before = self.index.get(step - 1)
-            if before is not None:
-                return self.updates[before, p, 2]
-            return self.change_before[step][p] if step in self.change_before else 0.0  # step before not recorded
-        return self.updates[i, p, STEP[kind]]
-
-
 class Book:
     """The shared state of one workbook; the sheet modules write with it."""
 
@@ -115,9 +63,9 @@ class Book:
         self.formulas, self.digits, self.paper = formulas, digits, paper
         self.max_rows = min(max_rows, sheets.EXCEL_ROWS - 3)  # header, blank row, note
         self.names = profile(notation, self.spec)
-        self.rec = Recorded(trace)
+        self.rec = trace.values  # the recorded values by step and plan key
         self.plans = {int(m): Plan(self.spec, int(m)) for m in set(self.rec.sizes.tolist())}
-        recorded = self.rec.step_ids.tolist()
+        recorded = self.rec.steps()
         chosen = select_steps(steps if steps is not None else self.spec.steps, max(recorded, default=0))
         self.steps = [s for s in chosen if s in self.rec.index]
         self.columns = iterations.columns(self)

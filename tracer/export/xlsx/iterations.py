@@ -106,7 +106,7 @@ def write(book) -> None:
     ws, F, rec = book.iterations, book.fmt, book.rec
     cols, tests = book.columns, test_patterns(book)
     shown = book.shown_rows
-    book.sheet_steps = {int(s) for s in rec.step[:shown]}
+    book.sheet_steps = {int(s) for s in rec.row_step[:shown]}
     book.tests = tests
     book.helper_col = FIRST + len(cols) + len(tests) + bool(tests)
     head = heading(book)
@@ -130,7 +130,7 @@ def write(book) -> None:
     for r in range(shown):
         literal |= write_row(book, r, tests)
     notes = []
-    total = book.trace.samples_processed()
+    total = book.rec.samples_processed()
     if shown < total:
         notes.append(f"{total - shown} more samples processed are not shown (max_rows = {book.max_rows}); "
                      "the trace files (--trace DIR) have every value")
@@ -186,8 +186,8 @@ def page_breaks(starts: list[int], widths: list[int], paper: str) -> list[int]:
 def column_values(book, k: tuple, shown: int) -> np.ndarray:
     """The engine's values of a column over the shown rows (for its number format)."""
     rec = book.rec
-    values = [rec.value(int(rec.step[r]), key(k[0], 0 if k[0] in ("w", "G", "delta_w", "w_new") else
-                                              r - int(rec.first_row[rec.index[int(rec.step[r])]]) + 1, *k[1:]))
+    values = [rec.value(int(rec.row_step[r]), key(k[0], 0 if k[0] in ("w", "G", "delta_w", "w_new") else
+                                              r - int(rec.first_row[rec.index[int(rec.row_step[r])]]) + 1, *k[1:]))
               for r in range(min(shown, 200))]
     return np.array(values, float)
 
@@ -202,14 +202,14 @@ def number_width(values: np.ndarray, decimals: int) -> int:
 def write_row(book, r: int, tests) -> bool:
     """One sample processed; the step's quantities on its last row. True if its weights are literal."""
     ws, rec, cols = book.iterations, book.rec, book.columns
-    step = int(rec.step[r])
+    step = int(rec.row_step[r])
     i = rec.index[step]
     first, m = int(rec.first_row[i]), int(rec.sizes[i])
     b = r - first + 1
     row, first_row, last_row = r + 1, first + 1, first + m
     plan = book.plans[m]
     ws.write_number(*at(book, row, 0), step)
-    ws.write_number(*at(book, row, 1), int(rec.epoch[r]))
+    ws.write_number(*at(book, row, 1), int(rec.row_epoch[r]))
     ws.write_number(*at(book, row, 2), int(rec.sample[r]) + 1)
 
     def ref(k: tuple) -> str:
@@ -260,8 +260,8 @@ def epoch_loss_formula(book, epoch: int) -> str | None:
     """Mean loss of an epoch from the running sum (no range over computed cells), or None when the epoch's
     rows are not all on the iterations sheet (or not all recorded: a workbook-only run records the rows the
     sheet shows, which may end inside an epoch)."""
-    rec, history = book.rec, book.trace.history
-    rows = np.flatnonzero(rec.epoch == epoch)
+    rec, history = book.rec, book.rec.history
+    rows = np.flatnonzero(rec.row_epoch == epoch)
     processed = np.count_nonzero(history.epoch == epoch) if history is not None else len(rows)
     if not len(rows) or rows[-1] >= book.shown_rows or len(rows) != processed:
         return None
@@ -278,7 +278,7 @@ def test_cells(book, step: int, row: int, ref, tests) -> list:
     right = patterns_right(book, step)
     cells = []
     for d in tests:
-        conds = [f"ABS({book.data_cells[('y', u, d + 1)]}-({nested_a(book, len(spec.layers) - 1, u, d, ref)}))<0.5"
+        conds = [f"ABS({book.data_cells[('y', u, d + 1)]}-({nested_a(book, u, d, ref)}))<0.5"
                  for u in out.units]
         cells.append((f"AND({','.join(conds)})", right[d]))
     c0 = FIRST + len(book.columns)
@@ -303,20 +303,19 @@ def patterns_right(book, step: int) -> np.ndarray:
     return book._right
 
 
-def nested_a(book, k: int, unit: str, d: int, ref) -> str:
-    """Activation of a unit for pattern d as one nested formula over this row's weight cells and the
-    pattern's named input cells."""
-    layer = book.spec.layers[k]
-    terms = []
-    for s in layer.sources:
-        w = ref(key("w", 0, layer.name, unit, s))
-        if s == "bias":
-            terms.append(w)
-        elif k == 0:
-            terms.append(f"{w}*{book.data_cells[('x', s, d + 1)]}")
-        else:
-            terms.append(f"{w}*({nested_a(book, k - 1, s, d, ref)})")
-    return layer.activation.excel("(" + "+".join(terms) + ")")
+def nested_a(book, unit: str, d: int, ref) -> str:
+    """Activation of an output unit for pattern d as one nested formula: the plan's forward formulas over this
+    row's weight cells and the pattern's named input cells."""
+    plan, text = book.plans[min(book.plans)], {}
+
+    def operand(k: tuple) -> str:
+        if k[0] == "w":
+            return ref(k)
+        return book.data_cells[("x", k[4], d + 1)] if k[0] == "x" else f"({text[k]})"
+
+    for op in (op for op in plan.ops if op.phase == "forward" and op.sample == 1):
+        text[op.key] = op.rule.formula(*map(operand, op.operands))
+    return text[key("a", 1, book.spec.output.name, unit)]
 
 
 def flag(book, ws, da_ranges, dw_ranges) -> None:

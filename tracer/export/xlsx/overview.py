@@ -120,7 +120,7 @@ ONE_PAGE_ROWS = 80  # an overview this short prints on one page (a big network's
 def write_losses(book) -> None:
     """Mean loss per epoch (I:J, formulas over the iterations sheet where its rows are shown) and a chart."""
     ws, F = book.overview, book.fmt
-    per_epoch = book.trace.epoch_losses()
+    per_epoch = book.rec.epoch_losses()
     ws.write_string(0, LOSS_COL, "epoch", F["head"])
     ws.write_string(0, LOSS_COL + 1, "mean loss", F["head"])
     ws.set_column(LOSS_COL, LOSS_COL + 1, 12)

@@ -21,7 +21,7 @@ NOTE = ("the recorded run, with the spec's inputs: this table does not follow ed
 def write_all(book) -> None:
     """nodes, weights, updates and losses, each as its own sheet."""
     trace, spec = book.trace, book.spec
-    samples, steps = trace.samples_processed(), trace.total_steps or trace.step_count()
+    samples, steps = trace.values.samples_processed(), trace.total_steps or trace.step_count()
     units, params = sum(len(l.units) for l in spec.layers), spec.n_weights
     rows = {"nodes": samples * units, "weights": samples * params, "updates": steps * params, "losses": samples}
     for name in COLUMNS:

@@ -128,12 +128,12 @@ def write_block(book, step: int, row: int, width: int, given: dict, pages: Pages
     """One step as a person computes it by hand (labels in a column `width` characters wide, the givens in the
     formats of `given`), its header repeated on each printed page it takes; returns the next free row."""
     ws, F, rec, spec = book.worked, book.fmt, book.rec, book.spec
-    rows = rec.rows_of(step)
+    rows = rec.rows(step)
     m = len(rows)
     plan = book.plans[m]
     samples = [int(rec.sample[r]) + 1 for r in rows]
     literal = step != 1 and step not in book.sheet_steps
-    title = f"Step {step} (epoch {int(rec.epoch[rows[0]])}, sample{'s' * (m > 1)} {', '.join(map(str, samples))})"
+    title = f"Step {step} (epoch {int(rec.row_epoch[rows[0]])}, sample{'s' * (m > 1)} {', '.join(map(str, samples))})"
     if literal:
         title += ": weights from the run (the step is not on the iterations sheet); they do not follow edits"
 
