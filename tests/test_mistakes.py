@@ -6,14 +6,18 @@ lr = 0.1; Maren's gain alpha = 2; Frey's 2-3-2 sigmoid network), never by callin
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
+import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import tracer
 from tracer.grading.check import check_answers
 from tracer.grading.exercise import Exercise
-from tracer.grading.mistakes import MISTAKES
+from tracer.grading.mistakes import MISTAKES, mistake_values
 from tracer.io.resources import find_example
 
 EKMAN = tracer.load_spec(find_example("ekman"))
@@ -162,3 +166,93 @@ def test_every_mistake_is_planted_by_some_test():
                                                         "frozen bias treated wrongly",
                                                         "hidden error term with the weights before the update"}
     assert planted == {m.name for m in MISTAKES}
+
+
+# -- under momentum and weight decay: Ekman's net over two steps, by hand ---------------------------------------
+def ekman_by_hand(steps: int, mu: float = 0.0, lam: float = 0.0) -> list[dict]:
+    """Ekman's two neurons trained `steps` steps on the one example with delta_w = mu delta_w_prev - lr (G +
+    lambda w): per step the weights before, the gradients and the changes (w_xg0..2, then w_gf0..1)."""
+    w, prev, out = [0.3, 0.6, -0.1, -0.2, 0.5], [0.0] * 5, []
+    x1, x2 = -0.9, 0.1
+    for _ in range(steps):
+        y_g = math.tanh(w[0] + w[1] * x1 + w[2] * x2)
+        y_f = S(w[3] + w[4] * y_g)
+        err_f = -(1.0 - y_f) * y_f * (1 - y_f)
+        err_g = err_f * w[4] * (1 - y_g ** 2)
+        G = [err_g, err_g * x1, err_g * x2, err_f, err_f * y_g]
+        change = [mu * p - 0.1 * (g + lam * wi) for p, g, wi in zip(prev, G, w)]
+        out.append({"w": list(w), "G": G, "change": change})
+        w, prev = [wi + c for wi, c in zip(w, change)], change
+    return out
+
+
+def ekman_variant(tmp_path, momentum: float = 0.0, weight_decay: float = 0.0):
+    text = find_example("ekman").read_text().replace("epochs: 1", "epochs: 2")
+    path = tmp_path / "ekman-variant.yaml"
+    path.write_text(text + f"momentum: {momentum}\nweight_decay: {weight_decay}\n")
+    return tracer.load_spec(path)
+
+
+def test_update_added_at_step_2_under_momentum_keeps_the_momentum(tmp_path):
+    """The live bug of issue 20: delta_w was rewritten as eta G, losing mu delta_w_prev."""
+    spec = ekman_variant(tmp_path, momentum=0.9)
+    step1, step2 = ekman_by_hand(2, mu=0.9)
+    assert float(key(spec, 2)["step 2: Δw_gf1"]) == pytest.approx(step2["change"][4], rel=1e-12)
+    added = 0.9 * step1["change"][4] + 0.1 * step2["G"][4]
+    assert diagnosis(spec, "step 2: Δw_gf1", added, steps=2) == ("wrong", "update added instead of subtracted")
+    forgot_eta = 0.9 * step1["change"][4] - step2["G"][4]
+    assert diagnosis(spec, "step 2: Δw_gf1", forgot_eta, steps=2) == ("wrong", "learning rate not applied")
+
+
+def test_update_mistakes_under_weight_decay_keep_the_decay(tmp_path):
+    spec = ekman_variant(tmp_path, weight_decay=0.01)
+    step1, step2 = ekman_by_hand(2, lam=0.01)
+    added = 0.1 * (step2["G"][1] + 0.01 * step2["w"][1])
+    assert diagnosis(spec, "step 2: Δw_xg1", added, steps=2) == ("wrong", "update added instead of subtracted")
+    forgot_eta = -(step1["G"][3] + 0.01 * step1["w"][3])
+    assert diagnosis(spec, "step 1: Δw_gf0", forgot_eta, steps=2) == ("wrong", "learning rate not applied")
+
+
+@pytest.mark.parametrize("name", ["frey-batch", "frey-minibatch"])
+def test_update_mistakes_in_a_batch_use_the_batch_gradient(name):
+    """Batch and mini-batch: the change comes from the batch's mean gradient (Frey eq. 3), typed as the key's."""
+    spec = tracer.load_spec(find_example(name))
+    answers = key(spec, 2)
+    G = float(answers["step 2: ∂E/∂w_01 (batch)"])
+    answers["step 2: Δw_01"] = f"{0.5 * G:.9f}"  # + eta G
+    answers["step 2: w_01 new"] = f"{float(answers['step 1: w_01 new']) - G:.9f}"  # w - G
+    marks = {m.label: m for m in check_answers(spec, answers)}
+    assert (marks["step 2: Δw_01"].status, marks["step 2: Δw_01"].diagnosis) == \
+        ("wrong", "update added instead of subtracted")
+    assert (marks["step 2: w_01 new"].status, marks["step 2: w_01 new"].diagnosis) == \
+        ("wrong", "learning rate not applied")
+
+
+# -- every mistake is one op of the plan substituted ----------------------------------------------------------
+BASES = ["ekman", "frey-online", "mazur", "maren", "davila-sse", "softmax-classifier", "cs510"]
+TRAINING = {"online": {"mode": "online"}, "batch": {"mode": "batch"},
+            "minibatch": {"mode": "minibatch", "batch_size": 2}}
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(base=st.sampled_from(BASES), training=st.sampled_from(sorted(TRAINING)),
+       order=st.sampled_from(["simultaneous", "sequential"]), momentum=st.sampled_from([0.0, 0.9]),
+       decay=st.sampled_from([0.0, 0.01]))
+def test_every_mistake_is_the_plan_with_one_op_substituted(base, training, order, momentum, decay):
+    spec = tracer.load_spec(find_example(base))
+    training = dataclasses.replace(spec.training, update_order=order, epochs=2, **TRAINING[training])
+    spec = spec.replace(x=spec.x[:3], y=spec.y[:3], momentum=momentum, weight_decay=decay, training=training)
+    ex = Exercise(spec, 2)
+    exact = lambda kind, *where: ex.exact[(kind, *where)]
+    step = ex.steps[-1]  # the last step: after momentum's first change
+    plan = ex.plans[step]
+    # every value of the step as the plan computes it; a substitute may use a value computed after it (the
+    # weights after the update), which is then the right one
+    right = plan.evaluate(ex.trace.values.leaves(step))
+    for item in (i for i in ex.items if i.step == step):
+        op = ex.op(item)
+        for mistake in MISTAKES:
+            ops = [op] + [plan[k] for k in (op.operands if mistake.through_operands else ()) if k in plan]
+            expected = [plan.evaluate(right, alt)[op.key] for o in ops for alt in mistake.substitutes(o, spec)]
+            got = mistake_values(mistake, ex, item, exact)
+            assert np.allclose(got, expected, rtol=1e-9, atol=1e-12), (mistake.name, item.label, got, expected)

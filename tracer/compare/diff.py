@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..engine.trace import COLUMNS, INT_COLUMNS, KEYS, TEXT_COLUMNS
 from ..errors import TracerError
-from ..model.plan import dependency_ranks
+from ..engine.stepview import dependency_ranks
 from ..model.spec import parse_spec
 from ..steps import describe_steps
 from .tables import check_tables, resolve
@@ -238,7 +238,7 @@ def _differs(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> np.ndarr
 def _in_training_order(d: pd.DataFrame, codes: dict, ranks: dict) -> pd.DataFrame:
     """Sort rows (text keys as codes) by epoch, step, then the plan's dependency order within the step: its
     stage (layers updated one at a time), the per-sample quantities before the update, the sample, and
-    where the quantity comes in the plan (model.plan.dependency_ranks)."""
+    where the quantity comes in the plan (engine.stepview.dependency_ranks)."""
     layers = codes["layer"] + [""]
     layer = d["layer"].fillna(-1).to_numpy(np.int64) if "layer" in d else np.full(len(d), -1)
     table, quantity = d["table"].to_numpy(), d["quantity"].to_numpy()

@@ -148,3 +148,32 @@ class StepValues:
     def samples_processed(self) -> int:
         """Samples processed in the run (the rows held when every step is recorded)."""
         return len(self.history.loss) if self.history is not None else len(self.loss)
+
+
+def dependency_ranks(spec) -> dict:
+    """Where each trace quantity of each layer comes in a step, from the plan: (table, quantity, layer) ->
+    (stage, is_update, rank). Sorting a step's rows by (stage, is_update, sample, rank) puts every value after
+    those it depends on: `tracer diff` names the first divergence in this order, so the root cause is named."""
+    plan = Plan(spec, 1)
+    first: dict = {}
+    for position, op in enumerate(plan.ops):
+        first.setdefault((op.kind, op.layer), (op.stage, position))
+    ranks = {("nodes", "target", layer.name): (0, 0, -1.0) for layer in spec.layers}
+    for layer in spec.layers:
+        name = layer.name
+        stage, z = first[("z", name)]
+        ranks[("weights", "w", name)] = (stage, 0, z - 0.5)
+        ranks[("weights", "input", name)] = (stage, 0, z - 0.25)
+        for kind in ("z", "a", "da_dz", "dE_da", "delta"):
+            stage, at = first[(kind, name)]
+            ranks[("nodes", kind, name)] = (stage, 0, float(at))
+        stage, at = first[("grad", name)]
+        ranks[("weights", "grad", name)] = (stage, 0, float(at))
+        stage, change = first[("delta_w", name)]
+        ranks[("updates", "w_old", name)] = (stage, 1, change - 0.5)
+        ranks[("updates", "grad", name)] = (stage, 1, change - 0.25)
+        ranks[("updates", "delta_w", name)] = (stage, 1, float(change))
+        ranks[("updates", "w_new", name)] = (stage, 1, float(first[("w_new", name)][1]))
+    stage, at = first[("loss", "")]
+    ranks[("losses", "loss", "")] = (stage, 0, float(at))
+    return ranks

@@ -12,7 +12,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
-from ..model.rules import BackSum, Change, Derivative, ErrorTerm, LossDerivative, LossValue, NetInput
+from ..model.activations import Sigmoid, Tanh
+from ..model.rules import (BackSum, Change, Derivative, ErrorTerm, FirstOperand, LossDerivative, LossValue, NetInput,
+                           Scaled)
 
 OTHER_WEIGHTS = {"w": "w_new", "w_new": "w"}  # the weights the other update order back-propagates through
 
@@ -27,31 +29,17 @@ class Mistake:
     through_operands: bool = True  # also explains a quantity computed from a substituted operand
 
 
-class Computed:
-    """A rule replaced by another computation of the same operands (mistakes need only values)."""
-
-    def __init__(self, fn):
-        self.fn = fn
-
-    def value(self, *xs):
-        return self.fn(*xs)
-
-
-def with_rule(op, fn) -> list:
-    """The op computed by fn instead of its rule."""
-    return [dataclasses.replace(op, rule=Computed(fn))]
-
-
 def _derivative_missing(op, spec):
     """An error term without the factor da/dz, as if the unit were linear."""
-    return with_rule(op, lambda dE_da, da_dz: dE_da) if isinstance(op.rule, ErrorTerm) else []
+    return [dataclasses.replace(op, rule=FirstOperand())] if isinstance(op.rule, ErrorTerm) else []
 
 
-def _derivative(name: str, fn):
-    """da/dz of a `name` layer computed by fn(act, z, a)."""
+def _derivative(name: str, other):
+    """da/dz of a `name` layer by another rule: other(act) gives (rule, operands) or None where it cannot apply."""
     def substitutes(op, spec):
-        if isinstance(op.rule, Derivative) and op.rule.act.name == name and fn(op.rule.act) is not None:
-            return with_rule(op, fn(op.rule.act))
+        if isinstance(op.rule, Derivative) and op.rule.act.name == name:
+            alt = other(op.rule.act, op.operands)
+            return [dataclasses.replace(op, rule=alt[0], operands=alt[1])] if alt is not None else []
         return []
     return substitutes
 
@@ -60,18 +48,19 @@ def _loss_scaled(factor: float, applies: Callable):
     """The loss, and its derivative at the output, multiplied by a factor: a 1/2 dropped or doubled."""
     def substitutes(op, spec):
         if applies(spec.loss) and isinstance(op.rule, (LossValue, LossDerivative)):
-            rule = op.rule
-            return with_rule(op, lambda *xs: factor * rule.value(*xs))
+            return [dataclasses.replace(op, rule=Scaled(op.rule, factor))]
         return []
     return substitutes
 
 
-def _change(fn):
-    """delta_w computed by fn(rule, G, w) for a parameter that learns."""
+def _change(learning_rate):
+    """delta_w by the course's update rule with another learning rate, learning_rate(eta), for a parameter
+    that learns: momentum and weight decay apply as to the right value."""
     def substitutes(op, spec):
         if isinstance(op.rule, Change) and not op.rule.frozen:
             rule = op.rule.rule
-            return with_rule(op, lambda G, w, *prev: fn(rule, G, w))
+            wrong = dataclasses.replace(rule, learning_rate=learning_rate(rule.learning_rate))
+            return [dataclasses.replace(op, rule=Change(wrong, False))]
         return []
     return substitutes
 
@@ -80,8 +69,7 @@ def _frozen_bias(op, spec):
     """A frozen bias updated anyway, or a learning bias left as it is."""
     if not isinstance(op.rule, Change) or op.source != "bias":
         return []
-    rule = op.rule.rule
-    return with_rule(op, (lambda G, w, *prev: -rule.learning_rate * G) if op.rule.frozen else (lambda G, w, *prev: 0.0))
+    return [dataclasses.replace(op, rule=Change(op.rule.rule, not op.rule.frozen))]
 
 
 def _other_order(wanted: str):
@@ -118,29 +106,28 @@ def _other_unit(op, spec):
 
 def _sign_flipped(op, spec):
     """Any quantity with the opposite sign (Ekman: the minus of -(y - f) is easily lost)."""
-    rule = op.rule
-    return with_rule(op, lambda *xs: -rule.value(*xs))
+    return [dataclasses.replace(op, rule=Scaled(op.rule, -1.0))]
 
 
 MISTAKES = [  # tried in this order; the first that explains a wrong answer names it
     Mistake("activation derivative missing", "the error term lacks the factor da/dz", _derivative_missing),
     Mistake("sigmoid derivative taken as z(1-z)", "the sigmoid's derivative is a(1-a), computed from the "
             "activation a, not from the net input z",
-            _derivative("sigmoid", lambda act: lambda z, a: act.alpha * z * (1 - z))),
+            _derivative("sigmoid", lambda act, za: (Derivative(act), (za[0], za[0])))),
     Mistake("tanh derivative used for a sigmoid", "1 - a^2 is the derivative of tanh; the sigmoid's is a(1-a)",
-            _derivative("sigmoid", lambda act: lambda z, a: 1 - a * a)),
+            _derivative("sigmoid", lambda act, za: (Derivative(Tanh()), za))),
     Mistake("sigmoid derivative used for tanh", "a(1-a) is the sigmoid's derivative; tanh's is 1 - a^2",
-            _derivative("tanh", lambda act: lambda z, a: a * (1 - a))),
+            _derivative("tanh", lambda act, za: (Derivative(Sigmoid()), za))),
     Mistake("gain alpha missing", "with gain alpha the sigmoid's derivative is alpha a(1-a) (Maren eq. 6.2)",
-            _derivative("sigmoid", lambda act: (lambda z, a: a * (1 - a)) if act.alpha != 1 else None)),
+            _derivative("sigmoid", lambda act, za: (Derivative(Sigmoid()), za) if act.alpha != 1 else None)),
     Mistake("1/2 of the loss dropped", "E = 1/2 sum (y - yhat)^2: the 1/2 was left out, doubling the value",
             _loss_scaled(2.0, lambda loss: loss.half)),
     Mistake("1/2 of the loss doubled", "the 1/2 was applied twice (or added to a loss that has none)",
             _loss_scaled(0.5, lambda loss: loss.squared_error)),
     Mistake("learning rate not applied", "delta w = -eta dE/dw: the learning rate factor is missing",
-            _change(lambda rule, G, w: -G)),
+            _change(lambda eta: 1.0)),
     Mistake("update added instead of subtracted", "gradient descent subtracts eta dE/dw",
-            _change(lambda rule, G, w: rule.learning_rate * (G + rule.weight_decay * w))),
+            _change(lambda eta: -eta)),
     Mistake("hidden error term with the already-updated weights", "back-propagate with the weights before the "
             "update (w_old), not the new ones", _other_order("w")),
     Mistake("hidden error term with the weights before the update", "in this course each layer is updated as soon "
@@ -155,15 +142,10 @@ MISTAKES = [  # tried in this order; the first that explains a wrong answer name
 
 
 def mistake_values(mistake: Mistake, exercise, item, get) -> list[float]:
-    """What a student making `mistake` writes for `item`, from earlier values `get`: the item's op substituted,
-    or the item computed from a substituted operand."""
+    """What a student making `mistake` writes for `item`, from earlier values `get`: the plan with the item's
+    op substituted, or with one of its operands' ops substituted (what follows from it computed again)."""
     op, spec = exercise.op(item), exercise.spec
     plan = exercise.plans[item.step]
     plan_get = exercise.getter(item.step, get)
-    out = [float(alt.value(plan_get)) for alt in mistake.substitutes(op, spec)]
-    for k in op.operands if mistake.through_operands else ():
-        if k in plan:
-            for alt in mistake.substitutes(plan[k], spec):
-                wrong = float(alt.value(plan_get))
-                out.append(float(op.value(lambda key: wrong if key == k else plan_get(key))))
-    return out
+    ops = [op] + [plan[k] for k in (op.operands if mistake.through_operands else ()) if k in plan]
+    return [float(plan.value_with(plan_get, alt, op.key)) for o in ops for alt in mistake.substitutes(o, spec)]

@@ -9,7 +9,8 @@ weights before the step) and 'delta_w_prev' (the step before's changes, for mome
 Samples are counted 1..m within the step; step quantities (G, delta_w, w_new, and the leaves w and
 delta_w_prev) have sample 0. The engine computes the same thing vectorised; a test evaluates every plan
 against it. The workbook's formulas, the report's lines, the exercise items and check's recomputation,
-the classic mistakes (a substitution of one op) and diff's dependency order all come from here.
+the classic mistakes (a substitution of one op) and diff's dependency order (tracer.engine.stepview) all
+come from here.
 """
 from __future__ import annotations
 
@@ -66,6 +67,31 @@ class Plan:
             for k in op.operands:
                 consumers.setdefault(k, []).append(op)
         self.consumers = consumers
+        self.position = {op.key: i for i, op in enumerate(self.ops)}
+        self.computed_from: dict = {}  # (key, other) -> whether key is computed from other
+
+    def value_with(self, get, substitute: Op, wanted: tuple) -> float:
+        """`wanted` when `substitute` computes its key instead of the plan's op (one classic mistake): the ops
+        computed from it are evaluated again, every other value comes from `get`."""
+        changed = {substitute.key: substitute.value(get)}
+
+        def value(k: tuple):
+            if k not in changed:
+                if not self.depends(k, substitute.key):
+                    return get(k)
+                changed[k] = self.by_key[k].value(value)
+            return changed[k]
+        return value(wanted)
+
+    def depends(self, k: tuple, other: tuple) -> bool:
+        """Whether quantity `k` is computed from `other`, directly or through other ops."""
+        if k == other:
+            return True
+        if k not in self.position or self.position[k] < self.position[other]:
+            return False
+        if (k, other) not in self.computed_from:
+            self.computed_from[(k, other)] = any(self.depends(o, other) for o in self.by_key[k].operands)
+        return self.computed_from[(k, other)]
 
     def leaves(self) -> list[tuple]:
         """The keys of the step's givens, in the order the ops first use them."""
@@ -77,10 +103,13 @@ class Plan:
     def __contains__(self, key) -> bool:
         return key in self.by_key
 
-    def evaluate(self, leaves: dict) -> dict:
-        """Every quantity of the step from its leaves (numbers, or numpy arrays of one shape)."""
+    def evaluate(self, leaves: dict, substitute: Op | None = None) -> dict:
+        """Every quantity of the step from its leaves (numbers, or numpy arrays of one shape); `substitute`
+        computes its key instead of the plan's op (a classic mistake), and everything after follows it."""
         values = dict(leaves)
         for op in self.ops:
+            if substitute is not None and op.key == substitute.key:
+                op = substitute
             values[op.key] = op.value(values.__getitem__)
         return values
 
@@ -143,9 +172,9 @@ def _build(spec, m: int) -> list[Op]:
         if layer.activation.vector:
             a_all = tuple(key("a", b, name, v) for v in layer.units)
             dE_all = tuple(key("dE_da", b, name, v) for v in layer.units)
-            return Op(key("delta", b, name, u), SoftmaxErrorTerm(layer.activation, len(a_all)),
+            return Op(key("delta", b, name, u), SoftmaxErrorTerm(layer.activation, len(a_all), j),
                       (key("dE_da", b, name, u), key("a", b, name, u), *a_all, *dE_all), "backward", stage)
-        return Op(key("delta", b, name, u), ErrorTerm(), (key("dE_da", b, name, u), key("da_dz", b, name, u)),
+        return Op(key("delta", b, name, u), ErrorTerm(layer.activation), (key("dE_da", b, name, u), key("da_dz", b, name, u)),
                   "backward", stage)
 
     def gradients(k: int, b: int, stage: int) -> None:
@@ -189,32 +218,3 @@ def _build(spec, m: int) -> list[Op]:
                 gradients(k, b, 0)
         update(list(range(len(layers))), 0)
     return ops
-
-
-def dependency_ranks(spec) -> dict:
-    """Where each trace quantity of each layer comes in a step, from the plan: (table, quantity, layer) ->
-    (stage, is_update, rank). Sorting a step's rows by (stage, is_update, sample, rank) puts every value after
-    those it depends on: `tracer diff` names the first divergence in this order, so the root cause is named."""
-    plan = Plan(spec, 1)
-    first: dict = {}
-    for position, op in enumerate(plan.ops):
-        first.setdefault((op.kind, op.layer), (op.stage, position))
-    ranks = {("nodes", "target", layer.name): (0, 0, -1.0) for layer in spec.layers}
-    for layer in spec.layers:
-        name = layer.name
-        stage, z = first[("z", name)]
-        ranks[("weights", "w", name)] = (stage, 0, z - 0.5)
-        ranks[("weights", "input", name)] = (stage, 0, z - 0.25)
-        for kind in ("z", "a", "da_dz", "dE_da", "delta"):
-            stage, at = first[(kind, name)]
-            ranks[("nodes", kind, name)] = (stage, 0, float(at))
-        stage, at = first[("grad", name)]
-        ranks[("weights", "grad", name)] = (stage, 0, float(at))
-        stage, change = first[("delta_w", name)]
-        ranks[("updates", "w_old", name)] = (stage, 1, change - 0.5)
-        ranks[("updates", "grad", name)] = (stage, 1, change - 0.25)
-        ranks[("updates", "delta_w", name)] = (stage, 1, float(change))
-        ranks[("updates", "w_new", name)] = (stage, 1, float(first[("w_new", name)][1]))
-    stage, at = first[("loss", "")]
-    ranks[("losses", "loss", "")] = (stage, 0, float(at))
-    return ranks

@@ -134,10 +134,14 @@ class BackSum:
 
 
 class ErrorTerm:
-    """delta = dE/da * da/dz (CS 510: delta^L = dC/da h'(z); Frey rules i, ii). Operands: dE_da, da_dz."""
+    """delta = dE/da * da/dz (CS 510: delta^L = dC/da h'(z); Frey rules i, ii): the activation's own backward.
+    Operands: dE_da, da_dz."""
+
+    def __init__(self, act):
+        self.act = act
 
     def value(self, dE_da, da_dz):
-        return dE_da * da_dz
+        return self.act.backward(dE_da, da_dz, None)  # elementwise: no a needed
 
     def formula(self, dE_da, da_dz):
         return f"{dE_da}*{da_dz}"
@@ -149,14 +153,15 @@ class ErrorTerm:
 
 
 class SoftmaxErrorTerm:
-    """delta_j = a_j (dE/da_j - sum_k a_k dE/da_k): the full Jacobian. Operands: dE_j, a_j, a_1..a_n, dE_1..dE_n."""
+    """delta_j = a_j (dE/da_j - sum_k a_k dE/da_k): the full Jacobian, the activation's own backward.
+    Operands: dE_j, a_j, a_1..a_n, dE_1..dE_n."""
 
-    def __init__(self, act, n: int):
-        self.act, self.n = act, n
+    def __init__(self, act, n: int, j: int):
+        self.act, self.n, self.j = act, n, j
 
     def value(self, dE_j, a_j, *rest):
         a, dE = _stack(rest[:self.n]), _stack(rest[self.n:])
-        return a_j * (dE_j - (a * dE).sum(axis=-1))
+        return self.act.backward(dE, None, a)[..., self.j]
 
     def formula(self, dE_j, a_j, *rest):
         return self.act.excel_backward(dE_j, "", a_j, rest[:self.n], rest[self.n:])
@@ -167,17 +172,16 @@ class SoftmaxErrorTerm:
 
 
 class FusedErrorTerm:
-    """The output error term of a cross-entropy, where the derivatives cancel. Operands: y_j, a_j, y_1..y_n."""
+    """The output error term of a cross-entropy, where the derivatives cancel: the loss's own output delta.
+    Operands: y_j, a_j, y_1..y_n."""
 
     def __init__(self, loss, act, j: int, one_hot: bool):
         self.loss, self.act, self.j, self.one_hot = loss, act, j, one_hot
 
     def value(self, y_j, a_j, *ys):
-        y, a = _stack(ys), np.asarray(a_j, float)[..., None]
-        y_mine = np.asarray(y_j, float)[..., None]
-        if self.act.vector:  # a yhat_j sum_k y_k - y_j
-            return (a * y.sum(axis=-1, keepdims=True) - y_mine)[..., 0]
-        return self.loss.output_delta(y_mine, a, None, None, self.act)[..., 0]
+        y = _stack(ys)
+        a = np.broadcast_to(np.asarray(a_j, float)[..., None], y.shape)  # only a_j is needed at unit j
+        return self.loss.output_delta(y, a, None, None, self.act)[..., self.j]
 
     def formula(self, y_j, a_j, *ys):
         return self.loss.excel_output_delta(y_j, a_j, ys, self.act)
@@ -237,7 +241,7 @@ class Change:
         self.rule, self.frozen = rule, frozen
 
     def value(self, G, w, prev=0.0):
-        return 0.0 * G if self.frozen else self.rule.delta_w(G, w, prev)
+        return np.zeros(np.shape(G)) if self.frozen else self.rule.delta_w(G, w, prev)
 
     def formula(self, G, w, prev=None):
         return "0" if self.frozen else self.rule.formula(G, w, prev)
@@ -270,3 +274,21 @@ class NewWeight:
             return self.rule.written_decayed(Ref(weight), w.operand(change_op.operands[0], change_op))
         return add(Ref(weight), w.operand(change, op))
 
+
+
+class Scaled:
+    """Another rule's value times a constant: a factor lost, doubled or its sign flipped (the classic mistakes
+    of tracer.grading.mistakes, which need only values)."""
+
+    def __init__(self, rule, factor: float):
+        self.rule, self.factor = rule, factor
+
+    def value(self, *xs):
+        return self.factor * self.rule.value(*xs)
+
+
+class FirstOperand:
+    """The first operand as it is: a factor left out of a product (an error term without da/dz)."""
+
+    def value(self, first, *rest):
+        return first
