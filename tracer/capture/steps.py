@@ -16,6 +16,7 @@ from ..engine.record import step_sizes
 from ..engine.trace import weight_matrices
 from ..engine.train import Params
 from ..errors import TracerError
+from ..model.rules import BackSum, BatchGrad, Derivative, Grad, LossDerivative, LossValue
 
 PER_SAMPLE = ("z", "a", "da_dz", "dE_da", "delta")
 
@@ -73,8 +74,9 @@ def check_sizes(spec, sizes, first: int = 0) -> np.ndarray:
 
 
 def _complete(spec, steps: Steps, step_of_row, first_row, sizes) -> None:
-    """Fill the NaNs: w_old from the step before, da/dz from z and a, the loss and dE/da at the output from the
-    spec's loss, dE/da below from the deltas above (Frey eq. 4), the batch gradient from the deltas (eqs. 1, 3)."""
+    """Fill the NaNs by the plan's rules on arrays: w_old from the step before, da/dz from z and a, the loss
+    and dE/da at the output from the spec's loss, dE/da below from the deltas above (Frey eq. 4, through the
+    weights the update order says), the batch gradient from the deltas (eqs. 1, 3)."""
     params = Params(spec)  # the initial weights, flat, and each layer's offset in them
     before = np.vstack([params.theta[None, :], steps.w_new[:-1]])
     _fill(steps.w_old, before)
@@ -82,39 +84,47 @@ def _complete(spec, steps: Steps, step_of_row, first_row, sizes) -> None:
     y = spec.y[steps.samples]
     for layer, values in zip(spec.layers, layers):
         if np.isnan(values["da_dz"]).any():
-            _fill(values["da_dz"], layer.activation.da_dz(values["z"], values["a"]))
-    output, act = layers[last], spec.layers[last].activation
+            _fill(values["da_dz"], Derivative(layer.activation).value(values["z"], values["a"]))
+    output, out = layers[last], spec.layers[last]
     if np.isnan(steps.loss).any():
-        _fill(steps.loss, spec.loss.value(y, output["a"], output["z"], act))
+        n = len(out.units)
+        columns = [c[:, j] for c in (y, output["a"], output["z"]) for j in range(n)]
+        _fill(steps.loss, LossValue(spec.loss, out.activation, n).value(*columns))
     if np.isnan(output["dE_da"]).any():
-        _fill(output["dE_da"], spec.loss.dE_da(y, output["a"]))
-    through = steps.w_new if spec.update_order.sequential else steps.w_old
+        _fill(output["dE_da"], LossDerivative(spec.loss).value(y, output["a"]))
+    through = {"w": steps.w_old, "w_new": steps.w_new}[spec.update_order.backprop_weights]
     offsets = params.offsets
     for l in range(last - 1, -1, -1):
         if np.isnan(layers[l]["dE_da"]).any():
             above = spec.layers[l + 1]
-            W = through[:, offsets[l + 1]:offsets[l + 2]].reshape(-1, *above.weights.shape)[:, :, int(above.bias):]
-            # sum_k w_kj delta_k (Frey eq. 4), with the weights of each row's step
-            _fill(layers[l]["dE_da"], np.einsum("rk,rkj->rj", layers[l + 1]["delta"], W[step_of_row]))
+            W = through[:, offsets[l + 1]:offsets[l + 2]].reshape(-1, *above.weights.shape)[step_of_row]
+            delta = layers[l + 1]["delta"]
+            first = int(above.bias)
+            dE_da = [BackSum().value(*[x for k in range(len(above.units)) for x in (W[:, k, first + j], delta[:, k])])
+                     for j in range(len(spec.layers[l].units))]
+            _fill(layers[l]["dE_da"], np.stack(dE_da, axis=1))
     if np.isnan(steps.grad).any():
         _fill(steps.grad, _batch_grads(spec, steps, first_row, sizes))
 
 
 def _batch_grads(spec, steps: Steps, first_row, sizes) -> np.ndarray:
-    """Each step's gradient: the sum (or mean) over its samples of delta_j input_i (Frey eqs. 1 and 3)."""
+    """Each step's gradient: the Grad of each sample (delta_j input_i, Frey eq. 1) and their BatchGrad (eq. 3)."""
     x = spec.x[steps.samples]
-    blocks = []
+    per_sample = []
     for l, layer in enumerate(spec.layers):
         a_in = x if l == 0 else steps.layers[l - 1]["a"]
-        delta = steps.layers[l]["delta"]
-        per_sample = delta[:, :, None] * a_in[:, None, :]
-        if layer.bias:
-            per_sample = np.concatenate([delta[:, :, None], per_sample], axis=2)
-        blocks.append(np.add.reduceat(per_sample.reshape(len(delta), -1), first_row[:-1], axis=0))
-    grad = np.concatenate(blocks, axis=1)
-    if spec.training.reduction == "mean":
-        grad /= np.maximum(sizes, 1)[:, None]
-    return grad
+        delta = steps.layers[l]["delta"][:, :, None]
+        blocks = [Grad(True).value(delta)] if layer.bias else []
+        blocks.append(Grad(False).value(delta, a_in[:, None, :]))
+        per_sample.append(np.concatenate(blocks, axis=2).reshape(len(delta), -1))
+    grads = np.concatenate(per_sample, axis=1)
+    out = np.empty((len(sizes), grads.shape[1]))
+    mean = spec.training.reduction == "mean"
+    for m in np.unique(sizes):  # the steps of each size together
+        at = np.flatnonzero(sizes == m)
+        rows = first_row[at][:, None] + np.arange(m)
+        out[at] = BatchGrad(int(m), mean).value(*[grads[rows[:, b]] for b in range(m)]) if m > 1 else grads[rows[:, 0]]
+    return out
 
 
 def _fill(given: np.ndarray, computed: np.ndarray) -> None:
