@@ -10,7 +10,7 @@ from ..export.reports import write_example_reports
 from ..grading.feedback import check_files, write_feedback
 from ..grading.lms import write_quizzes
 from ..grading.numbers import Rounding
-from ..grading.template import write_exercise, write_variants
+from ..grading.template import variant_exercises, write_exercise, write_variants
 from ..io.atomic import distinct_outputs, output_target
 from ..io.resources import example_paths
 from ..io.specfile import copy_example, load_spec
@@ -119,11 +119,10 @@ def cmd_template(args) -> int:
         if args.key:
             raise TracerError("--key", "with --variants the keys go into their own folder (--keys, default "
                                        "OUT/keys/); drop --key")
-        quizzes = {"moodle": args.moodle, "qti": args.qti}
+        variants = variant_exercises(spec, args.variants, args.seed, steps, args.notation, args.saturated)
         written = write_variants(spec, args.out, args.variants, args.seed, steps=steps, notation=args.notation,
-                                 saturated=args.saturated, rounding=rounding, keys_dir=args.keys, paper=args.paper)
-        written += write_quizzes(spec, args.variants, args.seed, steps, args.notation, args.saturated, rounding,
-                                 **quizzes)
+                                 rounding=rounding, keys_dir=args.keys, paper=args.paper, variants=variants)
+        written += write_quizzes(spec, variants, rounding, moodle=args.moodle, qti=args.qti)
     for path in written:
         print(f"wrote {path}")
     return EXIT_OK

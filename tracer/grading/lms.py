@@ -26,7 +26,6 @@ from .exercise import Exercise
 from .mistakes import MISTAKES, mistake_values
 from .numbers import Rounding
 from .template import given_rows, key_values
-from .variants import draw_variant, variant_id
 
 VARIANT_MARK = "variant:"  # "[variant: ekman:7:3]" in each question's text
 
@@ -99,9 +98,8 @@ def _text(text: str) -> str:
     return escape(text).replace("{", "&#123;").replace("}", "&#125;")
 
 
-def moodle_question(ex: Exercise, vid: str, rounding: Rounding | None, rtol: float) -> str:
-    """One variant as a Moodle Cloze question (XML)."""
-    items = quiz_items(ex, rounding)
+def moodle_question(ex: Exercise, vid: str, items: list[dict], rounding: Rounding | None, rtol: float) -> str:
+    """One variant (its quiz_items) as a Moodle Cloze question (XML)."""
     how = f"rounded to {rounding.describe()}" if rounding is not None else f"to a relative {rtol:g}"
     rows = "".join(f"<tr><td>{_text(q['label'])}</td><td>{cloze(q)}</td></tr>" for q in items)
     body = (f"<p>{_text(ex.spec.title or ex.spec.name)}: compute step{'s' * (len(ex.steps) > 1)} "
@@ -115,10 +113,10 @@ def moodle_question(ex: Exercise, vid: str, rounding: Rounding | None, rtol: flo
             f'  </question>\n')
 
 
-def write_moodle(path, spec, exercises: list[tuple[str, Exercise]], rounding: Rounding | None,
+def write_moodle(path, spec, exercises: list[tuple[str, Exercise, list]], rounding: Rounding | None,
                  rtol: float = DEFAULT_RTOL) -> Path:
     """A Moodle XML quiz file: a category, then one Cloze question per variant."""
-    questions = "".join(moodle_question(ex, vid, rounding, rtol) for vid, ex in exercises)
+    questions = "".join(moodle_question(ex, vid, items, rounding, rtol) for vid, ex, items in exercises)
     xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n  <question type="category">\n'
            f'    <category><text>$course$/backprop-tracer/{escape(spec.name)}</text></category>\n  </question>\n'
            f'{questions}</quiz>\n')
@@ -160,24 +158,24 @@ def qti_item(ident: str, mark: str, label: str, quantity: dict, intro: str) -> s
             f'{"".join(conditions)}</resprocessing></item>')
 
 
-def qti_assessment(ident: str, vid: str, ex: Exercise, rounding: Rounding | None) -> str:
-    """One variant as a QTI 1.2 assessment: its numerical questions in worked-example order."""
+def qti_assessment(ident: str, vid: str, ex: Exercise, items: list[dict], rounding: Rounding | None) -> str:
+    """One variant (its quiz_items) as a QTI 1.2 assessment: its numerical questions in worked-example order."""
     how = f"rounded to {rounding.describe()}" if rounding is not None else "to four significant digits"
     intro = (f"{escape(ex.spec.title or ex.spec.name)}, variant {escape(vid)}: enter the value {escape(how)}. "
              f"{given_table(ex, ex.names)}")
     items = "".join(qti_item(f"{ident}_{n}", marks(vid, ex), q["label"], q, intro)
-                    for n, q in enumerate(quiz_items(ex, rounding), start=1))
+                    for n, q in enumerate(items, start=1))
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<questestinterop xmlns="http://www.imsglobal.org/xsd/'
             f'ims_qtiasiv1p2"><assessment ident={quoteattr(ident)} title={quoteattr(vid)}>'
             f'<section ident="root_section">{items}</section></assessment></questestinterop>\n')
 
 
-def write_qti(path, spec, exercises: list[tuple[str, Exercise]], rounding: Rounding | None) -> Path:
+def write_qti(path, spec, exercises: list[tuple[str, Exercise, list]], rounding: Rounding | None) -> Path:
     """A QTI 1.2 content package (.zip): the manifest and one assessment per variant (deterministic bytes)."""
     files, resources = {}, []
-    for n, (vid, ex) in enumerate(exercises, start=1):
+    for n, (vid, ex, items) in enumerate(exercises, start=1):
         ident = f"{spec.name.replace('.', '_')}_variant_{n:02d}"
-        files[f"{ident}.xml"] = qti_assessment(ident, vid, ex, rounding)
+        files[f"{ident}.xml"] = qti_assessment(ident, vid, ex, items, rounding)
         resources.append(f'<resource identifier="res_{ident}" type="imsqti_xmlv1p2" href="{ident}.xml">'
                          f'<file href="{ident}.xml"/></resource>')
     files["imsmanifest.xml"] = (
@@ -196,16 +194,16 @@ def write_qti(path, spec, exercises: list[tuple[str, Exercise]], rounding: Round
     return Path(path)
 
 
-def write_quizzes(spec, n: int, seed: int, steps, notation, saturated: bool, rounding: Rounding | None,
-                  moodle=None, qti=None) -> list[Path]:
-    """The variants of `tracer template --variants` as a Moodle XML quiz and/or a QTI 1.2 package."""
+def write_quizzes(spec, exercises: list[tuple[str, Exercise]], rounding: Rounding | None, moodle=None,
+                  qti=None) -> list[Path]:
+    """The variants of `tracer template --variants` (template.variant_exercises) as a Moodle XML quiz and/or a
+    QTI 1.2 package."""
     if moodle is None and qti is None:
         return []
-    exercises = [(variant_id(spec, seed, i, saturated), Exercise(draw_variant(spec, seed, i, saturated), steps,
-                                                                 notation)) for i in range(1, n + 1)]
+    quizzes = [(vid, ex, quiz_items(ex, rounding)) for vid, ex in exercises]  # once for both formats
     written = []
     if moodle is not None:
-        written.append(write_moodle(moodle, spec, exercises, rounding))
+        written.append(write_moodle(moodle, spec, quizzes, rounding))
     if qti is not None:
-        written.append(write_qti(qti, spec, exercises, rounding))
+        written.append(write_qti(qti, spec, quizzes, rounding))
     return written

@@ -65,14 +65,15 @@ def key_values(ex: Exercise, rounding: Rounding | None) -> dict:
 
 
 def write_exercise(spec, path, key: bool = False, steps=1, notation: str | None = None, vid: str | None = None,
-                   rounding: Rounding | None = None, paper: str = "a4") -> Path:
-    """Write the answer workbook (key=False: empty answer cells) of `steps` (a count K, or '1-3,last').
+                   rounding: Rounding | None = None, paper: str = "a4", exercise: Exercise | None = None) -> Path:
+    """Write the answer workbook (key=False: empty answer cells) of `steps` (a count K, or '1-3,last');
+    `exercise`: the Exercise of spec, steps and notation when already made (a variant's sheet and key share one).
 
     >>> write_exercise(load_spec("ekman"), "key.xlsx", key=True, rounding=Rounding.decimals(4))
     """
     paper_size = paper_code(paper)
     names = profile(notation, spec)
-    ex = Exercise(spec, steps, names.profile.name)
+    ex = exercise if exercise is not None else Exercise(spec, steps, names.profile.name)
     vid = vid or spec.name
     kind = "answer key" if key else "exercise"
     chosen = describe_steps(ex.steps)
@@ -135,26 +136,32 @@ def write_exercise(spec, path, key: bool = False, steps=1, notation: str | None 
     return Path(path)
 
 
-def write_variants(spec, out_dir, n: int, seed: int, steps=1, notation: str | None = None,
-                   saturated: bool = False, rounding: Rounding | None = None, keys_dir=None,
-                   paper: str = "a4") -> list[Path]:
-    """N exercise workbooks with their own numbers in out_dir, and one key per variant in keys_dir (default
-    out_dir/keys/, never beside the handouts)."""
+def variant_exercises(spec, n: int, seed: int, steps=1, notation: str | None = None,
+                      saturated: bool = False) -> list[tuple[str, Exercise]]:
+    """N variants of a spec with their own numbers, as (variant id, exercise): drawn and traced once for the
+    workbooks, the keys and the quizzes."""
     if n < 1:
         raise TracerError("--variants", "expected a number of variants of at least 1")
+    return [(variant_id(spec, seed, i, saturated), Exercise(draw_variant(spec, seed, i, saturated), steps, notation))
+            for i in range(1, n + 1)]
+
+
+def write_variants(spec, out_dir, n: int, seed: int, steps=1, notation: str | None = None,
+                   saturated: bool = False, rounding: Rounding | None = None, keys_dir=None,
+                   paper: str = "a4", variants: list[tuple[str, Exercise]] | None = None) -> list[Path]:
+    """N exercise workbooks with their own numbers in out_dir, and one key per variant in keys_dir (default
+    out_dir/keys/, never beside the handouts); `variants`: variant_exercises(...) when already made."""
     if Path(out_dir).suffix.lower() == ".xlsx":
         raise TracerError("--out", "with --variants, --out is a folder (exercises/), not a workbook")
     keys = Path(keys_dir) if keys_dir is not None else Path(out_dir) / "keys"
     if keys.resolve() == Path(out_dir).resolve():
         raise TracerError("--keys", "keys go into their own folder, never beside the handouts")
-    Exercise(spec, steps, notation)  # bad --steps or --notation stop here, before any file is written
-    variants = [(index, draw_variant(spec, seed, index, saturated)) for index in range(1, n + 1)]
+    # bad --steps or --notation stop here, before any file is written
+    variants = variants if variants is not None else variant_exercises(spec, n, seed, steps, notation, saturated)
     written = []
-    for index, vspec in variants:
-        vid = variant_id(spec, seed, index, saturated)
+    for index, (vid, ex) in enumerate(variants, start=1):
         name = f"{spec.name}-variant-{index:02d}"
-        written.append(write_exercise(vspec, Path(out_dir) / f"{name}.xlsx", steps=steps, notation=notation, vid=vid,
-                                      paper=paper))
-        written.append(write_exercise(vspec, keys / f"{name}-key.xlsx", key=True, steps=steps, notation=notation,
-                                      vid=vid, rounding=rounding, paper=paper))
+        for path, key in ((Path(out_dir) / f"{name}.xlsx", False), (keys / f"{name}-key.xlsx", True)):
+            written.append(write_exercise(ex.spec, path, key=key, steps=steps, notation=notation, vid=vid,
+                                          rounding=rounding if key else None, paper=paper, exercise=ex))
     return written

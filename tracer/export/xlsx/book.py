@@ -71,6 +71,9 @@ class Book:
         self.columns = iterations.columns(self)
         self.check_width()
         self.shown_rows = iterations.rows_shown(self)
+        self.sheet_steps = iterations.steps_on_sheet(self)
+        self.tests = iterations.test_patterns(self)
+        self.helper_col = iterations.helper_column(self)
         self.turned = iterations.turned_layout(self)
         worked.check_height(self)
 
@@ -91,10 +94,10 @@ class Book:
         self.overview = wb.add_worksheet("overview", overview.SHEET)
         self.worked = wb.add_worksheet("worked example", worked.SHEET)
         self.iterations = wb.add_worksheet("iterations", iterations.sheet_class(self))
-        overview.write_inputs(self)  # the named input cells every other sheet refers to
-        iterations.write(self)
-        worked.write(self)
-        overview.write_losses(self)  # over the iterations sheet's loss cells
+        inputs = overview.write_inputs(self)  # the named input cells every other sheet refers to
+        iterations.write(self, inputs)
+        worked.write(self, inputs)
+        overview.write_losses(self, inputs)  # over the iterations sheet's loss cells
         tables.write_all(self)
 
     def decimals(self, values) -> int:

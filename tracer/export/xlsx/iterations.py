@@ -44,10 +44,20 @@ def test_patterns(book) -> list[int]:
     return list(range(len(y)))
 
 
+def helper_column(book) -> int:
+    """The column of the running loss sum, after the keys and the test columns."""
+    tests = test_patterns(book)
+    return FIRST + len(book.columns) + len(tests) + bool(tests)
+
+
 def width(book) -> int:
     """Columns of the sheet: keys, test columns and the helper column."""
-    tests = test_patterns(book)
-    return FIRST + len(book.columns) + len(tests) + bool(tests) + 1
+    return helper_column(book) + 1
+
+
+def steps_on_sheet(book) -> set[int]:
+    """The steps whose rows the sheet shows (the others' weights are literal where they are needed)."""
+    return {int(s) for s in book.rec.row_step[:book.shown_rows]}
 
 
 def heading(book) -> list[str]:
@@ -102,19 +112,17 @@ def rows_shown(book) -> int:
     return max(ends) if ends else book.max_rows
 
 
-def write(book) -> None:
-    ws, F, rec = book.iterations, book.fmt, book.rec
-    cols, tests = book.columns, test_patterns(book)
+def write(book, inputs) -> None:
+    """The sheet, its formulas over the overview's named `inputs` (overview.InputCells)."""
+    ws, F = book.iterations, book.fmt
+    cols, tests = book.columns, book.tests
     shown = book.shown_rows
-    book.sheet_steps = {int(s) for s in rec.row_step[:shown]}
-    book.tests = tests
-    book.helper_col = FIRST + len(cols) + len(tests) + bool(tests)
     head = heading(book)
     for c, h in enumerate(head):
         ws.write_string(*at(book, 0, c), h, F["head"])
     values = {k: column_values(book, k, shown) for k in cols}
     decimals = {k: book.decimals(v) for k, v in values.items()}
-    book.column_formats = {k: F.get("value", decimals[k]) for k in cols}
+    formats = {k: F.get("value", decimals[k]) for k in cols}
     if book.turned:
         widths, orientation = book.turned
         ws.freeze_panes(FIRST, 1)
@@ -127,8 +135,9 @@ def write(book) -> None:
     for c, w in enumerate(widths):
         ws.set_column(c, c, w)
     literal = False
+    right = {step: patterns_right(book, step) for step in sorted(book.sheet_steps)} if tests else {}
     for r in range(shown):
-        literal |= write_row(book, r, tests)
+        literal |= write_row(book, r, inputs, formats, right)
     notes = []
     total = book.rec.samples_processed()
     if shown < total:
@@ -199,8 +208,9 @@ def number_width(values: np.ndarray, decimals: int) -> int:
     return 1 + whole + (1 + decimals if decimals else 0)
 
 
-def write_row(book, r: int, tests) -> bool:
-    """One sample processed; the step's quantities on its last row. True if its weights are literal."""
+def write_row(book, r: int, inputs, formats: dict, right: dict) -> bool:
+    """One sample processed; the step's quantities on its last row (in the columns' `formats`; `right`: each
+    step's patterns_right). True if its weights are literal."""
     ws, rec, cols = book.iterations, book.rec, book.columns
     step = int(rec.row_step[r])
     i = rec.index[step]
@@ -225,19 +235,18 @@ def write_row(book, r: int, tests) -> bool:
 
     d = int(rec.sample[r]) + 1
     for k in [k for k in cols if k[0] in ("x", "y")]:
-        source = book.data_cells[(k[0], k[3] if k[0] == "x" else k[2], d)]
-        book.cell(ws, *at(book, row, cols[k]), source, rec.value(step, key(k[0], b, *k[1:])), book.column_formats[k])
+        source = inputs.data_cells[(k[0], k[3] if k[0] == "x" else k[2], d)]
+        book.cell(ws, *at(book, row, cols[k]), source, rec.value(step, key(k[0], b, *k[1:])), formats[k])
     literal = False
     for k in [k for k in cols if k[0] == "w"]:
         value = rec.value(step, key("w", 0, *k[1:]))
         cell = at(book, row, cols[k])
         if b > 1:
-            book.cell(ws, *cell, cell_name(book, first_row, cols[k]), value, book.column_formats[k])
+            book.cell(ws, *cell, cell_name(book, first_row, cols[k]), value, formats[k])
         elif step == 1:
-            book.cell(ws, *cell, book.initial_names[k[1:]], value, book.column_formats[k])
+            book.cell(ws, *cell, inputs.initial_names[k[1:]], value, formats[k])
         elif step - 1 in book.sheet_steps:
-            book.cell(ws, *cell, cell_name(book, first_row - 1, cols[("w_new",) + k[1:]]), value,
-                      book.column_formats[k])
+            book.cell(ws, *cell, cell_name(book, first_row - 1, cols[("w_new",) + k[1:]]), value, formats[k])
         else:
             literal = True
             book.literal(ws, *cell, value, "literal", None)
@@ -246,13 +255,13 @@ def write_row(book, r: int, tests) -> bool:
         if op.sample == b or (op.sample == 0 and complete):
             k = op.key[:1] + op.key[2:]
             book.cell(ws, *at(book, row, cols[k]), op.rule.formula(*map(ref, op.operands)), rec.value(step, op.key),
-                      book.column_formats[k])
-    for c, (formula, value) in enumerate(test_cells(book, step, row, ref, tests), start=FIRST + len(cols)):
+                      formats[k])
+    checks = test_cells(book, row, ref, inputs.data_cells, right.get(step))
+    for c, (formula, value) in enumerate(checks, start=FIRST + len(cols)):
         book.cell(ws, *at(book, row, c), formula, value)
     loss = cell_name(book, row, cols[("loss", "", "", "")])
     running = loss if r == 0 else f"{cell_name(book, row - 1, book.helper_col)}+{loss}"
-    book.cell(ws, *at(book, row, book.helper_col), running, rec.loss[:r + 1].sum(),
-              book.column_formats[("loss", "", "", "")])
+    book.cell(ws, *at(book, row, book.helper_col), running, rec.loss[:r + 1].sum(), formats[("loss", "", "", "")])
     return literal
 
 
@@ -270,15 +279,15 @@ def epoch_loss_formula(book, epoch: int) -> str | None:
     return f"({end}{start})/{len(rows)}"
 
 
-def test_cells(book, step: int, row: int, ref, tests) -> list:
-    """(formula, value): does the network with this row's weights get pattern d right (|y - yhat| < 0.5)?"""
-    if not tests:
+def test_cells(book, row: int, ref, data_cells: dict, right) -> list:
+    """(formula, value): does the network with this row's weights get pattern d right (|y - yhat| < 0.5)?
+    `right`: which patterns it gets right (patterns_right), None when no pattern is tested."""
+    if right is None:
         return []
-    spec, out = book.spec, book.spec.output
-    right = patterns_right(book, step)
+    tests, out = book.tests, book.spec.output
     cells = []
     for d in tests:
-        conds = [f"ABS({book.data_cells[('y', u, d + 1)]}-({nested_a(book, u, d, ref)}))<0.5"
+        conds = [f"ABS({data_cells[('y', u, d + 1)]}-({nested_a(book, u, d, ref, data_cells)}))<0.5"
                  for u in out.units]
         cells.append((f"AND({','.join(conds)})", right[d]))
     c0 = FIRST + len(book.columns)
@@ -290,20 +299,17 @@ def test_cells(book, step: int, row: int, ref, tests) -> list:
 def patterns_right(book, step: int) -> np.ndarray:
     """Which training patterns the network gets right with the weights before `step`: the plan's forward
     ops evaluated on every pattern at once."""
-    if getattr(book, "_right_step", None) != step:
-        spec, plan = book.spec, book.plans[min(book.plans)]
-        leaves = {key("x", 1, source=s): spec.x[:, i] for i, s in enumerate(spec.inputs)}
-        leaves.update({key("w", 0, l.name, u, s): book.rec.value(step, key("w", 0, l.name, u, s))
-                       for l in spec.layers for u in l.units for s in l.sources})
-        values = dict(leaves)
-        for op in (op for op in plan.ops if op.phase == "forward" and op.sample == 1):
-            values[op.key] = op.value(values.__getitem__)
-        yhat = np.stack([values[key("a", 1, spec.output.name, u)] for u in spec.output.units], axis=-1)
-        book._right_step, book._right = step, (np.abs(spec.y - yhat) < 0.5).all(axis=1)
-    return book._right
+    spec, plan = book.spec, book.plans[min(book.plans)]
+    values = {key("x", 1, source=s): spec.x[:, i] for i, s in enumerate(spec.inputs)}
+    values.update({key("w", 0, l.name, u, s): book.rec.value(step, key("w", 0, l.name, u, s))
+                   for l in spec.layers for u in l.units for s in l.sources})
+    for op in (op for op in plan.ops if op.phase == "forward" and op.sample == 1):
+        values[op.key] = op.value(values.__getitem__)
+    yhat = np.stack([values[key("a", 1, spec.output.name, u)] for u in spec.output.units], axis=-1)
+    return (np.abs(spec.y - yhat) < 0.5).all(axis=1)
 
 
-def nested_a(book, unit: str, d: int, ref) -> str:
+def nested_a(book, unit: str, d: int, ref, data_cells: dict) -> str:
     """Activation of an output unit for pattern d as one nested formula: the plan's forward formulas over this
     row's weight cells and the pattern's named input cells."""
     plan, text = book.plans[min(book.plans)], {}
@@ -311,7 +317,7 @@ def nested_a(book, unit: str, d: int, ref) -> str:
     def operand(k: tuple) -> str:
         if k[0] == "w":
             return ref(k)
-        return book.data_cells[("x", k[4], d + 1)] if k[0] == "x" else f"({text[k]})"
+        return data_cells[("x", k[4], d + 1)] if k[0] == "x" else f"({text[k]})"
 
     for op in (op for op in plan.ops if op.phase == "forward" and op.sample == 1):
         text[op.key] = op.rule.formula(*map(operand, op.operands))

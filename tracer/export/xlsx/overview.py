@@ -4,6 +4,7 @@ to; then the mean loss per epoch as formulas over the iterations sheet, and its 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
@@ -17,7 +18,18 @@ LOSS_COL = 8  # the mean-loss table (I:J), a helper for the chart outside the pr
 TEXT_COLS = 6  # A:F hold the sheet's text
 
 
-def write_inputs(book) -> None:
+@dataclass(frozen=True)
+class InputCells:
+    """The named input cells every other sheet's formulas refer to: each initial weight's defined name by
+    (layer, unit, source), each input's and target's cell by (kind, name, sample), and the overview's rows (the
+    loss chart goes below them)."""
+
+    initial_names: dict
+    data_cells: dict
+    rows: int
+
+
+def write_inputs(book) -> InputCells:
     """Settings, network, named constants, initial weights and data: the inputs of every formula."""
     ws, spec, F = book.overview, book.spec, book.fmt
     widths = [24, 16, 12, 22, 8, 10]
@@ -51,22 +63,23 @@ def write_inputs(book) -> None:
         for c, text in enumerate(row):
             ws.write_string(r, c, text)
             widths[c] = max(widths[c], min(60, len(text) + 2))
-    r = write_weights(book, r + 2, widths)
-    r = write_data(book, r + 2, widths)
-    book.overview_rows = r + 1
+    used: set = set()  # defined names taken
+    r, initial_names = write_weights(book, r + 2, widths, used)
+    r, data_cells = write_data(book, r + 2, widths, used)
     for c, w in enumerate(widths):
         ws.set_column(c, c, w)
+    return InputCells(initial_names, data_cells, r + 1)
 
 
-def write_weights(book, r: int, widths: list) -> int:
-    """Every initial weight as a named input cell (`w_xg1`, `v_12`: the notation's label)."""
+def write_weights(book, r: int, widths: list, used: set) -> tuple[int, dict]:
+    """Every initial weight as a named input cell (`w_xg1`, `v_12`: the notation's label): the last row and the
+    names by (layer, unit, source)."""
     ws, spec, F = book.overview, book.spec, book.fmt
     ws.write_string(r, 0, "Initial weights", F["h"])
     r += 1
     for c, h in enumerate(["weight", "value", "layer", "unit", "source"]):
         ws.write_string(r, c, h, F["head"])
-    book.initial_names = {}
-    used = book.used_names = set()
+    initial_names = {}
     decimals = book.decimals([v for l in spec.layers for v in l.weights.ravel()])  # one format for the column
     for l in spec.layers:
         for j, u in enumerate(l.units):
@@ -80,12 +93,13 @@ def write_weights(book, r: int, widths: list) -> int:
                     ws.write_string(r, c, text)
                 name = defined_name(label, used)
                 book.wb.define_name(name, f"=overview!{xl_rowcol_to_cell(r, 1, True, True)}")
-                book.initial_names[(l.name, u, s)] = name
-    return r
+                initial_names[(l.name, u, s)] = name
+    return r, initial_names
 
 
-def write_data(book, r: int, widths: list) -> int:
-    """The data set, each input and target a named input cell (`x1_3`: input x1 of sample 3; `y_f_3`)."""
+def write_data(book, r: int, widths: list, used: set) -> tuple[int, dict]:
+    """The data set, each input and target a named input cell (`x1_3`: input x1 of sample 3; `y_f_3`): the last
+    row and the cells by (kind, name, sample)."""
     ws, spec, F = book.overview, book.spec, book.fmt
     ws.write_string(r, 0, "Data", F["h"])
     r += 1
@@ -96,7 +110,7 @@ def write_data(book, r: int, widths: list) -> int:
         if c < len(widths):
             widths[c] = max(widths[c], min(30, len(h) + 2))
     named = len(spec.x) * len(heads) <= MAX_DATA_NAMES
-    book.data_cells = {}
+    data_cells = {}
     columns = [*spec.x.T, *spec.y.T]
     decimals = [column_decimals(col, book.digits) for col in columns]  # one per column
     for d, (x, y) in enumerate(zip(spec.x, spec.y), start=1):
@@ -107,18 +121,19 @@ def write_data(book, r: int, widths: list) -> int:
             book.literal(ws, r, c, v, decimals=decimals[c - 1])
             address = f"overview!{xl_rowcol_to_cell(r, c, True, True)}"
             if named:
-                name = defined_name(f"{what}_{d}" if kind == "x" else f"y_{what}_{d}", book.used_names)
+                name = defined_name(f"{what}_{d}" if kind == "x" else f"y_{what}_{d}", used)
                 book.wb.define_name(name, f"={address}")
                 address = name
-            book.data_cells[(kind, what, d)] = address
-    return r
+            data_cells[(kind, what, d)] = address
+    return r, data_cells
 
 
 ONE_PAGE_ROWS = 80  # an overview this short prints on one page (a big network's weights list does not)
 
 
-def write_losses(book) -> None:
-    """Mean loss per epoch (I:J, formulas over the iterations sheet where its rows are shown) and a chart."""
+def write_losses(book, inputs: InputCells) -> None:
+    """Mean loss per epoch (I:J, formulas over the iterations sheet where its rows are shown) and a chart below
+    the inputs."""
     ws, F = book.overview, book.fmt
     per_epoch = book.rec.epoch_losses()
     ws.write_string(0, LOSS_COL, "epoch", F["head"])
@@ -139,13 +154,13 @@ def write_losses(book) -> None:
         ws.write_string(n + 2, LOSS_COL, "grey: epochs not on the iterations sheet (--max-rows); the run's values, "
                                          "they do not follow edits", F["note"])
     if n:
-        insert_chart(book, n)
-    rows = book.overview_rows + (18 if n else 0)
+        insert_chart(book, n, inputs.rows)
+    rows = inputs.rows + (18 if n else 0)
     page_setup(ws, book.spec.name, book.paper, sum([24, 16, 12, 22, 8, 10]), rows, repeat_rows=None,
                last_col=TEXT_COLS - 1, last_row=rows, one_page=rows <= ONE_PAGE_ROWS)
 
 
-def insert_chart(book, n: int) -> None:
+def insert_chart(book, n: int, row: int) -> None:
     """The mean loss per epoch on a value axis with titled axes; one epoch is one marked point on its own
     category (a value axis would invent an epoch 0 or 2 around it)."""
     if n == 1:
@@ -162,7 +177,7 @@ def insert_chart(book, n: int) -> None:
     chart.set_x_axis(x_axis)
     chart.set_y_axis({"name": f"mean {book.names.label('loss')} per sample"})
     chart.set_legend({"none": True})
-    book.overview.insert_chart(book.overview_rows + 1, 0, chart, {"x_scale": 1.5, "y_scale": 1.1})
+    book.overview.insert_chart(row + 1, 0, chart, {"x_scale": 1.5, "y_scale": 1.1})
 
 
 def nice_step(n: int) -> int:

@@ -63,7 +63,8 @@ def check_height(book) -> None:
                                      f"{sheets.EXCEL_ROWS:,} rows; choose fewer, e.g. --steps 1-3,last")
 
 
-def write(book) -> None:
+def write(book, inputs) -> None:
+    """The sheet: a block per chosen step, over the overview's named `inputs` (overview.InputCells)."""
     ws, F, spec = book.worked, book.fmt, book.spec
     labels = [book.label(*op.key[:1] + op.key[2:], m=op.rule.m if op.kind == "G" else 1)
               for plan in book.plans.values() for op in plan.ops]
@@ -85,7 +86,7 @@ def write(book) -> None:
         if row > 3:
             breaks.append(row)  # each step on a page of its own
         above = math.ceil(title_rows) + 1 if row == 3 else 0  # the first page also holds the sheet's title
-        row = write_block(book, step, row, width, given, Pages(per_page, breaks, above)) + 2
+        row = write_block(book, step, row, width, given, Pages(per_page, breaks, above), inputs) + 2
     ws.set_h_pagebreaks(breaks)
     page_setup(ws, spec.name, book.paper, width + 14 * spec.batch_size, row, repeat_rows=None,
                repeat_columns=(0, 0), last_col=spec.batch_size, last_row=row)
@@ -124,7 +125,7 @@ class Pages:
         return row + self.header(row, True)
 
 
-def write_block(book, step: int, row: int, width: int, given: dict, pages: Pages) -> int:
+def write_block(book, step: int, row: int, width: int, given: dict, pages: Pages, inputs) -> int:
     """One step as a person computes it by hand (labels in a column `width` characters wide, the givens in the
     formats of `given`), its header repeated on each printed page it takes; returns the next free row."""
     ws, F, rec, spec = book.worked, book.fmt, book.rec, book.spec
@@ -171,7 +172,7 @@ def write_block(book, step: int, row: int, width: int, given: dict, pages: Pages
                 ws.write_string(row, 0, book.label(*k), F["label"])
                 value = rec.value(step, key("w", 0, l.name, u, s))
                 if step == 1:
-                    book.cell(ws, row, 1, book.initial_names[k[1:]], value, F.get("value", given["w"]))
+                    book.cell(ws, row, 1, inputs.initial_names[k[1:]], value, F.get("value", given["w"]))
                 elif literal:
                     book.literal(ws, row, 1, value, "literal", given["w"])
                     ws.write_comment(row, 1, f"The run's value: step {step - 1} is not on the iterations sheet "
@@ -187,7 +188,7 @@ def write_block(book, step: int, row: int, width: int, given: dict, pages: Pages
         place[k] = row
         ws.write_string(row, 0, book.label(*k), F["label"])
         for b, d in enumerate(samples, start=1):
-            address = book.data_cells[(k[0], k[3] if k[0] == "x" else k[2], d)]
+            address = inputs.data_cells[(k[0], k[3] if k[0] == "x" else k[2], d)]
             book.cell(ws, row, b, address, rec.value(step, key(k[0], b, *k[1:])),
                       F.get("value", given["data"]))
         row += 1
