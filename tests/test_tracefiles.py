@@ -69,7 +69,7 @@ def test_cli_writes_parquet_and_diff_reads_it_like_csv(tmp_path, capsys):
 def test_trace_steps_hold_only_those_steps_and_train_to_the_same_weights(tmp_path, capsys):
     spec = tracer.load_spec(find_example("xor"))
     full = tracer.run(spec, epochs=30)
-    some = tracer.run(spec, epochs=30, record_steps="1-3,last")
+    some = tracer.run(spec, epochs=30, record="1-3,last")
     assert some.recorded_steps() == [1, 2, 3, 120] and some.partial and some.total_steps == 120
     for a, b in zip(full.final, some.final):
         np.testing.assert_array_equal(a, b)  # bit for bit
@@ -79,9 +79,25 @@ def test_trace_steps_hold_only_those_steps_and_train_to_the_same_weights(tmp_pat
     assert sorted(pd.read_csv(tmp_path / "t" / "updates.csv")["step"].unique()) == [1, 2, 3, 120]
 
 
+def test_what_to_record_is_one_description_checked_once():
+    spec = tracer.load_spec(find_example("xor"))
+    kept = tracer.run(spec, epochs=30, record=tracer.Recording([2, 120], history=True))
+    assert kept.recorded_steps() == [2, 120] and kept.total_steps == 120
+    steps, w_after = kept.values.weights_after()
+    assert len(steps) == 120 and kept.values.samples_processed() == 120  # online: every step and loss kept
+    np.testing.assert_array_equal(w_after[-1], np.concatenate([m.ravel() for m in kept.final]))
+    assert tracer.run(spec, epochs=30, record=[2, 120]).values.history is None
+    nothing = tracer.run(spec, epochs=30, record=False)
+    assert len(nothing.nodes) == 0 and nothing.values is None
+    with pytest.raises(tracer.TracerError, match="record: steps must be within 1..120"):
+        tracer.run(spec, epochs=30, record=[0, 3])
+    with pytest.raises(tracer.TracerError, match="record: expected True, False, steps"):
+        tracer.run(spec, epochs=30, record=3)
+
+
 def test_diff_compares_the_steps_both_hold_and_says_so(tmp_path, capsys):
     spec = tracer.load_spec(find_example("xor"))
-    some = tracer.run(spec, epochs=30, record_steps="2,5,120")
+    some = tracer.run(spec, epochs=30, record="2,5,120")
     result = tracer.diff_traces(some, tracer.run(spec, epochs=30))
     assert result.same and result.steps_compared == "2,5,120"
     write_trace(some, tmp_path / "t")
@@ -89,7 +105,7 @@ def test_diff_compares_the_steps_both_hold_and_says_so(tmp_path, capsys):
     capsys.readouterr()
     assert main(["diff", str(tmp_path / "t"), str(tmp_path / "full")]) == 0
     assert "2,5,120" in capsys.readouterr().out
-    other = tracer.run(spec.replace(learning_rate=0.51), epochs=30, record_steps="5")
+    other = tracer.run(spec.replace(learning_rate=0.51), epochs=30, record="5")
     first = tracer.diff_traces(some, other).first
     assert first["step"] == 5  # steps 2 and 120 are held by one side only: not compared
 

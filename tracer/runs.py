@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .engine.record import Recorder, recorded_steps, step_sizes
+from .engine.record import Recorder, Recording, step_sizes
 from .engine.train import run
 from .errors import ResourceError, TracerError
 from .export.html import write_report
@@ -56,16 +56,15 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
         if path is not None:
             output_target(path)
     shown = steps if steps is not None else (spec.steps or None)
-    record = trace_steps
+    some = trace_steps
     if trace_dir is None and trace_steps is None and shown and (xlsx is not None or html is not None):
-        record = steps_to_show(spec, total, shown, max_rows if xlsx is not None else 0)
-    held = len(recorded_steps(record, total)) if record is not None else None
-    check_memory(spec, epochs, held)
+        some = steps_to_show(spec, total, shown, max_rows if xlsx is not None else 0)
+    recording = Recording(some, history=some is not None and (xlsx is not None or html is not None))
+    check_memory(spec, epochs, len(recording.step_ids(total)) if some is not None else None)
     say = progress if progress is not None and long_run(spec, total) else (lambda message: None)
     say(f"training {total:,} steps")
     try:
-        trace = run(spec, epochs=epochs, record_steps=record,
-                    history=record is not None and (xlsx is not None or html is not None))
+        trace = run(spec, epochs=epochs, record=recording)
     except MemoryError:
         raise ResourceError("run", "out of memory while training; record fewer steps (--trace-steps) or train "
                                    "fewer epochs") from None
@@ -113,7 +112,7 @@ def check_options(spec, total: int, trace_format, trace_steps, steps, notation, 
     if trace_format not in FORMATS:
         raise TracerError("--format", f"unknown format {trace_format!r}; use {' or '.join(FORMATS)}")
     if trace_steps is not None:
-        recorded_steps(trace_steps, total)
+        Recording(trace_steps).step_ids(total)
     if steps is not None:
         select_steps(steps, total)
     elif spec.steps:

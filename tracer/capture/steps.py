@@ -12,6 +12,7 @@ import numpy as np
 
 from ..engine.assemble import build_trace
 from ..engine.record import Recorder as StepArrays
+from ..engine.record import Recording
 from ..engine.record import step_sizes
 from ..engine.trace import weight_matrices
 from ..engine.train import Params
@@ -44,7 +45,7 @@ def trace_of(spec, steps: Steps):
     step_of_row = np.repeat(np.arange(count), sizes)
     _complete(spec, steps, step_of_row, first_row, sizes)
     per_epoch = len(step_sizes(len(spec.x), spec.batch_size))
-    arrays = StepArrays(spec, math.ceil(count / per_epoch), selection=range(1, count + 1))
+    arrays = StepArrays(spec, math.ceil(count / per_epoch), Recording(range(1, count + 1)))
     arrays.steps_total = count
     x = spec.x[steps.samples]
     arrays.sample[:len(steps.samples)] = steps.samples

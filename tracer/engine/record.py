@@ -8,9 +8,11 @@ epoch a row belongs to is known up front, so it is laid out once here.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import TracerError
 from ..steps import select_steps
 
 
@@ -19,29 +21,53 @@ def step_sizes(n: int, batch_size: int) -> list[int]:
     return [min(batch_size, n - start) for start in range(0, n, batch_size)]
 
 
-def recorded_steps(selection, total: int) -> np.ndarray:
-    """The steps to record: all (None), a selection text ('1-100,last'), or step numbers."""
-    if selection is None:
-        return np.arange(1, total + 1)
-    if isinstance(selection, str):
-        return np.array(select_steps(selection, total, option="--trace-steps"), dtype=np.int64)
-    steps = np.unique(np.asarray(list(selection), dtype=np.int64))
-    if len(steps) and (steps[0] < 1 or steps[-1] > total):
-        from ..errors import TracerError
+@dataclass(frozen=True)
+class Recording:
+    """What a run records: `steps` (None: every step; a selection text such as '1-100,last'; step numbers; an
+    empty tuple: none) and `history`: also keep every step's weights after it and every sample's loss, for a
+    run that records only some steps (a report's charts and a workbook's loss table cover the whole run)."""
 
-        raise TracerError("record_steps", f"steps must be within 1..{total}")
-    return steps
+    steps: object = None
+    history: bool = False
+
+    @classmethod
+    def of(cls, record) -> "Recording":
+        """`run`'s record argument as a Recording: True (every step), False (nothing), a selection text or step
+        numbers (only those), or a Recording."""
+        if isinstance(record, Recording):
+            return record
+        if isinstance(record, bool):
+            return cls(None if record else ())
+        if isinstance(record, str) or hasattr(record, "__iter__"):
+            return cls(record)
+        raise TracerError("record", f"expected True, False, steps such as '1-100,last' or step numbers, not "
+                                    f"{type(record).__name__}")
+
+    @property
+    def nothing(self) -> bool:
+        return isinstance(self.steps, tuple) and not self.steps
+
+    def step_ids(self, total: int) -> np.ndarray:
+        """The steps to record of a run of `total` steps, each checked to be one of them."""
+        if self.steps is None:
+            return np.arange(1, total + 1)
+        if isinstance(self.steps, str):
+            return np.array(select_steps(self.steps, total, option="--trace-steps"), dtype=np.int64)
+        steps = np.unique(np.asarray(list(self.steps), dtype=np.int64))
+        if len(steps) and (steps[0] < 1 or steps[-1] > total):
+            raise TracerError("record", f"steps must be within 1..{total}")
+        return steps
 
 
 class Recorder:
     """Arrays for the recorded steps; `begin` says where a step's rows go (None: the step is not recorded)."""
 
-    def __init__(self, spec, epochs: int, selection=None):
+    def __init__(self, spec, epochs: int, recording: Recording = Recording()):
         n = len(spec.x)
         sizes = step_sizes(n, spec.batch_size)
         per_epoch = len(sizes)
         self.steps_total = epochs * per_epoch
-        self.step_ids = recorded_steps(selection, self.steps_total)
+        self.step_ids = recording.step_ids(self.steps_total)
         self.all_steps = len(self.step_ids) == self.steps_total
         size = np.array(sizes, dtype=np.int64)[(self.step_ids - 1) % per_epoch]
         self.first_row = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)

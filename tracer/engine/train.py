@@ -11,7 +11,7 @@ import numpy as np
 
 from ..model.spec import Spec
 from .assemble import build_trace
-from .record import Recorder, step_sizes
+from .record import Recorder, Recording, step_sizes
 from .stepview import History
 from .trace import Trace
 
@@ -50,16 +50,18 @@ def epoch_orders(spec: Spec, epochs: int | None = None):
         yield rng.permutation(len(spec.x)) if spec.training.shuffle else np.arange(len(spec.x))
 
 
-def run(spec: Spec, epochs: int | None = None, record: bool = True, record_steps=None,
-        history: bool = False) -> Trace:
+def run(spec: Spec, epochs: int | None = None, record=True) -> Trace:
     """Train with backpropagation and return the trace of every intermediate value.
 
-    record_steps: the steps to record (a selection such as '1-100,last', or a list of step numbers); the
-    others train unrecorded, to the same final weights bit for bit. history: also keep, for every step, the
-    weights after it and the mean loss of each epoch (what a report's charts show when only some steps are
-    recorded). With record=False nothing is recorded (for benchmarks); the Trace then has empty tables and
-    only its final weights.
+    record: what to record (engine.record.Recording): True every step; a selection such as '1-100,last' or a
+    list of step numbers, the others trained unrecorded to the same final weights bit for bit;
+    Recording(steps, history=True) also keeps every step's weights after it and every sample's loss (what a
+    report's charts show when only some steps are recorded); False nothing (for benchmarks), the Trace then
+    has empty tables and only its final weights.
+
+    >>> run(load_spec("xor"), record=Recording("1-3,last", history=True))
     """
+    recording = Recording.of(record)
     epochs = epochs or spec.training.epochs
     n, bs = len(spec.x), spec.batch_size
     layers, loss, rule = spec.layers, spec.loss, spec.update_rule
@@ -71,8 +73,8 @@ def run(spec: Spec, epochs: int | None = None, record: bool = True, record_steps
     velocity = np.zeros_like(params.theta)
     delta_w = np.zeros_like(params.theta)
     mean = spec.training.reduction == "mean"
-    rec = Recorder(spec, epochs, record_steps) if record else None
-    kept = History.empty(epochs * n, epochs * len(step_sizes(n, bs)), params.theta.size) if history else None
+    rec = None if recording.nothing else Recorder(spec, epochs, recording)
+    kept = History.empty(epochs * n, epochs * len(step_sizes(n, bs)), params.theta.size) if recording.history else None
     processed = 0  # samples, for the history
     net = [(l.activation, params.W[i], params.b[i], grad.W[i], grad.b[i]) for i, l in enumerate(layers)]
     offsets = params.offsets

@@ -65,7 +65,7 @@ def exercise_trace(spec, steps):
     """The trace of just enough epochs for the exercise's steps (XOR trains 10,000; an exercise needs 1)."""
     chosen = exercise_steps(spec, steps)
     per_epoch = len(step_sizes(len(spec.x), spec.batch_size))
-    return run(spec, epochs=-(-chosen[-1] // per_epoch), record_steps=chosen)
+    return run(spec, epochs=-(-chosen[-1] // per_epoch), record=chosen)
 
 
 class Exercise:
