@@ -10,10 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.assemble import build_trace
 from ..engine.record import Recorder as StepArrays
-from ..engine.record import Recording
-from ..engine.record import step_sizes
+from ..engine.record import Recording, build_trace, step_sizes
 from ..engine.trace import weight_matrices
 from ..engine.train import Params
 from ..errors import TracerError

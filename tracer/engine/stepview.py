@@ -6,7 +6,7 @@ order they were processed; the trace names them by their row of the data set. St
 what partial recording means: which steps are held, the change before a held step whose step before is not
 held (momentum needs it), and the history of a run that recorded only some steps. The workbook, the report,
 exercises, check, the mistakes and diff read values through it; the four DataFrames are built from the same
-arrays (tracer.engine.assemble).
+arrays (tracer.engine.record.build_trace).
 """
 from __future__ import annotations
 

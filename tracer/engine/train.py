@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.spec import Spec
-from .assemble import build_trace
-from .record import Recorder, Recording, step_sizes
+from .record import Recorder, Recording, build_trace, step_sizes
 from .stepview import History
 from .trace import Trace
 

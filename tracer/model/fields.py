@@ -261,21 +261,6 @@ def activation_of(raw, place: str) -> Activation:
     return act
 
 
-def weights_of(raw, place: str, n_units: int, cols: tuple[str, ...], bias: bool) -> np.ndarray:
-    if not isinstance(raw, list) or len(raw) != n_units:
-        got = len(raw) if isinstance(raw, list) else "no list"
-        raise SpecError(place, f"expected {n_units} row{'s' * (n_units != 1)} (one per unit), got {got}")
-    n_in = len(cols) - int(bias)
-    want = f"bias + {n_in} input{'s' * (n_in != 1)}" if bias else f"{n_in} input{'s' * (n_in != 1)}, no bias"
-    rows = []
-    for j, row in enumerate(raw):
-        if not isinstance(row, list) or len(row) != len(cols):
-            got = len(row) if isinstance(row, list) else 1
-            raise SpecError(f"{place}[{j}]", f"expected {len(cols)} numbers ({want}), got {got}")
-        rows.append([number(v, f"{place}[{j}][{k}]") for k, v in enumerate(row)])
-    return np.array(rows, float)
-
-
 MAX_INIT_SPREAD = 1e150  # drawn weights stay far from overflow (their products and squares stay finite)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import SpecError
 from .activations import Activation
 from .fields import (INIT_KEYS, MAX_EPOCHS, MAX_SAMPLES, activation_of, boolean, data_of, distinct_spellings, draw,
-                     frozen_of, loss_of, names_of, no_unknown, number, required, slug, text, warn, weights_of, whole)
+                     frozen_of, loss_of, names_of, no_unknown, number, required, slug, text, warn, whole)
 from .fields import name as fields_name
 from .losses import Loss
 from .notation import PROFILES
@@ -224,3 +224,19 @@ def layer_of(raw, place: str, index: int, sources: tuple[str, ...], init, rng, l
     frozen = frozen_of(raw.get("frozen", False), f"{place}.frozen", weights.shape, cols)
     return Layer(name=name, units=units, activation=activation, bias=bias, sources=cols,
                  weights=weights, frozen=frozen)
+
+
+def weights_of(raw, place: str, n_units: int, cols: tuple[str, ...], bias: bool) -> np.ndarray:
+    """A layer's given weights: a row per unit, a number per source (the bias first when it has one)."""
+    if not isinstance(raw, list) or len(raw) != n_units:
+        got = len(raw) if isinstance(raw, list) else "no list"
+        raise SpecError(place, f"expected {n_units} row{'s' * (n_units != 1)} (one per unit), got {got}")
+    n_in = len(cols) - int(bias)
+    want = f"bias + {n_in} input{'s' * (n_in != 1)}" if bias else f"{n_in} input{'s' * (n_in != 1)}, no bias"
+    rows = []
+    for j, row in enumerate(raw):
+        if not isinstance(row, list) or len(row) != len(cols):
+            got = len(row) if isinstance(row, list) else 1
+            raise SpecError(f"{place}[{j}]", f"expected {len(cols)} numbers ({want}), got {got}")
+        rows.append([number(v, f"{place}[{j}][{k}]") for k, v in enumerate(row)])
+    return np.array(rows, float)
