@@ -105,6 +105,19 @@ class StepValues:
             return float(self.change_before_step(step)[p])
         return float(self.per_step[kind][i, p])
 
+    def parameters(self, step: int, kind: str) -> np.ndarray:
+        """Every parameter's `kind` (STEP_KINDS) in a held step, in the spec's layer, unit, source order."""
+        return self.per_step[kind][self.index[step]]
+
+    def layer(self, kind: str, name: str) -> np.ndarray:
+        """A per-unit quantity (NODE_KINDS) of one layer over every row held: rows x the layer's units."""
+        columns = [i for (layer, _), i in self.unit_index.items() if layer == name]
+        return self.nodes[kind][:, columns[0]:columns[-1] + 1]
+
+    def epoch(self, step: int) -> int:
+        """The epoch of a held step."""
+        return int(self.epochs[self.index[step]])
+
     def getter(self, step: int):
         """`get(key)` for a plan of `step`: what Plan.evaluate and Op.value take."""
         return lambda k: self.value(step, k)

@@ -5,6 +5,7 @@ of the weight update a row belongs to; `sample` is the row of the data set.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,9 +107,15 @@ def labels(names: list[str], repeats: int) -> pd.Categorical:
     Categories are in network order (first appearance), so sorting by unit sorts in network order.
     """
     position = {n: i for i, n in enumerate(dict.fromkeys(names))}  # a dict: .index() was quadratic in the size
-    categories = list(position)
-    codes = np.array([position[n] for n in names], dtype=np.int8 if len(categories) < 128 else np.int32)
-    return pd.Categorical.from_codes(np.tile(codes, repeats), categories=categories)
+    codes = np.array([position[n] for n in names], dtype=np.int8 if len(position) < 128 else np.int32)
+    return pd.Categorical.from_codes(np.tile(codes, repeats), dtype=category_type(tuple(position)), validate=False)
+
+
+@functools.lru_cache(maxsize=64)
+def category_type(categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    """The type of a text column with these categories, made once per network (checking the categories costs
+    more than building a small trace's column; the codes above are in range by construction)."""
+    return pd.CategoricalDtype(list(categories))
 
 
 def param_names(spec) -> tuple[list, list, list]:

@@ -210,10 +210,7 @@ def diagnose(ex: Exercise, item: Item, value: float, written: int, own, policy: 
     exact_get = lambda kind, *key: ex.exact.get((kind, *key), own(kind, *key))
     for mistake in MISTAKES:
         for get in (own, exact_get):
-            try:
-                candidates = mistake_values(mistake, ex, item, get)
-            except (KeyError, ValueError, ZeroDivisionError, IndexError, OverflowError):
-                candidates = []
+            candidates = mistake_values(mistake, ex, item, get)
             if any(_close(value, c, rtol) or policy.same(value, c, written) for c in candidates):
                 return mistake.name, mistake.explain
     from_own = ex.value(item, own)

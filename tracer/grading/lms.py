@@ -23,7 +23,7 @@ from ..io.atomic import atomic_path, write_text
 from ..steps import describe_steps
 from .check import DEFAULT_RTOL
 from .exercise import Exercise
-from .mistakes import MISTAKES, mistake_values
+from .mistakes import each_mistake
 from .numbers import Rounding
 from .template import given_rows, key_values
 
@@ -53,17 +53,13 @@ def quiz_items(ex: Exercise, rounding: Rounding | None) -> list[dict]:
     mistake's value with its name and why."""
     hand = key_values(ex, rounding) if rounding is not None else ex.exact
     exact_get = lambda kind, *key: ex.exact[(kind, *key)]
-    out = []
+    out, known = [], {}  # each op's substitutes, made once for the exercise
     for item in ex.items:
         value = ex.exact[item.key]
         right = [value] + ([hand[item.key]] if abs(hand[item.key] - value) > tolerance(value, rounding) else [])
         margin = tolerance(value, rounding)
         wrong, seen = [], list(right)
-        for mistake in MISTAKES:
-            try:
-                candidates = mistake_values(mistake, ex, item, exact_get)
-            except (KeyError, ValueError, ZeroDivisionError, IndexError, OverflowError):
-                continue
+        for mistake, candidates in each_mistake(ex, item, exact_get, known=known):
             for c in candidates:
                 if math.isfinite(c) and all(abs(c - s) > margin for s in seen):
                     wrong.append((c, mistake.name, mistake.explain))

@@ -141,11 +141,35 @@ MISTAKES = [  # tried in this order; the first that explains a wrong answer name
 ]
 
 
+def substitutes(mistake: Mistake, op, spec, known: dict) -> list:
+    """The mistake's substitutes of a plan's op, made once per op (`known` keeps them: an op is an operand of
+    many; by identity, as steps of different sizes have different plans)."""
+    where = (mistake.name, id(op))
+    if where not in known:
+        known[where] = mistake.substitutes(op, spec)
+    return known[where]
+
+
 def mistake_values(mistake: Mistake, exercise, item, get) -> list[float]:
     """What a student making `mistake` writes for `item`, from earlier values `get`: the plan with the item's
     op substituted, or with one of its operands' ops substituted (what follows from it computed again)."""
+    return next(each_mistake(exercise, item, get, [mistake]))[1]
+
+
+def each_mistake(exercise, item, get, mistakes: list[Mistake] = MISTAKES, known: dict | None = None):
+    """(mistake, what a student making it writes for `item`) for each mistake, the item's op and getter made
+    once; a mistake whose values cannot be computed here (a division by zero, an overflow) gives none.
+    known: the substitutes made so far for this exercise (see `substitutes`), when many items are asked."""
+    known = {} if known is None else known
     op, spec = exercise.op(item), exercise.spec
     plan = exercise.plans[item.step]
     plan_get = exercise.getter(item.step, get)
-    ops = [op] + [plan[k] for k in (op.operands if mistake.through_operands else ()) if k in plan]
-    return [float(plan.value_with(plan_get, alt, op.key)) for o in ops for alt in mistake.substitutes(o, spec)]
+    operands = [plan[k] for k in op.operands if k in plan]
+    for mistake in mistakes:
+        ops = [op] + (operands if mistake.through_operands else [])
+        try:
+            values = [float(plan.value_with(plan_get, alt, op.key))
+                      for o in ops for alt in substitutes(mistake, o, spec, known)]
+        except (KeyError, ValueError, ZeroDivisionError, IndexError, OverflowError):
+            values = []
+        yield mistake, values

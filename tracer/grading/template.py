@@ -83,7 +83,7 @@ def write_exercise(spec, path, key: bool = False, steps=1, notation: str | None 
     value_width = max([22] + [len(v) + 2 for _, v in given if isinstance(v, str)])
     with atomic_path(path) as tmp:
         wb = new_workbook(tmp, {"title": spec.title or spec.name, "subject": kind, "keywords": vid,
-                                "comments": f"variant {vid}"})
+                                "comments": f"variant {vid}"}, in_memory=True)  # a small sheet: no temporary files
         for name, value in zip(HEADER, (vid, names.profile.name, chosen)):
             wb.set_custom_property(name, value)
         ws = wb.add_worksheet(SHEET)

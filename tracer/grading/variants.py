@@ -63,7 +63,6 @@ def saturates(spec) -> bool:
         if not act.saturates:
             continue
         top = float(act.da_dz(np.zeros((1, 1)), act.f(np.zeros((1, 1))))[0, 0]) or 1.0
-        da = trace.nodes.loc[trace.nodes["layer"] == layer.name, "da_dz"].abs()
-        if (da < SATURATION * top).any():
+        if (np.abs(trace.values.layer("da_dz", layer.name)) < SATURATION * top).any():
             return True
     return False

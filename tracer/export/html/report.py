@@ -211,16 +211,15 @@ class StepWriter:
             if op.kind == "da_dz" and self.saturated(op, values) and not target["saturated"]:
                 target["saturated"] = True
                 section["saturated"].append(self.names.label("a", op.layer, op.unit))
-        updates = trace.updates[trace.updates["step"] == step]
-        epoch = int(updates["epoch"].iloc[0])
+        epoch = recorded.epoch(step)
         shown = ", ".join(str(s) for s in samples[:40]) + (" …" if m > 40 else "")
         return {"step": step, "epoch": epoch, "batch": m > 1, "n_samples": m, "sample_order": shown,
                 "hidden_samples": max(0, m - MAX_SAMPLES),
                 "heading": f"Step {step}, epoch {epoch}, sample{'s' * (m > 1)} {shown}",
                 "sections": [{k: v for k, v in s.items() if k != "keys"} for s in sections],
                 "first_forward": [line for s in sections[:1] for b in s["blocks"] for line in b["lines"]],
-                "arrows": network_figure(self.spec, self.names, self.fmt, updates["w_old"].to_numpy(),
-                                         updates["delta_w"].to_numpy())}
+                "arrows": network_figure(self.spec, self.names, self.fmt, recorded.parameters(step, "w"),
+                                         recorded.parameters(step, "delta_w"))}
 
     def line(self, op, writing: Writing, render: Renderer, values: dict) -> Markup:
         """label = formula = numbers = value (w <- ... for an update written as an assignment)."""
