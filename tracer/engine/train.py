@@ -69,6 +69,7 @@ def run(spec: Spec, epochs: int | None = None, record=True) -> Trace:
     params = Params(spec)  # a fresh copy of the initial weights
     grad = Params(spec, np.zeros_like(params.theta))
     frozen = np.concatenate([l.frozen.ravel() for l in layers])
+    any_frozen = bool(frozen.any())
     velocity = np.zeros_like(params.theta)
     delta_w = np.zeros_like(params.theta)
     mean = spec.training.reduction == "mean"
@@ -86,7 +87,8 @@ def run(spec: Spec, epochs: int | None = None, record=True) -> Trace:
         if mean and size > 1:
             g /= size  # Frey eq. (3): mean over the batch
         change = rule.delta_w(g, theta, velocity[span])
-        change[frozen[span]] = 0.0
+        if any_frozen:
+            change[frozen[span]] = 0.0
         if rule.momentum:
             velocity[span] = change
         delta_w[span] = change
