@@ -10,6 +10,7 @@ arrays (tracer.engine.record.build_trace).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,12 +53,25 @@ class StepValues:
         self.index = {int(s): k for k, s in enumerate(step_ids)}
         self.sizes = np.diff(first_row)  # samples in each held step
         self.row_step, self.row_epoch = np.repeat(step_ids, self.sizes), np.repeat(epochs, self.sizes)
-        self.unit_index = {(l.name, u): i for i, (l, u) in enumerate((l, u) for l in spec.layers for u in l.units)}
-        self.param_index = {(l.name, u, s): i for i, (l, u, s) in
-                            enumerate((l, u, s) for l in spec.layers for u in l.units for s in l.sources)}
-        self.input_index = {s: i for i, s in enumerate(spec.inputs)}
-        self.output_index = {u: i for i, u in enumerate(spec.output.units)}
         self.plans: dict[int, Plan] = {}
+
+    # the column of each unit and parameter, made when first asked (a million parameters' names take 150 MB)
+    @functools.cached_property
+    def unit_index(self) -> dict:
+        return {(l.name, u): i for i, (l, u) in enumerate((l, u) for l in self.spec.layers for u in l.units)}
+
+    @functools.cached_property
+    def param_index(self) -> dict:
+        return {(l.name, u, s): i for i, (l, u, s) in
+                enumerate((l, u, s) for l in self.spec.layers for u in l.units for s in l.sources)}
+
+    @functools.cached_property
+    def input_index(self) -> dict:
+        return {s: i for i, s in enumerate(self.spec.inputs)}
+
+    @functools.cached_property
+    def output_index(self) -> dict:
+        return {u: i for i, u in enumerate(self.spec.output.units)}
 
     # -- which steps --------------------------------------------------------------------------------
     def __contains__(self, step: int) -> bool:
@@ -130,7 +144,7 @@ class StepValues:
             return self.per_step["delta_w"][before]
         if step in self.change_before:
             return self.change_before[step]
-        return np.zeros(len(self.param_index))
+        return np.zeros(self.spec.n_weights)
 
     def leaves(self, step: int) -> dict:
         """The givens of a step: inputs and targets of its samples, the weights before it, the changes before."""
