@@ -5,7 +5,6 @@ with CI=true it fails instead, so CI never passes by skipping.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 
@@ -33,8 +32,7 @@ def pytest_runtest_setup(item):
     every module first imported inside an inner session, so hypothesis's plugin would import (and
     assertion-rewrite) about 500 modules again in each one, 1.5 s a session."""
     if "pytester" in getattr(item, "fixturenames", ()):
-        with contextlib.suppress(ImportError):  # when installed (it is not a test requirement)
-            import hypothesis  # noqa: F401
+        import hypothesis  # noqa: F401
 
 
 def require_tool(names: tuple[str, ...], package: str) -> str:

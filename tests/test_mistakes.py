@@ -234,7 +234,7 @@ TRAINING = {"online": {"mode": "online"}, "batch": {"mode": "batch"},
             "minibatch": {"mode": "minibatch", "batch_size": 2}}
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(base=st.sampled_from(BASES), training=st.sampled_from(sorted(TRAINING)),
        order=st.sampled_from(["simultaneous", "sequential"]), momentum=st.sampled_from([0.0, 0.9]),
        decay=st.sampled_from([0.0, 0.01]))

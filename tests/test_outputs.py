@@ -125,6 +125,52 @@ def test_a_full_disk_is_exit_3_in_one_line_with_nothing_left(tmp_path, monkeypat
         assert list(small.iterdir()) == []  # no partial folder, no temporary
 
 
+def full_disk(monkeypatch, module, name: str, after: int = 0) -> None:
+    """Where no small filesystem can be mounted: the disk fills up at call number `after` + 1 of module.name."""
+    real, calls = getattr(module, name), []
+
+    def full(*args, **kwargs):
+        calls.append(args)
+        if len(calls) > after:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+    monkeypatch.setattr(module, name, full)
+
+
+def test_a_full_disk_leaves_no_folder_the_run_made_and_prints_one_line(tmp_path, monkeypatch):
+    """A workbook, a report and a trace folder in folders the run makes: exit 3, one line (no second error from
+    the zip writer's cleanup), and the folders are gone too."""
+    with filesystem(tmp_path, "size=256k") as small:
+        if small is not None:  # a real full disk, in its own process: everything it prints is seen
+            p = subprocess.run([sys.executable, "-m", "tracer", "run", "xor", "--xlsx", small / "a/b/w.xlsx",
+                                "--html", small / "a/b/r.html", "--trace", small / "a/t"],
+                               capture_output=True, text=True, timeout=120)
+            status, err = p.returncode, p.stderr
+        else:
+            from tracer.io import workbooks
+
+            full_disk(monkeypatch, workbooks.Path, "write_bytes")
+            small = tmp_path / "mnt"
+            status, _, err = run_cli("run", "xor", "--xlsx", small / "a/b/w.xlsx", "--html", small / "a/b/r.html",
+                                     "--trace", small / "a/t")
+        assert status == 3 and "no space left on the device" in err and len(err.splitlines()) == 1, err
+        assert list(small.iterdir()) == []
+
+
+def test_a_full_disk_at_the_last_output_of_a_class_leaves_none(tmp_path, monkeypatch):
+    """template writes 40 handouts and keys, then the quiz: the disk is full at the quiz, so nothing is left."""
+    with filesystem(tmp_path, "size=1m") as small:
+        if small is None:
+            from tracer.grading import lms
+
+            full_disk(monkeypatch, lms, "write_text")
+            small = tmp_path / "mnt"
+        status, _, err = run_cli("template", "frey-online", "--variants", "40", "--out", small / "class/ex",
+                                 "--moodle", small / "class/quiz.xml")
+        assert status == 3 and "no space left on the device" in err and len(err.splitlines()) == 1, err
+        assert list(small.iterdir()) == []
+
+
 def test_a_trace_folder_is_replaced_whole_and_a_folder_of_the_users_never(tmp_path, monkeypatch):
     t = tmp_path / "t"
     assert run_cli("run", "frey-online", "--trace", t, "-q")[0] == 0

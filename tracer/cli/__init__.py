@@ -11,6 +11,7 @@ import sys
 import warnings
 
 from ..errors import TracerError, TracerWarning, one_line
+from ..io.atomic import together
 from .commands import EXIT_BAD_INPUT, EXIT_RESOURCES
 from .parser import parser
 
@@ -32,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            status = args.func(args)
+            with together():  # every output of the command, or none
+                status = args.func(args)
             sys.stdout.flush()
         except BrokenPipeError:  # `tracer examples | head`: the reader has what it wants
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -6,11 +6,13 @@ the stale temporaries of its own outputs (those whose process is gone). A symlin
 target is updated, the link kept); a folder, FIFO, device or socket is refused before anything is written
 (a FIFO is never opened, so it cannot hang the tool). A trace directory is swapped in as a whole, so two runs
 never leave a mix of tables. `Outputs` collects several outputs and renames them together at the end, so a
-failure in the last leaves none of them.
+failure in the last leaves none of them; inside `together()` (the CLI runs every command so) every output of
+the block is put in place only when the whole block succeeds, and folders a failed block created are removed.
 """
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import os
 import shutil
@@ -24,6 +26,7 @@ TEMP_MARK = ".tracer-tmp-"
 OLD_MARK = ".tracer-old-"
 FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 FULL_TEXTS = ("No space left", "os error 28", "Disk quota exceeded", "os error 122")
+PENDING: contextvars.ContextVar = contextvars.ContextVar("tracer_pending_outputs", default=None)
 KINDS = [(stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
 
@@ -130,25 +133,84 @@ def _alive(tail: str) -> bool:
 
 
 @contextlib.contextmanager
+def together():
+    """Every output written inside the block is put in place when the whole block succeeds, or none is: a full
+    disk or an error at the last output leaves nothing, not even the folders the block created."""
+    pending: list = []  # (put in place, discard) of each output, in the order written
+    token = PENDING.set(pending)
+    try:
+        yield
+    except BaseException:
+        for _, discard in reversed(pending):
+            discard()
+        raise
+    finally:
+        PENDING.reset(token)
+    for put, _ in pending:
+        put()
+
+
+def _finish(put, discard) -> None:
+    """Put a complete output in place now, or when the enclosing together() block succeeds."""
+    pending = PENDING.get()
+    if pending is None:
+        try:
+            put()
+        except BaseException:
+            discard()
+            raise
+    else:
+        pending.append((put, discard))
+
+
+def _make_parents(folder: Path):
+    """Create a folder and its missing parents; return what removes those it created (while they are empty)."""
+    missing, p = [], folder
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+
+    def undo() -> None:
+        for made in missing:  # the deepest first
+            try:
+                made.rmdir()
+            except OSError:
+                return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except BaseException:
+        undo()
+        raise
+    return undo
+
+
+@contextlib.contextmanager
 def atomic_path(target):
-    """Yield a temporary path beside the target; rename it to the target only if the block succeeds. A target
-    that is already one of our temporaries (Outputs gave it) is written directly: one temporary per output."""
+    """Yield a temporary path beside the target; rename it to the target only if the block succeeds (and, inside
+    together(), the enclosing block too). A target that is already one of our temporaries (Outputs gave it) is
+    written directly: one temporary per output."""
     if is_temporary(Path(target)):
         yield Path(target)
         return
     real = output_target(target)
     with _resources(target):
-        real.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale(real)
-        fd, tmp = tempfile.mkstemp(prefix=f".{real.name}{TEMP_MARK}{os.getpid()}-", dir=real.parent)
-        os.close(fd)
+        undo = _make_parents(real.parent)
+        tmp = None
+
+        def discard() -> None:
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
+            undo()
         try:
+            remove_stale(real)
+            fd, tmp = tempfile.mkstemp(prefix=f".{real.name}{TEMP_MARK}{os.getpid()}-", dir=real.parent)
+            os.close(fd)
             yield Path(tmp)
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
-            os.replace(tmp, real)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        except BaseException:
+            discard()
+            raise
+        _finish(lambda: os.replace(tmp, real), discard)
 
 
 @contextlib.contextmanager
@@ -169,15 +231,22 @@ def atomic_directory(target, owned: tuple[str, ...]):
             raise TracerError(str(target), f"holds files that are not trace tables ({', '.join(foreign[:3])}"
                                            f"{' ...' if len(foreign) > 3 else ''}); give a new or empty folder")
     with _resources(target):
-        real.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale(real)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{real.name}{TEMP_MARK}{os.getpid()}-", dir=real.parent))
+        undo = _make_parents(real.parent)
+        tmp = None
+
+        def discard() -> None:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+            undo()
         try:
+            remove_stale(real)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{real.name}{TEMP_MARK}{os.getpid()}-", dir=real.parent))
             yield tmp
             os.chmod(tmp, 0o777 & ~_umask())
-            _swap(tmp, real)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            discard()
+            raise
+        _finish(lambda: _swap(tmp, real), discard)
 
 
 def _swap(new: Path, target: Path) -> None:
