@@ -28,7 +28,7 @@ def test_run_writes_the_four_tables_and_a_summary(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["losses.csv", "nodes.csv", "trace.json",
                                                                     "updates.csv", "weights.csv"]
     # the summary shows Ekman's printed numbers: MSE 0.17 and the new weights 0.3066 0.5940 -0.0993 -0.1859 0.4965
-    loss = re.search(r"mean loss: (\S+) \(epoch 1\)", out).group(1)
+    loss = re.search(r"mean loss \(epoch 1\): (\S+)\n", out).group(1)  # one epoch: one value, not "a -> a"
     assert matches_printed(float(loss), "0.17")
     weights = [float(v) for v in re.findall(r" (-?\d\.\d+)", "".join(l for l in out.splitlines() if "." in l[:6]))]
     printed = ["0.3066", "0.5940", "-0.0993", "-0.1859", "0.4965"]

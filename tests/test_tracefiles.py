@@ -79,6 +79,16 @@ def test_trace_steps_hold_only_those_steps_and_train_to_the_same_weights(tmp_pat
     assert sorted(pd.read_csv(tmp_path / "t" / "updates.csv")["step"].unique()) == [1, 2, 3, 120]
 
 
+def test_any_trace_is_written_to_a_folder_by_the_public_function(tmp_path):
+    """A recorded loop's trace goes to a folder `tracer diff` reads, with tracer.write_trace."""
+    spec = tracer.load_spec(find_example("frey-minibatch"))
+    trace = tracer.run(spec)
+    for format in ("csv", "parquet"):
+        written = tracer.write_trace(trace, tmp_path / format, format=format)
+        assert sorted(p.name for p in written) == sorted([f"{n}.{format}" for n in COLUMNS] + ["trace.json"])
+        assert tracer.diff_traces(tracer.load_trace(tmp_path / format), trace).same
+
+
 def test_what_to_record_is_one_description_checked_once():
     spec = tracer.load_spec(find_example("xor"))
     kept = tracer.run(spec, epochs=30, record=tracer.Recording([2, 120], history=True))

@@ -30,8 +30,11 @@ def summary(trace, most: int = 40) -> str:
     if len(per_epoch):
         first, last = per_epoch.iloc[0], per_epoch.iloc[-1]
         which = " of the recorded steps" if trace.partial and trace.values.history is None else ""
-        lines.append(f"mean loss{which}: {first['loss']:.6g} (epoch {int(first['epoch'])}) -> "
-                     f"{last['loss']:.6g} (epoch {int(last['epoch'])})")
+        if len(per_epoch) == 1:
+            lines.append(f"mean loss{which} (epoch {int(first['epoch'])}): {first['loss']:.6g}")
+        else:
+            lines.append(f"mean loss{which}: {first['loss']:.6g} (epoch {int(first['epoch'])}) -> "
+                         f"{last['loss']:.6g} (epoch {int(last['epoch'])})")
     count = sum(m.size for m in trace.final)
     if count > most:
         lines.append(f"final weights: {count:,} parameters, too many to list here")
