@@ -4,6 +4,7 @@ Expected values come from the engine's own trace with one known change made to i
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from pathlib import Path
@@ -568,3 +569,17 @@ def assert_same_but_last_bits(text: str, expected: str) -> None:
     assert len(got) == len(want)
     for g, w in zip(got, want):
         assert float(g) == pytest.approx(float(w), rel=1e-12, abs=1e-300), (g, w)
+
+
+def test_a_shuffled_run_is_said_to_process_other_data_first():
+    """A loop whose data loader shuffles meets the engine's fixed order: no value can agree, and diff says why
+    before any value (it used to name updates.grad first)."""
+    spec = tracer.load_spec(find_example("frey-online"))
+    shuffled = spec.replace(training=dataclasses.replace(spec.training, shuffle=True, seed=3))
+    result = tracer.diff_traces(tracer.run(shuffled), tracer.run(spec))
+    assert result.other_data.startswith("step 1 processed other samples: sample(s) 4 in A, 1 in B")
+    assert tracer.format_result(result).splitlines()[0].startswith("different data: step 1 processed")
+    batch = tracer.load_spec(find_example("frey-batch"))
+    reordered = batch.replace(training=dataclasses.replace(batch.training, shuffle=True, seed=1))
+    assert "the same samples in another order" in tracer.diff_traces(tracer.run(reordered), tracer.run(batch)).other_data
+    assert tracer.diff_traces(tracer.run(spec), tracer.run(spec)).other_data is None

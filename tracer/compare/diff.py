@@ -41,6 +41,7 @@ class DiffResult:
     one_sided: pd.DataFrame = field(default_factory=pd.DataFrame)  # side, table and keys of one-sided rows
     not_compared: list = field(default_factory=list)  # 'table.column' present in one trace only
     steps_compared: str | None = None  # the steps both traces hold, when one holds only some of its run's
+    other_data: str | None = None  # why no value can agree: a step processed other samples (said first)
 
     @property
     def same(self) -> bool:
@@ -99,7 +100,24 @@ def diff_traces(a, b, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, to
                       only_b={n: p["only_b"] for n, p in zip(names, parts)},
                       differences=differences, one_sided=one_sided,
                       not_compared=[c for p in parts for c in p["not_compared"]],
-                      steps_compared=describe_steps(sorted(only_steps)) if only_steps is not None else None)
+                      steps_compared=describe_steps(sorted(only_steps)) if only_steps is not None else None,
+                      other_data=other_samples(ta, tb))
+
+
+def other_samples(ta: dict, tb: dict) -> str | None:
+    """The first step in which the traces processed other samples, or the same in another order (a shuffled
+    data loader does that): then their values cannot agree, whatever the arithmetic. None when they match."""
+    if "losses" not in ta or "losses" not in tb:
+        return None
+    per_step = [t["losses"].groupby("step", sort=True)["sample"].agg(tuple) for t in (ta, tb)]
+    for step in per_step[0].index.intersection(per_step[1].index):
+        a, b = per_step[0][step], per_step[1][step]
+        if a != b:
+            show = lambda samples: ", ".join(map(str, samples[:8])) + (" ..." if len(samples) > 8 else "")
+            how = "the same samples in another order" if sorted(a) == sorted(b) else "other samples"
+            return (f"step {step} processed {how}: sample(s) {show(a)} in A, {show(b)} in B (a shuffled data loader "
+                    "does this); compare runs over the same data in the same order")
+    return None
 
 
 def _compare_table(name: str, left: pd.DataFrame, right: pd.DataFrame, codes: dict, rtol: float, atol: float,

@@ -32,7 +32,7 @@ def _where_text(row) -> str:
 def format_result(result: DiffResult, max_rows: int = 1) -> str:
     """Human-readable lines: same, or the first divergence, then the summary and one-sided rows (max_rows each)."""
     compared = int(result.summary["compared"].sum()) if len(result.summary) else 0
-    lines = []
+    lines = [f"different data: {result.other_data}"] if result.other_data else []
     if result.same:
         lines.append(f"same: {compared} values agree within tolerance")
     elif result.first:
