@@ -151,8 +151,9 @@ class Recorder:
         self.steps = k + 1
 
 
-def build_trace(spec, rec, final) -> Trace:
-    """The trace of a run: nodes, weights, updates and losses of the recorded steps, in training order."""
+def build_trace(spec, rec, final, history=None) -> Trace:
+    """The trace of a run: nodes, weights, updates and losses of the recorded steps, in training order, and its
+    StepValues (with the run's `history`, when kept)."""
     rows, steps = rec.rows, rec.steps
     stop, stopped = first_non_finite(spec, rec, rows, steps)
     if stop is not None:
@@ -199,10 +200,10 @@ def build_trace(spec, rec, final) -> Trace:
         final = weight_matrices(spec, rec.w_new[steps - 1])
     return Trace(nodes, weights, updates, losses, spec=spec, final=final, stopped=stopped,
                  total_steps=int(rec.step_ids[steps - 1]) if stop is not None else rec.steps_total,
-                 values=step_values(spec, rec, rows, steps))
+                 values=step_values(spec, rec, rows, steps, history))
 
 
-def step_values(spec, rec, rows: int, steps: int) -> StepValues:
+def step_values(spec, rec, rows: int, steps: int, history=None) -> StepValues:
     """The recorder's arrays of the first `steps` held steps (`rows` rows), by step and plan key."""
     last = int(rec.step_ids[steps - 1]) if steps else 0
     before = {s: change for s, change in rec.change_before.items() if s <= last}
@@ -210,7 +211,7 @@ def step_values(spec, rec, rows: int, steps: int) -> StepValues:
     per_step = {"w": rec.w_old[:steps], "G": rec.grad[:steps], "delta_w": rec.delta_w[:steps],
                 "w_new": rec.w_new[:steps]}
     return StepValues(spec, rec.sample[:rows], rec.step_ids[:steps], rec.first_row[:steps + 1],
-                      rec.step_epoch[:steps], nodes, rec.grads[:rows], rec.losses[:rows], per_step, before)
+                      rec.step_epoch[:steps], nodes, rec.grads[:rows], rec.losses[:rows], per_step, before, history)
 
 
 def layer_inputs(spec, rec, sample, rows: int) -> np.ndarray:

@@ -151,7 +151,5 @@ def run(spec: Spec, epochs: int | None = None, record=True) -> Trace:
                 break
 
     final = [m.copy() for m in params.matrices]
-    trace = Trace.empty(spec, final) if rec is None else build_trace(spec, rec, final)
-    if kept is not None and trace.values is not None:
-        trace.values.history = kept.finish(processed, step)
-    return trace
+    history = kept.finish(processed, step) if kept is not None else None
+    return Trace.empty(spec, final) if rec is None else build_trace(spec, rec, final, history)
