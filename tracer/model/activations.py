@@ -29,6 +29,11 @@ class Activation:
     saturates = False  # derivative near 0 means a saturated unit (Maren's vanishing gradient)
     vector = False  # True when a_k depends on all z of the layer (softmax)
 
+    def kernel(self, z):
+        """f(z) for a caller that already ignores floating-point warnings (the engine's loop): the same values,
+        without a guard per call."""
+        return self.f(z)
+
     def backward(self, dE_da, da_dz, a):
         """delta = dE/da * da/dz (CS 510: delta^L = dC/da * h'(z); Frey rule (ii))."""
         return dE_da * da_dz
@@ -68,7 +73,10 @@ class Sigmoid(Activation):
     def f(self, z):
         """The book's 1/(1 + e^(-alpha z)); where e^(-alpha z) overflows to inf, a is its limit 0, no warning."""
         with np.errstate(over="ignore"):
-            return 1.0 / (1.0 + np.exp(-z if self.alpha == 1.0 else -self.alpha * z))
+            return self.kernel(z)
+
+    def kernel(self, z):
+        return 1.0 / (1.0 + np.exp(-z if self.alpha == 1.0 else -self.alpha * z))
 
     def log_a(self, z):
         """ln a = -softplus(-alpha z), stable for cross-entropy."""
