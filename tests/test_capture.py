@@ -3,6 +3,7 @@ start, arrays that do not fit refused in one line."""
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -93,8 +94,26 @@ def test_z_a_delta_and_new_weights_alone_rebuild_every_examples_trace(path):
 
 def test_backpropagating_through_the_updated_weights_is_named_at_the_hidden_delta():
     spec = tracer.load_spec(ROOT / "examples" / "frey-online.yaml")
-    first = tracer.diff_traces(student_loop(spec, backprop_through_new=True), tracer.run(spec)).first
+    with pytest.warns(tracer.TracerWarning, match="already-updated weights"):
+        trace = student_loop(spec, backprop_through_new=True)
+    first = tracer.diff_traces(trace, tracer.run(spec)).first
     assert (first["table"], first["quantity"], first["step"], first["layer"]) == ("nodes", "delta", 1, "hidden")
+
+
+def test_a_delta_through_the_other_orders_weights_is_said_when_recorded():
+    """The loop gives delta but not dE/da: the recorder fills dE/da the spec's way, so the diff then says 'delta
+    differs', which reads like a wrong derivative. The recorder says which weights the loop's delta matches."""
+    spec = tracer.load_spec(ROOT / "examples" / "frey-online.yaml")
+    with pytest.warns(tracer.TracerWarning, match="layer hidden: the loop's delta back-propagates through the "
+                                                   "already-updated weights, but this spec's simultaneous update"):
+        student_loop(spec, backprop_through_new=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", tracer.TracerWarning)
+        student_loop(spec)  # the right loop: no word
+    sequential = tracer.load_spec(ROOT / "examples" / "mazur-sequential.yaml")
+    with pytest.warns(tracer.TracerWarning, match="through the weights before the update, but this spec's "
+                                                   "sequential update uses the already-updated weights"):
+        student_loop(sequential)
 
 
 def test_a_sigmoid_derivative_taken_as_z_times_one_minus_z_is_named_at_the_output_delta():

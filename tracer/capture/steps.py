@@ -6,6 +6,7 @@ Rows are the samples the loop processed, in order; NaN marks a value the loop di
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,8 +15,8 @@ from ..engine.record import Recorder as StepArrays
 from ..engine.record import Recording, build_trace, step_sizes
 from ..engine.trace import weight_matrices
 from ..engine.train import Params
-from ..errors import TracerError
-from ..model.rules import BackSum, BatchGrad, Derivative, Grad, LossDerivative, LossValue
+from ..errors import TracerError, TracerWarning
+from ..model.rules import BackSum, BatchGrad, Derivative, ErrorTerm, Grad, LossDerivative, LossValue
 
 PER_SAMPLE = ("z", "a", "da_dz", "dE_da", "delta")
 
@@ -91,19 +92,47 @@ def _complete(spec, steps: Steps, step_of_row, first_row, sizes) -> None:
         _fill(steps.loss, LossValue(spec.loss, out.activation, n).value(*columns))
     if np.isnan(output["dE_da"]).any():
         _fill(output["dE_da"], LossDerivative(spec.loss).value(y, output["a"]))
-    through = {"w": steps.w_old, "w_new": steps.w_new}[spec.update_order.backprop_weights]
-    offsets = params.offsets
+    weights = {"w": steps.w_old, "w_new": steps.w_new}
+    wanted = spec.update_order.backprop_weights
     for l in range(last - 1, -1, -1):
         if np.isnan(layers[l]["dE_da"]).any():
-            above = spec.layers[l + 1]
-            W = through[:, offsets[l + 1]:offsets[l + 2]].reshape(-1, *above.weights.shape)[step_of_row]
-            delta = layers[l + 1]["delta"]
-            first = int(above.bias)
-            dE_da = [BackSum().value(*[x for k in range(len(above.units)) for x in (W[:, k, first + j], delta[:, k])])
-                     for j in range(len(spec.layers[l].units))]
-            _fill(layers[l]["dE_da"], np.stack(dE_da, axis=1))
+            sums = {kind: _back_sum(spec, l, through, layers[l + 1]["delta"], params.offsets, step_of_row)
+                    for kind, through in weights.items()}
+            _say_which_weights(spec, l, layers[l], sums, wanted)
+            _fill(layers[l]["dE_da"], sums[wanted])
     if np.isnan(steps.grad).any():
         _fill(steps.grad, _batch_grads(spec, steps, first_row, sizes))
+
+
+def _back_sum(spec, l: int, through, delta_above, offsets, step_of_row) -> np.ndarray:
+    """dE/da of layer l's units, sum_k w_kj delta_k (Frey eq. 4), through `through` (each row's step's weights)."""
+    above = spec.layers[l + 1]
+    W = through[:, offsets[l + 1]:offsets[l + 2]].reshape(-1, *above.weights.shape)[step_of_row]
+    first = int(above.bias)
+    dE_da = [BackSum().value(*[x for k in range(len(above.units)) for x in (W[:, k, first + j], delta_above[:, k])])
+             for j in range(len(spec.layers[l].units))]
+    return np.stack(dE_da, axis=1)
+
+
+WEIGHTS_SAID = {"w": "the weights before the update", "w_new": "the already-updated weights"}
+
+
+def _say_which_weights(spec, l: int, given: dict, sums: dict, wanted: str) -> None:
+    """A loop that gives delta but not dE/da: warn when its delta matches back-propagation through the other
+    update order's weights, so a diff's 'delta differs' is not read as a wrong derivative."""
+    layer = spec.layers[l]
+    if layer.activation.vector or np.isnan(given["delta"]).any():
+        return
+    rule = ErrorTerm(layer.activation)
+    matches = {kind: np.allclose(rule.value(total, given["da_dz"]), given["delta"], rtol=1e-9, atol=1e-12)
+               for kind, total in sums.items()}
+    other = next(kind for kind in sums if kind != wanted)
+    if matches[other] and not matches[wanted]:
+        order = spec.training.update_order
+        warnings.warn(f"layer {layer.name}: the loop's delta back-propagates through {WEIGHTS_SAID[other]}, but "
+                      f"this spec's {order} update uses {WEIGHTS_SAID[wanted]}; dE/da is filled in the spec's "
+                      "way, so delta will differ from it (set training.update_order if the loop is right)",
+                      TracerWarning, stacklevel=5)  # the user's call of rec.trace()
 
 
 def _batch_grads(spec, steps: Steps, first_row, sizes) -> np.ndarray:
