@@ -17,8 +17,8 @@ from .errors import ResourceError, TracerError
 from .export.html import write_report
 from .export.html.mathml import Fmt
 from .export.xlsx import MAX_ROWS, check_workbook_options, check_workbook_size, write_workbook
-from .io.atomic import Outputs, distinct_outputs, output_target
-from .io.tracefiles import FORMATS, OWNED, write_trace
+from .io.atomic import distinct_outputs, output_target, together
+from .io.tracefiles import FORMATS, write_trace
 from .model.notation import profile
 from .steps import select_steps
 
@@ -70,18 +70,18 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
                                    "fewer epochs") from None
     if trace.stopped and shown:  # a diverged run shows the steps it has
         shown = ",".join(str(s) for s in select_steps(shown, total) if s <= trace.step_count()) or None
-    with Outputs() as out:
+    with together():  # all the outputs or none
         if trace_dir is not None:
             say(f"writing {trace_dir}")
-            write_trace(trace, out.directory(trace_dir, OWNED), trace_format)
+            write_trace(trace, trace_dir, trace_format)
         if xlsx is not None:
             say(f"writing {xlsx}")
-            write_workbook(trace, out.file(xlsx), formulas=formulas, steps=shown or "", notation=notation,
+            write_workbook(trace, xlsx, formulas=formulas, steps=shown or "", notation=notation,
                            max_rows=max_rows, digits=digits, paper=paper)
         if html is not None:
             say(f"writing {html}")
-            write_report(trace, out.file(html), notation=notation, steps=shown or "", digits=digits, paper=paper)
-    return RunResult(trace, out.written)
+            write_report(trace, html, notation=notation, steps=shown or "", digits=digits, paper=paper)
+    return RunResult(trace, [Path(p) for p in (trace_dir, xlsx, html) if p is not None])
 
 
 LONG_RUN = 2_000_000  # steps x parameters: past this a run takes seconds, and the CLI says what it is doing

@@ -5,9 +5,9 @@ and is renamed into place when complete: a failed or killed run leaves the old f
 the stale temporaries of its own outputs (those whose process is gone). A symlink is written through (its
 target is updated, the link kept); a folder, FIFO, device or socket is refused before anything is written
 (a FIFO is never opened, so it cannot hang the tool). A trace directory is swapped in as a whole, so two runs
-never leave a mix of tables. `Outputs` collects several outputs and renames them together at the end, so a
-failure in the last leaves none of them; inside `together()` (the CLI runs every command so) every output of
-the block is put in place only when the whole block succeeds, and folders a failed block created are removed.
+never leave a mix of tables. Inside `together()` (the CLI runs every command so, and `run_and_write` its
+outputs) every output of the block is put in place only when the whole block succeeds, so a failure at the
+last leaves none of them, and folders a failed block created are removed.
 """
 from __future__ import annotations
 
@@ -115,11 +115,6 @@ def remove_stale(target: Path) -> None:
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
 
 
-def is_temporary(path: Path) -> bool:
-    """Whether a path is a temporary this tool made (`.<target>.tracer-tmp-<pid>-<id>`)."""
-    return path.name.startswith(".") and TEMP_MARK in path.name
-
-
 def _alive(tail: str) -> bool:
     """Whether the process that made a temporary (its pid leads the name's tail) is still running."""
     try:
@@ -135,7 +130,11 @@ def _alive(tail: str) -> bool:
 @contextlib.contextmanager
 def together():
     """Every output written inside the block is put in place when the whole block succeeds, or none is: a full
-    disk or an error at the last output leaves nothing, not even the folders the block created."""
+    disk or an error at the last output leaves nothing, not even the folders the block created. Inside another
+    together() block, the outer one decides."""
+    if PENDING.get() is not None:
+        yield
+        return
     pending: list = []  # (put in place, discard) of each output, in the order written
     token = PENDING.set(pending)
     try:
@@ -187,11 +186,7 @@ def _make_parents(folder: Path):
 @contextlib.contextmanager
 def atomic_path(target):
     """Yield a temporary path beside the target; rename it to the target only if the block succeeds (and, inside
-    together(), the enclosing block too). A target that is already one of our temporaries (Outputs gave it) is
-    written directly: one temporary per output."""
-    if is_temporary(Path(target)):
-        yield Path(target)
-        return
+    together(), the enclosing block too)."""
     real = output_target(target)
     with _resources(target):
         undo = _make_parents(real.parent)
@@ -218,12 +213,8 @@ def atomic_directory(target, owned: tuple[str, ...]):
     """Yield a temporary folder beside the target folder; swap it in whole if the block succeeds.
 
     The target may be missing, or a folder holding only `owned` file names (our outputs): anything else in it
-    is refused, so a folder of the user's is never replaced. A target that is already one of our temporaries
-    (Outputs gave it) is written directly.
+    is refused, so a folder of the user's is never replaced.
     """
-    if is_temporary(Path(target)):
-        yield Path(target)
-        return
     real = output_target(target, folder=True)
     if real.exists():
         foreign = sorted(p.name for p in real.iterdir() if p.name not in owned)
@@ -292,33 +283,6 @@ def _resources(place):
 def _full(e: OSError) -> bool:
     """Whether an error means the disk is full; Rust writers (polars) raise OSError without errno."""
     return e.errno in FULL or any(text in str(e) for text in FULL_TEXTS)
-
-
-class Outputs:
-    """Several outputs written to temporaries and renamed into place together: all of them or none.
-
-    `file(path)` and `directory(path, owned)` check the target and return a temporary path to write; leaving
-    the `with` block without an error renames them all.
-    """
-
-    def __init__(self):
-        self.stack = contextlib.ExitStack()
-        self.written: list[Path] = []
-
-    def __enter__(self):
-        self.stack.__enter__()
-        return self
-
-    def file(self, path) -> Path:
-        self.written.append(Path(path))
-        return self.stack.enter_context(atomic_path(path))
-
-    def directory(self, path, owned: tuple[str, ...]) -> Path:
-        self.written.append(Path(path))
-        return self.stack.enter_context(atomic_directory(path, owned))
-
-    def __exit__(self, *exc):
-        return self.stack.__exit__(*exc)
 
 
 def write_text(target, text: str) -> None:
