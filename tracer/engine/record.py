@@ -77,7 +77,6 @@ class Recorder:
         self.first_row = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
         self.slot = None if self.all_steps else {int(s): k for k, s in enumerate(self.step_ids)}
         rows, steps = int(self.first_row[-1]), len(self.step_ids)
-        self.row_step = np.repeat(self.step_ids, size)
         self.step_epoch = (self.step_ids - 1) // per_epoch + 1
         widths = [len(l.units) for l in spec.layers]
         self.cols = np.cumsum([0] + widths)
@@ -162,9 +161,8 @@ def build_trace(spec, rec, final, history=None) -> Trace:
     elif not all(np.isfinite(m).all() for m in final):
         stopped = (f"training diverged after the last recorded step ({int(rec.step_ids[steps - 1])}): the final "
                    "weights are not finite; record more steps to see where, or lower the learning_rate")
-    sample, row_step = rec.sample[:rows], rec.row_step[:rows]
-    per_step = np.diff(rec.first_row[:steps + 1])  # rows of each recorded step
-    row_epoch = np.repeat(rec.step_epoch[:steps], per_step)
+    values = step_values(spec, rec, rows, steps, history)
+    sample, row_step, row_epoch = values.sample, values.row_step, values.row_epoch
 
     units = [u for l in spec.layers for u in l.units]
     unit_layer = [l.name for l in spec.layers for _ in l.units]
@@ -180,7 +178,7 @@ def build_trace(spec, rec, final, history=None) -> Trace:
 
     p_layer, p_unit, p_source = param_names(spec)
     P = len(p_layer)
-    step_of_row = np.repeat(np.arange(steps), per_step)
+    step_of_row = np.repeat(np.arange(steps), values.sizes)
     weights = pd.DataFrame({
         "epoch": np.repeat(row_epoch, P), "step": np.repeat(row_step, P), "sample": np.repeat(sample + 1, P),
         "layer": labels(p_layer, rows), "unit": labels(p_unit, rows), "source": labels(p_source, rows),
@@ -200,7 +198,7 @@ def build_trace(spec, rec, final, history=None) -> Trace:
         final = weight_matrices(spec, rec.w_new[steps - 1])
     return Trace(nodes, weights, updates, losses, spec=spec, final=final, stopped=stopped,
                  total_steps=int(rec.step_ids[steps - 1]) if stop is not None else rec.steps_total,
-                 values=step_values(spec, rec, rows, steps, history))
+                 values=values)
 
 
 def step_values(spec, rec, rows: int, steps: int, history=None) -> StepValues:

@@ -92,8 +92,11 @@ class StepValues:
         return (self.sample[rows.start:rows.stop] + 1).tolist()
 
     def plan(self, step: int) -> Plan:
-        """The plan of a step (one per step size)."""
-        m = len(self.rows(step))
+        """The plan of a held step."""
+        return self.plan_of(len(self.rows(step)))
+
+    def plan_of(self, m: int) -> Plan:
+        """The plan of a step of m samples, made once for every reader of this run."""
         if m not in self.plans:
             self.plans[m] = Plan(self.spec, m)
         return self.plans[m]

@@ -181,7 +181,7 @@ class StepWriter:
 
     def writing(self, m: int) -> Writing:
         if m not in self.plans:
-            self.plans[m] = Writing(Plan(self.spec, m), self.names.profile)
+            self.plans[m] = Writing(self.trace.values.plan_of(m), self.names.profile)
         return self.plans[m]
 
     def step(self, step: int) -> dict:

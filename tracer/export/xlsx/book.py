@@ -64,7 +64,7 @@ class Book:
         self.max_rows = min(max_rows, sheets.EXCEL_ROWS - 3)  # header, blank row, note
         self.names = profile(notation, self.spec)
         self.rec = trace.values  # the recorded values by step and plan key
-        self.plans = {int(m): Plan(self.spec, int(m)) for m in set(self.rec.sizes.tolist())}
+        self.plans = {int(m): self.rec.plan_of(int(m)) for m in set(self.rec.sizes.tolist())}
         recorded = self.rec.steps()
         chosen = select_steps(steps if steps is not None else self.spec.steps, max(recorded, default=0))
         self.steps = [s for s in chosen if s in self.rec.index]
