@@ -464,8 +464,8 @@ def written_trace(folder: Path, name: str = "frey-online") -> Path:
         '"steps_held": 8', '"steps_held": "x"')), "not a trace manifest"),
     (lambda t: (t / "trace.json").write_text((t / "trace.json").read_text().replace(
         '"steps": "1-8"', '"steps": 5')), "not a trace manifest"),
-    (lambda t: (t / "losses.csv").write_text((t / "losses.csv").read_text().replace("\n1,1,", "\n1,99999999999999999999,",
-                                                                                    1)), "not a trace table (OverflowError)"),
+    (lambda t: (t / "losses.csv").write_text((t / "losses.csv").read_text().replace(
+        "\n1,1,", "\n1,99999999999999999999,", 1)), "not a trace table (OverflowError)"),
     (lambda t: (t / "nodes.csv").write_text("x" * 140_000 + "," + (t / "nodes.csv").read_text()),
      "not a trace table (field larger than field limit"),
 ], ids=["three tables gone", "a folder as nodes.csv", "fewer steps named", "an endless range", "steps_held text",
@@ -581,5 +581,6 @@ def test_a_shuffled_run_is_said_to_process_other_data_first():
     assert tracer.format_result(result).splitlines()[0].startswith("different data: step 1 processed")
     batch = tracer.load_spec(find_example("frey-batch"))
     reordered = batch.replace(training=dataclasses.replace(batch.training, shuffle=True, seed=1))
-    assert "the same samples in another order" in tracer.diff_traces(tracer.run(reordered), tracer.run(batch)).other_data
+    other = tracer.diff_traces(tracer.run(reordered), tracer.run(batch)).other_data
+    assert "the same samples in another order" in other
     assert tracer.diff_traces(tracer.run(spec), tracer.run(spec)).other_data is None

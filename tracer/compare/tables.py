@@ -88,8 +88,9 @@ def resolve(source) -> tuple[dict, object, list | None]:
 
 def folder_tables(folder: Path) -> tuple[dict, None, list | None]:
     """A trace folder's tables, checked so that a diff never says "same" about what it did not compare: a table
-    name that is not a regular file is refused (table_files), and a folder tracer wrote (it has trace.json) must hold all
-    four tables and exactly the steps its manifest names (the range read only up to the tables' last step)."""
+    name that is not a regular file is refused (table_files), and a folder tracer wrote (it has trace.json) must
+    hold all four tables and exactly the steps its manifest names (the range read only up to the tables' last
+    step)."""
     tables = as_tables(folder)
     info = read_manifest(folder)
     if not info:

@@ -174,7 +174,8 @@ def _build(spec, m: int) -> list[Op]:
             dE_all = tuple(key("dE_da", b, name, v) for v in layer.units)
             return Op(key("delta", b, name, u), SoftmaxErrorTerm(layer.activation, len(a_all), j),
                       (key("dE_da", b, name, u), key("a", b, name, u), *a_all, *dE_all), "backward", stage)
-        return Op(key("delta", b, name, u), ErrorTerm(layer.activation), (key("dE_da", b, name, u), key("da_dz", b, name, u)),
+        return Op(key("delta", b, name, u), ErrorTerm(layer.activation),
+                  (key("dE_da", b, name, u), key("da_dz", b, name, u)),
                   "backward", stage)
 
     def gradients(k: int, b: int, stage: int) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from ...engine.stepview import STEP_KINDS
 from ...model.plan import key
 from . import sheets
 from .sheets import PlainFormulaSheet, StreamedSheet, page_setup
@@ -194,10 +195,11 @@ def page_breaks(starts: list[int], widths: list[int], paper: str) -> list[int]:
 
 def column_values(book, k: tuple, shown: int) -> np.ndarray:
     """The engine's values of a column over the shown rows (for its number format)."""
-    rec = book.rec
-    values = [rec.value(int(rec.row_step[r]), key(k[0], 0 if k[0] in ("w", "G", "delta_w", "w_new") else
-                                              r - int(rec.first_row[rec.index[int(rec.row_step[r])]]) + 1, *k[1:]))
-              for r in range(min(shown, 200))]
+    rec, values = book.rec, []
+    for r in range(min(shown, 200)):
+        step = int(rec.row_step[r])
+        b = 0 if k[0] in STEP_KINDS else r - rec.rows(step).start + 1  # the sample's place in its step
+        values.append(rec.value(step, key(k[0], b, *k[1:])))
     return np.array(values, float)
 
 
@@ -213,8 +215,8 @@ def write_row(book, r: int, inputs, formats: dict, right: dict) -> bool:
     step's patterns_right). True if its weights are literal."""
     ws, rec, cols = book.iterations, book.rec, book.columns
     step = int(rec.row_step[r])
-    i = rec.index[step]
-    first, m = int(rec.first_row[i]), int(rec.sizes[i])
+    rows = rec.rows(step)
+    first, m = rows.start, len(rows)
     b = r - first + 1
     row, first_row, last_row = r + 1, first + 1, first + m
     plan = book.plans[m]
@@ -227,8 +229,7 @@ def write_row(book, r: int, inputs, formats: dict, right: dict) -> bool:
         if kind == "delta_w_prev":
             before = step - 1
             if before in book.sheet_steps:
-                return cell_name(book, int(rec.first_row[rec.index[before]] + rec.sizes[rec.index[before]]),
-                                 cols[("delta_w",) + k[2:]])
+                return cell_name(book, rec.rows(before).stop, cols[("delta_w",) + k[2:]])  # its last row
             return repr(float(rec.value(step, k)))
         on = row if kind == "w" else first_row + kb - 1 if kb else last_row
         return cell_name(book, on, cols[(kind,) + k[2:]])

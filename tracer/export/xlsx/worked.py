@@ -132,9 +132,9 @@ def write_block(book, step: int, row: int, width: int, given: dict, pages: Pages
     rows = rec.rows(step)
     m = len(rows)
     plan = book.plans[m]
-    samples = [int(rec.sample[r]) + 1 for r in rows]
+    samples = rec.samples(step)
     literal = step != 1 and step not in book.sheet_steps
-    title = f"Step {step} (epoch {int(rec.row_epoch[rows[0]])}, sample{'s' * (m > 1)} {', '.join(map(str, samples))})"
+    title = f"Step {step} (epoch {rec.epoch(step)}, sample{'s' * (m > 1)} {', '.join(map(str, samples))})"
     if literal:
         title += ": weights from the run (the step is not on the iterations sheet); they do not follow edits"
 
@@ -178,8 +178,7 @@ def write_block(book, step: int, row: int, width: int, given: dict, pages: Pages
                     ws.write_comment(row, 1, f"The run's value: step {step - 1} is not on the iterations sheet "
                                              "(--max-rows), so this weight does not follow edits.")
                 else:
-                    first = int(rec.first_row[rec.index[step]]) + 1
-                    source = iterations.address(book, first, book.columns[k])
+                    source = iterations.address(book, rows.start + 1, book.columns[k])
                     book.cell(ws, row, 1, source, value, F.get("value", given["w"]))
                 row += 1
     section("inputs and targets", True)
@@ -205,10 +204,8 @@ def write_block(book, step: int, row: int, width: int, given: dict, pages: Pages
     def ref(k: tuple) -> str:
         kind, kb = k[0], k[1]
         if kind == "delta_w_prev":
-            if step - 1 in book.sheet_steps:
-                before = rec.index[step - 1]
-                last = int(rec.first_row[before] + rec.sizes[before])
-                return iterations.address(book, last, book.columns[("delta_w",) + k[2:]])
+            if step - 1 in book.sheet_steps:  # the step before's last row on the iterations sheet
+                return iterations.address(book, rec.rows(step - 1).stop, book.columns[("delta_w",) + k[2:]])
             return repr(float(rec.value(step, k)))
         return xl_rowcol_to_cell(place[(kind,) + k[2:]], kb if kb else 1)
 
