@@ -185,6 +185,20 @@ def cli(*args, cwd):
     return tracer_cli(["template", *args], cwd)
 
 
+def test_bad_variant_folders_are_refused_before_any_variant_is_made(tmp_path, monkeypatch):
+    """500 variants take seconds to draw and trace: a workbook given as the folder, or keys beside the
+    handouts, is refused first."""
+    from tracer.cli import commands
+
+    def never(*args, **kwargs):
+        raise AssertionError("variants made before the folders were checked")
+    monkeypatch.setattr(commands, "variant_exercises", never)
+    p = cli("frey-online", "--variants", "500", "--out", tmp_path / "x.xlsx", cwd=tmp_path)
+    assert p.returncode == 2 and "--out is a folder" in p.stderr and list(tmp_path.iterdir()) == []
+    p = cli("frey-online", "--variants", "500", "--out", tmp_path / "v", "--keys", tmp_path / "v", cwd=tmp_path)
+    assert p.returncode == 2 and "keys go into their own folder" in p.stderr and list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.slow
 def test_template_cli(tmp_path):
     p = cli("ekman", "--out", tmp_path / "ex.xlsx", "--key", tmp_path / "key.xlsx", cwd=tmp_path)

@@ -10,7 +10,7 @@ from ..export.reports import write_example_reports
 from ..grading.feedback import check_files, write_feedback
 from ..grading.lms import write_quizzes
 from ..grading.numbers import Rounding
-from ..grading.template import variant_exercises, write_exercise, write_variants
+from ..grading.template import keys_folder, variant_exercises, write_exercise, write_variants
 from ..io.atomic import distinct_outputs, output_target
 from ..io.resources import example_paths
 from ..io.specfile import copy_example, load_spec
@@ -122,6 +122,7 @@ def cmd_template(args) -> int:
         if args.key:
             raise TracerError("--key", "with --variants the keys go into their own folder (--keys, default "
                                        "OUT/keys/); drop --key")
+        keys_folder(args.out, args.keys)  # before the variants are made
         variants = variant_exercises(spec, args.variants, args.seed, steps, args.notation, args.saturated)
         written = write_variants(spec, args.out, args.variants, args.seed, steps=steps, notation=args.notation,
                                  rounding=rounding, keys_dir=args.keys, paper=args.paper, variants=variants)

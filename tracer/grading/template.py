@@ -146,16 +146,23 @@ def variant_exercises(spec, n: int, seed: int, steps=1, notation: str | None = N
             for i in range(1, n + 1)]
 
 
-def write_variants(spec, out_dir, n: int, seed: int, steps=1, notation: str | None = None,
-                   saturated: bool = False, rounding: Rounding | None = None, keys_dir=None,
-                   paper: str = "a4", variants: list[tuple[str, Exercise]] | None = None) -> list[Path]:
-    """N exercise workbooks with their own numbers in out_dir, and one key per variant in keys_dir (default
-    out_dir/keys/, never beside the handouts); `variants`: variant_exercises(...) when already made."""
+def keys_folder(out_dir, keys_dir=None) -> Path:
+    """The folder of the variants' keys (default out_dir/keys/), checked with out_dir before any variant is made:
+    out_dir is a folder, and the keys never lie beside the handouts."""
     if Path(out_dir).suffix.lower() == ".xlsx":
         raise TracerError("--out", "with --variants, --out is a folder (exercises/), not a workbook")
     keys = Path(keys_dir) if keys_dir is not None else Path(out_dir) / "keys"
     if keys.resolve() == Path(out_dir).resolve():
         raise TracerError("--keys", "keys go into their own folder, never beside the handouts")
+    return keys
+
+
+def write_variants(spec, out_dir, n: int, seed: int, steps=1, notation: str | None = None,
+                   saturated: bool = False, rounding: Rounding | None = None, keys_dir=None,
+                   paper: str = "a4", variants: list[tuple[str, Exercise]] | None = None) -> list[Path]:
+    """N exercise workbooks with their own numbers in out_dir, and one key per variant in keys_dir (default
+    out_dir/keys/, never beside the handouts); `variants`: variant_exercises(...) when already made."""
+    keys = keys_folder(out_dir, keys_dir)
     # bad --steps or --notation stop here, before any file is written
     variants = variants if variants is not None else variant_exercises(spec, n, seed, steps, notation, saturated)
     written = []
