@@ -17,6 +17,7 @@ from ..engine.trace import weight_matrices
 from ..engine.train import Params
 from ..errors import TracerError, TracerWarning
 from ..model.rules import BackSum, BatchGrad, Derivative, ErrorTerm, Grad, LossDerivative, LossValue
+from ..model.updates import OTHER_WEIGHTS
 
 PER_SAMPLE = ("z", "a", "da_dz", "dE_da", "delta")
 
@@ -96,10 +97,11 @@ def _complete(spec, steps: Steps, step_of_row, first_row, sizes) -> None:
     wanted = spec.update_order.backprop_weights
     for l in range(last - 1, -1, -1):
         if np.isnan(layers[l]["dE_da"]).any():
-            sums = {kind: _back_sum(spec, l, through, layers[l + 1]["delta"], params.offsets, step_of_row)
-                    for kind, through in weights.items()}
-            _say_which_weights(spec, l, layers[l], sums, wanted)
-            _fill(layers[l]["dE_da"], sums[wanted])
+            def back_sum(kind: str, l: int = l) -> np.ndarray:
+                return _back_sum(spec, l, weights[kind], layers[l + 1]["delta"], params.offsets, step_of_row)
+            dE_da = back_sum(wanted)
+            _say_which_weights(spec, l, layers[l], dE_da, back_sum)
+            _fill(layers[l]["dE_da"], dE_da)
     if np.isnan(steps.grad).any():
         _fill(steps.grad, _batch_grads(spec, steps, first_row, sizes))
 
@@ -117,17 +119,18 @@ def _back_sum(spec, l: int, through, delta_above, offsets, step_of_row) -> np.nd
 WEIGHTS_SAID = {"w": "the weights before the update", "w_new": "the already-updated weights"}
 
 
-def _say_which_weights(spec, l: int, given: dict, sums: dict, wanted: str) -> None:
+def _say_which_weights(spec, l: int, given: dict, dE_da: np.ndarray, back_sum) -> None:
     """A loop that gives delta but not dE/da: warn when its delta matches back-propagation through the other
-    update order's weights, so a diff's 'delta differs' is not read as a wrong derivative."""
+    update order's weights (back_sum(kind) gives it), not the spec's (dE_da), so a diff's 'delta differs' is not
+    read as a wrong derivative."""
     layer = spec.layers[l]
     if layer.activation.vector or np.isnan(given["delta"]).any():
         return
     rule = ErrorTerm(layer.activation)
-    matches = {kind: np.allclose(rule.value(total, given["da_dz"]), given["delta"], rtol=1e-9, atol=1e-12)
-               for kind, total in sums.items()}
-    other = next(kind for kind in sums if kind != wanted)
-    if matches[other] and not matches[wanted]:
+    matches = lambda total: np.allclose(rule.value(total, given["da_dz"]), given["delta"], rtol=1e-9, atol=1e-12)
+    wanted = spec.update_order.backprop_weights
+    other = OTHER_WEIGHTS[wanted]
+    if not matches(dE_da) and matches(back_sum(other)):
         order = spec.training.update_order
         warnings.warn(f"layer {layer.name}: the loop's delta back-propagates through {WEIGHTS_SAID[other]}, but "
                       f"this spec's {order} update uses {WEIGHTS_SAID[wanted]}; dE/da is filled in the spec's "

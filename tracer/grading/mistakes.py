@@ -15,8 +15,7 @@ from typing import Callable
 from ..model.activations import Sigmoid, Tanh
 from ..model.rules import (BackSum, Change, Derivative, ErrorTerm, FirstOperand, LossDerivative, LossValue, NetInput,
                            Scaled)
-
-OTHER_WEIGHTS = {"w": "w_new", "w_new": "w"}  # the weights the other update order back-propagates through
+from ..model.updates import OTHER_WEIGHTS
 
 
 @dataclass(frozen=True)

@@ -65,3 +65,4 @@ SEQUENTIAL = UpdateOrder("sequential", True, "w_new",
                          "each layer is updated as soon as its gradient is known; the layer below "
                          "back-propagates through the updated weights")
 UPDATE_ORDERS = {o.name: o for o in (SIMULTANEOUS, SEQUENTIAL)}
+OTHER_WEIGHTS = {"w": "w_new", "w_new": "w"}  # the weights the other update order back-propagates through
