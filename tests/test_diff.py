@@ -18,7 +18,7 @@ import tracer
 from tracer.compare import diff as diffmod
 from tracer.compare import output
 from tracer.io import workbooks
-from tracer.io.tracefiles import write_trace
+from tracer.io.tracewriter import write_trace
 from tracer.compare import diff_traces, format_result, load_trace, write_diff_report
 from tracer.errors import ResourceError, TracerError, TracerWarning
 from tracer.io.resources import find_example

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 import tracer
-from tracer.io.tracefiles import read_trace, write_trace
+from tracer.io.tracefiles import read_trace
+from tracer.io.tracewriter import write_trace
 from tracer.io.resources import example_paths, find_example
 from tracer.engine.trace import COLUMNS
 

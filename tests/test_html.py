@@ -236,7 +236,8 @@ def test_repr_html_for_jupyter(tmp_path):
     page = parse(html)
     assert "tracer-summary" in html and any("tanh(−0.25)" in f for f in page.formulas)
     assert len(html) < len(render_report(run("ekman")))
-    from tracer.io.tracefiles import read_trace, write_trace
+    from tracer.io.tracefiles import read_trace
+    from tracer.io.tracewriter import write_trace
 
     write_trace(run("ekman"), tmp_path)
     assert "5 rows" in read_trace(tmp_path)._repr_html_()  # no spec: the tables' sizes

@@ -109,7 +109,7 @@ def test_a_full_disk_is_exit_3_in_one_line_with_nothing_left(tmp_path, monkeypat
         if small is not None:
             status, _, err = run_cli("run", "xor", "--trace", small / "t")
         else:  # no mount here: the disk fills up while the second table is written
-            import tracer.io.tracefiles as tracefiles
+            import tracer.io.tracewriter as tracefiles
 
             real, calls = tracefiles.write_table, []
 
@@ -175,7 +175,7 @@ def test_a_trace_folder_is_replaced_whole_and_a_folder_of_the_users_never(tmp_pa
     t = tmp_path / "t"
     assert run_cli("run", "frey-online", "--trace", t, "-q")[0] == 0
     before = {p.name: p.read_bytes() for p in t.iterdir()}
-    import tracer.io.tracefiles as tracefiles
+    import tracer.io.tracewriter as tracefiles
 
     real, calls = tracefiles.write_table, []
 
@@ -211,7 +211,7 @@ def test_each_output_has_one_temporary(tmp_path, monkeypatch):
     """The workbook and trace writers write straight into the temporary the run gave them (a killed run left
     doubly wrapped temporaries the cleanup did not match)."""
     from tracer.export.xlsx import book
-    from tracer.io import tracefiles
+    from tracer.io import tracewriter as tracefiles
 
     books, tables = [], []
     new_workbook, write_table = book.new_workbook, tracefiles.write_table

@@ -9,7 +9,7 @@ import pytest
 
 import tracer
 from tracer.engine.trace import COLUMNS
-from tracer.io.tracefiles import write_trace
+from tracer.io.tracewriter import write_trace
 from tracer.io.resources import find_example
 
 pytest_plugins = ["pytester"]

@@ -13,7 +13,8 @@ import tracer
 from tracer.cli import main
 from tracer.engine.trace import COLUMNS
 from tracer.io.resources import example_paths, find_example
-from tracer.io.tracefiles import read_trace, write_trace
+from tracer.io.tracefiles import read_trace
+from tracer.io.tracewriter import write_trace
 from tracer.runs import run_and_write
 
 pytest_plugins = ["pytester"]
@@ -168,3 +169,14 @@ def test_a_workbook_only_run_cut_inside_an_epoch_writes_what_a_full_run_writes(t
     assert alone.trace.partial and sorted(alone.trace.values.change_before) == [40, 90]
     run_and_write(spec, trace_dir=tmp_path / "t", xlsx=tmp_path / "all.xlsx", **options)
     assert (tmp_path / "alone.xlsx").read_bytes() == (tmp_path / "all.xlsx").read_bytes()
+
+
+def test_trace_write_is_the_public_way_to_a_folder_for_diff(tmp_path):
+    """Trace.write(path, format=) and tracer.write_trace write the same folder, which diff reads back as equal."""
+    trace = tracer.run(tracer.load_spec("ekman"))
+    written = trace.write(tmp_path / "a", format="parquet")
+    assert [p.name for p in written] == ["nodes.parquet", "weights.parquet", "updates.parquet", "losses.parquet",
+                                         "trace.json"]
+    tracer.write_trace(trace, tmp_path / "b", "parquet")
+    assert tracer.diff_traces(tmp_path / "a", tmp_path / "b").same
+    assert tracer.diff_traces(read_trace(tmp_path / "a"), trace).same

@@ -18,7 +18,7 @@ from .export.html import write_report
 from .export.html.mathml import Fmt
 from .export.xlsx import MAX_ROWS, check_workbook_options, check_workbook_size, write_workbook
 from .io.atomic import distinct_outputs, output_target, together
-from .io.tracefiles import FORMATS, write_trace
+from .io.tracewriter import FORMATS, write_trace
 from .model.notation import profile
 from .steps import select_steps
 

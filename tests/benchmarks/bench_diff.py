@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import tracer
-from tracer.io.tracefiles import write_trace
+from tracer.io.tracewriter import write_trace
 from tracer.compare import diff_traces, write_diff_report
 from tracer.io.resources import find_example
 

@@ -78,8 +78,8 @@ t = time.perf_counter()
 print("write=%f" % (time.perf_counter() - t))
 """
 WRITERS = {
-    "tracer (polars CSV)": "from tracer.io.tracefiles import write_trace; write_trace(trace, tmp / 'a', 'csv')",
-    "tracer (pyarrow Parquet)": "from tracer.io.tracefiles import write_trace; write_trace(trace, tmp / 'b', "
+    "tracer (polars CSV)": "from tracer.io.tracewriter import write_trace; write_trace(trace, tmp / 'a', 'csv')",
+    "tracer (pyarrow Parquet)": "from tracer.io.tracewriter import write_trace; write_trace(trace, tmp / 'b', "
                                 "'parquet')",
     "pyarrow.csv": "import pyarrow as pa, pyarrow.csv as pc\n(tmp / 'c').mkdir(exist_ok=True)\n"
                    "for n, df in trace.tables.items():\n"

@@ -13,19 +13,7 @@ import pandas as pd
 
 from ..errors import TracerError
 
-NODES = ["epoch", "step", "sample", "layer", "unit", "z", "a", "da_dz", "dE_da", "delta", "target"]
-WEIGHTS = ["epoch", "step", "sample", "layer", "unit", "source", "input", "w", "grad"]
-UPDATES = ["epoch", "step", "layer", "unit", "source", "w_old", "grad", "delta_w", "w_new"]
-LOSSES = ["epoch", "step", "sample", "loss"]
-COLUMNS = {"nodes": NODES, "weights": WEIGHTS, "updates": UPDATES, "losses": LOSSES}
-KEYS = {  # columns that identify a row; the rest are values
-    "nodes": ["epoch", "step", "sample", "layer", "unit"],
-    "weights": ["epoch", "step", "sample", "layer", "unit", "source"],
-    "updates": ["epoch", "step", "layer", "unit", "source"],
-    "losses": ["epoch", "step", "sample"],
-}
-INT_COLUMNS = ("epoch", "step", "sample")
-TEXT_COLUMNS = ("layer", "unit", "source")
+from .tables import COLUMNS, INT_COLUMNS, KEYS, LOSSES, NODES, TEXT_COLUMNS, UPDATES, WEIGHTS  # noqa: F401 (the contract)
 
 
 @dataclass
@@ -54,6 +42,13 @@ class Trace:
         """A trace with no rows (training run with recording off)."""
         frames = {name: pd.DataFrame({c: [] for c in cols}) for name, cols in COLUMNS.items()}
         return cls(**frames, spec=spec, final=final)
+
+    def write(self, path, format: str = "csv") -> list:
+        """The four tables and trace.json written into the folder `path`, whole, for `tracer diff`; the same as
+        `tracer.write_trace(trace, path, format)`. Example: trace.write("out/mine", format="parquet")."""
+        from ..io.tracewriter import write_trace  # the files are io's: the trace only hands itself over
+
+        return write_trace(self, path, format)
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
