@@ -1,11 +1,14 @@
 """`tracer run` and `tracer examples` as a user types them; bad input gives one line, exit 2, no files."""
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
 
 from printed import matches_printed
 from tracer.cli import main
@@ -13,6 +16,7 @@ from tracer.io.resources import find_example
 
 pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
 
+ROOT = Path(__file__).resolve().parents[1]
 EKMAN = find_example("ekman").read_text()
 
 
@@ -56,7 +60,7 @@ def ekman_with(old: str, new: str) -> str:
 BAD = {
     "unknown activation": (ekman_with("activation: tanh", "activation: tanhh"),
                            "layers[0].activation: unknown activation 'tanhh'; use one of"),
-    "unknown loss": (ekman_with("loss: half_sse", "loss: mse"), "loss: unknown loss 'mse'; use one of"),
+    "unknown loss": (ekman_with("loss: half_sse", "loss: mae"), "loss: unknown loss 'mae'; use one of"),
     "weight row too long": (ekman_with("[[-0.2, 0.5]]", "[[-0.2, 0.5, 0.1]]"),
                             "layers[1].weights[0]: expected 2 numbers (bias + 1 input), got 3"),
     "y of the wrong length": (ekman_with("y: [1.0]", "y: [1.0, 0.0]"), "data[0].y: expected 1 target value (one per output unit), got 2"),
@@ -83,6 +87,26 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, case):
     assert expected in err
     assert "Traceback" not in err
     assert not out_dir.exists()
+
+
+def test_readme_line_and_column_example_is_what_a_bad_spec_gives(tmp_path):
+    """README's exit-status table quotes an error; a comma for the decimal point in ekman.yaml gives exactly it."""
+    quoted = re.search(r"\(`(ekman\.yaml:\d+:\d+: learning_rate: [^`]*)`", (ROOT / "README.md").read_text()).group(1)
+    (tmp_path / "ekman.yaml").write_text(ekman_with("learning_rate: 0.1", "learning_rate: 0,3"))
+    status, _, err = tracer_cli("run", "ekman.yaml", cwd=tmp_path)
+    assert status == 2 and err == f"tracer: error: {quoted}\n"
+
+
+@pytest.mark.parametrize("suffix", ["yaml", "json"])
+def test_errors_name_the_line_and_column_of_the_value(tmp_path, suffix):
+    raw = yaml.safe_load(EKMAN)
+    raw["layers"][1]["weights"] = [[-0.2, "abc"]]
+    text = yaml.safe_dump(raw, sort_keys=False) if suffix == "yaml" else json.dumps(raw, indent=2)
+    spec = tmp_path / f"s.{suffix}"
+    spec.write_text(text)
+    line, column = map(int, re.search(rf"s\.{suffix}:(\d+):(\d+): layers\[1\]\.weights\[0\]\[1\]:",
+                                      tracer_cli("run", spec)[2]).groups())
+    assert text.splitlines()[line - 1][column - 1:].lstrip("'\"").startswith("abc")
 
 
 def test_missing_file(tmp_path):

@@ -33,15 +33,49 @@ def load_spec(path) -> Spec:
     if not path.exists() and (bundled := find_example(str(path))) is not None:
         path = bundled
     where = str(path)
-    raw = read_spec_file(path)
+    text = read_spec_text(path)
+    raw = _json(text, where) if path.suffix.lower() == ".json" else _yaml(text, where)
     try:
         return parse_spec(raw, base=path.parent, path=path, read_csv=read_data_csv)
     except SpecError as e:
+        at = locate(text, e.place) if e.place else None
+        where = f"{where}:{at[0]}:{at[1]}" if at else where
         raise SpecError(f"{where}: {e.place}" if e.place else where, e.message) from None
+
+
+PLACE_PARTS = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")  # 'layers[1].weights[0]' -> layers, 1, weights, 0
+
+
+def locate(text: str, place: str) -> tuple[int, int] | None:
+    """Line and column (from 1) in a YAML or JSON spec of the value a place names ('layers[1].weights[0]'), or
+    of the deepest mapping or list on its way that the text has (a missing key: where it belongs); None for
+    a place at the top that the text lacks."""
+    try:
+        node = yaml.compose(text, Loader=SpecLoader)  # nodes keep their marks; aliases are not expanded here
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return None
+    found = None
+    for key, index in PLACE_PARTS.findall(place):
+        if isinstance(node, yaml.MappingNode) and key:
+            node = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
+        elif isinstance(node, yaml.SequenceNode) and index and int(index) < len(node.value):
+            node = node.value[int(index)]
+        else:
+            node = None
+        if node is None:
+            break
+        found = node
+    return (found.start_mark.line + 1, found.start_mark.column + 1) if found is not None else None
 
 
 def read_spec_file(path: Path):
     """The mapping a spec file holds, read safely."""
+    text = read_spec_text(path)
+    return _json(text, str(path)) if path.suffix.lower() == ".json" else _yaml(text, str(path))
+
+
+def read_spec_text(path: Path) -> str:
+    """A spec file's text, read safely (a regular file, within the size limit, UTF-8)."""
     where = str(path)
     if not path.is_file():
         what = "not a regular file" if path.exists() else "no such spec file"
@@ -55,12 +89,9 @@ def read_spec_file(path: Path):
     except OSError as e:
         raise SpecError(where, f"cannot read the file ({e.strerror})") from None
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise SpecError(where, f"not UTF-8 text (byte {e.start}); save the file as UTF-8") from None
-    if path.suffix.lower() == ".json":
-        return _json(text, where)
-    return _yaml(text, where)
 
 
 def _json(text: str, where: str):
