@@ -42,6 +42,7 @@ class DiffResult:
     not_compared: list = field(default_factory=list)  # 'table.column' present in one trace only
     steps_compared: str | None = None  # the steps both traces hold, when one holds only some of its run's
     other_data: str | None = None  # why no value can agree: a step processed other samples (said first)
+    precision: str | None = None  # a hint: one side's values are float32 numbers
 
     @property
     def same(self) -> bool:
@@ -101,7 +102,23 @@ def diff_traces(a, b, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, to
                       differences=differences, one_sided=one_sided,
                       not_compared=[c for p in parts for c in p["not_compared"]],
                       steps_compared=describe_steps(sorted(only_steps)) if only_steps is not None else None,
-                      other_data=other_samples(ta, tb))
+                      other_data=other_samples(ta, tb), precision=float32_side(differences))
+
+
+def float32_side(differences: pd.DataFrame) -> str | None:
+    """A hint when one side's differing values are float32 numbers (exact as float32) and the other's are not:
+    a float32 loop differs from a float64 one near 1e-7 relative everywhere, which is precision, not a bug."""
+    share = {}
+    for side in ("a", "b"):
+        values = differences[side].to_numpy(dtype=float) if len(differences) else np.zeros(0)
+        values = values[np.isfinite(values) & (values != 0)]
+        share[side] = float((values.astype(np.float32).astype(float) == values).mean()) if len(values) else 0.0
+    for side, other in (("a", "b"), ("b", "a")):
+        if share[side] >= 0.5 and share[other] < 0.05:
+            return (f"{side.upper()} looks like float32: {share[side]:.0%} of its differing values are float32 "
+                    "numbers, which differ from float64 near 1e-7 relative; record in float64 (model.double() and "
+                    "float64 data), or compare with --rtol 1e-5")
+    return None
 
 
 def other_samples(ta: dict, tb: dict) -> str | None:

@@ -41,6 +41,8 @@ def format_result(result: DiffResult, max_rows: int = 1) -> str:
         gap = (f"abs diff = {f['abs_diff']:.3g}  rel diff = {f['rel_diff']:.3g}" if math.isfinite(f["abs_diff"])
                else "not finite on one side")
         lines.append(f"  A = {f['a']!r}  B = {f['b']!r}  {gap}")
+        if result.precision:
+            lines.append(f"hint: {result.precision}")
     elif compared:
         lines.append(f"different: the {compared} values in both agree, but some rows are in one trace only")
     else:
