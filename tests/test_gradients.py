@@ -18,7 +18,8 @@ from tracer.model.losses import LOSSES
 ELEMENTWISE = [
     ("sigmoid", {}), ("sigmoid", {"alpha": 2.0}), ("sigmoid", {"beta": 0.5}), ("tanh", {}), ("relu", {}),
     ("leaky_relu", {"slope": 0.1}), ("linear", {}), ("piecewise_linear", {"xmin": -1.0, "xmax": 2.0}),
-    ("gaussian", {"mu": 0.2, "sigma": 0.8}), ("threshold", {}),
+    ("gaussian", {"mu": 0.2, "sigma": 0.8}), ("threshold", {}), ("tanh", {"a": 1.7159, "b": 2 / 3}),
+    ("bipolar_sigmoid", {}), ("bipolar_sigmoid", {"sigma": 2.5}),
 ]
 Z = np.array([[-2.3, -0.7, -0.13, 0.04, 0.45, 1.7, 3.1]])  # away from every kink
 
@@ -86,7 +87,7 @@ def check_gradient(spec):
 
 
 SMOOTH_OUT = [(o, op) for o, op in ELEMENTWISE if o != "threshold"]  # a step output has no gradient to check
-PAIRS = ([(h, hp, o, op, loss) for h, hp in ELEMENTWISE for o, op in SMOOTH_OUT for loss in ("half_sse", "sse")]
+PAIRS = ([(h, hp, o, op, loss) for h, hp in ELEMENTWISE for o, op in SMOOTH_OUT for loss in ("half_sse", "sse", "mse")]
          + [(h, hp, "sigmoid", op, "binary_cross_entropy") for h, hp in ELEMENTWISE
             for op in ({}, {"alpha": 2.0})]
          + [(h, hp, "softmax", {}, loss) for h, hp in ELEMENTWISE for loss in ("cross_entropy", "half_sse", "sse")])

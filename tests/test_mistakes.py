@@ -161,8 +161,18 @@ def test_an_unexplained_wrong_value_gets_no_diagnosis():
     assert diagnosis(EKMAN, "error term f", -0.3) == ("wrong", "not explained by a known mistake")
 
 
+def test_the_sum_instead_of_the_mean_over_the_outputs_is_named():
+    """mse = (1/K) sum (y - yhat)^2 (PyTorch's MSELoss): the sum over Mazur's K = 2 outputs doubles E and
+    dE/da, 2 (a - y) instead of (2/K)(a - y)."""
+    spec = tracer.load_spec(find_example("mazur-mse"))
+    assert diagnosis(spec, "E", 2 * 0.298371109) == ("wrong", "mean over the outputs left out")
+    a_o1 = 0.75136507  # Mazur's out_o1
+    assert diagnosis(spec, "dE/da_o1", 2 * (a_o1 - 0.01)) == ("wrong", "mean over the outputs left out")
+
+
 def test_every_mistake_is_planted_by_some_test():
     planted = {name for _, _, name in EKMAN_PLANTED} | {"gain alpha missing", "1/2 of the loss doubled",
+                                                        "mean over the outputs left out",
                                                         "frozen bias treated wrongly",
                                                         "hidden error term with the weights before the update"}
     assert planted == {m.name for m in MISTAKES}

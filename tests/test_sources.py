@@ -182,3 +182,46 @@ def test_softmax_cross_entropy_delta_is_yhat_minus_y():
     np.testing.assert_allclose(out["delta"], out["a"] - out["target"], atol=1e-15)
     sums = out.groupby(["step", "sample"])["a"].sum()
     np.testing.assert_allclose(sums, 1.0, rtol=1e-14)
+
+
+# Adaline, bipolar OR, one epoch: the source's table, row by row (y_in, t - y_in, W1 W2 b after, ERROR).
+# Its ERROR 0.83356 is 0.913^2 = 0.833569 cut after five decimals, not rounded.
+ADALINE_TABLE = [("0.3", "0.7", ("0.17", "0.17", "0.17"), "0.49"),
+                 ("0.17", "0.83", ("0.253", "0.087", "0.253"), "0.6889"),
+                 ("0.087", "0.913", ("0.1617", "0.1783", "0.3443"), "0.83356"),
+                 ("0.0043", "-1.0043", ("0.26213", "0.2787", "0.2439"), "1.0086")]
+
+
+def test_adaline_delta_rule_prints_the_squared_error_and_updates_by_eta_times_the_error():
+    """The delta rule: ERROR = (t - y_in)^2 as printed, w_new = w_old + alpha (t - y_in) x with the source's
+    alpha = 0.1 (loss sse with gradient_factor 1: no 2 from the derivative, no halved learning rate)."""
+    from printed import matches_printed
+
+    trace = run("adaline")
+    assert trace.spec.learning_rate == 0.1
+    nodes, u, losses = trace.nodes, trace.updates, trace.losses
+    for step, (y_in, error, weights, printed_error) in enumerate(ADALINE_TABLE, start=1):
+        assert matches_printed(float(nodes[nodes.step == step].a.iloc[0]), y_in)
+        assert matches_printed(-float(nodes[nodes.step == step].delta.iloc[0]), error)  # delta = -(t - y_in)
+        new = u[u.step == step].set_index("source").w_new
+        for source, printed in zip(("x1", "x2", "bias"), weights):
+            assert matches_printed(float(new[source]), printed), (step, source)
+        loss = float(losses[losses.step == step].loss.iloc[0])
+        if step == 3:  # cut, not rounded
+            assert math.floor(loss * 10**5) / 10**5 == pytest.approx(float(printed_error))
+        else:
+            assert matches_printed(loss, printed_error)
+
+
+def test_mazur_with_pytorchs_mse_prints_mazurs_numbers():
+    """mse over K = 2 outputs is (1/2) sum (target - out)^2, and its derivative out - target: Mazur's E_total
+    0.298371109, his output deltas and new weights, from the loss nn.MSELoss() computes."""
+    from printed import matches_printed
+
+    trace = run("mazur-mse")
+    assert trace.spec.loss.name == "mse"
+    assert matches_printed(float(trace.losses.loss.iloc[0]), "0.298371109")
+    u = trace.updates[trace.updates.step == 1].set_index(["unit", "source"]).w_new
+    for (unit, source), printed in {("o1", "h1"): "0.35891648", ("h1", "i1"): "0.149780716",
+                                    ("o2", "h2"): "0.561370121"}.items():
+        assert matches_printed(float(u[(unit, source)]), printed)

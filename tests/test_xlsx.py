@@ -279,7 +279,7 @@ def every_activation_spec(output: str, loss: str, mode: dict):
     rng = np.random.default_rng(5)
     acts = ["relu", {"name": "piecewise_linear", "xmin": -1.0, "xmax": 1.5}, {"name": "gaussian", "mu": 0.1,
                                                                                "sigma": 0.9},
-            "threshold", "linear"]
+            {"name": "bipolar_sigmoid", "sigma": 1.5}, {"name": "tanh", "a": 1.7159, "b": 2 / 3}, "threshold", "linear"]
     layers, n_in = [], 2
     for k, act in enumerate(acts):
         layers.append({"name": f"L{k + 1}", "units": 3, "activation": act,
@@ -298,7 +298,7 @@ def every_activation_spec(output: str, loss: str, mode: dict):
 
 def every_activation_specs() -> list:
     return [every_activation_spec("softmax", "half_sse", {"mode": "batch", "epochs": 2}),
-            every_activation_spec("linear", "sse", {"mode": "minibatch", "batch_size": 2, "epochs": 2,
+            every_activation_spec("linear", "mse", {"mode": "minibatch", "batch_size": 2, "epochs": 2,
                                                     "reduction": "sum"}),
             every_activation_spec({"name": "sigmoid", "alpha": 1.5}, "binary_cross_entropy",
                                   {"mode": "online", "epochs": 1})]

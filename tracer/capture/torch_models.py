@@ -32,6 +32,28 @@ class GainSigmoid(nn.Module):
         return torch.sigmoid(self.activation.alpha * z)
 
 
+class GainTanh(nn.Module):
+    """a tanh(b z), as LeCun's 1.7159 tanh(2z/3)."""
+
+    def __init__(self, a: float, b: float):
+        super().__init__()
+        self.activation = acts.Tanh(a, b)
+
+    def forward(self, z):
+        return self.activation.a * torch.tanh(self.activation.b * z)
+
+
+class BipolarSigmoid(nn.Module):
+    """The bipolar sigmoid 2 / (1 + exp(-sigma z)) - 1 (Zurada, Fausett), computed as tanh(sigma z / 2)."""
+
+    def __init__(self, sigma: float):
+        super().__init__()
+        self.activation = acts.BipolarSigmoid(sigma)
+
+    def forward(self, z):
+        return torch.tanh(0.5 * self.activation.sigma * z)
+
+
 class PiecewiseLinear(nn.Module):
     """Davila's piecewise linear: 0 below xmin, m z + b between, 1 above xmax."""
 
@@ -58,19 +80,42 @@ class Gaussian(nn.Module):
 
 
 class SSELoss(nn.Module):
-    """Sum of squared errors over the outputs of each sample, with the 1/2 (Ekman, Frey, Maren) or without,
-    then the mean or the sum over the batch."""
+    """Sum of squared errors over the outputs of each sample, with the 1/2 (Ekman, Frey, Maren) or without, or
+    their mean over the outputs (`outputs_mean`, the spec's mse), then the mean or the sum over the batch."""
 
-    def __init__(self, half: bool = True, reduction: str = "mean"):
+    def __init__(self, half: bool = True, reduction: str = "mean", outputs_mean: bool = False):
         super().__init__()
-        self.half, self.reduction = half, reduction
+        self.half, self.reduction, self.outputs_mean = half, reduction, outputs_mean
+
+    @property
+    def spec_name(self) -> str:
+        return "mse" if self.outputs_mean else "half_sse" if self.half else "sse"
 
     def per_sample(self, a, y):
-        return (0.5 if self.half else 1.0) * ((a - y) ** 2).sum(dim=-1)
+        squares = (0.5 if self.half else 1.0) * (a - y) ** 2
+        return squares.mean(dim=-1) if self.outputs_mean else squares.sum(dim=-1)
 
     def forward(self, a, y):
         values = self.per_sample(a, y)
         return values.mean() if self.reduction == "mean" else values.sum()
+
+
+class GradientFactorLoss(nn.Module):
+    """A squared error whose value is the printed loss and whose gradient is factor (a - y) (the delta rule's
+    eta (t - y) x): the printed SSELoss's value plus a straight-through term, zero in value, that carries the
+    gradient of factor/2 sum_k (a_k - y_k)^2."""
+
+    def __init__(self, printed: SSELoss, factor: float):
+        super().__init__()
+        self.printed, self.factor, self.reduction = printed, float(factor), printed.reduction
+
+    def per_sample(self, a, y):
+        return self.printed.per_sample(a, y)
+
+    def forward(self, a, y):
+        surrogate = 0.5 * self.factor * ((a - y) ** 2).sum(dim=-1)
+        surrogate = surrogate.mean() if self.reduction == "mean" else surrogate.sum()
+        return self.printed(a, y).detach() + (surrogate - surrogate.detach())
 
 
 MODULE_ACTIVATIONS = {  # PyTorch's activation modules, as the spec's activations
@@ -103,11 +148,13 @@ class LossKind:
     name: str
     reduction: str
     per_output_mean: bool  # the mean is also over the outputs (MSELoss, BCELoss): each sample's loss / K
+    # (the spec's mse has it; binary_cross_entropy has not)
     logits: acts.Activation | None
+    gradient_factor: float | None = None  # GradientFactorLoss: the update's factor of (a - y)
 
     def per_sample(self, output, y):
         m = self.module
-        if isinstance(m, SSELoss):
+        if isinstance(m, (SSELoss, GradientFactorLoss)):
             return m.per_sample(output, y)
         if isinstance(m, nn.CrossEntropyLoss):
             return F.cross_entropy(output, y, reduction="none")
@@ -129,9 +176,12 @@ def loss_kind(loss_fn) -> LossKind:
     if getattr(loss_fn, "label_smoothing", 0.0):
         raise TracerError(f"loss {name}", "label smoothing cannot be traced")
     mean = reduction == "mean"
+    if isinstance(loss_fn, GradientFactorLoss):
+        printed = loss_fn.printed
+        return LossKind(loss_fn, printed.spec_name, reduction, printed.outputs_mean, None, loss_fn.factor)
     if isinstance(loss_fn, SSELoss):
-        return LossKind(loss_fn, "half_sse" if loss_fn.half else "sse", reduction, False, None)
-    kinds = {nn.MSELoss: ("sse", mean, None), nn.BCELoss: ("binary_cross_entropy", mean, None),
+        return LossKind(loss_fn, loss_fn.spec_name, reduction, loss_fn.outputs_mean, None)
+    kinds = {nn.MSELoss: ("mse" if mean else "sse", mean, None), nn.BCELoss: ("binary_cross_entropy", mean, None),
              nn.BCEWithLogitsLoss: ("binary_cross_entropy", mean, acts.Sigmoid()),
              nn.CrossEntropyLoss: ("cross_entropy", False, acts.Softmax())}
     if type(loss_fn) not in kinds:
@@ -262,9 +312,12 @@ def _freeze(linear, layer) -> None:
 def _module_for(act, output: bool, logits: bool):
     if act.name == "softmax" and output and logits:
         return None  # CrossEntropyLoss takes the logits z and applies the softmax itself
-    simple = {"tanh": nn.Tanh, "relu": nn.ReLU}
-    if act.name in simple:
-        return simple[act.name]()
+    if act.name == "relu":
+        return nn.ReLU()
+    if act.name == "tanh":
+        return nn.Tanh() if act.plain else GainTanh(act.a, act.b)
+    if act.name == "bipolar_sigmoid":
+        return BipolarSigmoid(act.sigma)
     if act.name == "sigmoid":
         return nn.Sigmoid() if act.alpha == 1.0 else GainSigmoid(act.alpha)
     if act.name == "leaky_relu":
@@ -284,10 +337,15 @@ def _loss_module(spec):
     reduction = spec.training.reduction
     outputs = len(spec.layers[-1].units)
     name = spec.loss.name
+    if spec.loss.gradient_factor is not None:  # the printed value, the update's gradient
+        printed = SSELoss(half=name == "half_sse", reduction=reduction, outputs_mean=name == "mse")
+        return GradientFactorLoss(printed, spec.loss.gradient_factor)
     if name == "half_sse":
         return SSELoss(half=True, reduction=reduction)
     if name == "sse":
         return nn.MSELoss(reduction=reduction) if reduction == "sum" or outputs == 1 else SSELoss(False, reduction)
+    if name == "mse":  # nn.MSELoss(): the mean over the batch's samples and outputs
+        return nn.MSELoss() if reduction == "mean" or outputs == 1 else SSELoss(False, reduction, outputs_mean=True)
     if name == "cross_entropy":
         return nn.CrossEntropyLoss(reduction=reduction)
     if reduction == "mean" and outputs > 1:

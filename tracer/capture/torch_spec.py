@@ -32,9 +32,9 @@ def spec_from_model(model, x, y, loss_fn, optimizer=None, *, learning_rate: floa
     y = _array(y, "y", outputs if isinstance(loss_fn, torch.nn.CrossEntropyLoss) else None)
     if len(x) != len(y):
         raise TracerError("spec_from_model", f"x has {len(x)} samples and y {len(y)}")
-    if kind.per_output_mean and outputs > 1:
+    if kind.per_output_mean and outputs > 1 and kind.name != "mse":
         raise TracerError(f"loss {type(loss_fn).__name__}", "with reduction='mean' averages over the outputs too, "
-                                                            "which no spec loss does; use reduction='sum'")
+                                                            "which no spec loss but mse does; use reduction='sum'")
     n = len(x)
     batch_size = n if batch_size is None else int(batch_size)
     mode = "online" if batch_size == 1 else "batch" if batch_size >= n else "minibatch"
@@ -42,7 +42,8 @@ def spec_from_model(model, x, y, loss_fn, optimizer=None, *, learning_rate: floa
         "name": name,
         "inputs": [f"x{i + 1}" for i in range(layers[0].linear.in_features)],
         "layers": _layers(layers, kind),
-        "loss": kind.name,
+        "loss": kind.name if kind.gradient_factor is None else {"name": kind.name,
+                                                                  "gradient_factor": kind.gradient_factor},
         **{k: v for k, v in settings.items() if k == "learning_rate" or v},
         "training": {"mode": mode, "epochs": int(epochs), "reduction": kind.reduction,
                      **({"batch_size": batch_size} if mode == "minibatch" else {})},

@@ -43,10 +43,12 @@ def _derivative(name: str, other):
     return substitutes
 
 
-def _loss_scaled(factor: float, applies: Callable):
-    """The loss, and its derivative at the output, multiplied by a factor: a 1/2 dropped or doubled."""
+def _loss_scaled(factor_of: Callable):
+    """The loss, and its derivative at the output, multiplied by a factor: a 1/2 dropped or doubled, the mean
+    over the outputs left out. factor_of(loss) gives the factor, or None where the mistake cannot apply."""
     def substitutes(op, spec):
-        if applies(spec.loss) and isinstance(op.rule, (LossValue, LossDerivative)):
+        factor = factor_of(spec.loss)
+        if factor is not None and isinstance(op.rule, (LossValue, LossDerivative)):
             return [dataclasses.replace(op, rule=Scaled(op.rule, factor))]
         return []
     return substitutes
@@ -120,9 +122,12 @@ MISTAKES = [  # tried in this order; the first that explains a wrong answer name
     Mistake("gain alpha missing", "with gain alpha the sigmoid's derivative is alpha a(1-a) (Maren eq. 6.2)",
             _derivative("sigmoid", lambda act, za: (Derivative(Sigmoid()), za) if act.alpha != 1 else None)),
     Mistake("1/2 of the loss dropped", "E = 1/2 sum (y - yhat)^2: the 1/2 was left out, doubling the value",
-            _loss_scaled(2.0, lambda loss: loss.half)),
+            _loss_scaled(lambda loss: 2.0 if loss.half else None)),
     Mistake("1/2 of the loss doubled", "the 1/2 was applied twice (or added to a loss that has none)",
-            _loss_scaled(0.5, lambda loss: loss.squared_error)),
+            _loss_scaled(lambda loss: 0.5 if loss.squared_error else None)),
+    Mistake("mean over the outputs left out", "E = 1/K sum (y - yhat)^2 averages over the K outputs: the sum was "
+            "taken instead", _loss_scaled(lambda loss: float(loss.outputs) if loss.mean_over_outputs and
+                                          loss.outputs > 1 else None)),
     Mistake("learning rate not applied", "delta w = -eta dE/dw: the learning rate factor is missing",
             _change(lambda eta: 1.0)),
     Mistake("update added instead of subtracted", "gradient descent subtracts eta dE/dw",

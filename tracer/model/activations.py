@@ -1,9 +1,6 @@
-"""Activation functions: value, derivative written the book's way, and Excel formula text, side by side.
-
-Each activation is one small object so that the numpy formula, the derivative the books write
-(from the stored activation a where they do so), the spreadsheet formula and the written form
-(tracer.model.expr, typeset by the HTML report) cannot drift apart.
-`f(z)` and `da_dz(z, a)` act on arrays of shape (samples, units) of one layer.
+"""Activation functions, each one small object holding its numpy value, the derivative as the books write it
+(from the stored activation a where they do so), the spreadsheet formula and the written form (tracer.model.expr)
+side by side, so they cannot drift apart. `f(z)` and `da_dz(z, a)` act on arrays (samples, units) of a layer.
 """
 from __future__ import annotations
 
@@ -11,7 +8,7 @@ import math
 
 import numpy as np
 
-from .expr import ONE, Call, Frac, Mul, Neg, Num, Param, Paren, Ref, Square, Word, add, mul, one_minus, sub
+from .expr import ONE, TWO, Call, Frac, Mul, Neg, Num, Param, Paren, Ref, Square, Word, add, mul, one_minus, sub
 
 
 def _num(x: float) -> str:
@@ -26,12 +23,12 @@ class Activation:
     formula = ""  # a as a function of z, as the books write it
     derivative = ""  # da/dz, as the books write it
     params: dict = {}
+    param_names: tuple = ()  # the parameters a spec may give
     saturates = False  # derivative near 0 means a saturated unit (Maren's vanishing gradient)
     vector = False  # True when a_k depends on all z of the layer (softmax)
 
     def kernel(self, z):
-        """f(z) for a caller that already ignores floating-point warnings (the engine's loop): the same values,
-        without a guard per call."""
+        """f(z) for a caller that already ignores floating-point warnings (the engine's loop)."""
         return self.f(z)
 
     def backward(self, dE_da, da_dz, a):
@@ -64,6 +61,7 @@ class Sigmoid(Activation):
     name = "sigmoid"
     formula = "a = 1 / (1 + exp(-alpha z))"
     derivative = "da/dz = alpha a (1 - a)"  # Maren eq. (6.2)
+    param_names = ("alpha",)
     saturates = True
 
     def __init__(self, alpha: float = 1.0):
@@ -78,12 +76,10 @@ class Sigmoid(Activation):
     def kernel(self, z):
         return 1.0 / (1.0 + np.exp(-z if self.alpha == 1.0 else -self.alpha * z))
 
-    def log_a(self, z):
-        """ln a = -softplus(-alpha z), stable for cross-entropy."""
+    def log_a(self, z):  # ln a = -softplus(-alpha z), stable for cross-entropy
         return -_softplus(-self.alpha * z)
 
-    def log_1ma(self, z):
-        """ln(1 - a) = -softplus(alpha z), stable for cross-entropy."""
+    def log_1ma(self, z):  # ln(1 - a) = -softplus(alpha z)
         return -_softplus(self.alpha * z)
 
     def da_dz(self, z, a):
@@ -103,28 +99,71 @@ class Sigmoid(Activation):
 
 
 class Tanh(Activation):
-    """Hyperbolic tangent (Ekman's neuron G; CS 510)."""
+    """Hyperbolic tangent (Ekman's neuron G; CS 510), with gains a tanh(b z) as LeCun's 1.7159 tanh(2z/3)."""
 
     name = "tanh"
     formula = "a = tanh(z)"
     derivative = "da/dz = 1 - a^2"  # Ekman: (1 - tanh^2); CS 510
+    param_names = ("a", "b")
     saturates = True
 
+    def __init__(self, a: float = 1.0, b: float = 1.0):
+        self.a, self.b = float(a), float(b)
+        self.plain = self.a == 1.0 and self.b == 1.0
+        self.params = {} if self.plain else {"a": self.a, "b": self.b}
+        if not self.plain:  # the gains written as numbers: the unit's output is a, too
+            self.formula = f"a = {self.a:g} tanh({self.b:g} z)"
+            self.derivative = f"da/dz = ({self.b:g}/{self.a:g})({self.a:g}^2 - a^2)"
+
     def f(self, z):
-        return np.tanh(z)
+        return np.tanh(z) if self.plain else self.a * np.tanh(self.b * z)
 
     def da_dz(self, z, a):
-        return 1.0 - a * a
+        if self.plain:
+            return 1.0 - a * a
+        return self.b / self.a * (self.a * self.a - a * a)  # d/dz A tanh(bz) = A b (1 - tanh^2), from a
 
     def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
-        return f"TANH({z})"
+        return f"TANH({z})" if self.plain else f"{_num(self.a)}*TANH({_num(self.b)}*{z})"
 
     def excel_da_dz(self, z: str, a: str) -> str:
-        return f"1-{a}^2"
+        return f"1-{a}^2" if self.plain else f"{_num(self.b)}/{_num(self.a)}*({_num(self.a)}^2-{a}^2)"
 
-    def written_da_dz(self, z: tuple, a: tuple):
-        """1 - a^2 (Ekman's 1 - tanh^2)."""
-        return sub(ONE, Square(Ref(a, near_one=True)))
+    def written_da_dz(self, z: tuple, a: tuple):  # Ekman's 1 - tanh^2; (b/a)(a^2 - y^2) with gains
+        if self.plain:
+            return sub(ONE, Square(Ref(a, near_one=True)))
+        a_gain, b_gain = Num(f"{self.a:g}"), Num(f"{self.b:g}")
+        return mul(Frac(b_gain, a_gain), Paren(sub(Square(a_gain), Square(Ref(a, near_one=True)))), dots=False)
+
+
+class BipolarSigmoid(Activation):
+    """2 / (1 + e^(-sigma z)) - 1 with steepness sigma (Zurada's continuous bipolar function, Fausett)."""
+
+    name = "bipolar_sigmoid"
+    formula = "a = 2 / (1 + exp(-sigma z)) - 1"
+    derivative = "da/dz = (sigma/2)(1 + a)(1 - a)"
+    param_names = ("sigma",)
+    saturates = True
+
+    def __init__(self, sigma: float = 1.0):
+        self.sigma = float(sigma)
+        self.params = {"sigma": self.sigma}
+
+    def f(self, z):  # tanh(sigma z / 2): the same function, without 2/(1 + e^(-sigma z)) - 1's cancellation at 0
+        return np.tanh(0.5 * self.sigma * z)
+
+    def da_dz(self, z, a):
+        return 0.5 * self.sigma * (1.0 + a) * (1.0 - a)
+
+    def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
+        return f"2/(1+EXP(-{_num(self.sigma)}*{z}))-1"
+
+    def excel_da_dz(self, z: str, a: str) -> str:
+        return f"{_num(self.sigma)}/2*(1+{a})*(1-{a})"
+
+    def written_da_dz(self, z: tuple, a: tuple):  # (sigma/2)(1 + a)(1 - a); Fausett's 1/2 (1 + a)(1 - a)
+        half = Frac(ONE if self.sigma == 1 else Param("sigma", self.sigma), TWO)
+        return mul(half, Paren(add(ONE, Ref(a, near_one=True))), one_minus(Ref(a)), dots=False)
 
 
 class ReLU(Activation):
@@ -156,6 +195,7 @@ class LeakyReLU(Activation):
     name = "leaky_relu"
     formula = "a = z if z > 0 else slope z"
     derivative = "da/dz = 1 if z > 0 else slope"
+    param_names = ("slope",)
 
     def __init__(self, slope: float = 0.01):
         self.slope = float(slope)
@@ -206,6 +246,7 @@ class PiecewiseLinear(Activation):
     name = "piecewise_linear"
     formula = "a = 0 if z <= xmin; m z + b if xmin < z < xmax; 1 if z >= xmax"
     derivative = "da/dz = m if xmin < z < xmax else 0"
+    param_names = ("xmin", "xmax")
     saturates = True
 
     def __init__(self, xmin: float = -0.5, xmax: float = 0.5):
@@ -237,6 +278,7 @@ class Gaussian(Activation):
     name = "gaussian"
     formula = "a = exp(-(z - mu)^2 / (2 sigma^2)) / (sigma sqrt(2 pi))"
     derivative = "da/dz = -(z - mu) / sigma^2 * a"
+    param_names = ("mu", "sigma")
 
     def __init__(self, mu: float = 0.0, sigma: float = 1.0):
         self.mu, self.sigma = float(mu), float(sigma)
@@ -344,9 +386,9 @@ def _softplus(x):
 
 ACTIVATIONS = {
     cls.name: cls
-    for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Linear, PiecewiseLinear, Gaussian, Threshold, Softmax)
+    for cls in (Sigmoid, Tanh, BipolarSigmoid, ReLU, LeakyReLU, Linear, PiecewiseLinear, Gaussian, Threshold, Softmax)
 }
-ALIASES = {"logistic": "sigmoid", "identity": "linear", "step": "threshold", "piecewise": "piecewise_linear"}
+ALIASES = {"logistic": "sigmoid", "bipolar": "bipolar_sigmoid", "identity": "linear", "step": "threshold", "piecewise": "piecewise_linear"}
 PARAM_ALIASES = {"beta": "alpha"}  # Davila writes the sigmoid's gain as beta
 
 

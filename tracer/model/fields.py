@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import SpecError, TracerWarning
 from .activations import ACTIVATIONS, ALIASES, PARAM_ALIASES, Activation, make_activation
-from .losses import LOSSES, Loss, make_loss
+from .losses import LOSSES, GradientFactor, Loss, make_loss
 
 MAX_NAMES = 100_000  # units of a layer, inputs
 MAX_SAMPLES = 1_000_000
@@ -242,7 +242,7 @@ def activation_of(raw, place: str) -> Activation:
     if key not in ACTIVATIONS:
         names = ", ".join(sorted(ACTIVATIONS))
         raise SpecError(place, f"unknown activation {name!r}; use one of {names}")
-    own = set(ACTIVATIONS[key]().params)
+    own = set(ACTIVATIONS[key].param_names)
     allowed = own | {alias for alias, target in PARAM_ALIASES.items() if target in own}
     values = {}
     for k, v in params.items():
@@ -325,11 +325,25 @@ def frozen_of(raw, place: str, shape: tuple[int, int], cols: tuple[str, ...]) ->
     return mask
 
 
+LOSS_KEYS = {"name", "gradient_factor"}
+
+
 def loss_of(raw, output) -> Loss:
+    """The loss by name, or {name: sse, gradient_factor: 1} for a squared error printed as the source prints it
+    whose update uses gradient_factor (yhat - y) (the delta rule's eta (t - y) x)."""
+    factor = None
+    if isinstance(raw, dict):
+        no_unknown(raw, LOSS_KEYS, "loss")
+        factor = number(raw["gradient_factor"], "loss.gradient_factor") if "gradient_factor" in raw else None
+        raw = required(raw, "name", "loss")
     name = text(raw, "loss")
     if name not in LOSSES:
         raise SpecError("loss", f"unknown loss {name!r}; use one of {', '.join(LOSSES)}")
-    loss = make_loss(name)
+    loss = make_loss(name, len(output.units))
+    if factor is not None:
+        if not loss.squared_error:
+            raise SpecError("loss.gradient_factor", f"applies to a squared error (half_sse, sse, mse), not {name}")
+        loss = GradientFactor(loss, factor)
     if loss.needs and output.activation.name != loss.needs:
         raise SpecError("loss", f"{name} needs a {loss.needs} output layer, but {output.name!r} uses "
                                 f"{output.activation.name}; change the output activation or the loss")

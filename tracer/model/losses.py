@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .expr import ONE, TWO, Call, Frac, Neg, Param, Paren, Ref, Square, add, mul, one_minus, sub
+from .expr import ONE, TWO, Call, Frac, Neg, Num, Param, Paren, Ref, Square, add, mul, one_minus, sub
 
 
 class Loss:
@@ -22,6 +22,9 @@ class Loss:
     needs = None  # the output activation this loss requires, if any
     squared_error = False  # sum of squared differences (with or without 1/2)
     half = False  # the 1/2 in front: its derivative loses the 2
+    mean_over_outputs = False  # divided by the number of outputs K (PyTorch's MSELoss)
+    outputs = 1  # K, the number of output units
+    gradient_factor = None  # the update's factor of (yhat - y) where the spec gives it apart (GradientFactor)
 
     def written_output_delta(self, y: tuple, a: tuple, y_all: tuple, act):
         """The fused output error term, or None when delta is dE/da times da/dz."""
@@ -98,6 +101,39 @@ class SSE(Loss):
     def written_dE_da(self, y: tuple, a: tuple, notation):
         """2(yhat - y) (Davila)."""
         return mul(TWO, Paren(sub(Ref(a), Ref(y))), dots=False)
+
+
+class MSE(Loss):
+    """E = (1/K) sum_k (y_k - yhat_k)^2, the mean over the K outputs, as PyTorch's nn.MSELoss() computes it."""
+
+    name = "mse"
+    squared_error = mean_over_outputs = True
+    formula = "E = 1/K sum_k (y_k - yhat_k)^2"
+    derivative = "dE/dyhat_k = 2/K (yhat_k - y_k)"
+
+    def __init__(self, outputs: int = 1):
+        self.outputs = outputs
+
+    def value(self, y, a, z=None, act=None):
+        return ((y - a) ** 2).mean(axis=-1)
+
+    def dE_da(self, y, a):
+        return 2.0 / self.outputs * (a - y)
+
+    def excel(self, pairs: list[tuple[str, str]]) -> str:
+        return "(" + "+".join(f"({y}-{a})^2" for y, a in pairs) + f")/{self.outputs}"
+
+    def excel_dE_da(self, y: str, a: str) -> str:
+        return f"2/{self.outputs}*({a}-{y})"
+
+    def written_value(self, pairs: list, notation):
+        """1/K sum (y - yhat)^2, with K the number of outputs."""
+        terms = [Square(_error(notation, y, a)) for y, a in pairs]
+        return mul(Frac(ONE, Num(str(self.outputs))), Paren(add(*terms)) if len(terms) > 1 else add(*terms), dots=False)
+
+    def written_dE_da(self, y: tuple, a: tuple, notation):
+        """2/K (yhat - y)."""
+        return mul(Frac(TWO, Num(str(self.outputs))), Paren(sub(Ref(a), Ref(y))), dots=False)
 
 
 class BinaryCrossEntropy(Loss):
@@ -188,15 +224,53 @@ class CrossEntropy(Loss):
         return sub(mul(Ref(a), Paren(add(*[Ref(k) for k in y_all]))), Ref(y))
 
 
+class GradientFactor(Loss):
+    """A squared error printed as its source prints it, with the update's factor in front of (yhat - y) given
+    apart: the delta rule (Widrow-Hoff, Adaline) prints (t - y)^2 but updates by eta (t - y) x, the 2 of the
+    derivative left out. value and its forms are the printed loss's; dE/dyhat is factor (yhat - y)."""
+
+    squared_error = True
+
+    def __init__(self, printed: Loss, factor: float):
+        self.printed = printed
+        self.factor = self.gradient_factor = float(factor)
+        self.name, self.outputs = printed.name, printed.outputs
+        self.mean_over_outputs = printed.mean_over_outputs
+        self.formula = f"{printed.formula}; the update uses dE/dyhat_k = {self.factor:g} (yhat_k - y_k)"
+        self.derivative = f"dE/dyhat_k = {self.factor:g} (yhat_k - y_k) (gradient_factor)"
+
+    def value(self, y, a, z=None, act=None):
+        return self.printed.value(y, a, z, act)
+
+    def dE_da(self, y, a):
+        return self.factor * (a - y)
+
+    def excel(self, pairs: list[tuple[str, str]]) -> str:
+        return self.printed.excel(pairs)
+
+    def excel_dE_da(self, y: str, a: str) -> str:
+        return f"{self.factor!r}*({a}-{y})"
+
+    def written_value(self, pairs: list, notation):
+        return self.printed.written_value(pairs, notation)
+
+    def written_dE_da(self, y: tuple, a: tuple, notation):
+        """yhat - y (or -(y - yhat)) as the notation writes the error, with the factor in front unless it is 1."""
+        if self.factor == 1:
+            return HalfSSE().written_dE_da(y, a, notation)
+        return mul(Num(f"{self.factor:g}"), Paren(sub(Ref(a), Ref(y))), dots=False)
+
+
 def _error(notation, y: tuple, a: tuple):
     """(y - yhat) or (yhat - y), as the notation orders the error."""
     first, second = (a, y) if notation.error_form == "a-y" else (y, a)
     return Paren(sub(Ref(first), Ref(second)))
 
 
-LOSSES = {cls.name: cls for cls in (HalfSSE, SSE, BinaryCrossEntropy, CrossEntropy)}
+LOSSES = {cls.name: cls for cls in (HalfSSE, SSE, MSE, BinaryCrossEntropy, CrossEntropy)}
 
 
-def make_loss(name: str) -> Loss:
-    """The loss called `name`."""
-    return LOSSES[name]()
+def make_loss(name: str, outputs: int = 1) -> Loss:
+    """The loss called `name` over `outputs` output units (the mean over the outputs needs their number)."""
+    cls = LOSSES[name]
+    return cls(outputs) if cls.mean_over_outputs else cls()
