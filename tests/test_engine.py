@@ -183,3 +183,25 @@ def test_csv_round_trip_is_bit_exact_and_deterministic(path, tmp_path):
     for name, df in trace.tables.items():
         assert (tmp_path / "a" / f"{name}.csv").read_bytes() == (tmp_path / "b" / f"{name}.csv").read_bytes()
         pd.testing.assert_frame_equal(back.tables[name], df, check_exact=True)
+
+
+@pytest.mark.parametrize("name", ["frey-batch", "frey-online", "softmax-classifier", "davila-cross-entropy"])
+def test_the_error_after_an_epoch_is_the_next_epochs_loss_before_any_update(name):
+    """In batch mode the next epoch's losses are taken with the weights the epoch ended with, by the training
+    loop itself; online, the next epoch's first sample is. Both equal loss_after_epoch, computed apart."""
+    trace = tracer.run(tracer.load_spec(name))
+    losses, batch = trace.losses, trace.spec.training.mode == "batch"
+    for epoch in range(1, int(losses.epoch.max())):
+        after = losses[losses.epoch == epoch].set_index("sample")["loss_after_epoch"]
+        nxt = losses[losses.epoch == epoch + 1]
+        first = nxt if batch else nxt[nxt.step == nxt.step.min()]
+        for sample, loss in zip(first["sample"], first["loss"]):
+            assert after[sample] == pytest.approx(loss, rel=1e-12, abs=1e-15), (epoch, sample)
+
+
+def test_the_error_after_an_epoch_is_unknown_where_its_last_step_is_not_recorded():
+    spec = tracer.load_spec("frey-online")
+    trace = tracer.run(spec, record="1-2,last")
+    assert trace.losses["loss_after_epoch"].isna().tolist() == [True, True, False]
+    whole = tracer.run(spec, record=tracer.Recording("1-2", history=True))
+    assert len(whole.values.epoch_errors()) == spec.training.epochs  # a history has every epoch's weights

@@ -72,6 +72,15 @@ def test_error_after_the_first_round_needs_the_sequential_order(mazur):
         assert update(sequential, unit, source) == update(mazur, unit, source)
 
 
+def test_the_error_after_the_first_round_is_the_error_after_epoch_1():
+    """Mazur's 0.291027924 is the error with the weights the first round ended with: the trace's error after
+    epoch 1, in losses.loss_after_epoch and values.epoch_errors(), of the sequential order only."""
+    sequential, mazur = tracer.run(SEQUENTIAL, epochs=1), tracer.run(MAZUR, epochs=1)
+    assert matches_printed(float(sequential.losses["loss_after_epoch"].iloc[0]), "0.291027924")
+    assert matches_printed(float(sequential.values.epoch_errors()["loss"].iloc[0]), "0.291027924")
+    assert not matches_printed(float(mazur.values.epoch_errors()["loss"].iloc[0]), "0.291027924")
+
+
 @pytest.mark.slow
 def test_outputs_after_ten_thousand_rounds_are_the_sequential_orders():
     after = {name: tracer.run(spec, epochs=10_001) for name, spec in (("sim", MAZUR), ("seq", SEQUENTIAL))}

@@ -83,9 +83,12 @@ def test_lr(trace_regression):
 def test_tolerances_of_check(pytester):
     pytester.makepyfile(test_tol=TOLERANCE.format(lr=0.5, kw=""))
     pytester.runpytest("--update-traces").assert_outcomes(failed=1)
-    # learning rate 0.5 -> 0.5000001 changes delta_w and w_new by ~2e-7 relative, nothing before them
+    # learning rate 0.5 -> 0.5000001 changes delta_w and w_new by ~2e-7 relative, and the loss after the epoch
+    # computed from w_new; nothing before them
     for kw, outcome in (("", "failed"), ("rtol=1e-6", "passed"), ("rtol=1e-8", "failed"),
-                        ("tolerances={'delta_w': (1e-6, 0), 'w_new': (1e-6, 0)}", "passed"),
+                        ("tolerances={'delta_w': (1e-6, 0), 'w_new': (1e-6, 0), 'loss_after_epoch': (1e-6, 0)}",
+                         "passed"),
+                        ("tolerances={'delta_w': (1e-6, 0), 'w_new': (1e-6, 0)}", "failed"),
                         ("tolerances={'delta_w': (1e-6, 0)}", "failed")):
         pytester.makepyfile(test_tol=TOLERANCE.format(lr=0.5000001, kw=kw))
         pytester.runpytest().assert_outcomes(**{outcome: 1})

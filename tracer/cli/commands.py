@@ -28,13 +28,14 @@ def summary(trace, most: int = 40) -> str:
     lines = [f"{spec.name}: {epochs} epoch(s), {steps} step(s), {spec.training.mode} training, "
              f"loss {spec.loss.name}, learning rate {spec.learning_rate:g}"]
     if len(per_epoch):
-        first, last = per_epoch.iloc[0], per_epoch.iloc[-1]
         which = " of the recorded steps" if trace.partial and trace.values.history is None else ""
-        if len(per_epoch) == 1:
-            lines.append(f"mean loss{which} (epoch {int(first['epoch'])}): {first['loss']:.6g}")
-        else:
-            lines.append(f"mean loss{which}: {first['loss']:.6g} (epoch {int(first['epoch'])}) -> "
-                         f"{last['loss']:.6g} (epoch {int(last['epoch'])})")
+        lines.append(f"mean loss{which}{over_epochs(per_epoch)}")
+    after = trace.values.epoch_errors()
+    if len(after):
+        n = len(spec.x)
+        how = f"(with its final weights, mean over {n} sample{'s' if n > 1 else ''})"
+        lines.append(f"error after each epoch {how}{over_epochs(after)}" if len(after) > 1 else
+                     f"error after epoch {int(after['epoch'].iloc[0])} {how}: {after['loss'].iloc[0]:.6g}")
     count = sum(m.size for m in trace.final)
     if count > most:
         lines.append(f"final weights: {count:,} parameters, too many to list here")
@@ -45,6 +46,14 @@ def summary(trace, most: int = 40) -> str:
             pairs = ", ".join(f"{s} {w:.6g}" for s, w in zip(layer.sources, row))
             lines.append(f"  {layer.name}.{unit}: {pairs}")
     return "\n".join(lines)
+
+
+def over_epochs(per_epoch) -> str:
+    """': x (epoch 1)' for one epoch, ': x (epoch 1) -> y (epoch N)' for several."""
+    first, last = per_epoch.iloc[0], per_epoch.iloc[-1]
+    if len(per_epoch) == 1:
+        return f" (epoch {int(first['epoch'])}): {first['loss']:.6g}"
+    return f": {first['loss']:.6g} (epoch {int(first['epoch'])}) -> {last['loss']:.6g} (epoch {int(last['epoch'])})"
 
 
 def cmd_run(args) -> int:

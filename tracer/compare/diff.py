@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..engine.tables import EPOCH_END
 from ..engine.trace import COLUMNS, INT_COLUMNS, KEYS, TEXT_COLUMNS
 from ..errors import TracerError
 from ..engine.stepview import dependency_ranks
@@ -158,6 +159,10 @@ def _compare_table(name: str, left: pd.DataFrame, right: pd.DataFrame, codes: di
     both = merged[side == "both"]
     for q in values:
         va, vb = both[f"{q}_a"].to_numpy(float), both[f"{q}_b"].to_numpy(float)
+        held = slice(None)
+        if q in EPOCH_END:  # NaN: the epoch's last step is not in that trace; compared where both know it
+            held = ~(np.isnan(va) | np.isnan(vb))
+            va, vb = va[held], vb[held]
         bad = _differs(va, vb, *tolerances.get(q, (rtol, atol)))
         with np.errstate(invalid="ignore"):
             absdiff = np.abs(va - vb)
@@ -165,7 +170,7 @@ def _compare_table(name: str, left: pd.DataFrame, right: pd.DataFrame, codes: di
         out["summary"].append({"table": name, "quantity": q, "compared": len(va), "differing": int(bad.sum()),
                                "max_abs_diff": float(finite.max()) if len(finite) else 0.0})
         if bad.any():
-            out["diffs"].append(both.loc[bad, keys].assign(table=name, quantity=q, a=va[bad], b=vb[bad]))
+            out["diffs"].append(both[held].loc[bad, keys].assign(table=name, quantity=q, a=va[bad], b=vb[bad]))
     return out
 
 
@@ -281,11 +286,13 @@ def _in_training_order(d: pd.DataFrame, codes: dict, ranks: dict) -> pd.DataFram
     for (t, q, code), idx in pd.Series(range(len(d))).groupby([table, quantity, layer]).groups.items():
         order[idx] = ranks.get((t, q, layers[code]), (0, 0, 0.0))
     sample = d["sample"].fillna(-1).to_numpy(np.int64) if "sample" in d else np.zeros(len(d), np.int64)
-    d = d.assign(_stage=order[:, 0], _update=order[:, 1], _sample=np.where(order[:, 1] > 0, SAMPLE_LAST, sample),
-                 _rank=order[:, 2])
-    keys = ["epoch", "step", "_stage", "_update", "_sample", "_rank"] + [c for c in ("layer", "unit", "source") if c in d]
-    return d.sort_values(keys, kind="stable", na_position="first").drop(columns=["_stage", "_update", "_sample",
-                                                                                 "_rank"])
+    after_epoch = np.isin(quantity, EPOCH_END)  # after the epoch's last update, which they follow from
+    d = d.assign(_step=np.where(after_epoch, SAMPLE_LAST, d["step"]), _stage=order[:, 0], _update=order[:, 1],
+                 _sample=np.where(order[:, 1] > 0, SAMPLE_LAST, sample), _rank=order[:, 2])
+    keys = ["epoch", "_step", "step", "_stage", "_update", "_sample", "_rank"] + \
+        [c for c in ("layer", "unit", "source") if c in d]
+    return d.sort_values(keys, kind="stable", na_position="first").drop(columns=["_step", "_stage", "_update",
+                                                                                 "_sample", "_rank"])
 
 
 def _named(d: pd.DataFrame, codes: dict) -> pd.DataFrame:

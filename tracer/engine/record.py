@@ -192,8 +192,8 @@ def build_trace(spec, rec, final, history=None) -> Trace:
         "w_old": rec.w_old[:steps].ravel(), "grad": rec.grad[:steps].ravel(),
         "delta_w": rec.delta_w[:steps].ravel(), "w_new": rec.w_new[:steps].ravel(),
     }, copy=False)
-    losses = pd.DataFrame({"epoch": row_epoch, "step": row_step, "sample": sample + 1, "loss": rec.losses[:rows]},
-                          copy=False)
+    losses = pd.DataFrame({"epoch": row_epoch, "step": row_step, "sample": sample + 1, "loss": rec.losses[:rows],
+                           "loss_after_epoch": values.row_losses_after_epoch()}, copy=False)
     if stop is not None:
         final = weight_matrices(spec, rec.w_new[steps - 1])
     return Trace(nodes, weights, updates, losses, spec=spec, final=final, stopped=stopped,

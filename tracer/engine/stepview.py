@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..model.plan import Plan, key
+from .epochs import losses_after_epochs
 
 NODE_KINDS = ("z", "a", "da_dz", "dE_da", "delta")
 STEP_KINDS = ("w", "G", "delta_w", "w_new")  # per step: the weights before, the batch gradient, the change, after
@@ -167,6 +168,29 @@ class StepValues:
             epoch, loss = self.row_epoch, self.loss
         frame = pd.DataFrame({"epoch": epoch, "loss": loss})
         return frame.groupby("epoch", as_index=False, sort=True)["loss"].mean()
+
+    @functools.cached_property
+    def after_epochs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(epochs, every sample's loss with the weights each epoch ended with: epochs x samples), for the epochs
+        whose last step is held (every epoch with a history)."""
+        w_after = self.history.w_after if self.history is not None else None
+        return losses_after_epochs(self.spec, self.step_ids, self.per_step["w_new"], w_after)
+
+    def row_losses_after_epoch(self) -> np.ndarray:
+        """Each row's sample's loss with the weights its epoch ended with (NaN where that step is not held)."""
+        epochs, losses = self.after_epochs
+        out = np.full(len(self.sample), np.nan)
+        if len(epochs):
+            where = np.minimum(np.searchsorted(epochs, self.row_epoch), len(epochs) - 1)
+            known = epochs[where] == self.row_epoch
+            out[known] = losses[where[known], self.sample[known]]
+        return out
+
+    def epoch_errors(self) -> pd.DataFrame:
+        """The error after each epoch: the mean over the data set of each sample's loss with the weights the epoch
+        ended with (columns epoch, loss); the sum a book may print is n times it."""
+        epochs, losses = self.after_epochs
+        return pd.DataFrame({"epoch": epochs, "loss": losses.mean(axis=1) if len(epochs) else np.zeros(0)})
 
     def weights_after(self) -> tuple[np.ndarray, np.ndarray]:
         """(steps, weights after each of them as steps x parameters): every step with a history, else the

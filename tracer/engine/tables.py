@@ -6,7 +6,7 @@ from __future__ import annotations
 NODES = ["epoch", "step", "sample", "layer", "unit", "z", "a", "da_dz", "dE_da", "delta", "target"]
 WEIGHTS = ["epoch", "step", "sample", "layer", "unit", "source", "input", "w", "grad"]
 UPDATES = ["epoch", "step", "layer", "unit", "source", "w_old", "grad", "delta_w", "w_new"]
-LOSSES = ["epoch", "step", "sample", "loss"]
+LOSSES = ["epoch", "step", "sample", "loss", "loss_after_epoch"]
 COLUMNS = {"nodes": NODES, "weights": WEIGHTS, "updates": UPDATES, "losses": LOSSES}
 KEYS = {  # columns that identify a row; the rest are values
     "nodes": ["epoch", "step", "sample", "layer", "unit"],
@@ -14,5 +14,7 @@ KEYS = {  # columns that identify a row; the rest are values
     "updates": ["epoch", "step", "layer", "unit", "source"],
     "losses": ["epoch", "step", "sample"],
 }
+EPOCH_END = ("loss_after_epoch",)  # values of the weights an epoch ended with: they follow its last update
+OPTIONAL = ("loss_after_epoch",)  # added later: trace folders written before it are read without it
 INT_COLUMNS = ("epoch", "step", "sample")
 TEXT_COLUMNS = ("layer", "unit", "source")

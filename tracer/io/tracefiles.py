@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..engine.tables import OPTIONAL
 from ..engine.trace import COLUMNS, INT_COLUMNS, TEXT_COLUMNS, Trace
 from ..errors import TracerError
 from .tracewriter import MANIFEST
@@ -72,7 +73,7 @@ def read_table(path: Path, name: str, strict: bool = True) -> pd.DataFrame:
         raise TracerError(str(path), f"missing; a trace directory holds {', '.join(f'{n}.csv' for n in COLUMNS)}")
     cols = COLUMNS[name]
     df = _read_parquet(path, cols, strict) if path.suffix == ".parquet" else _read_csv(path, cols, strict)
-    missing = [c for c in (cols if strict else []) if c not in df.columns]
+    missing = [c for c in (cols if strict else []) if c not in df.columns and c not in OPTIONAL]
     if missing:
         raise TracerError(str(path), f"not a trace table: missing column(s) {', '.join(missing)}")
     for c in TEXT_COLUMNS:

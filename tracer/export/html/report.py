@@ -74,7 +74,7 @@ def report_data(trace, notation: str | None, steps: str | None, digits: int) -> 
     after_steps, w_after = trace.values.weights_after()
     params = [(l.name, u, s) for l in spec.layers for u in l.units for s in l.sources]
     initial = np.concatenate([l.weights.ravel() for l in spec.layers])
-    per_epoch = trace.values.epoch_losses()
+    per_epoch, after_epochs = trace.values.epoch_losses(), trace.values.epoch_errors()
     writer = StepWriter(trace, names, fmt)
     return {
         "title": spec.title or spec.name, "name": spec.name, "source": spec.source, "description": spec.description,
@@ -89,11 +89,24 @@ def report_data(trace, notation: str | None, steps: str | None, digits: int) -> 
         "update_formula": Markup(f"<math>{to_mathml(names.profile.update)}</math>"),
         "n_steps": n_steps, "chosen": chosen, "steps_note": steps_note,
         "steps": [writer.step(s) for s in chosen],
-        "loss_chart": Markup(loss_chart(per_epoch, names.label("loss"))) if len(per_epoch) else "",
+        "loss_chart": Markup(loss_chart(per_epoch, after_epochs, names.label("loss"))) if len(per_epoch) else "",
+        "loss_note": loss_note(after_epochs, fmt),
         "weights_chart": Markup(weights_chart(initial, after_steps, w_after, params, names)) if n_steps else "",
         "weights_table": weights_table(after_steps, w_after, chosen, params, names, fmt),
         "stopped": trace.stopped,
     }
+
+
+def loss_note(after_epochs, fmt, most: int = 10) -> str:
+    """What the two lines of the loss chart are, with the error after each epoch when there are few epochs."""
+    if not len(after_epochs):
+        return ""
+    text = ("During the epoch: the mean of the losses recorded before each update. After the epoch: the mean "
+            "loss of every sample with the weights the epoch ended with, the error a book prints after epoch k")
+    if len(after_epochs) <= most:
+        shown = fmt.column(after_epochs["loss"])
+        text += " (" + "; ".join(f"epoch {int(e)}: {v}" for e, v in zip(after_epochs["epoch"], shown)) + ")"
+    return text + "."
 
 
 def chosen_steps(selection: str | None, n_steps: int) -> tuple[list[int], str]:

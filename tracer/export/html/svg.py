@@ -278,10 +278,14 @@ def tick_text(v: float) -> str:
     return svg_text(text.replace("-", "−"))
 
 
-def loss_chart(per_epoch, loss_label: str) -> str:
-    """Mean loss per epoch."""
-    pts = [(float(e), float(v)) for e, v in per_epoch.itertuples(index=False)]
-    return line_chart([("", "#1f4e79", pts)], "epoch", f"mean {loss_label} per sample")
+def loss_chart(per_epoch, after_epoch, loss_label: str) -> str:
+    """Mean loss per epoch: during it (each sample's before its update) and after it (with its final weights)."""
+    def points(frame):
+        return [(float(e), float(v)) for e, v in frame.itertuples(index=False)]
+    if not len(after_epoch):
+        return line_chart([("", "#1f4e79", points(per_epoch))], "epoch", f"mean {loss_label} per sample")
+    return line_chart([("during the epoch", "#1f4e79", points(per_epoch)),
+                       ("after the epoch", "#c55a11", points(after_epoch))], "epoch", f"mean {loss_label} per sample")
 
 
 def weights_chart(initial, after_steps, w_after, params, names) -> str:

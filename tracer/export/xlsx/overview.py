@@ -150,33 +150,52 @@ def write_losses(book, inputs: InputCells) -> None:
         else:
             book.cell(ws, i, LOSS_COL + 1, formula, loss, F.get("value", decimals))
     n = len(per_epoch)
-    if literal:
-        ws.write_string(n + 2, LOSS_COL, "grey: epochs not on the iterations sheet (--max-rows); the run's values, "
-                                         "they do not follow edits", F["note"])
+    after = write_errors_after_epochs(book, per_epoch["epoch"], decimals)
+    if literal or after:
+        what = "epochs not on the iterations sheet (--max-rows)" if literal else "the error after each epoch"
+        ws.write_string(n + 2, LOSS_COL, f"grey: {what}; the run's values, they do not follow edits", F["note"])
     if n:
-        insert_chart(book, n, inputs.rows)
+        insert_chart(book, n, inputs.rows, after)
     rows = inputs.rows + (18 if n else 0)
     page_setup(ws, book.spec.name, book.paper, sum([24, 16, 12, 22, 8, 10]), rows, repeat_rows=None,
                last_col=TEXT_COLS - 1, last_row=rows, one_page=rows <= ONE_PAGE_ROWS)
 
 
-def insert_chart(book, n: int, row: int) -> None:
+def write_errors_after_epochs(book, epochs, decimals: int) -> bool:
+    """The error after each epoch (K, beside the mean loss): every sample's loss with the weights the epoch ended
+    with, the run's values (a forward pass over the data set per epoch is not on any sheet); False if none."""
+    after = book.rec.epoch_errors().set_index("epoch")["loss"]
+    if not len(after):
+        return False
+    ws = book.overview
+    ws.write_string(0, LOSS_COL + 2, "after epoch", book.fmt["head"])
+    ws.set_column(LOSS_COL + 2, LOSS_COL + 2, 12)
+    for i, e in enumerate(epochs, start=1):
+        if int(e) in after.index:
+            book.literal(ws, i, LOSS_COL + 2, after[int(e)], "literal", decimals)
+    return True
+
+
+def insert_chart(book, n: int, row: int, after: bool) -> None:
     """The mean loss per epoch on a value axis with titled axes; one epoch is one marked point on its own
     category (a value axis would invent an epoch 0 or 2 around it)."""
     if n == 1:
         chart = book.wb.add_chart({"type": "line"})
     else:
         chart = book.wb.add_chart({"type": "scatter", "subtype": "straight_with_markers" if n <= 50 else "straight"})
-    chart.add_series({"name": "mean loss", "categories": ["overview", 1, LOSS_COL, n, LOSS_COL],
-                      "values": ["overview", 1, LOSS_COL + 1, n, LOSS_COL + 1], "line": {"color": "#1F4E79"},
-                      "marker": {"type": "circle", "size": 6} if n <= 50 else {"type": "none"}})
+    for col, name, colour in ((LOSS_COL + 1, "during the epoch", "#1F4E79"), (LOSS_COL + 2, "after the epoch", "#C55A11")):
+        if col == LOSS_COL + 2 and not after:
+            break
+        chart.add_series({"name": name, "categories": ["overview", 1, LOSS_COL, n, LOSS_COL],
+                          "values": ["overview", 1, col, n, col], "line": {"color": colour},
+                          "marker": {"type": "circle", "size": 6} if n <= 50 else {"type": "none"}})
     chart.set_title({"name": f"{book.names.label('loss')} per epoch", "name_font": {"size": 12}})
     x_axis = {"name": "epoch"}
     if n > 1:
         x_axis.update({"min": 1, "max": n, "major_unit": nice_step(n), "num_format": "0"})
     chart.set_x_axis(x_axis)
     chart.set_y_axis({"name": f"mean {book.names.label('loss')} per sample"})
-    chart.set_legend({"none": True})
+    chart.set_legend({"position": "bottom"} if after else {"none": True})
     book.overview.insert_chart(row + 1, 0, chart, {"x_scale": 1.5, "y_scale": 1.1})
 
 
