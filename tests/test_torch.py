@@ -39,7 +39,7 @@ def train(tt, spec, model, loss_fn, optimizer, epochs=None, zero_grad=True, spec
 
 def test_readme_pytorch_example_runs_as_written(tt, monkeypatch):
     monkeypatch.chdir(ROOT)
-    section = (ROOT / "README.md").read_text().split("## Trace your own code", 1)[1].split("\n## ", 1)[0]
+    section = (ROOT / "docs" / "tracing.md").read_text().split("## Trace your own code", 1)[1].split("\n## ", 1)[0]
     code = re.findall(r"```python\n(.*?)```", section, re.S)[0]
     namespace = {}
     exec(compile(code, "README", "exec"), namespace)
@@ -252,7 +252,9 @@ def test_a_model_and_loss_called_with_keywords_are_recorded(tt, torch):
             linear.bias.copy_(weights[:, 0])
             linear.weight.copy_(weights[:, 1:])
     loss_fn, optimizer = nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.5)
-    with tt.record(model, loss_fn, optimizer, spec=spec.replace(loss="mse")) as rec:
+    from tracer.model.losses import make_loss
+
+    with tt.record(model, loss_fn, optimizer, spec=spec.replace(loss=make_loss("mse"))) as rec:
         for x, y in tt.batches(spec, 1):
             optimizer.zero_grad()
             loss_fn(input=model(input=x), target=y).backward()
