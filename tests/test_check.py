@@ -280,10 +280,9 @@ def test_bad_student_files_are_reported_one_by_one(tmp_path):
     status = {m.label: m.status for m in result.marks}
     assert status["z_g"] == status["y_g"] == "unparseable" and status["z_f"] == "correct"
     wb["answers"].title = "Sheet1"
-    wb.save(tmp_path / "renamed.xlsx")
-    assert "no sheet 'answers'" in check_file(EKMAN, tmp_path / "renamed.xlsx").error
-    (tmp_path / "latin1.csv").write_bytes("z_g,-0.25\nnotes,\xe9t\xe9\n".encode("latin-1"))
-    assert "not UTF-8" in check_file(EKMAN, tmp_path / "latin1.csv").error
+    wb.create_sheet("notes")
+    wb.save(tmp_path / "two-sheets.xlsx")
+    assert "no sheet 'answers'" in check_file(EKMAN, tmp_path / "two-sheets.xlsx").error
     with zipfile.ZipFile(tmp_path / "bomb.xlsx", "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("xl/worksheets/sheet1.xml", b"0" * (30 * 2**20))  # 30 MB of zeros, 30 kB packed
     assert "unpacks to more than" in check_file(EKMAN, tmp_path / "bomb.xlsx").error
@@ -381,10 +380,16 @@ def test_class_line_names_the_most_frequent_mistakes(tmp_path):
         answers = {**key(EKMAN), **{label: f"{v:.6f}" for label, v in planted.items()}}
         with open(tmp_path / f"{name}.csv", "w", newline="") as f:
             csv.writer(f).writerows(answers.items())
+    right = key(EKMAN)  # c forgets the learning rate in all five changes: one student, five answers
+    # scores: a 25/26, b 24/26, c 21/26: a mean of 90%
+    wrong_rate = {label: f"{float(v) / -0.1 * -1:.6f}" for label, v in right.items() if label.startswith("Δ")}
+    with open(tmp_path / "c.csv", "w", newline="") as f:
+        csv.writer(f).writerows({**right, **wrong_rate}.items())
     lines = []
-    check_files(EKMAN, [tmp_path / "a.csv", tmp_path / "b.csv"], echo=lines.append)
-    assert lines[-1] == ("class: 2 of 2 files graded, mean score 94%; most frequent mistakes: sign flipped (2), "
-                         "1/2 of the loss dropped (1)")
+    check_files(EKMAN, [tmp_path / f"{n}.csv" for n in "abc"], echo=lines.append)
+    assert lines[-1] == ("class: 3 of 3 files graded, mean score 90%; most frequent mistakes: sign flipped (2 students, "
+                         "2 answers), learning rate not applied (1 student, 5 answers), 1/2 of the loss dropped "
+                         "(1 student, 1 answer)")
 
 
 @pytest.mark.parametrize("pair", [("g", "G"), ("é", "e\u0301"), ("a b", "a  b"), ("ｇ", "g")],
@@ -412,3 +417,63 @@ def test_names_that_differ_only_in_a_typographic_minus_are_refused():
     text = find_example("ekman").read_text().replace("inputs: [x1, x2]", 'inputs: ["x-1", "x−1"]')
     with pytest.raises(tracer.SpecError, match=r"inputs\[1\]: 'x−1' and 'x-1' \(inputs\[0\]\) are one name"):
         tracer.parse_spec(yaml.safe_load(text))
+
+
+def student_files(tmp_path) -> dict:
+    """Ekman's right answers saved the ways students save them: a renamed sheet, pasted into a new workbook,
+    LibreOffice's CSV in cp1252 (Δ lost to '?', the handout's givens above), semicolons, unquoted labels holding
+    the separator, Δ typed in ASCII."""
+    write_exercise(EKMAN, tmp_path / "key.xlsx", key=True)
+    wb = openpyxl.load_workbook(tmp_path / "key.xlsx")
+    wb["answers"].title = "Blatt1"
+    wb.save(tmp_path / "renamed.xlsx")
+    rows = [r for r in wb["Blatt1"].iter_rows(values_only=True, max_col=2)]
+    answers = rows[[r[0] for r in rows].index("quantity") + 1:]
+    pasted = openpyxl.Workbook()
+    for r in answers:
+        pasted.active.append(list(r))
+    pasted.save(tmp_path / "pasted.xlsx")
+    with open(tmp_path / "cp1252.csv", "w", encoding="cp1252", errors="replace", newline="") as f:
+        csv.writer(f).writerows([["" if v is None else v for v in r] for r in rows])
+    (tmp_path / "semicolon.csv").write_text("".join(f"{l};{str(v).replace('.', ',')}\n" for l, v in answers),
+                                           encoding="utf-8-sig")
+    ascii_delta = {"Δw_xg0": "dw_xg0", "Δw_xg1": "Delta w_xg1", "Δw_xg2": "delta_w_xg2", "Δw_gf0": "?w_gf0"}
+    (tmp_path / "ascii.csv").write_text("".join(f"{ascii_delta.get(l, l)},{v}\n" for l, v in answers))
+    return {name: tmp_path / name for name in ("renamed.xlsx", "pasted.xlsx", "cp1252.csv", "semicolon.csv",
+                                               "ascii.csv")}
+
+
+def test_the_terminal_line_names_unknown_labels(tmp_path):
+    from tracer.grading.feedback import summary_line
+
+    (tmp_path / "a.csv").write_text("".join(f"{l},{v}\n" for l, v in key(EKMAN).items()) + "my notes,see back\n")
+    line = summary_line(check_file(EKMAN, tmp_path / "a.csv"))
+    assert line == "a.csv [ekman]: 26/26: 1 unknown label(s) ignored: 'my notes'"
+
+
+def test_files_as_students_make_them_are_read(tmp_path):
+    for name, path in student_files(tmp_path).items():
+        result = check_file(EKMAN, path)
+        assert (result.error, result.score, result.total) == ("", 26, 26), (name, result.error, result.problems)
+        unknown = [p for p in result.problems if p.startswith("unknown label")]
+        assert not unknown, (name, unknown)  # the givens above the answers are the handout's, not answers
+    lossy = check_file(EKMAN, tmp_path / "cp1252.csv").problems
+    assert lossy[0].startswith("5 label(s) lost characters such as Δ or δ to '?'"), lossy  # the cause, first
+
+
+def test_a_label_holding_the_separator_is_read_whole(tmp_path):
+    spec = tracer.load_spec(find_example("mazur"))
+    right = key(spec)
+    assert "dE/dw_h1,i1" in right
+    (tmp_path / "a.csv").write_text("".join(f"{label},{value}\n" for label, value in right.items()))
+    result = check_file(spec, tmp_path / "a.csv")
+    assert (result.error, result.score) == ("", result.total) and not result.problems, result.problems
+
+
+def test_a_loose_spelling_that_fits_several_labels_matches_none():
+    from tracer.grading.check import loose_match
+
+    known = {"Δw_1": "Δw_1", "δw_1": "δw_1", "Δw_2": "Δw_2"}
+    assert loose_match("?w_1", known) == (None, True)  # Δ or δ: not guessed
+    assert loose_match("?w_2", known) == ("Δw_2", True)
+    assert loose_match("dw_2", known) == ("Δw_2", False)

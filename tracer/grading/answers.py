@@ -12,11 +12,13 @@ import csv
 import io
 import os
 import stat
+from itertools import islice
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import TracerError
 from ..io.workbooks import check_size
+from .numbers import parse_number
 
 MAX_BYTES = 5 * 2**20  # an answer sheet is a few kB; anything above 5 MB is not one
 MAX_UNPACKED = 25 * 2**20  # refuse zip bombs: a workbook that inflates to more than 25 MB
@@ -70,11 +72,32 @@ def _text(value) -> str | None:
     return repr(value) if isinstance(value, float) else str(value).strip()
 
 
+ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")  # as spreadsheets save CSV: UTF-8 (with or without BOM), Windows
+
+
+def _decode(data: bytes) -> str:
+    """CSV bytes as text: UTF-8 (a BOM is fine), else Windows cp1252, else Latin-1 (which reads any byte)."""
+    for encoding in ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise AnswerFileError("not text")  # unreachable: Latin-1 decodes every byte
+
+
+def _csv_label_and_value(row: list[str], delimiter: str) -> tuple[str, str | None, bool]:
+    """(label, answer, more columns) of a CSV row. An unquoted label holding the separator (`w_h1,x1,0.5`) is
+    split by it: where the second cell is not a number but the last is, the cells before the last are the label."""
+    cells = [c for c in row]
+    while len(cells) > 2 and not cells[-1].strip():
+        cells.pop()
+    if len(cells) > 2 and parse_number(cells[1]) is None and parse_number(cells[-1]) is not None:
+        return delimiter.join(cells[:-1]).strip(), _text(cells[-1]), False
+    return cells[0].strip(), _text(cells[1]) if len(cells) > 1 else None, len(cells) > 2
+
+
 def _read_csv(path: Path) -> AnswerSheet:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise AnswerFileError("not UTF-8 text: save the answers as CSV UTF-8") from None
+    text = _decode(path.read_bytes())
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = "\t" if "\t" in first else ";" if ";" in first else ","  # spreadsheets with decimal commas use ;
     try:
@@ -83,12 +106,13 @@ def _read_csv(path: Path) -> AnswerSheet:
         raise AnswerFileError(f"not a CSV file ({e})") from None
     if len(rows) > MAX_ROWS:
         raise AnswerFileError(f"more than {MAX_ROWS} rows")
+    header = next((n for n, row in enumerate(rows) if row and row[0].strip().lower() == "quantity"), None)
     sheet = AnswerSheet()
     for n, row in enumerate(rows, start=1):
-        if not row or not row[0].strip() or (n == 1 and row[0].strip().lower() == "quantity"):
-            continue
-        label, value = row[0].strip(), _text(row[1]) if len(row) > 1 else None
-        if len(row) > 2 and any(c.strip() for c in row[2:]):
+        if not row or not row[0].strip() or (header is not None and n <= header + 1 and row[0].strip() not in META):
+            continue  # the handout's title, instructions and givens above the answers, as the workbook has them
+        label, value, more = _csv_label_and_value(row, delimiter)
+        if more:
             sheet.problems.append(f"line {n}: more than two columns; only the second is the answer")
         if label in META:
             sheet.meta[label] = value
@@ -110,11 +134,9 @@ def _read_xlsx(path: Path) -> AnswerSheet:
     except Exception as e:  # corrupt zip, not a workbook, broken XML: openpyxl raises many kinds
         raise AnswerFileError(f"cannot be read as a workbook ({type(e).__name__}); save it again as .xlsx") from None
     try:
-        if SHEET not in values.sheetnames:
-            raise AnswerFileError(f"no sheet {SHEET!r} (found {', '.join(values.sheetnames)[:80]}): "
-                                  "answer in the workbook made with `tracer template`")
-        return _read_rows(values[SHEET].iter_rows(max_col=2, values_only=True),
-                          formulas[SHEET].iter_rows(max_col=2, values_only=True))
+        name = _answer_sheet(values.sheetnames)
+        return _read_rows(values[name].iter_rows(max_col=2, values_only=True),
+                          formulas[name].iter_rows(max_col=2, values_only=True))
     except AnswerFileError:
         raise
     except Exception as e:  # broken XML inside the sheet shows only while reading rows
@@ -124,20 +146,35 @@ def _read_xlsx(path: Path) -> AnswerSheet:
         formulas.close()
 
 
+def _answer_sheet(names: list[str]) -> str:
+    """The sheet holding the answers: 'answers', or a workbook's only sheet whatever it is called (renamed, or
+    the answers pasted into a new workbook)."""
+    if SHEET in names:
+        return SHEET
+    if len(names) == 1:
+        return names[0]
+    raise AnswerFileError(f"no sheet {SHEET!r} (found {', '.join(names)[:80]}): answer in the workbook made with "
+                          "`tracer template`, or keep only the answers' sheet")
+
+
 def _read_rows(rows, formula_rows) -> AnswerSheet:
-    """Header rows (variant, notation, steps), then the answers below the 'quantity' row."""
-    sheet, started = AnswerSheet(), False
+    """Header rows (variant, notation, steps), then the answers below the 'quantity' row; a sheet without that
+    row (answers pasted into a new workbook) is answers from its first row."""
+    rows, formula_rows = list(islice(rows, MAX_ROWS + 1)), list(islice(formula_rows, MAX_ROWS + 1))
+    if len(rows) > MAX_ROWS:
+        raise AnswerFileError(f"more than {MAX_ROWS} rows")
+    has_header = any(row and _text(row[0]) == "quantity" for row in rows)
+    sheet, started = AnswerSheet(), not has_header
     for n, (row, frow) in enumerate(zip(rows, formula_rows), start=1):
-        if n > MAX_ROWS:
-            raise AnswerFileError(f"more than {MAX_ROWS} rows")
         first = _text(row[0]) if row else None
         value = row[1] if len(row) > 1 else None
         if first is None:
             continue
-        if not started:
-            if first in META:
-                sheet.meta[first] = _text(value)
-            started = first == "quantity"
+        if first in META:
+            sheet.meta[first] = _text(value)
+            continue
+        if not started or first == "quantity":
+            started = started or first == "quantity"
             continue
         written = frow[1] if len(frow) > 1 else None
         if value is None and isinstance(written, str) and written.startswith("="):
@@ -146,6 +183,4 @@ def _read_rows(rows, formula_rows) -> AnswerSheet:
             sheet.add(f"row {n}", first, "formula without a saved value")
             continue
         sheet.add(f"row {n}", first, _text(value))
-    if not started:
-        raise AnswerFileError(f"no 'quantity' header row in the sheet {SHEET!r}")
     return sheet

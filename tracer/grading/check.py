@@ -60,6 +60,7 @@ class Result:
     marks: list = field(default_factory=list)
     problems: list = field(default_factory=list)
     error: str = ""
+    unknown: list = field(default_factory=list)  # labels in the file that are no quantity of the exercise
 
     @property
     def score(self) -> int:
@@ -81,22 +82,55 @@ def normal_label(label: str) -> str:
     return ascii_spelling(label.strip())
 
 
-def match_labels(answers: dict, items: list) -> tuple[dict, list[str]]:
-    """Answers keyed by the exercise's labels (matched by normal_label), and warnings for labels
-    that match none, each naming the closest known label."""
+ASCII_DELTA = ("Delta ", "Delta", "delta_", "delta ", "d")  # Δw typed as Delta w, delta_w or dw
+
+
+def loose_match(label: str, known: dict) -> tuple[str | None, bool]:
+    """(the one exercise label a student's spelling stands for, or None; whether a lossy export's '?' was read):
+    '?' for a character an export in a legacy encoding dropped (Δ, δ, ∂, Σ), Δ written in ASCII (`dw_h1`,
+    `Delta w_h1`, `delta_w_h1`). Nothing is guessed: a spelling that fits several labels matches none."""
+    found = set()
+    if "?" in label:
+        pattern = re.compile("".join("[^\\x00-\\x7f]" if c == "?" else re.escape(c) for c in label))
+        found |= {k for k in known if pattern.fullmatch(k)}
+    for prefix in ASCII_DELTA:
+        if label.startswith(prefix) and label[len(prefix):].strip():
+            found |= {k for k in ("Δ" + label[len(prefix):].lstrip(),) if k in known}
+    return (known[found.pop()] if len(found) == 1 else None), "?" in label
+
+
+def match_labels(answers: dict, items: list) -> tuple[dict, list[str], list[str]]:
+    """Answers keyed by the exercise's labels (matched by normal_label, else by an unambiguous loose spelling),
+    the labels that match none, and notes on how labels were matched (said first: a lossy export explains many
+    problems at once)."""
     known = {normal_label(i.label): i.label for i in items}
-    out, warnings = {}, []
+    out, unknown, lossy = {}, [], 0
     for label, text in answers.items():
         exact = known.get(normal_label(label))
-        if exact is not None:
+        if exact is None:
+            exact, via_lost = loose_match(normal_label(label), known)
+            lossy += exact is not None and via_lost
+        if exact is None:
+            unknown.append(label)
+        else:
             out.setdefault(exact, text)
-            continue
-        hint = ""
-        if len(warnings) < SHOWN_UNKNOWN:  # only those are shown; difflib on thousands of junk rows took minutes
-            close = difflib.get_close_matches(normal_label(label[:40]), list(known), n=1, cutoff=0.0)
-            hint = f"; did you mean {known[close[0]]!r}?" if close else ""
-        warnings.append(f"unknown label {label[:40]!r}: not a quantity of this exercise{hint}")
-    return out, warnings
+    notes = [f"{lossy} label(s) lost characters such as Δ or δ to '?' in the file's encoding and were matched by "
+             "the rest; save the answers as CSV UTF-8"] if lossy else []
+    return out, unknown, notes
+
+
+def unknown_warnings(unknown: list[str], items: list) -> list[str]:
+    """A line per unknown label (the first SHOWN_UNKNOWN), each naming the closest known label (difflib on
+    thousands of junk rows took minutes, so only those shown get a hint)."""
+    known = {normal_label(i.label): i.label for i in items}
+    lines = []
+    for label in unknown[:SHOWN_UNKNOWN]:
+        close = difflib.get_close_matches(normal_label(label[:40]), list(known), n=1, cutoff=0.0)
+        hint = f"; did you mean {known[close[0]]!r}?" if close else ""
+        lines.append(f"unknown label {label[:40]!r}: not a quantity of this exercise{hint}")
+    if len(unknown) > SHOWN_UNKNOWN:
+        lines.append(f"{len(unknown) - SHOWN_UNKNOWN} more unknown labels")
+    return lines
 
 
 def check_answers(spec, answers: dict, rtol: float = DEFAULT_RTOL, rounding: Rounding | None = None,
@@ -108,7 +142,7 @@ def check_answers(spec, answers: dict, rtol: float = DEFAULT_RTOL, rounding: Rou
     ex = Exercise(spec, steps, notation)
     if len(ex.items) > MAX_ITEMS:
         raise ValueError(f"{len(ex.items):,} quantities is more than a file may ask to grade")
-    answers, _ = match_labels(answers, ex.items)
+    answers, _, _ = match_labels(answers, ex.items)
     policy = rounding or Rounding()
     parsed = {i.key: parse_number(answers.get(i.label)) for i in ex.items}
     student = {k: v[0] for k, v in parsed.items() if v is not None}
@@ -255,16 +289,16 @@ def check_file(spec, path, rtol: float = DEFAULT_RTOL, rounding: Rounding | None
     except Exception as e:  # a student's file never stops the batch: say what went wrong and go on
         result.error = f"cannot be graded ({str(e)[:200]})"
         return result
-    _, warnings = match_labels(sheet.answers, result.marks)
-    known = len(sheet.answers) - len(warnings)
+    _, unknown, notes = match_labels(sheet.answers, result.marks)
+    result.problems[:0] = notes
+    known = len(sheet.answers) - len(unknown)
     if known == 0 and sheet.answers:  # not an answer sheet: say so without echoing its lines
         result.problems.append("no label matches this exercise: is it the right file, or in another notation "
                                "(--notation)?")
         return result
-    result.problems.extend(warnings[:SHOWN_UNKNOWN])
-    if len(warnings) > SHOWN_UNKNOWN:
-        result.problems.append(f"{len(warnings) - SHOWN_UNKNOWN} more unknown labels")
-    if len(warnings) > known:
+    result.unknown = unknown
+    result.problems.extend(unknown_warnings(unknown, result.marks))
+    if len(unknown) > known:
         result.problems.append("most labels do not match the exercise: were they changed, or is the file in "
                                "another notation (--notation)?")
     return result

@@ -35,6 +35,10 @@ def summary_line(result: Result, name: str | None = None) -> str:
         parts.append(f"{len(wrong) - 4} more wrong")
     if blank := sum(m.status == "blank" for m in result.marks):
         parts.append(f"{blank} blank")
+    if result.unknown:  # said here too, not only in the feedback: a 26/26 with ignored rows is not the whole story
+        shown = ", ".join(repr(label[:30]) for label in result.unknown[:3])
+        more = f" and {len(result.unknown) - 3} more" if len(result.unknown) > 3 else ""
+        parts.append(f"{len(result.unknown)} unknown label(s) ignored: {shown}{more}")
     return one_line(f"{name} [{result.variant}]: {result.score}/{result.total}" + (": " + "; ".join(parts) if parts
                                                                                   else ""))
 
@@ -43,13 +47,17 @@ def class_summary(results: list[Result]) -> str:
     """One line for the class: files graded, mean score, and the mistakes diagnosed most often."""
     graded = [r for r in results if not r.error]
     mean = sum(r.score / r.total for r in graded if r.total) / len(graded) if graded else 0.0
-    counts: dict = {}
+    students: dict = {}  # mistake -> students who made it; cells: how many answers it explains
+    cells: dict = {}
     for r in graded:
         for m in r.marks:
             if m.diagnosis and m.diagnosis not in (UNEXPLAINED, TOO_FEW_DIGITS):
-                counts[m.diagnosis] = counts.get(m.diagnosis, 0) + 1
-    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-    mistakes = "; most frequent mistakes: " + ", ".join(f"{name} ({n})" for name, n in top) if top else ""
+                students.setdefault(m.diagnosis, set()).add(r.file)
+                cells[m.diagnosis] = cells.get(m.diagnosis, 0) + 1
+    top = sorted(students, key=lambda name: (-len(students[name]), -cells[name], name))[:3]
+    mistakes = "; most frequent mistakes: " + ", ".join(
+        f"{name} ({len(students[name])} student{'s' if len(students[name]) > 1 else ''}, {cells[name]} "
+        f"answer{'s' if cells[name] > 1 else ''})" for name in top) if top else ""
     return f"class: {len(graded)} of {len(results)} files graded, mean score {100 * mean:.0f}%" + mistakes
 
 
