@@ -147,9 +147,9 @@ def test_a_full_disk_leaves_no_folder_the_run_made_and_prints_one_line(tmp_path,
                                capture_output=True, text=True, timeout=120)
             status, err = p.returncode, p.stderr
         else:
-            from tracer.io import workbooks
+            from tracer.io import xlsxwriting
 
-            full_disk(monkeypatch, workbooks.Path, "write_bytes")
+            full_disk(monkeypatch, xlsxwriting.Path, "write_bytes")
             small = tmp_path / "mnt"
             status, _, err = run_cli("run", "xor", "--xlsx", small / "a/b/w.xlsx", "--html", small / "a/b/r.html",
                                      "--trace", small / "a/t")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib
 
+__version__ = "0.2.0"  # the package's version (pyproject.toml reads it from here)
+
 _HOMES = {
     "Recorder": "capture", "batches": "capture",
     "check_answers": "grading.check", "check_file": "grading.check",

@@ -14,12 +14,10 @@ from pathlib import Path
 from .engine.record import Recorder, Recording, step_sizes
 from .engine.train import run
 from .errors import ResourceError, TracerError
-from .export.html import write_report
-from .export.html.mathml import Fmt
-from .export.xlsx import MAX_ROWS, check_workbook_options, check_workbook_size, write_workbook
 from .io.atomic import distinct_outputs, output_target, together
 from .io.tracewriter import FORMATS, write_trace
 from .model.notation import profile
+from .options import MAX_ROWS, check_output_options
 from .steps import select_steps
 
 MEMORY_SHARE = 0.8  # of the memory available, what a run may plan to use
@@ -48,8 +46,12 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
     total = epochs * len(step_sizes(len(spec.x), spec.batch_size))
     check_options(spec, total, trace_format, trace_steps, steps, notation, digits, max_rows, paper)
     distinct_outputs(inputs, {"--xlsx": xlsx, "--html": html}, {"--trace": trace_dir})
-    if xlsx is not None:
+    if xlsx is not None:  # the exporters are imported only by the runs that write them
+        from .export.xlsx import check_workbook_size, write_workbook
+
         check_workbook_size(spec)
+    if html is not None:
+        from .export.html import write_report
     if trace_dir is not None:
         output_target(trace_dir, folder=True)
     for path in (xlsx, html):
@@ -107,8 +109,7 @@ def steps_to_show(spec, total: int, shown: str, rows: int) -> list[int]:
 def check_options(spec, total: int, trace_format, trace_steps, steps, notation, digits, max_rows, paper) -> None:
     """Every option checked against the spec before anything runs (the run's number of steps is known)."""
     profile(notation, spec)
-    Fmt(digits)
-    check_workbook_options(max_rows, digits, paper)
+    check_output_options(max_rows, digits, paper)
     if trace_format not in FORMATS:
         raise TracerError("--format", f"unknown format {trace_format!r}; use {' or '.join(FORMATS)}")
     if trace_steps is not None:

@@ -10,26 +10,16 @@ import os
 import sys
 import warnings
 
+from .. import __version__
 from ..errors import TracerError, TracerWarning, one_line
 from ..io.atomic import together
 from .commands import EXIT_BAD_INPUT, EXIT_RESOURCES
 from .parser import parser
 
 
-def version() -> str:
-    """The installed package's version."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as installed
-
-    try:
-        return installed("backprop-tracer")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tracer` console script."""
-    args = parser(version()).parse_args(argv)
+    args = parser(__version__).parse_args(argv)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

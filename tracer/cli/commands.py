@@ -4,17 +4,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..compare import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces, format_result, write_diff_report
 from ..errors import TracerError
-from ..export.reports import write_example_reports
-from ..grading.feedback import check_files, write_feedback
-from ..grading.lms import write_quizzes
-from ..grading.numbers import Rounding
-from ..grading.template import keys_folder, variant_exercises, write_exercise, write_variants
 from ..io.atomic import distinct_outputs, output_target
-from ..io.resources import example_paths
-from ..io.specfile import copy_example, load_spec
-from ..runs import output_path, run_and_write
+from ..options import DIFF_ATOL, DIFF_RTOL
+
+# Each command imports the library it calls when it runs, so `tracer --version` and `--help` load only the
+# standard library, and a command loads only what it uses (tracer.options).
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT, EXIT_RESOURCES = 0, 1, 2, 3
 
@@ -58,6 +53,9 @@ def over_epochs(per_epoch) -> str:
 
 def cmd_run(args) -> int:
     """tracer run: train, write the trace folder and any reports (all or nothing), print a summary."""
+    from ..io.specfile import load_spec
+    from ..runs import output_path, run_and_write
+
     spec = load_spec(args.spec)
     result = run_and_write(
         spec, epochs=args.epochs, trace_dir=args.trace, trace_format=args.format, trace_steps=args.trace_steps,
@@ -77,8 +75,10 @@ def cmd_run(args) -> int:
 
 def cmd_diff(args) -> int:
     """tracer diff: compare two traces; print the verdict; exit 0 same, 1 different."""
-    rtol, per_rtol = tolerances(args.rtol, DEFAULT_RTOL, "--rtol")
-    atol, per_atol = tolerances(args.atol, DEFAULT_ATOL, "--atol")
+    from ..compare import diff_traces, format_result, write_diff_report
+
+    rtol, per_rtol = tolerances(args.rtol, DIFF_RTOL, "--rtol")
+    atol, per_atol = tolerances(args.atol, DIFF_ATOL, "--atol")
     per = {q: (per_rtol.get(q, rtol), per_atol.get(q, atol)) for q in set(per_rtol) | set(per_atol)}
     tables = [t.strip() for t in args.tables.split(",")] if args.tables else None
     distinct_outputs([given_file(args.a), given_file(args.b)], {"--report": args.report})
@@ -110,6 +110,10 @@ def tolerances(values: list[str], default: float, option: str) -> tuple[float, d
 
 def cmd_template(args) -> int:
     """tracer template: the exercise workbook, its key, or N variants with keys (and LMS quizzes)."""
+    from ..grading.lms import write_quizzes
+    from ..grading.template import keys_folder, variant_exercises, write_exercise, write_variants
+    from ..io.specfile import load_spec
+
     spec = load_spec(args.spec)
     rounding = class_rounding(args)
     steps = args.steps
@@ -143,6 +147,9 @@ def cmd_template(args) -> int:
 
 def cmd_check(args) -> int:
     """tracer check: one line per student; gradebook and feedback; 0 all correct, 1 some not."""
+    from ..grading.feedback import check_files, write_feedback
+    from ..io.specfile import load_spec
+
     spec = load_spec(args.spec)
     if args.rtol < 0:
         raise TracerError("--rtol", "expected a tolerance >= 0")
@@ -164,8 +171,11 @@ def cmd_check(args) -> int:
     return EXIT_OK if all(r.all_correct for r in results) else EXIT_DIFFERENT
 
 
-def class_rounding(args) -> Rounding | None:
-    """--round N (decimals; --digits is the same), --sig N (significant digits), or as written (None)."""
+def class_rounding(args):
+    """--round N (decimals; --digits is the same), --sig N (significant digits), or as written (None): a
+    grading.numbers.Rounding."""
+    from ..grading.numbers import Rounding
+
     decimals = args.round if args.round is not None else getattr(args, "digits", None)
     if decimals is not None and args.sig is not None:
         raise TracerError("--round/--sig", "give one rounding policy: N decimals or N significant digits")
@@ -181,6 +191,8 @@ def given_file(source) -> str | None:
 
 def cmd_reports(args) -> int:
     """tracer reports: the workbook and HTML report of every bundled example."""
+    from ..export.reports import write_example_reports
+
     for path in write_example_reports(args.out):
         print(f"wrote {path}")
     return EXIT_OK
@@ -188,6 +200,9 @@ def cmd_reports(args) -> int:
 
 def cmd_examples(args) -> int:
     """tracer examples: list the bundled example specs, or copy one to edit (--copy NAME DIR)."""
+    from ..io.resources import example_paths
+    from ..io.specfile import copy_example, load_spec
+
     if args.copy:
         for path in copy_example(*args.copy):
             print(f"wrote {path}")

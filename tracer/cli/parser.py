@@ -4,9 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..compare import DEFAULT_ATOL, DEFAULT_RTOL
-from ..export.xlsx import MAX_ROWS
-from ..grading.check import DEFAULT_RTOL as CHECK_RTOL
+from ..options import CHECK_RTOL, DIFF_ATOL, DIFF_RTOL, MAX_ROWS
 from . import commands
 
 
@@ -86,9 +84,9 @@ def parser(version: str = "") -> argparse.ArgumentParser:
     d.add_argument("a", help="trace A: directory of CSVs, .xlsx workbook, spec file or bundled example name")
     d.add_argument("b", help="trace B")
     d.add_argument("--rtol", action="append", default=[], metavar="[QTY=]R",
-                   help=f"relative tolerance, global or per quantity (default {DEFAULT_RTOL:g})")
+                   help=f"relative tolerance, global or per quantity (default {DIFF_RTOL:g})")
     d.add_argument("--atol", action="append", default=[], metavar="[QTY=]A",
-                   help=f"absolute tolerance, global or per quantity (default {DEFAULT_ATOL:g})")
+                   help=f"absolute tolerance, global or per quantity (default {DIFF_ATOL:g})")
     d.add_argument("--tables", help="comma-separated tables to compare (default all four)")
     d.add_argument("--report", metavar="FILE", help="write every difference to FILE (.html or .xlsx)")
     d.set_defaults(func=commands.cmd_diff)

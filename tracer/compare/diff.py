@@ -19,13 +19,13 @@ import pandas as pd
 from ..engine.tables import EPOCH_END
 from ..engine.trace import COLUMNS, INT_COLUMNS, KEYS, TEXT_COLUMNS
 from ..errors import TracerError
+from ..options import DIFF_ATOL, DIFF_RTOL
 from ..engine.stepview import dependency_ranks
 from ..model.spec import parse_spec
 from ..steps import describe_steps
 from .tables import check_tables, resolve
 
-DEFAULT_RTOL = 1e-9
-DEFAULT_ATOL = 1e-12
+DEFAULT_RTOL, DEFAULT_ATOL = DIFF_RTOL, DIFF_ATOL
 QUANTITIES = tuple(dict.fromkeys(c for name, cols in COLUMNS.items() for c in cols if c not in KEYS[name]))
 SAMPLE_LAST = np.iinfo(np.int64).max  # the sample rank of a step's update: after every sample of the step
 

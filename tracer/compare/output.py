@@ -11,7 +11,6 @@ from ..engine.trace import INT_COLUMNS, TEXT_COLUMNS
 from ..errors import TracerError
 from ..io.atomic import atomic_path, write_text
 from ..io.resources import render_template
-from ..io.workbooks import new_workbook
 from .diff import DiffResult
 
 MAX_HTML_ROWS = 20_000  # a browser page stays usable; the xlsx report holds every difference
@@ -134,6 +133,8 @@ def _write_html_report(result: DiffResult, path: Path, a_name: str, b_name: str)
 def _write_xlsx_report(result: DiffResult, path: Path, a_name: str, b_name: str) -> None:
 
     with atomic_path(path) as tmp:
+        from ..io.xlsxwriting import new_workbook  # XlsxWriter only for a workbook report
+
         wb = new_workbook(tmp, {"title": f"trace diff: {a_name} vs {b_name}"}, constant_memory=True)
         ws = wb.add_worksheet("summary")
         lines = [f"A: {a_name}", f"B: {b_name}", *format_result(result, max_rows=10).splitlines(), ""]

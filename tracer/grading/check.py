@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..model.fields import ascii_spelling
+from ..options import CHECK_RTOL
 from .answers import AnswerFileError, read_answers
 from .exercise import Exercise, Item
 from .mistakes import MISTAKES, mistake_values
@@ -30,7 +31,7 @@ from .numbers import Rounding, parse_number, rounded_in_stages, significant
 from .variants import variant_spec
 
 SCORING = ("correct", "rounded", "carried forward")
-DEFAULT_RTOL = 1e-4
+DEFAULT_RTOL = CHECK_RTOL
 SHOWN_UNKNOWN = 20  # unknown labels listed (with the closest known label) in a file's feedback
 SECONDS_PER_FILE = 60.0  # a student's file gets this long; a batch of hundreds stays quick
 MAX_ITEMS = 20_000  # quantities one file may ask to grade

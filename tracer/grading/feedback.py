@@ -15,7 +15,6 @@ from pathlib import Path
 
 from ..io.atomic import atomic_path, write_text
 from ..io.resources import render_template
-from ..io.workbooks import new_workbook
 from ..errors import TracerError, one_line
 from ..model.fields import FORMULA_START
 from .answers import AnswerFileError
@@ -113,6 +112,8 @@ def write_gradebook(results: list[Result], out_dir) -> list[Path]:
 def write_table(path: Path, sheet: str, columns: list[str], rows: list[list], notes: tuple = ()) -> None:
     """A one-sheet workbook (notes, then a table); text is written as text, so a student's '=...' never
     becomes a formula."""
+    from ..io.xlsxwriting import new_workbook  # XlsxWriter only when a grade book is written
+
     with atomic_path(path) as tmp:
         wb = new_workbook(tmp)
         ws = wb.add_worksheet(sheet)

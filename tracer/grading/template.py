@@ -13,8 +13,8 @@ from pathlib import Path
 
 from ..errors import TracerError
 from ..io.atomic import atomic_path
-from ..export.xlsx import paper_code
-from ..io.workbooks import new_workbook
+from ..options import paper_code
+from ..io.xlsxwriting import new_workbook
 from ..model.notation import profile
 from ..steps import describe_steps
 from .check import rounded_trace

@@ -8,8 +8,6 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
 PACKAGE = Path(__file__).resolve().parents[1]  # tracer/
 
 
@@ -40,8 +38,11 @@ def render_template(template: str, **data) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _environment() -> Environment:
-    """One Jinja2 environment per process: its templates are compiled once (a class's 500 feedback pages)."""
+def _environment():
+    """One Jinja2 environment per process: its templates are compiled once (a class's 500 feedback pages);
+    Jinja2 is imported only here, by what writes HTML."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
     return Environment(loader=FileSystemLoader(str(resource_dir("templates"))),
                        autoescape=select_autoescape(default=True, default_for_string=True),
                        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)

@@ -8,43 +8,18 @@ openpyxl inflates anything, and are read read-only, values only.
 """
 from __future__ import annotations
 
-import datetime as dt
-import io
 import warnings
 import zipfile
 from pathlib import Path
 
 import pandas as pd
-import xlsxwriter
 
 from ..engine.trace import COLUMNS, TEXT_COLUMNS, Trace, typed
 from ..errors import TracerError, TracerWarning
 
-CREATED = dt.datetime(2000, 1, 1)  # a fixed document date, so the same input gives the same bytes
 MAX_WORKBOOK_BYTES = 200 * 2**20  # workbooks can come from anywhere: refuse big files ...
 MAX_WORKBOOK_UNZIPPED = 2 * 2**30  # ... and zip bombs (an xlsx is a zip of XML)
 MAX_WORKBOOK_ROWS = 1_048_576  # Excel's own limit per sheet
-
-
-class SavedWorkbook(xlsxwriter.Workbook):
-    """An XlsxWriter workbook zipped in memory and saved to its path whole when closed: a full disk fails in
-    that one write, never inside the zip writer (whose own cleanup would print a second error at exit)."""
-
-    def __init__(self, path, options: dict):
-        self.path, self.buffer = Path(path), io.BytesIO()
-        super().__init__(self.buffer, options)
-
-    def close(self) -> None:
-        super().close()
-        self.path.write_bytes(self.buffer.getvalue())
-
-
-def new_workbook(path, properties: dict | None = None, **options) -> xlsxwriter.Workbook:
-    """An XlsxWriter workbook that writes text as text and carries a fixed date (plus `properties`)."""
-    wb = SavedWorkbook(path, {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-                              **options})
-    wb.set_properties({"created": CREATED, **(properties or {})})
-    return wb
 
 
 def check_size(path: Path, max_bytes: int, max_unpacked: int, what: str = "workbook") -> None:

@@ -11,9 +11,10 @@ cells: LibreOffice's threaded calculation of formula groups was seen to read suc
 were computed, as 0. The writer is XlsxWriter, because it stores a formula's cached value (openpyxl cannot,
 so viewers that do not recalculate would show nothing) and writes large sheets faster (docs/xlsx.md).
 """
-from .book import DIGITS, MAX_ROWS, check_workbook_options, check_workbook_size, write_workbook
-from .sheets import PAPER, PlainFormulaSheet, paper_code
+from ...options import DIGITS, MAX_ROWS, PAPER, paper_code
+from .book import check_workbook_size, write_workbook
+from .sheets import PlainFormulaSheet
 from .tables import write_trace_table
 
-__all__ = ["DIGITS", "MAX_ROWS", "PAPER", "PlainFormulaSheet", "check_workbook_options", "check_workbook_size",
+__all__ = ["DIGITS", "MAX_ROWS", "PAPER", "PlainFormulaSheet", "check_workbook_size",
            "paper_code", "write_trace_table", "write_workbook"]

@@ -6,17 +6,16 @@ import numpy as np
 
 from ...errors import TracerError
 from ...io.atomic import atomic_path
-from ...io.workbooks import new_workbook
+from ...io.xlsxwriting import new_workbook
 from ...model.notation import profile
 from ...model.plan import Plan
 from ...steps import select_steps
 from . import iterations, overview, tables, worked
 from . import sheets
 from ..numbers import decimals_for
-from .sheets import Formats, paper_code
+from ...options import DIGITS, MAX_ROWS, check_output_options
+from .sheets import Formats
 
-MAX_ROWS = 2_000  # per long sheet (iterations, trace tables): hundreds of iterations stay readable and quick
-DIGITS = 4  # significant digits shown (stored values keep full precision)
 
 
 def write_workbook(trace, path, formulas: bool = False, steps: str | None = None, notation: str | None = None,
@@ -36,15 +35,6 @@ def write_workbook(trace, path, formulas: bool = False, steps: str | None = None
         wb.close()
 
 
-def check_workbook_options(max_rows: int, digits: int, paper: str) -> None:
-    """The workbook's options, each refused in one line (checked before anything runs or is written)."""
-    if max_rows < 1:
-        raise TracerError("--max-rows", f"{max_rows} rows: give at least 1 (default {MAX_ROWS})")
-    if digits < 1:
-        raise TracerError("--digits", f"{digits} digits: use a number of significant digits >= 1")
-    paper_code(paper)
-
-
 def check_workbook_size(spec) -> None:
     """Refuse, before training, a network too wide for Excel's 16,384 columns: the iterations sheet has a column
     per weight for the weight, its gradient, its change and its new value (Book.check_width counts exactly)."""
@@ -59,7 +49,7 @@ class Book:
 
     def __init__(self, trace, formulas, steps, notation, max_rows, digits, paper):
         self.trace, self.spec = trace, trace.spec
-        check_workbook_options(max_rows, digits, paper)
+        check_output_options(max_rows, digits, paper)
         self.formulas, self.digits, self.paper = formulas, digits, paper
         self.max_rows = min(max_rows, sheets.EXCEL_ROWS - 3)  # header, blank row, note
         self.names = profile(notation, self.spec)

@@ -9,18 +9,11 @@ import re
 from xlsxwriter.worksheet import Worksheet
 
 from ...errors import TracerError
+from ...options import PAPER
 
 EXCEL_ROWS, EXCEL_COLS = 1_048_576, 16_384  # Excel's sheet size
-PAPER = {"a4": 9, "letter": 1}  # Excel's paper codes
 PRINT_WIDTH = 220  # characters of column width on one landscape page: about 70 % scale, 7.5 pt type
 PRINT_SCALE = 75  # % for sheets printed in column groups: 11 pt type prints at 8.25 pt
-
-
-def paper_code(paper: str) -> int:
-    """Excel's code of a paper size (--paper); an unknown one is refused in one line."""
-    if paper not in PAPER:
-        raise TracerError("--paper", f"unknown paper {paper!r}; use {' or '.join(PAPER)}")
-    return PAPER[paper]
 
 
 class ExactNumbers:
