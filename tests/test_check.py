@@ -467,7 +467,8 @@ def test_a_label_holding_the_separator_is_read_whole(tmp_path):
     assert "dE/dw_h1,i1" in right
     (tmp_path / "a.csv").write_text("".join(f"{label},{value}\n" for label, value in right.items()))
     result = check_file(spec, tmp_path / "a.csv")
-    assert (result.error, result.score) == ("", result.total) and not result.problems, result.problems
+    assert (result.error, result.score) == ("", result.total), result.problems
+    assert result.problems == ["no variant row: graded against mazur itself"]  # said, not silent
 
 
 def test_a_loose_spelling_that_fits_several_labels_matches_none():
@@ -477,3 +478,52 @@ def test_a_loose_spelling_that_fits_several_labels_matches_none():
     assert loose_match("?w_1", known) == (None, True)  # Δ or δ: not guessed
     assert loose_match("?w_2", known) == ("Δw_2", True)
     assert loose_match("dw_2", known) == ("Δw_2", False)
+
+
+def test_a_file_without_its_variant_row_is_matched_by_the_givens_it_repeats_or_refused(tmp_path):
+    """A class of 5 variants: a key whose variant row was deleted is matched by its givens (inputs, initial
+    weights); answers pasted without givens are refused in one line; a file with its row is found by it; the
+    grade book says how each variant was found."""
+    from tracer.grading.feedback import check_files, gradebook
+    from tracer.grading.template import write_variants
+    from tracer.grading.variants import variant_ids
+
+    write_variants(EKMAN, tmp_path / "v", 5, seed=4)
+    keys = sorted((tmp_path / "v" / "keys").glob("*.xlsx"))
+    wb = openpyxl.load_workbook(keys[2])
+    ws = wb["answers"]
+    ws.delete_rows([r[0].row for r in ws.iter_rows() if r[0].value == "variant"][0])
+    wb.save(tmp_path / "no-row.xlsx")
+    rows = [r for r in ws.iter_rows(values_only=True, max_col=2)]
+    pasted = openpyxl.Workbook()
+    for r in rows[[r[0] for r in rows].index("quantity") + 1:]:
+        pasted.active.append(list(r))
+    pasted.save(tmp_path / "pasted.xlsx")
+    variants = variant_ids(EKMAN, 5, 4)
+    results = check_files(EKMAN, [keys[0], tmp_path / "no-row.xlsx", tmp_path / "pasted.xlsx"], variants=variants,
+                          echo=lambda line: None)
+    assert [(r.variant, r.identified, r.score == r.total > 0) for r in results[:2]] == [
+        (variants[0], "its variant row", True), (variants[2], "the givens it repeats", True)]
+    assert results[2].error.startswith("no variant row and no givens to tell its variant by")
+    columns, book = gradebook(results)
+    assert columns[:3] == ["student file", "variant", "variant found by"]
+    assert [row[2] for row in book] == ["its variant row", "the givens it repeats", ""]
+    # without --variants the spec itself is meant, and the file's feedback says so
+    alone = check_file(EKMAN, tmp_path / "pasted.xlsx")
+    assert alone.identified == "the spec itself (no variant row)"
+    assert alone.problems[0] == "no variant row: graded against ekman itself" and alone.score < alone.total
+
+
+def test_check_takes_the_class_variants_on_the_command_line(tmp_path):
+    from tracer.grading.template import write_variants
+
+    write_variants(EKMAN, tmp_path / "v", 3, seed=2)
+    key = sorted((tmp_path / "v" / "keys").glob("*.xlsx"))[1]
+    wb = openpyxl.load_workbook(key)
+    ws = wb["answers"]
+    ws.delete_rows([r[0].row for r in ws.iter_rows() if r[0].value == "variant"][0])
+    wb.save(tmp_path / "bob.xlsx")
+    p = cli("check", "ekman", "bob.xlsx", "--variants", "3", "--seed", "2", cwd=tmp_path)
+    assert p.returncode == 0 and p.stdout.startswith("bob.xlsx [ekman:2:2]: 26/26"), p.stdout + p.stderr
+    p = cli("check", "ekman", "bob.xlsx", "--variants", "3", "--seed", "5", cwd=tmp_path)
+    assert "its givens match no variant of the 3" in p.stdout, p.stdout

@@ -148,6 +148,7 @@ def cmd_template(args) -> int:
 def cmd_check(args) -> int:
     """tracer check: one line per student; gradebook and feedback; 0 all correct, 1 some not."""
     from ..grading.feedback import check_files, write_feedback
+    from ..grading.variants import variant_ids
     from ..io.specfile import load_spec
 
     spec = load_spec(args.spec)
@@ -164,8 +165,9 @@ def cmd_check(args) -> int:
     books = {f"--out ({name})": Path(args.out) / name for name in ("gradebook.csv", "gradebook.xlsx")} \
         if args.out else {}
     distinct_outputs([given_file(args.spec), *args.answers, args.moodle_responses], {"--report": args.report, **books})
+    variants = variant_ids(spec, args.variants, args.seed, args.saturated) if args.variants else ()
     results = check_files(spec, args.answers, out_dir=args.out, rtol=args.rtol, rounding=rounding,
-                          notation=args.notation, moodle_responses=args.moodle_responses)
+                          notation=args.notation, moodle_responses=args.moodle_responses, variants=variants)
     if args.report:
         write_feedback(results[0], args.report)
     return EXIT_OK if all(r.all_correct for r in results) else EXIT_DIFFERENT

@@ -124,7 +124,8 @@ def parser(version: str = "") -> argparse.ArgumentParser:
                        description="Check answer files (.xlsx from `tracer template`, or .csv quantity,value) "
                                    "against the trace. Exit 0 all correct, 1 some not, 2 bad input.",
                        epilog="examples:\n  tracer check examples/ekman.yaml alice.xlsx --report alice.html\n"
-                              "  tracer check examples/frey-online.yaml answers/*.xlsx --out grades/ --round 2",
+                              "  tracer check examples/frey-online.yaml answers/*.xlsx --out grades/ --round 2\n"
+                              "  tracer check ekman answers/* --variants 30 --seed 1 --out grades/",
                        formatter_class=raw)
     c.add_argument("spec", help="spec file or bundled example name")
     c.add_argument("answers", nargs="*", help="students' answer files (.xlsx, .csv)")
@@ -140,6 +141,11 @@ def parser(version: str = "") -> argparse.ArgumentParser:
     c.add_argument("--digits", type=natural, metavar="N", help="decimals, the same as --round N (default: as many "
                                                               "as each answer shows, at least 2 significant)")
     c.add_argument("--notation", help="notation of the labels (default: the spec's)")
+    c.add_argument("--variants", type=positive, metavar="N", help="the class's N variants, as `tracer template "
+                                                                  "--variants N` made them: a file without its "
+                                                                  "variant row is matched by the givens it repeats")
+    c.add_argument("--seed", type=natural, default=0, help="with --variants: their seed (default 0)")
+    c.add_argument("--saturated", action="store_true", help="with --variants: they were made with --saturated")
     c.set_defaults(func=commands.cmd_check)
 
     rp = sub.add_parser("reports", help="write the reports of every bundled example",

@@ -38,6 +38,7 @@ class AnswerSheet:
     answers: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
+    givens: dict = field(default_factory=dict)  # the handout's given numbers the file repeats, above its answers
 
     def add(self, where: str, label: str, text: str | None) -> None:
         """Record an answer; a label answered twice keeps its first answer, with a note."""
@@ -109,8 +110,11 @@ def _read_csv(path: Path) -> AnswerSheet:
     header = next((n for n, row in enumerate(rows) if row and row[0].strip().lower() == "quantity"), None)
     sheet = AnswerSheet()
     for n, row in enumerate(rows, start=1):
-        if not row or not row[0].strip() or (header is not None and n <= header + 1 and row[0].strip() not in META):
+        if row and header is not None and n <= header + 1 and row[0].strip() not in META:
+            _given(sheet, row[0].strip(), row[1] if len(row) > 1 else None)
             continue  # the handout's title, instructions and givens above the answers, as the workbook has them
+        if not row or not row[0].strip():
+            continue
         label, value, more = _csv_label_and_value(row, delimiter)
         if more:
             sheet.problems.append(f"line {n}: more than two columns; only the second is the answer")
@@ -146,6 +150,16 @@ def _read_xlsx(path: Path) -> AnswerSheet:
         formulas.close()
 
 
+def _given(sheet: AnswerSheet, label: str, value) -> None:
+    """Keep a numeric row above the answers: a given the handout showed (it tells the file's variant)."""
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if isinstance(value, str):
+        parsed = parse_number(value)
+        number = parsed[0] if parsed is not None else None
+    if number is not None and label:
+        sheet.givens.setdefault(label, float(number))
+
+
 def _answer_sheet(names: list[str]) -> str:
     """The sheet holding the answers: 'answers', or a workbook's only sheet whatever it is called (renamed, or
     the answers pasted into a new workbook)."""
@@ -174,6 +188,8 @@ def _read_rows(rows, formula_rows) -> AnswerSheet:
             sheet.meta[first] = _text(value)
             continue
         if not started or first == "quantity":
+            if not started:
+                _given(sheet, first, value)
             started = started or first == "quantity"
             continue
         written = frow[1] if len(frow) > 1 else None

@@ -28,6 +28,7 @@ from .answers import AnswerFileError, read_answers
 from .exercise import Exercise, Item
 from .mistakes import MISTAKES, mistake_values
 from .numbers import Rounding, parse_number, rounded_in_stages, significant
+from .identify import ITSELF, identify
 from .variants import variant_spec
 
 SCORING = ("correct", "rounded", "carried forward")
@@ -62,6 +63,7 @@ class Result:
     problems: list = field(default_factory=list)
     error: str = ""
     unknown: list = field(default_factory=list)  # labels in the file that are no quantity of the exercise
+    identified: str = ""  # how the file's variant was found (tracer.grading.identify)
 
     @property
     def score(self) -> int:
@@ -260,11 +262,13 @@ def steps_answered(answers: dict) -> int:
 
 
 def check_file(spec, path, rtol: float = DEFAULT_RTOL, rounding: Rounding | None = None,
-               notation: str | None = None) -> Result:
+               notation: str | None = None, variants: tuple = (), known: dict | None = None) -> Result:
     """Grade one student file against its own variant; a bad file gives a Result with `error` set, never raises.
 
     The variant, notation and steps come from the file (as `tracer template` wrote them); `notation`
     overrides the file's. A file may claim only the steps its labels show, and gets SECONDS_PER_FILE.
+    `variants`: the class's variant ids, which a file without its variant row is matched against by the givens
+    it repeats (tracer.grading.identify); `known` keeps their givens across files.
     """
     result = Result(file=str(path))
     deadline = time.monotonic() + SECONDS_PER_FILE  # the whole file's work: reading, preparing, grading
@@ -277,13 +281,19 @@ def check_file(spec, path, rtol: float = DEFAULT_RTOL, rounding: Rounding | None
         result.error = f"cannot be read ({e.strerror or type(e).__name__})"
         return result
     result.problems = sheet.problems
-    vid = sheet.meta.get("variant")
-    result.variant = vid or spec.name
     steps = claimed_steps(sheet)
+    notation = notation or sheet.meta.get("notation")
+    try:
+        vid, result.identified = identify(spec, sheet, tuple(variants), steps, notation, {} if known is None else known)
+    except AnswerFileError as e:
+        result.error = str(e)
+        return result
+    result.variant = vid
+    if result.identified == ITSELF:  # said, never silent: in a class of variants this would be the wrong numbers
+        result.problems.insert(0, f"no variant row: graded against {spec.name} itself")
     try:
         result.marks = check_answers(variant_spec(spec, vid), sheet.answers, rtol=rtol, rounding=rounding,
-                                     notation=notation or sheet.meta.get("notation"), steps=steps,
-                                     deadline=deadline)
+                                     notation=notation, steps=steps, deadline=deadline)
     except TimeoutError:
         result.error = f"not graded: took longer than {SECONDS_PER_FILE:g} s"
         return result

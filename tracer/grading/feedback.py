@@ -87,8 +87,9 @@ def gradebook(results: list[Result]) -> tuple[list[str], list[list]]:
     rows = []
     for name, r in zip(student_names(results), results):
         status = {m.label: m.status + (f": {m.diagnosis}" if m.diagnosis else "") for m in r.marks}
-        rows.append([name, r.variant, r.score, r.total, r.error] + [status.get(label, "") for label in labels])
-    return ["student file", "variant", "score", "total", "error"] + labels, rows
+        rows.append([name, r.variant, r.identified, r.score, r.total, r.error] +
+                    [status.get(label, "") for label in labels])
+    return ["student file", "variant", "variant found by", "score", "total", "error"] + labels, rows
 
 
 def spreadsheet_safe(value):
@@ -167,15 +168,17 @@ def write_feedback(result: Result, path, name: str | None = None) -> Path:
 
 
 def check_files(spec, paths=(), out_dir=None, rtol: float = DEFAULT_RTOL, rounding: Rounding | None = None,
-                notation: str | None = None, echo=print, moodle_responses=None) -> list[Result]:
+                notation: str | None = None, echo=print, moodle_responses=None, variants: tuple = ()) -> list[Result]:
     """Grade many files, and the students of a Moodle responses report (one line each through `echo`); with
-    out_dir, the grade book and a feedback page each.
+    out_dir, the grade book and a feedback page each. `variants`: the class's variant ids (variant_ids), which
+    a file without its variant row is matched against by the givens it repeats.
 
     >>> check_files(load_spec("ekman"), ["alice.xlsx", "bob.csv"], out_dir="grades", rounding=Rounding.decimals(2))
     """
-    results = []
+    results, known = [], {}
     for path in paths:
-        result = check_file(spec, path, rtol=rtol, rounding=rounding, notation=notation)
+        result = check_file(spec, path, rtol=rtol, rounding=rounding, notation=notation, variants=variants,
+                            known=known)
         results.append(result)
         echo(summary_line(result))
     if moodle_responses is not None:

@@ -25,7 +25,8 @@ from .check import DEFAULT_RTOL
 from .exercise import Exercise
 from .mistakes import each_mistake
 from .numbers import Rounding
-from .template import given_rows, key_values
+from .exercise import given_rows
+from .template import key_values
 
 VARIANT_MARK = "variant:"  # "[variant: ekman:7:3]" in each question's text
 

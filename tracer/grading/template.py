@@ -18,42 +18,12 @@ from ..io.xlsxwriting import new_workbook
 from ..model.notation import profile
 from ..steps import describe_steps
 from .check import rounded_trace
-from .exercise import Exercise
+from .exercise import Exercise, given_rows
 from .numbers import Rounding
 from .variants import draw_variant, variant_id
 
 SHEET = "answers"
 HEADER = ("variant", "notation", "steps")  # rows 2-4: what `tracer check` needs to grade the file
-
-
-def given_rows(ex: Exercise, names) -> list[tuple[str, object]]:
-    """What the student is given: network, loss, update, the samples used and the weights before the steps."""
-    spec = ex.spec
-    rows = [(f"layer {l.name}", f"units {', '.join(l.units)}; activation {l.activation.describe()}; "
-                                f"{'bias' if l.bias else 'no bias'}") for l in spec.layers]
-    rows += [("loss", spec.loss.formula), ("update", names.profile.update),
-             ("training", f"{spec.training.mode}, batch size {spec.batch_size}, {spec.training.update_order} update"),
-             (names.label("eta", None, None), spec.learning_rate)]
-    if spec.weight_decay:
-        rows.append(("weight decay", spec.weight_decay))
-    if spec.momentum:
-        rows.append(("momentum", spec.momentum))
-    for d in sorted({d for s in ex.steps for d in ex.samples[s]}):
-        rows += [(f"sample {d}: {names.label('x', None, None, s)}", v) for s, v in zip(spec.inputs, spec.x[d - 1])]
-        rows += [(f"sample {d}: {names.label('target', spec.output.name, u)}", v)
-                 for u, v in zip(spec.output.units, spec.y[d - 1])]
-    starts = [s for s in ex.steps if s - 1 not in ex.steps]
-    for s in starts:
-        before = "" if starts == [1] else f"before step {s}: "
-        for l in spec.layers:
-            for j, u in enumerate(l.units):
-                for i, src in enumerate(l.sources):
-                    fixed = " (kept fixed)" if l.frozen[j, i] else ""
-                    rows.append((before + names.label("w", l.name, u, src) + fixed, ex.given(s, "w", l.name, u, src)))
-                    if spec.momentum and s > 1:
-                        rows.append((f"change of step {s - 1}: " + names.label("delta_w", l.name, u, src),
-                                     ex.given(s, "delta_w_prev", l.name, u, src)))
-    return rows
 
 
 def key_values(ex: Exercise, rounding: Rounding | None) -> dict:

@@ -22,6 +22,11 @@ def variant_id(spec, seed: int | None, index: int | None, saturated: bool = Fals
     return f"{spec.name}:{seed}:{index}" + (f":{SATURATED}" if saturated else "")
 
 
+def variant_ids(spec, n: int, seed: int, saturated: bool = False) -> tuple[str, ...]:
+    """The ids of the N variants `tracer template --variants N --seed S` draws."""
+    return tuple(variant_id(spec, seed, i, saturated) for i in range(1, n + 1))
+
+
 def variant_spec(spec, vid: str | None):
     """The spec of a variant id (the spec itself when the id is its name or empty)."""
     if not vid or vid == spec.name:
