@@ -390,6 +390,17 @@ def test_class_line_names_the_most_frequent_mistakes(tmp_path):
     assert lines[-1] == ("class: 3 of 3 files graded, mean score 90%; most frequent mistakes: sign flipped (2 students, "
                          "2 answers), learning rate not applied (1 student, 5 answers), 1/2 of the loss dropped "
                          "(1 student, 1 answer)")
+    # the grade book's sheet by quantity: which step the class got wrong, and how
+    check_files(EKMAN, [tmp_path / f"{n}.csv" for n in "abc"], out_dir=tmp_path / "g", echo=lambda line: None)
+    wb = openpyxl.load_workbook(tmp_path / "g" / "gradebook.xlsx")
+    rows = {r[0]: r for r in wb["by quantity"].iter_rows(values_only=True)}
+    assert rows["error term g"][1:] == (3, 1, pytest.approx(1 / 3), 2, 0, "sign flipped", 2)
+    assert rows["Δw_xg0"][1:] == (3, 2, pytest.approx(2 / 3), 1, 0, "learning rate not applied", 1)
+    assert rows["z_g"][1:4] == (3, 3, 1) and rows["z_g"][6] is None
+    for ws in wb.worksheets:  # read on screen and printed: header frozen, one page wide, landscape
+        assert ws.freeze_panes == "B2" and ws.auto_filter.ref
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToHeight == 0  # width: 1, the default
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
 
 
 @pytest.mark.parametrize("pair", [("g", "G"), ("é", "e\u0301"), ("a b", "a  b"), ("ｇ", "g")],

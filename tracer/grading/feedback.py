@@ -18,7 +18,7 @@ from ..io.resources import render_template
 from ..errors import TracerError, one_line
 from ..model.fields import FORMULA_START
 from .answers import AnswerFileError
-from .check import DEFAULT_RTOL, TOO_FEW_DIGITS, UNEXPLAINED, Result, check_file
+from .check import DEFAULT_RTOL, SCORING, TOO_FEW_DIGITS, UNEXPLAINED, Result, check_file
 from .responses import check_responses
 from .numbers import Rounding
 
@@ -99,39 +99,84 @@ def spreadsheet_safe(value):
     return value
 
 
+def by_quantity(results: list[Result]) -> tuple[list[str], list[list]]:
+    """A row per quantity: how many of the class got it right, and the mistake most of them made, so an
+    instructor sees which step the class got wrong."""
+    graded = [r for r in results if not r.error]
+    columns = ["quantity", "students", "right", "share right", "wrong", "blank", "most common mistake",
+               "students with it"]
+    rows = []
+    for label in dict.fromkeys(m.label for r in graded for m in r.marks):
+        marks = [m for r in graded for m in r.marks if m.label == label]
+        mistakes: dict = {}
+        for m in marks:
+            if m.status == "wrong" and m.diagnosis and m.diagnosis != UNEXPLAINED:
+                mistakes[m.diagnosis] = mistakes.get(m.diagnosis, 0) + 1
+        common = min(mistakes, key=lambda d: (-mistakes[d], d)) if mistakes else ""
+        right = sum(m.status in SCORING for m in marks)
+        rows.append([label, len(marks), right, right / len(marks) if marks else 0.0,
+                     sum(m.status in ("wrong", "unparseable") for m in marks), sum(m.status == "blank" for m in marks),
+                     common, mistakes.get(common, "")])
+    return columns, rows
+
+
+SCORE_COLUMNS = 6  # what the grade book prints: student file, variant, found by, score, total, error
+
+
 def write_gradebook(results: list[Result], out_dir) -> list[Path]:
-    """gradebook.csv and gradebook.xlsx in out_dir (atomically, byte-identical for the same results)."""
+    """gradebook.csv and gradebook.xlsx in out_dir (atomically, byte-identical for the same results); the
+    workbook also has a sheet `by quantity` (by_quantity). Both print one page wide: the grade book its score
+    columns (each quantity's status is on screen; the class's result per quantity prints from `by quantity`)."""
     out = Path(out_dir)
     columns, rows = gradebook(results)
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows([[spreadsheet_safe(v) for v in row] for row in [columns] + rows])
     write_text(out / "gradebook.csv", buf.getvalue())
-    write_table(out / "gradebook.xlsx", "gradebook", columns, rows)
+    write_tables(out / "gradebook.xlsx", [("gradebook", columns, rows, (), SCORE_COLUMNS),
+                                         ("by quantity", *by_quantity(results), ())])
     return [out / "gradebook.csv", out / "gradebook.xlsx"]
 
 
 def write_table(path: Path, sheet: str, columns: list[str], rows: list[list], notes: tuple = ()) -> None:
-    """A one-sheet workbook (notes, then a table); text is written as text, so a student's '=...' never
-    becomes a formula."""
+    """A one-sheet workbook (notes, then a table)."""
+    write_tables(path, [(sheet, columns, rows, notes)])
+
+
+def write_tables(path: Path, sheets: list[tuple]) -> None:
+    """A workbook of tables, each (sheet name, columns, rows, notes above it[, columns printed]): text is written
+    as text, so a
+    student's '=...' never becomes a formula; a bold wrapped header frozen with the first column, a filter,
+    columns as wide as their contents (10 to 40 characters), shares as percentages, printed landscape one page
+    wide with the header on every page."""
     from ..io.xlsxwriting import new_workbook  # XlsxWriter only when a grade book is written
 
     with atomic_path(path) as tmp:
         wb = new_workbook(tmp)
-        ws = wb.add_worksheet(sheet)
-        bold = wb.add_format({"bold": True})
-        for r, note in enumerate(notes):
-            ws.write_string(r, 0, note)
-        top = len(notes) + 1 if notes else 0
-        for c, name in enumerate(columns):
-            ws.write_string(top, c, name, bold)
-            ws.set_column(c, c, min(40, max(10, len(name) + 2)))
-        for r, row in enumerate(rows, start=top + 1):
-            for c, v in enumerate(row):
-                if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    ws.write_number(r, c, v)
-                elif v not in (None, ""):
-                    ws.write_string(r, c, str(v))
-        ws.freeze_panes(top + 1, 1)
+        bold = wb.add_format({"bold": True, "text_wrap": True, "valign": "top", "bottom": 1, "bg_color": "#DDEBF7"})
+        percent = wb.add_format({"num_format": "0%"})
+        for sheet, columns, rows, notes, *printed in sheets:
+            ws = wb.add_worksheet(sheet)
+            for r, note in enumerate(notes):
+                ws.write_string(r, 0, note)
+            top = len(notes) + 1 if notes else 0
+            for c, name in enumerate(columns):
+                ws.write_string(top, c, name, bold)
+                width = max([len(name) // 2 + 2] + [len(str(row[c])) + 2 for row in rows[:500] if c < len(row)])
+                ws.set_column(c, c, min(40, max(10, width)), percent if name.startswith("share") else None)
+            for r, row in enumerate(rows, start=top + 1):
+                for c, v in enumerate(row):
+                    if isinstance(v, (int, float)) and not isinstance(v, bool):
+                        ws.write_number(r, c, v)
+                    elif v not in (None, ""):
+                        ws.write_string(r, c, str(v))
+            ws.freeze_panes(top + 1, 1)
+            if columns:
+                ws.autofilter(top, 0, top + len(rows), len(columns) - 1)
+            ws.set_landscape()
+            ws.fit_to_pages(1, 0)
+            ws.repeat_rows(top)
+            if printed and len(columns) > printed[0]:
+                ws.print_area(0, 0, top + len(rows), printed[0] - 1)
         wb.close()
 
 
