@@ -296,7 +296,9 @@ def test_bad_student_files_are_reported_one_by_one(tmp_path):
 def test_a_file_of_another_notation_is_graded_in_its_own(tmp_path):
     """The workbook records its notation; check uses it, so labels of another course still match."""
     write_exercise(EKMAN, tmp_path / "generic.xlsx", key=True, notation="generic")
-    assert read_answers(tmp_path / "generic.xlsx").meta == {"variant": "ekman", "notation": "generic", "steps": "1"}
+    assert read_answers(tmp_path / "generic.xlsx").meta == {
+        "variant": "ekman", "notation": "generic", "steps": "1",
+        "rounding": "the digits each answer shows (at least 2 significant)"}
     assert check_file(EKMAN, tmp_path / "generic.xlsx").all_correct
     result = check_file(EKMAN, tmp_path / "generic.xlsx", notation="ekman")
     assert result.score < 3 and any("most labels do not match" in p for p in result.problems)
@@ -538,3 +540,19 @@ def test_check_takes_the_class_variants_on_the_command_line(tmp_path):
     assert p.returncode == 0 and p.stdout.startswith("bob.xlsx [ekman:2:2]: 26/26"), p.stdout + p.stderr
     p = cli("check", "ekman", "bob.xlsx", "--variants", "3", "--seed", "5", cwd=tmp_path)
     assert "its givens match no variant of the 3" in p.stdout, p.stdout
+
+
+def test_the_rounding_policy_travels_with_the_exercise(tmp_path):
+    """A key made with --round 3 is right under check without --round (the workbook carries the policy); a
+    different --round given to check overrides it, said first in the file's feedback."""
+    spec = tracer.load_spec(find_example("frey-online"))
+    assert cli("template", "frey-online", "--out", "ex.xlsx", "--key", "key.xlsx", "--round", "3",
+               cwd=tmp_path).returncode == 0
+    assert read_answers(tmp_path / "ex.xlsx").meta["rounding"] == "3 decimals"
+    result = check_file(spec, tmp_path / "key.xlsx")
+    assert result.score == result.total == 77 and not result.problems, result.problems
+    overridden = check_file(spec, tmp_path / "key.xlsx", rounding=tracer.Rounding.decimals(5))
+    assert overridden.problems[0] == "the exercise says rounding to 3 decimals; graded by 5 decimals as given"
+    assert overridden.score < overridden.total  # 3 decimals are too few where 5 are asked
+    assert tracer.Rounding.parse("4 significant digits") == tracer.Rounding.significant(4)
+    assert tracer.Rounding.parse("the digits each answer shows (at least 2 significant)") is None

@@ -47,8 +47,10 @@ def test_ekman_exercise_layout(tmp_path):
     assert [(ws[f"A{r}"].value, ws[f"B{r}"].value) for r in (2, 3, 4)] == \
         [("variant", "ekman"), ("notation", "ekman"), ("steps", "1")]
     assert wb.properties.keywords == "ekman"
-    assert {p.name: p.value for p in wb.custom_doc_props.props} == {"variant": "ekman", "notation": "ekman",
-                                                                     "steps": "1"}
+    assert {p.name: p.value for p in wb.custom_doc_props.props} == {
+        "variant": "ekman", "notation": "ekman", "steps": "1",
+        "rounding": "the digits each answer shows (at least 2 significant)"}
+    assert (ws["A7"].value, ws["B7"].value) == ("rounding", "the digits each answer shows (at least 2 significant)")
     # the book's initial weights, training example and learning rate are given
     assert {k: given[k] for k in ("w_xg0", "w_xg1", "w_xg2", "w_gf0", "w_gf1")} == \
         {"w_xg0": 0.3, "w_xg1": 0.6, "w_xg2": -0.1, "w_gf0": -0.2, "w_gf1": 0.5}

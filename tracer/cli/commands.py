@@ -127,7 +127,8 @@ def cmd_template(args) -> int:
         for option in ("moodle", "qti", "keys"):
             if getattr(args, option):
                 raise TracerError(f"--{option}", "needs --variants N (a quiz holds one question per variant)")
-        written = [write_exercise(spec, args.out, steps=steps, notation=args.notation, paper=args.paper)]
+        written = [write_exercise(spec, args.out, steps=steps, notation=args.notation, rounding=rounding,
+                                  paper=args.paper)]
         if args.key:
             written.append(write_exercise(spec, args.key, key=True, steps=steps, notation=args.notation,
                                           rounding=rounding, paper=args.paper))

@@ -24,7 +24,7 @@ MAX_BYTES = 5 * 2**20  # an answer sheet is a few kB; anything above 5 MB is not
 MAX_UNPACKED = 25 * 2**20  # refuse zip bombs: a workbook that inflates to more than 25 MB
 MAX_ROWS = 20_000
 SHEET = "answers"
-META = ("variant", "notation", "steps")
+META = ("variant", "notation", "steps", "rounding")
 
 
 class AnswerFileError(Exception):

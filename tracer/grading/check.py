@@ -289,6 +289,7 @@ def check_file(spec, path, rtol: float = DEFAULT_RTOL, rounding: Rounding | None
         result.error = str(e)
         return result
     result.variant = vid
+    rounding = class_policy(sheet.meta.get("rounding"), rounding, result.problems)
     if result.identified == ITSELF:  # said, never silent: in a class of variants this would be the wrong numbers
         result.problems.insert(0, f"no variant row: graded against {spec.name} itself")
     try:
@@ -313,6 +314,15 @@ def check_file(spec, path, rtol: float = DEFAULT_RTOL, rounding: Rounding | None
         result.problems.append("most labels do not match the exercise: were they changed, or is the file in "
                                "another notation (--notation)?")
     return result
+
+
+def class_policy(written: str | None, given: Rounding | None, problems: list) -> Rounding | None:
+    """The rounding a file is graded by: the one given to check, else the one the exercise carries (`written`,
+    its rounding row); a given one that differs from the file's is said first."""
+    own = Rounding.parse(written) if written else None
+    if given is not None and written and own != given:
+        problems.insert(0, f"the exercise says rounding to {written}; graded by {given.describe()} as given")
+    return given if given is not None else own
 
 
 def claimed_steps(sheet) -> str | None:

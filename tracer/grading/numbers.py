@@ -104,6 +104,16 @@ class Rounding:
             return round_half_up(value, self.n)
         return round_half_up(value, decimals_for_significant(value, self.n if self.kind == "significant" else keep))
 
+    @classmethod
+    def parse(cls, text) -> "Rounding | None":
+        """A policy as describe() writes it ('3 decimals', '4 significant digits'), as an exercise carries it;
+        None for any other text (as written)."""
+        found = re.fullmatch(r"\s*(\d{1,2}) (decimal|significant digit)s?\s*", str(text or ""))
+        if found is None:
+            return None
+        n = int(found.group(1))
+        return cls.decimals(n) if found.group(2) == "decimal" else cls.significant(n)
+
     def describe(self) -> str:
         if self.kind == "decimals":
             return f"{self.n} decimal{'s' * (self.n != 1)}"

@@ -24,6 +24,7 @@ from .variants import draw_variant, variant_id
 
 SHEET = "answers"
 HEADER = ("variant", "notation", "steps")  # rows 2-4: what `tracer check` needs to grade the file
+POLICY_ROW = 6  # row 7: the class's rounding, which `tracer check` grades by unless told otherwise
 
 
 def key_values(ex: Exercise, rounding: Rounding | None) -> dict:
@@ -54,7 +55,8 @@ def write_exercise(spec, path, key: bool = False, steps=1, notation: str | None 
     with atomic_path(path) as tmp:
         wb = new_workbook(tmp, {"title": spec.title or spec.name, "subject": kind, "keywords": vid,
                                 "comments": f"variant {vid}"}, in_memory=True)  # a small sheet: no temporary files
-        for name, value in zip(HEADER, (vid, names.profile.name, chosen)):
+        policy = (rounding or Rounding()).describe()
+        for name, value in (*zip(HEADER, (vid, names.profile.name, chosen)), ("rounding", policy)):
             wb.set_custom_property(name, value)
         ws = wb.add_worksheet(SHEET)
         bold = wb.add_format({"bold": True})
@@ -69,6 +71,8 @@ def write_exercise(spec, path, key: bool = False, steps=1, notation: str | None 
             ws.write_string(r, 0, name)
             ws.write_string(r, 1, value)
         ws.write_string(4, 0, spec.source or "")
+        ws.write_string(POLICY_ROW, 0, "rounding")
+        ws.write_string(POLICY_ROW, 1, policy)
         what = f"step{'s' * (len(ex.steps) > 1)} {chosen}"
         ws.write_string(5, 0, f"Compute {what} by hand and type each number into its green cell (a number, not "
                               "a formula). Keep the labels and this sheet's name.")
@@ -140,5 +144,5 @@ def write_variants(spec, out_dir, n: int, seed: int, steps=1, notation: str | No
         name = f"{spec.name}-variant-{index:02d}"
         for path, key in ((Path(out_dir) / f"{name}.xlsx", False), (keys / f"{name}-key.xlsx", True)):
             written.append(write_exercise(ex.spec, path, key=key, steps=steps, notation=notation, vid=vid,
-                                          rounding=rounding if key else None, paper=paper, exercise=ex))
+                                          rounding=rounding, paper=paper, exercise=ex))
     return written
