@@ -227,3 +227,48 @@ def test_names_in_cloze_syntax_add_no_blank_and_a_right_student_scores_full(tmp_
     assert main(["check", str(spec_file), "--moodle-responses", str(path), "--out", str(tmp_path / "g")]) == 0
     total = len(ex.items)
     assert f"{total}/{total}" in capsys.readouterr().out
+
+
+def first_match(alternatives, typed: float):
+    """The answer Moodle marks a typed number with: the first whose absolute tolerance holds it."""
+    return next((a for a in alternatives if abs(typed - a[1]) <= a[2] * (1 + 1e-12)), None)
+
+
+@pytest.mark.parametrize("example", ["frey-batch", "mazur"])
+def test_a_mistake_typed_to_the_asked_precision_gets_its_own_feedback(example, tmp_path):
+    """Each mistake's answer has its own tolerance, half a unit of its own 5th significant digit: a student
+    who types the mistaken value to 5 significant digits is told the mistake (it used to get the right
+    answer's tolerance: 158 of 4,717 frey-batch mistakes fell to a plain "Incorrect"). A mistake that rounds
+    into the right answer is left out, and the question's general feedback names it."""
+    assert main(["template", str(find_example(example)), "--variants", "2", "--out", str(tmp_path / "ex"),
+                 "--moodle", str(tmp_path / "quiz.xml"), "--sig", "5"]) == 0
+    checked = 0
+    for q in ET.parse(tmp_path / "quiz.xml").getroot().findall("question")[1:]:
+        for alternatives in blanks(q.find("questiontext/text").text):
+            for alternative in alternatives:
+                typed = float(f"{alternative[1]:.5g}")
+                assert first_match(alternatives, typed) == alternative, (alternative, typed)
+                checked += alternative[0] == 0.0
+    assert checked > 50
+
+
+def test_mistakes_that_round_into_the_right_answer_are_named_in_the_general_feedback(tmp_path):
+    """To 2 decimals some mistakes give the right answer's value (Ekman's error term g without its derivative,
+    1 - y_g^2 near 1): they are no wrong answer of their blank, and the question's general feedback names them;
+    each named one is checked to be within half a unit of the 2nd decimal of the right value."""
+    assert main(["template", "ekman", "--variants", "1", "--out", str(tmp_path / "ex"),
+                 "--moodle", str(tmp_path / "quiz.xml"), "--round", "2"]) == 0
+    question = ET.parse(tmp_path / "quiz.xml").getroot().findall("question")[1]
+    note = question.find("generalfeedback/text").text
+    assert note.startswith("Not told apart from the right answer at this precision")
+    ex = Exercise(variant_spec(tracer.load_spec("ekman"), question.find("idnumber").text), 1, None)
+    items = {item.label: item for item in ex.items}
+    exact_get = lambda kind, *key: ex.exact[(kind, *key)]
+    named = [part.split(": ", 1) for part in note.split("): ", 1)[1].split("; ")]
+    assert named
+    for label, mistakes in named:
+        right = ex.exact[items[label].key]
+        for name in mistakes.split(", "):
+            mistake = next(m for m in MISTAKES if m.name == name)
+            assert any(abs(v - right) <= 0.005 for v in mistake_values(mistake, ex, items[label], exact_get)), \
+                (label, name)

@@ -50,22 +50,31 @@ def number(value: float) -> str:
 
 
 def quiz_items(ex: Exercise, rounding: Rounding | None) -> list[dict]:
-    """Per quantity: label, the right answers (exact, and as computed by hand), the margin, and each classic
-    mistake's value with its name and why."""
+    """Per quantity: label, the right answers (exact, and as computed by hand), the margin, each classic
+    mistake's value with its own margin (its value at the asked precision), name and why, and the mistakes
+    that cannot be told apart from a right answer at that precision (left out of the wrong answers)."""
     hand = key_values(ex, rounding) if rounding is not None else ex.exact
     exact_get = lambda kind, *key: ex.exact[(kind, *key)]
     out, known = [], {}  # each op's substitutes, made once for the exercise
     for item in ex.items:
         value = ex.exact[item.key]
-        right = [value] + ([hand[item.key]] if abs(hand[item.key] - value) > tolerance(value, rounding) else [])
         margin = tolerance(value, rounding)
-        wrong, seen = [], list(right)
+        right = [value] + ([hand[item.key]] if abs(hand[item.key] - value) > margin else [])
+        wrong, indistinct = [], []
+        taken = [(v, margin) for v in right]  # answers so far, each with its margin
         for mistake, candidates in each_mistake(ex, item, exact_get, known=known):
             for c in candidates:
-                if math.isfinite(c) and all(abs(c - s) > margin for s in seen):
-                    wrong.append((c, mistake.name, mistake.explain))
-                    seen.append(c)
-        out.append({"label": item.label, "right": right, "margin": margin, "wrong": wrong})
+                if not math.isfinite(c):
+                    continue
+                own = tolerance(c, rounding)
+                near = [v for v, m in taken if abs(c - v) <= max(m, own)]
+                if any(v in right for v in near):
+                    indistinct.append(mistake.name)
+                elif not near:
+                    wrong.append((c, own, mistake.name, mistake.explain))
+                    taken.append((c, own))
+        out.append({"label": item.label, "right": right, "margin": margin, "wrong": wrong,
+                    "indistinct": list(dict.fromkeys(indistinct))})
     return out
 
 
@@ -80,7 +89,8 @@ def cloze(quantity: dict) -> str:
     """One NUMERICAL blank in Moodle's Cloze syntax: the right answers, then 0 % answers naming mistakes."""
     margin = number(quantity["margin"])
     parts = [f"={number(v)}:{margin}#right" for v in quantity["right"]]
-    parts += [f"%0%{number(v)}:{margin}#{_feedback(name + ': ' + why)}" for v, name, why in quantity["wrong"]]
+    parts += [f"%0%{number(v)}:{number(own)}#{_feedback(name + ': ' + why)}"
+              for v, own, name, why in quantity["wrong"]]
     return "{1:NUMERICAL:" + "~".join(parts) + "}"
 
 
@@ -99,13 +109,16 @@ def moodle_question(ex: Exercise, vid: str, items: list[dict], rounding: Roundin
     """One variant (its quiz_items) as a Moodle Cloze question (XML)."""
     how = f"rounded to {rounding.describe()}" if rounding is not None else f"to a relative {rtol:g}"
     rows = "".join(f"<tr><td>{_text(q['label'])}</td><td>{cloze(q)}</td></tr>" for q in items)
+    apart = "; ".join(f"{q['label']}: {', '.join(q['indistinct'])}" for q in items if q["indistinct"])
+    note = (f"Not told apart from the right answer at this precision (a student making them is marked right): "
+            f"{apart}") if apart else ""
     body = (f"<p>{_text(ex.spec.title or ex.spec.name)}: compute step{'s' * (len(ex.steps) > 1)} "
             f"{_text(', '.join(map(str, ex.steps)))} by hand and enter each number {_text(how)}. "
             f"{_text(marks(vid, ex))}</p>{given_table(ex, ex.names)}"
             f"<table border='1'><tr><th>quantity</th><th>answer</th></tr>{rows}</table>")
     return (f'  <question type="cloze">\n    <name><text>{escape(vid)}</text></name>\n'
             f'    <questiontext format="html"><text><![CDATA[{body}]]></text></questiontext>\n'
-            f'    <generalfeedback format="html"><text></text></generalfeedback>\n'
+            f'    <generalfeedback format="html"><text>{_text(note)}</text></generalfeedback>\n'
             f'    <penalty>0</penalty>\n    <hidden>0</hidden>\n    <idnumber>{escape(vid)}</idnumber>\n'
             f'  </question>\n')
 
