@@ -21,7 +21,6 @@ import pytest
 import tracer
 from tracer.cli import main
 from tracer.grading.exercise import Exercise
-from tracer.grading.lms import scale_of
 from tracer.grading.mistakes import MISTAKES, mistake_values
 from tracer.grading.variants import variant_spec
 from tracer.io.resources import find_example
@@ -114,7 +113,8 @@ def test_qti_package_has_one_assessment_per_variant_with_margins(quizzes):
             assessment = root.find("q:assessment", ns)
             vid = assessment.get("title")
             ex = exercise_of(vid)
-            items = assessment.findall("q:section/q:item", ns)
+            given, *items = assessment.findall("q:section/q:item", ns)
+            assert given.get("title") == "given" and "<table" in given.find(".//q:mattext", ns).text
             assert len(items) == len(ex.items)
             for item, quantity in zip(items, ex.items):
                 meta = {f.find("q:fieldlabel", ns).text: f.find("q:fieldentry", ns).text
@@ -122,13 +122,12 @@ def test_qti_package_has_one_assessment_per_variant_with_margins(quizzes):
                 assert meta["question_type"] == "numerical_question"
                 assert item.find(".//q:response_str/q:render_fib", ns).get("fibtype") == "Decimal"
                 value = ex.exact[quantity.key]
-                k = scale_of(value)
-                assert item.get("title") == quantity.label + (f" × 10^{k}" if k else "")
+                assert item.get("title") == quantity.label  # --round 4: Canvas's four decimals hold it unscaled
                 lo = float(item.find(".//q:vargte", ns).text)
                 hi = float(item.find(".//q:varlte", ns).text)
-                assert lo <= value * 10 ** k <= hi and hi - lo == pytest.approx(1e-4 * 10 ** k)
-                assert k == 0 or abs(value * 10 ** k) >= 1  # Canvas's four decimals keep its digits
-                assert f"[variant: {vid}]" in item.find(".//q:mattext", ns).text
+                assert lo <= value <= hi and hi - lo == pytest.approx(1e-4)
+                text = item.find(".//q:mattext", ns).text
+                assert f"[variant: {vid}]" in text and "rounded to 4 decimals" in text and "<table" not in text
 
 
 def test_quizzes_are_deterministic(quizzes, tmp_path):
@@ -272,3 +271,31 @@ def test_mistakes_that_round_into_the_right_answer_are_named_in_the_general_feed
             mistake = next(m for m in MISTAKES if m.name == name)
             assert any(abs(v - right) <= 0.005 for v in mistake_values(mistake, ex, items[label], exact_get)), \
                 (label, name)
+
+
+def test_canvas_asks_each_quantity_in_one_unit_across_the_quiz_and_refuses_what_it_cannot_grade(tmp_path):
+    """--sig 4: a quantity is asked in the same unit of 10^k in every variant, large enough that Canvas's four
+    decimals keep 4 significant digits of every variant's value; --round 5 is refused for Canvas in one line."""
+    assert main(["template", "frey-online", "--variants", "6", "--out", str(tmp_path / "ex"),
+                 "--qti", str(tmp_path / "quiz.zip"), "--sig", "4"]) == 0
+    ns = {"q": "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"}
+    units: dict = {}
+    with zipfile.ZipFile(tmp_path / "quiz.zip") as z:
+        for name in sorted(n for n in z.namelist() if n != "imsmanifest.xml"):
+            assessment = ET.fromstring(z.read(name)).find("q:assessment", ns)
+            ex = exercise_of_spec("frey-online", assessment.get("title"))
+            for item, quantity in zip(assessment.findall("q:section/q:item", ns)[1:], ex.items):
+                k = int(item.get("title").split("10^")[1]) if "10^" in item.get("title") else 0
+                units.setdefault(quantity.label, set()).add(k)
+                value = ex.exact[quantity.key] * 10 ** k
+                assert value == 0 or abs(value) >= 0.1, (quantity.label, k)  # 4 decimals of it: 4 significant digits
+                assert "rounded to 4 significant digits" in item.find(".//q:mattext", ns).text
+    assert all(len(ks) == 1 for ks in units.values()), units  # one unit per quantity
+    assert any(ks != {0} for ks in units.values())
+    status = main(["template", "frey-online", "--variants", "2", "--out", str(tmp_path / "ex5"),
+                   "--qti", str(tmp_path / "q5.zip"), "--round", "5"])
+    assert status == 2 and not (tmp_path / "ex5").exists() and not (tmp_path / "q5.zip").exists()
+
+
+def exercise_of_spec(name: str, vid: str) -> Exercise:
+    return Exercise(variant_spec(tracer.load_spec(find_example(name)), vid), 1, None)

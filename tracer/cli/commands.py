@@ -110,7 +110,7 @@ def tolerances(values: list[str], default: float, option: str) -> tuple[float, d
 
 def cmd_template(args) -> int:
     """tracer template: the exercise workbook, its key, or N variants with keys (and LMS quizzes)."""
-    from ..grading.lms import write_quizzes
+    from ..grading.lms import check_canvas_policy, write_quizzes
     from ..grading.template import keys_folder, variant_exercises, write_exercise, write_variants
     from ..io.specfile import load_spec
 
@@ -123,6 +123,8 @@ def cmd_template(args) -> int:
     for path in (args.moodle, args.qti):  # checked before the variants are written, not after
         if path is not None:
             output_target(path)
+    if args.qti is not None:
+        check_canvas_policy(rounding)
     if args.variants is None:
         for option in ("moodle", "qti", "keys"):
             if getattr(args, option):

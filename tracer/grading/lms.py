@@ -4,9 +4,10 @@ and (Moodle) the classic mistakes as wrong answers that name themselves.
 - Moodle XML: one Cloze question per variant (`{1:NUMERICAL:=value:tolerance#feedback~%0%wrong:tolerance#why}`
   per quantity, Moodle's multianswer syntax); each classic mistake's value is a 0 % answer whose feedback names
   the mistake, so students see why and Moodle's reports show how often each mistake was made.
-- QTI 1.2 (Canvas): one assessment per variant, one numerical question per quantity with its margin. Canvas
-  keeps four decimals of a numerical answer, so a quantity smaller than 1 in size is asked in a scaled unit
-  (`Δw_xg2 × 10^4`), keeping its significant digits.
+- QTI 1.2 (Canvas): one assessment per variant, the givens once at the top, one numerical question per quantity
+  with its margin. Canvas keeps four decimals of a numerical answer, so under a significant-digits policy a
+  small quantity is asked in a scaled unit (`Δw_xg2 × 10^4`), one unit per quantity across the quiz; a
+  decimals policy needs none, and more than four decimals are refused for Canvas.
 The variant id is written into every question, so `tracer check --moodle-responses` can grade Moodle's
 responses report against each student's own numbers.
 """
@@ -19,6 +20,7 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from ..errors import TracerError
 from ..io.atomic import atomic_path, write_text
 from ..steps import describe_steps
 from .check import DEFAULT_RTOL
@@ -107,7 +109,7 @@ def _text(text: str) -> str:
 
 def moodle_question(ex: Exercise, vid: str, items: list[dict], rounding: Rounding | None, rtol: float) -> str:
     """One variant (its quiz_items) as a Moodle Cloze question (XML)."""
-    how = f"rounded to {rounding.describe()}" if rounding is not None else f"to a relative {rtol:g}"
+    how = instruction(rounding) if rtol == DEFAULT_RTOL else f"to a relative {rtol:g}"
     rows = "".join(f"<tr><td>{_text(q['label'])}</td><td>{cloze(q)}</td></tr>" for q in items)
     apart = "; ".join(f"{q['label']}: {', '.join(q['indistinct'])}" for q in items if q["indistinct"])
     note = (f"Not told apart from the right answer at this precision (a student making them is marked right): "
@@ -134,18 +136,47 @@ def write_moodle(path, spec, exercises: list[tuple[str, Exercise, list]], roundi
     return Path(path)
 
 
-def scale_of(value: float) -> int:
-    """The power of ten a quantity smaller than 1 in size is asked in, so Canvas's four decimals keep its
-    digits (0 for quantities of size 1 or more, and for 0)."""
-    if value == 0 or abs(value) >= 1 or not math.isfinite(value):
+CANVAS_DECIMALS = 4  # Canvas keeps four decimals of a numerical answer
+WRITTEN_DIGITS = 5  # significant digits that meet the relative 1e-4 of the policy 'as written' (at most 5e-5)
+
+
+def check_canvas_policy(rounding: Rounding | None) -> None:
+    """Refuse, before anything is written, a policy Canvas cannot grade: more decimals than it keeps."""
+    if rounding is not None and rounding.kind == "decimals" and rounding.n > CANVAS_DECIMALS:
+        raise TracerError("--qti", f"Canvas keeps {CANVAS_DECIMALS} decimals of an answer, so --round {rounding.n} "
+                                   f"cannot be graded there; use --round {CANVAS_DECIMALS} or --sig {rounding.n}")
+
+
+def scale_of(value: float, digits: int = WRITTEN_DIGITS) -> int:
+    """The power of ten a quantity is asked in so that Canvas's four decimals keep `digits` significant digits
+    of it (0 where they already do, and for 0)."""
+    if value == 0 or not math.isfinite(value):
         return 0
-    k = -math.floor(math.log10(abs(value)))
-    return k + 1 if abs(value) * 10 ** k < 1 else k  # log10 of 0.0999... may round to -1
+    return max(0, digits - CANVAS_DECIMALS - math.floor(math.log10(abs(value))) - 1)
 
 
-def qti_item(ident: str, mark: str, label: str, quantity: dict, intro: str) -> str:
-    """One Canvas numerical question (QTI 1.2 item) with its margin, in a scaled unit where needed."""
-    k = scale_of(quantity["right"][0])
+def canvas_scales(quizzes: list, rounding: Rounding | None) -> dict:
+    """One power of ten per quantity across the whole quiz, the largest any variant needs (none under a
+    decimals policy, which Canvas's four decimals hold as it is)."""
+    if rounding is not None and rounding.kind == "decimals":
+        return {}
+    digits = rounding.n if rounding is not None else WRITTEN_DIGITS
+    scales: dict = {}
+    for _, _, items in quizzes:
+        for q in items:
+            scales[q["label"]] = max(scales.get(q["label"], 0), scale_of(q["right"][0], digits))
+    return scales
+
+
+def instruction(rounding: Rounding | None) -> str:
+    """What the student is told, matching the margin: the policy, or five significant digits for the relative
+    tolerance of 1e-4."""
+    return f"rounded to {rounding.describe()}" if rounding is not None else \
+        f"to at least {WRITTEN_DIGITS} significant digits"
+
+
+def qti_item(ident: str, mark: str, label: str, quantity: dict, intro: str, k: int) -> str:
+    """One Canvas numerical question (QTI 1.2 item) with its margin, in the quantity's unit of 10^k."""
     unit = f" × 10^{k}" if k else ""
     text = f"<p>{intro}</p><p><strong>{escape(label)}{unit}</strong> = ? {escape(mark)}</p>"
     conditions = []
@@ -168,24 +199,37 @@ def qti_item(ident: str, mark: str, label: str, quantity: dict, intro: str) -> s
             f'{"".join(conditions)}</resprocessing></item>')
 
 
-def qti_assessment(ident: str, vid: str, ex: Exercise, items: list[dict], rounding: Rounding | None) -> str:
-    """One variant (its quiz_items) as a QTI 1.2 assessment: its numerical questions in worked-example order."""
-    how = f"rounded to {rounding.describe()}" if rounding is not None else "to four significant digits"
-    intro = (f"{escape(ex.spec.title or ex.spec.name)}, variant {escape(vid)}: enter the value {escape(how)}. "
-             f"{given_table(ex, ex.names)}")
-    items = "".join(qti_item(f"{ident}_{n}", marks(vid, ex), q["label"], q, intro)
-                    for n, q in enumerate(items, start=1))
+def qti_givens(ident: str, text: str) -> str:
+    """The givens once, at the top of the quiz: a text item, no answer."""
+    return (f'<item ident={quoteattr(ident)} title="given"><itemmetadata><qtimetadata><qtimetadatafield>'
+            f'<fieldlabel>question_type</fieldlabel><fieldentry>text_only_question</fieldentry></qtimetadatafield>'
+            f'<qtimetadatafield><fieldlabel>points_possible</fieldlabel><fieldentry>0</fieldentry>'
+            f'</qtimetadatafield></qtimetadata></itemmetadata><presentation><material>'
+            f'<mattext texttype="text/html">{escape(text)}</mattext></material></presentation></item>')
+
+
+def qti_assessment(ident: str, vid: str, ex: Exercise, items: list[dict], rounding: Rounding | None,
+                   scales: dict) -> str:
+    """One variant (its quiz_items) as a QTI 1.2 assessment: the givens once, then its numerical questions in
+    worked-example order, each quantity in its unit across the quiz (`scales`)."""
+    title = escape(ex.spec.title or ex.spec.name)
+    givens = qti_givens(f"{ident}_0", f"<p>{title}, variant {escape(vid)}: the given numbers.</p>"
+                                      f"{given_table(ex, ex.names)}")
+    intro = f"{title}, variant {escape(vid)}: enter the value {escape(instruction(rounding))}."
+    questions = "".join(qti_item(f"{ident}_{n}", marks(vid, ex), q["label"], q, intro, scales.get(q["label"], 0))
+                        for n, q in enumerate(items, start=1))
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<questestinterop xmlns="http://www.imsglobal.org/xsd/'
             f'ims_qtiasiv1p2"><assessment ident={quoteattr(ident)} title={quoteattr(vid)}>'
-            f'<section ident="root_section">{items}</section></assessment></questestinterop>\n')
+            f'<section ident="root_section">{givens}{questions}</section></assessment></questestinterop>\n')
 
 
 def write_qti(path, spec, exercises: list[tuple[str, Exercise, list]], rounding: Rounding | None) -> Path:
     """A QTI 1.2 content package (.zip): the manifest and one assessment per variant (deterministic bytes)."""
     files, resources = {}, []
+    scales = canvas_scales(exercises, rounding)
     for n, (vid, ex, items) in enumerate(exercises, start=1):
         ident = f"{spec.name.replace('.', '_')}_variant_{n:02d}"
-        files[f"{ident}.xml"] = qti_assessment(ident, vid, ex, items, rounding)
+        files[f"{ident}.xml"] = qti_assessment(ident, vid, ex, items, rounding, scales)
         resources.append(f'<resource identifier="res_{ident}" type="imsqti_xmlv1p2" href="{ident}.xml">'
                          f'<file href="{ident}.xml"/></resource>')
     files["imsmanifest.xml"] = (
