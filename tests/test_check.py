@@ -556,3 +556,29 @@ def test_the_rounding_policy_travels_with_the_exercise(tmp_path):
     assert overridden.score < overridden.total  # 3 decimals are too few where 5 are asked
     assert tracer.Rounding.parse("4 significant digits") == tracer.Rounding.significant(4)
     assert tracer.Rounding.parse("the digits each answer shows (at least 2 significant)") is None
+
+
+def test_truncation_is_named_and_the_policy_says_whether_it_costs_marks():
+    """Ekman's y_f = 0.41939... to 3 decimals is 0.419, z_f = -0.32246... is -0.322: take a quantity whose 4th
+    decimal is 5 or more, so that cutting it off gives another number than rounding."""
+    right = {label: float(v) for label, v in key(EKMAN).items()}
+    label = next(l for l, v in right.items() if int(abs(v) * 10_000) % 10 >= 5)
+    cut = math.trunc(right[label] * 1000) / 1000
+    answers = {**{l: f"{v:.3f}" for l, v in right.items()}, label: f"{cut:.3f}"}
+    mark = marks(EKMAN, answers, rounding=tracer.Rounding.decimals(3))[label]
+    assert (mark.status, mark.diagnosis) == ("wrong", "truncated instead of rounded"), (label, mark)
+    lenient = marks(EKMAN, answers, rounding=tracer.Rounding.decimals(3, truncation=True))[label]
+    assert (lenient.status, lenient.diagnosis) == ("rounded", "truncated instead of rounded")
+    assert tracer.Rounding.parse("3 decimals, truncation accepted") == tracer.Rounding.decimals(3, True)
+
+
+def test_too_few_digits_is_named_from_the_students_own_earlier_values():
+    """Under --round 3 a 2-decimal answer that is the student's own earlier values' result, rounded, is
+    'rounded to too few digits', not 'not explained' (the issue's 1.58 for 1.575)."""
+    right = {label: float(v) for label, v in key(EKMAN).items()}
+    answers = {l: f"{v:.3f}" for l, v in right.items()}
+    answers["z_g"] = "-0.300"  # an earlier slip: y_g and what follows are computed from it
+    y_g = math.tanh(-0.3)
+    answers["y_g"] = f"{y_g:.2f}"  # from the student's own z_g, to 2 decimals only
+    mark = marks(EKMAN, answers, rounding=tracer.Rounding.decimals(3))["y_g"]
+    assert (mark.status, mark.diagnosis) == ("wrong", "rounded to too few digits"), mark

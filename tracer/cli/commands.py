@@ -184,9 +184,12 @@ def class_rounding(args):
     decimals = args.round if args.round is not None else getattr(args, "digits", None)
     if decimals is not None and args.sig is not None:
         raise TracerError("--round/--sig", "give one rounding policy: N decimals or N significant digits")
+    truncation = getattr(args, "accept_truncation", False)
+    if truncation and decimals is None and args.sig is None:
+        raise TracerError("--accept-truncation", "goes with a rounding policy: --round N or --sig N")
     if decimals is not None:
-        return Rounding.decimals(decimals)
-    return Rounding.significant(args.sig) if args.sig is not None else None
+        return Rounding.decimals(decimals, truncation)
+    return Rounding.significant(args.sig, truncation) if args.sig is not None else None
 
 
 def given_file(source) -> str | None:

@@ -115,6 +115,8 @@ def parser(version: str = "") -> argparse.ArgumentParser:
                                                              "to N decimals (next to the exact values); the quiz's "
                                                              "tolerance")
     t.add_argument("--sig", type=positive, metavar="N", help="the same with N significant digits")
+    t.add_argument("--accept-truncation", action="store_true", help="with --round or --sig: the class accepts "
+                                                                   "values cut off instead of rounded")
     t.add_argument("--moodle", metavar="FILE", help="with --variants: a Moodle XML quiz, one question per variant")
     t.add_argument("--qti", metavar="FILE", help="with --variants: a QTI 1.2 package (.zip) that Canvas imports")
     t.add_argument("--paper", default="a4", help="paper of the workbooks' page setup: a4 (default) or letter")
@@ -141,6 +143,8 @@ def parser(version: str = "") -> argparse.ArgumentParser:
     c.add_argument("--digits", type=natural, metavar="N", help="decimals, the same as --round N (default: as many "
                                                               "as each answer shows, at least 2 significant)")
     c.add_argument("--notation", help="notation of the labels (default: the spec's)")
+    c.add_argument("--accept-truncation", action="store_true", help="with --round or --sig: a value cut off "
+                                                                   "instead of rounded is right (named either way)")
     c.add_argument("--variants", type=positive, metavar="N", help="the class's N variants, as `tracer template "
                                                                   "--variants N` made them: a file without its "
                                                                   "variant row is matched by the givens it repeats")

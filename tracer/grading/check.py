@@ -27,7 +27,7 @@ from ..options import CHECK_RTOL
 from .answers import AnswerFileError, read_answers
 from .exercise import Exercise, Item
 from .mistakes import MISTAKES, mistake_values
-from .numbers import Rounding, parse_number, rounded_in_stages, significant
+from .numbers import Rounding, parse_number, round_half_up, rounded_in_stages, significant, truncated
 from .identify import ITSELF, identify
 from .variants import variant_spec
 
@@ -37,6 +37,7 @@ SHOWN_UNKNOWN = 20  # unknown labels listed (with the closest known label) in a 
 SECONDS_PER_FILE = 60.0  # a student's file gets this long; a batch of hundreds stays quick
 MAX_ITEMS = 20_000  # quantities one file may ask to grade
 UNEXPLAINED = "not explained by a known mistake"
+TRUNCATED = "truncated instead of rounded"
 TOO_FEW_DIGITS = "rounded to too few digits"
 
 
@@ -199,11 +200,19 @@ def judge(mark: Mark, item: Item, got, policy: Rounding, rtol: float, exact: flo
     else:
         mark.status = "wrong"
         places = max(written, 0)
-        if any(math.isfinite(t) and abs(value - round(t, places)) <= 0.5 * 10.0 ** -places * (1 + 1e-9)
-               for t in (exact, hand)):
+        targets = [t for t in (exact, hand, mark.from_own) if t is not None and math.isfinite(t)]
+        cut = next((t for t in targets if truncated(value, t, places)), None)
+        if any(abs(value - round(t, places)) <= 0.5 * 10.0 ** -places * (1 + 1e-9) for t in targets):
             mark.diagnosis, mark.explain = TOO_FEW_DIGITS, (
                 f"{_show(exact)} rounded to {places} decimal{'s' * (places != 1)} is {value:g}, but the class "
                 f"rounds to {policy.describe()}")
+        elif cut is not None:  # named whether or not the class accepts it
+            if policy.truncation and places >= policy.places(cut, written):
+                mark.status = "rounded"
+            mark.diagnosis, mark.explain = TRUNCATED, (
+                f"{_show(cut)} is {round_half_up(cut, places):.{places}f} rounded to {places} decimal"
+                f"{'s' * (places != 1)}; {value:.{places}f} cuts it off" +
+                ("; the class accepts that" if mark.status == "rounded" else ""))
         else:
             mark.diagnosis, mark.explain = diagnose(ex, item, value, written, own, policy, rtol)
 

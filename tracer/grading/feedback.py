@@ -18,7 +18,7 @@ from ..io.resources import render_template
 from ..errors import TracerError, one_line
 from ..model.fields import FORMULA_START
 from .answers import AnswerFileError
-from .check import DEFAULT_RTOL, SCORING, TOO_FEW_DIGITS, UNEXPLAINED, Result, check_file
+from .check import DEFAULT_RTOL, SCORING, TOO_FEW_DIGITS, TRUNCATED, UNEXPLAINED, Result, check_file
 from .responses import check_responses
 from .numbers import Rounding
 
@@ -50,7 +50,7 @@ def class_summary(results: list[Result]) -> str:
     cells: dict = {}
     for r in graded:
         for m in r.marks:
-            if m.diagnosis and m.diagnosis not in (UNEXPLAINED, TOO_FEW_DIGITS):
+            if m.diagnosis and m.diagnosis not in (UNEXPLAINED, TOO_FEW_DIGITS, TRUNCATED):
                 students.setdefault(m.diagnosis, set()).add(r.file)
                 cells[m.diagnosis] = cells.get(m.diagnosis, 0) + 1
     top = sorted(students, key=lambda name: (-len(students[name]), -cells[name], name))[:3]

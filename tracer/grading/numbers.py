@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 MAX_DECIMALS = 17  # more decimals than a double carries are not information
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,4})?")
@@ -67,20 +67,38 @@ def decimals_for_significant(value: float, n: int) -> int:
     return n - 1 - math.floor(math.log10(abs(value)))
 
 
+TRUNCATION = ", truncation accepted"
+
+
+def truncated(value: float, target: float, places: int) -> bool:
+    """The value is the target cut off after `places` decimals where rounding would give another number
+    (0.129 for 0.12987 at 3 decimals), on the decimal text of the double; a value within half a unit of the
+    target is a rounding (a tie rounded down), not a cut."""
+    if not math.isfinite(target) or places > MAX_DECIMALS:
+        return False
+    exact = Decimal(repr(float(target)))
+    unit = Decimal(1).scaleb(-places)
+    if abs(Decimal(repr(float(value))) - exact) <= unit / 2:
+        return False
+    cut = exact.quantize(unit, rounding=ROUND_DOWN)
+    return cut != exact.quantize(unit, rounding=ROUND_HALF_UP) and abs(Decimal(repr(float(value))) - cut) < unit / 1000
+
+
 @dataclass(frozen=True)
 class Rounding:
     """How answers are rounded: 'decimals' (N), 'significant' (N), or 'written' (as each answer shows)."""
 
     kind: str = "written"
     n: int = 0
+    truncation: bool = False  # a value cut off instead of rounded counts as right (it is named either way)
 
     @classmethod
-    def decimals(cls, n: int) -> "Rounding":
-        return cls("decimals", n)
+    def decimals(cls, n: int, truncation: bool = False) -> "Rounding":
+        return cls("decimals", n, truncation)
 
     @classmethod
-    def significant(cls, n: int) -> "Rounding":
-        return cls("significant", n)
+    def significant(cls, n: int, truncation: bool = False) -> "Rounding":
+        return cls("significant", n, truncation)
 
     def places(self, target: float, written: int) -> int:
         """Decimals a value near `target` is compared to: the policy's, or (written) those the answer shows,
@@ -108,17 +126,18 @@ class Rounding:
     def parse(cls, text) -> "Rounding | None":
         """A policy as describe() writes it ('3 decimals', '4 significant digits'), as an exercise carries it;
         None for any other text (as written)."""
-        found = re.fullmatch(r"\s*(\d{1,2}) (decimal|significant digit)s?\s*", str(text or ""))
+        found = re.fullmatch(rf"\s*(\d{{1,2}}) (decimal|significant digit)s?({re.escape(TRUNCATION)})?\s*",
+                             str(text or ""))
         if found is None:
             return None
-        n = int(found.group(1))
-        return cls.decimals(n) if found.group(2) == "decimal" else cls.significant(n)
+        n, truncation = int(found.group(1)), bool(found.group(3))
+        return cls.decimals(n, truncation) if found.group(2) == "decimal" else cls.significant(n, truncation)
 
     def describe(self) -> str:
         if self.kind == "decimals":
-            return f"{self.n} decimal{'s' * (self.n != 1)}"
+            return f"{self.n} decimal{'s' * (self.n != 1)}" + TRUNCATION * self.truncation
         if self.kind == "significant":
-            return f"{self.n} significant digit{'s' * (self.n != 1)}"
+            return f"{self.n} significant digit{'s' * (self.n != 1)}" + TRUNCATION * self.truncation
         return "the digits each answer shows (at least 2 significant)"
 
 
