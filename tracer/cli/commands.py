@@ -118,15 +118,15 @@ def cmd_template(args) -> int:
     rounding = class_rounding(args)
     steps = args.steps
     files = {"--out": args.out if args.variants is None else None, "--key": args.key, "--moodle": args.moodle,
-             "--qti": args.qti}
+             "--qti": args.qti, "--gradescope": args.gradescope}
     distinct_outputs([given_file(args.spec)], files)
-    for path in (args.moodle, args.qti):  # checked before the variants are written, not after
+    for path in (args.moodle, args.qti, args.gradescope):  # checked before the variants are written, not after
         if path is not None:
             output_target(path)
     if args.qti is not None:
         check_canvas_policy(rounding)
     if args.variants is None:
-        for option in ("moodle", "qti", "keys"):
+        for option in ("moodle", "qti", "keys", "gradescope"):
             if getattr(args, option):
                 raise TracerError(f"--{option}", "needs --variants N (a quiz holds one question per variant)")
         written = [write_exercise(spec, args.out, steps=steps, notation=args.notation, rounding=rounding,
@@ -143,6 +143,11 @@ def cmd_template(args) -> int:
         written = write_variants(spec, args.out, args.variants, args.seed, steps=steps, notation=args.notation,
                                  rounding=rounding, keys_dir=args.keys, paper=args.paper, variants=variants)
         written += write_quizzes(spec, variants, rounding, moodle=args.moodle, qti=args.qti)
+        if args.gradescope:
+            from ..grading.gradescope import write_gradescope
+
+            written.append(write_gradescope(args.gradescope, spec, args.spec, args.variants, args.seed,
+                                            args.saturated, rounding))
     for path in written:
         print(f"wrote {path}")
     return EXIT_OK

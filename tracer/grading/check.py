@@ -271,13 +271,15 @@ def steps_answered(answers: dict) -> int:
 
 
 def check_file(spec, path, rtol: float = DEFAULT_RTOL, rounding: Rounding | None = None,
-               notation: str | None = None, variants: tuple = (), known: dict | None = None) -> Result:
+               notation: str | None = None, variants: tuple = (), known: dict | None = None,
+               assigned: str | None = None) -> Result:
     """Grade one student file against its own variant; a bad file gives a Result with `error` set, never raises.
 
     The variant, notation and steps come from the file (as `tracer template` wrote them); `notation`
     overrides the file's. A file may claim only the steps its labels show, and gets SECONDS_PER_FILE.
     `variants`: the class's variant ids, which a file without its variant row is matched against by the givens
-    it repeats (tracer.grading.identify); `known` keeps their givens across files.
+    it repeats (tracer.grading.identify); `known` keeps their givens across files; `assigned`: the student's
+    variant where an LMS knows it.
     """
     result = Result(file=str(path))
     deadline = time.monotonic() + SECONDS_PER_FILE  # the whole file's work: reading, preparing, grading
@@ -293,7 +295,8 @@ def check_file(spec, path, rtol: float = DEFAULT_RTOL, rounding: Rounding | None
     steps = claimed_steps(sheet)
     notation = notation or sheet.meta.get("notation")
     try:
-        vid, result.identified = identify(spec, sheet, tuple(variants), steps, notation, {} if known is None else known)
+        vid, result.identified = identify(spec, sheet, tuple(variants), steps, notation,
+                                          {} if known is None else known, assigned)
     except AnswerFileError as e:
         result.error = str(e)
         return result

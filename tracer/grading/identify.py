@@ -13,15 +13,20 @@ from .exercise import Exercise, given_rows
 from .variants import variant_spec
 
 BY_ROW, BY_GIVENS, ITSELF = "its variant row", "the givens it repeats", "the spec itself (no variant row)"
+ASSIGNED = "assigned to the student (no variant row)"
 
 
-def identify(spec, sheet, variants: tuple, steps, notation: str | None, known: dict) -> tuple[str, str]:
+def identify(spec, sheet, variants: tuple, steps, notation: str | None, known: dict,
+             assigned: str | None = None) -> tuple[str, str]:
     """(variant id, how it was found) of an answer sheet. `variants`: the class's variant ids (empty: the spec
-    alone); `known`: each candidate's givens, made once per class. Raises AnswerFileError for a file whose
-    variant cannot be told."""
+    alone); `known`: each candidate's givens, made once per class; `assigned`: the student's variant where an
+    LMS knows it (Gradescope), for a file without its row. Raises AnswerFileError for a file whose variant
+    cannot be told."""
     vid = sheet.meta.get("variant")
     if vid:
         return vid, BY_ROW
+    if assigned:
+        return assigned, ASSIGNED
     if not variants:
         return spec.name, ITSELF
     if not sheet.givens:
