@@ -189,7 +189,10 @@ def judge(mark: Mark, item: Item, got, policy: Rounding, rtol: float, exact: flo
           used: set, ex: Exercise, own) -> None:
     """The verdict on one number: rounding first, then carried-forward errors, then the classic mistakes."""
     value, written = got
-    same = lambda target: _close(value, target, rtol) or policy.same(value, target, written)
+    if policy.kind == "written":  # to the digits written, or to --rtol
+        same = lambda target: _close(value, target, rtol) or policy.same(value, target, written)
+    else:  # the class's policy alone, as every export grades it (half a unit of the last place kept)
+        same = lambda target: policy.same(value, target, written)
     earlier_wrong = any(status.get(k) in ("wrong", "carried forward") for k in used)
     if same(exact) or (policy.kind != "written" and same(hand)):
         mark.status = "correct"
