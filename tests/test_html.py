@@ -18,7 +18,7 @@ from tools.cli import tracer_cli
 from traces import example_trace
 
 SHOTS = os.environ.get("TRACER_SHOTS")  # a folder for full-page screenshots to look at (2-5 s each), if set
-NOTATIONS = ("generic", "ekman", "frey", "maren", "cs510", "davila")
+NOTATIONS = ("generic", "ekman", "frey", "maren", "cs510", "davila", "sensitivity")
 
 
 class Page(HTMLParser):
@@ -127,6 +127,16 @@ def test_each_course_reads_in_its_own_notation(name, pieces, absent):
     for piece in pieces:
         assert piece in formulas, piece
     for word in absent:
+        assert word not in formulas, word
+
+
+def test_matrix_form_texts_read_in_sensitivities():
+    """The matrix-form profile: net input n, sensitivity s = ∂F/∂n with F = eᵀe (Davila's sse has no 1/2), the
+    input p, the target t and the learning rate α."""
+    formulas = "".join(parse(render_report(run("davila-sse"), notation="sensitivity", steps="1")).formulas)
+    for piece in ["F=(a12−t1)2", "s12=ḟ2(n12)·∂F/∂a12", "n11=b11+w1,11⁢p1", "∂F/∂w1,11=s11·p1", "α"]:
+        assert piece in formulas, piece
+    for word in ["δ", "z1", "η"]:
         assert word not in formulas, word
 
 

@@ -58,7 +58,8 @@ def parser(version: str = "") -> argparse.ArgumentParser:
                      help="write the Excel workbook (default out/<name>.xlsx; a path ending in / is a folder)")
     run.add_argument("--formulas", action="store_true", help="workbook cells as live Excel formulas")
     run.add_argument("--steps", help="steps the worked example shows, e.g. '1-3,last' (default: the spec's steps)")
-    run.add_argument("--notation", help="notation of labels: generic, ekman, frey, maren, cs510, davila")
+    run.add_argument("--notation", help="notation of labels: generic, ekman, frey, maren, cs510, davila, "
+                                         "sensitivity")
     run.add_argument("--max-rows", type=int, default=MAX_ROWS,
                      help=f"rows of the long workbook sheets (default {MAX_ROWS})")
     run.add_argument("--paper", default="a4", help="paper the workbook and the report print on: a4 (default) or letter")

@@ -140,6 +140,18 @@ PROFILES = {p.name: p for p in (
         output_delta=("da_dz", "dE_da"), expand={"delta.output>grad": "both"},  # a^(L−1) · σ'(z^L) · 2(a^L − y)
         act_symbols={"sigmoid": "σ"},
     ),
+    Profile(
+        name="sensitivity", title="Matrix form (n^m, a^m, sensitivities s^m = ∂F/∂n^m, F = eᵀe, α)",
+        labels={
+            "x": "p_{i}", "target": "t_{j}", "z": "n^{l}_{j}", "a": "a^{l}_{j}", "da_dz": "ḟ^{l}(n^{l}_{j})",
+            "dE_da": "∂F/∂a^{l}_{j}", "delta": "s^{l}_{j}", "w": "w^{l}_{j},{i}", "w.bias": "b^{l}_{j}",
+            "grad": "∂F/∂{w}", "delta_w": "Δ{w}", "w_new": "{w} new", "loss": "F", "eta": "α",
+        },
+        loss_symbol="F", update="W(k+1) = W(k) − α s aᵀ, b(k+1) = b(k) − α s (each layer m, a from layer m − 1)",
+        sign_note="matrix-form texts write the sensitivity s = ∂F/∂n with F = eᵀe (no 1/2: the loss sse), so "
+                  "s^M = −2 Ḟ(n^M)(t − a), and subtract α s a in the update",
+        hidden_delta=("da_dz", "dE_da"), output_delta=("da_dz", "dE_da"), grad_order={"": ("delta", "input")},
+    ),
 )}
 
 
