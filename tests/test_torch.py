@@ -148,7 +148,7 @@ def test_the_delta_rules_loss_round_trips_with_its_gradient_factor(tt, torch, tm
     model, loss_fn, optimizer = tt.model_from_spec(spec)
     assert isinstance(loss_fn, tt.GradientFactorLoss)
     x, y = torch.from_numpy(spec.x), torch.from_numpy(spec.y)
-    assert float(loss_fn(model(x[:1]), y[:1])) == pytest.approx(0.49)  # the printed ERROR of the first row
+    assert float(loss_fn(model(x[:1]), y[:1]).detach()) == pytest.approx(0.49)  # the printed ERROR of the first row
     again = tt.spec_from_model(model, spec.x, spec.y, loss_fn, optimizer, batch_size=1, path=tmp_path / "a.yaml")
     assert (again.loss.name, again.loss.gradient_factor) == ("sse", 1.0)
     assert "gradient_factor: 1.0" in (tmp_path / "a.yaml").read_text()
