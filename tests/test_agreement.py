@@ -27,7 +27,8 @@ def typed(value: float, policy: Rounding) -> float:
 
 def moodle_right(q: dict, number: float) -> bool:
     """Moodle's numerical answer: the first alternative (right answers first) whose tolerance holds it."""
-    alternatives = [(v, q["margin"], True) for v in q["right"]] + [(v, m, False) for v, m, _, _ in q["wrong"]]
+    alternatives = [(v, m, True) for v, m in zip(q["right"], q["margins"])] + \
+        [(v, m, False) for v, m, _, _ in q["wrong"]]
     return next((right for v, m, right in alternatives if abs(number - v) <= m * (1 + 1e-9)), False)
 
 
@@ -35,15 +36,10 @@ def canvas_right(q: dict, number: float, k: int) -> bool:
     """Canvas: the response in the question's unit of 10^k, kept to four decimals, within a right answer's
     margin."""
     response = round(number * 10 ** k, 4)
-    return any(abs(response - v * 10 ** k) <= q["margin"] * 10 ** k * (1 + 1e-9) for v in q["right"])
+    return any(abs(response - v * 10 ** k) <= m * 10 ** k * (1 + 1e-9) for v, m in zip(q["right"], q["margins"]))
 
 
-KNOWN = pytest.mark.xfail(strict=True, reason=(
-    "open (issue 22): check accepts a value the student's own rounded earlier answers give, rounded either way at "
-    "a tie (frey-online's -0.035 to -0.03 at 2 decimals), which a static quiz's right answers (the exact and the "
-    "hand-rounded key value) do not hold"))
 CASES = [(example, policy) for example in ("ekman", "mazur", "frey-online") for policy in POLICIES]
-CASES = [pytest.param(e, p, marks=KNOWN) if e == "frey-online" and p.kind == "decimals" else (e, p) for e, p in CASES]
 
 
 @pytest.mark.parametrize("example, policy", CASES, ids=lambda v: v if isinstance(v, str) else v.describe())

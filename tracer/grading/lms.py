@@ -23,12 +23,11 @@ from xml.sax.saxutils import escape, quoteattr
 from ..errors import TracerError
 from ..io.atomic import atomic_path, write_text
 from ..steps import describe_steps
-from .check import DEFAULT_RTOL
+from .check import DEFAULT_RTOL, rounded_trace
 from .exercise import Exercise
 from .mistakes import each_mistake
 from .numbers import Rounding
 from .exercise import given_rows
-from .template import key_values
 
 VARIANT_MARK = "variant:"  # "[variant: ekman:7:3]" in each question's text
 
@@ -39,9 +38,11 @@ def marks(vid: str, ex: Exercise) -> str:
 
 
 def tolerance(value: float, rounding: Rounding | None, rtol: float = DEFAULT_RTOL) -> float:
-    """The absolute margin of an answer: half a unit of the policy's last place, else the relative tolerance."""
+    """The absolute margin of an answer: half a unit of the policy's last place (widened by 1e-9 of itself, as
+    check's, so that a tie typed either way is not lost to the last bit of a double), else the relative
+    tolerance."""
     if rounding is not None:
-        return 0.5 * 10.0 ** -rounding.places(value, 0)
+        return 0.5 * 10.0 ** -rounding.places(value, 0) * (1 + 1e-9)
     return max(abs(value) * rtol, 1e-12)
 
 
@@ -55,15 +56,18 @@ def quiz_items(ex: Exercise, rounding: Rounding | None) -> list[dict]:
     """Per quantity: label, the right answers (exact, and as computed by hand), the margin, each classic
     mistake's value with its own margin (its value at the asked precision), name and why, and the mistakes
     that cannot be told apart from a right answer at that precision (left out of the wrong answers)."""
-    hand = key_values(ex, rounding) if rounding is not None else ex.exact
+    # by hand: each value from the earlier ones as the key rounds them, before its own rounding, so that its
+    # margin holds either rounding of a tie (-0.0385 at 3 decimals: -0.038 or -0.039), as check accepts
+    hand = rounded_trace(ex, lambda v: rounding.hand(v, 0)) if rounding is not None else ex.exact
     exact_get = lambda kind, *key: ex.exact[(kind, *key)]
     out, known = [], {}  # each op's substitutes, made once for the exercise
     for item in ex.items:
         value = ex.exact[item.key]
         margin = tolerance(value, rounding)
-        right = [value] + ([hand[item.key]] if abs(hand[item.key] - value) > margin else [])
+        right = [value] + ([hand[item.key]] if abs(hand[item.key] - value) > 1e-12 * max(1.0, abs(value)) else [])
+        margins = [tolerance(v, rounding) for v in right]  # each right answer at the asked precision of itself
         wrong, indistinct = [], []
-        taken = [(v, margin) for v in right]  # answers so far, each with its margin
+        taken = list(zip(right, margins))  # answers so far, each with its margin
         for mistake, candidates in each_mistake(ex, item, exact_get, known=known):
             for c in candidates:
                 if not math.isfinite(c):
@@ -75,7 +79,7 @@ def quiz_items(ex: Exercise, rounding: Rounding | None) -> list[dict]:
                 elif not near:
                     wrong.append((c, own, mistake.name, mistake.explain))
                     taken.append((c, own))
-        out.append({"label": item.label, "right": right, "margin": margin, "wrong": wrong,
+        out.append({"label": item.label, "right": right, "margin": margin, "margins": margins, "wrong": wrong,
                     "indistinct": list(dict.fromkeys(indistinct))})
     return out
 
@@ -89,8 +93,7 @@ def given_table(ex: Exercise, names) -> str:
 
 def cloze(quantity: dict) -> str:
     """One NUMERICAL blank in Moodle's Cloze syntax: the right answers, then 0 % answers naming mistakes."""
-    margin = number(quantity["margin"])
-    parts = [f"={number(v)}:{margin}#right" for v in quantity["right"]]
+    parts = [f"={number(v)}:{number(m)}#right" for v, m in zip(quantity["right"], quantity["margins"])]
     parts += [f"%0%{number(v)}:{number(own)}#{_feedback(name + ': ' + why)}"
               for v, own, name, why in quantity["wrong"]]
     return "{1:NUMERICAL:" + "~".join(parts) + "}"
@@ -180,8 +183,8 @@ def qti_item(ident: str, mark: str, label: str, quantity: dict, intro: str, k: i
     unit = f" × 10^{k}" if k else ""
     text = f"<p>{intro}</p><p><strong>{escape(label)}{unit}</strong> = ? {escape(mark)}</p>"
     conditions = []
-    for v in quantity["right"]:
-        value, margin = v * 10 ** k, quantity["margin"] * 10 ** k
+    for v, m in zip(quantity["right"], quantity["margins"]):
+        value, margin = v * 10 ** k, m * 10 ** k
         conditions.append(
             f'<respcondition continue="No"><conditionvar><or>'
             f'<varequal respident="response1">{number(value)}</varequal><and>'
