@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
-import zipfile
 from pathlib import Path
 
 from .. import __version__
@@ -22,9 +20,9 @@ from ..errors import TracerError
 from ..io.atomic import atomic_path
 from ..io.resources import resource_dir
 from ..io.specfile import read_spec_file
+from ..io.zips import zipped
 from .numbers import Rounding
 
-DATE = (2000, 1, 1, 0, 0, 0)  # fixed times inside the zips: the same class gives the same bytes
 WHEEL = f"backprop_tracer-{__version__}-py3-none-any.whl"
 DEPENDENCIES = ("jinja2>=3.1", "numpy>=1.24", "openpyxl>=3.1", "pandas>=2.2", "polars>=1.0", "pyarrow>=14",
                 "pyyaml>=6.0", "xlsxwriter>=3.1")
@@ -98,7 +96,7 @@ def write_gradescope(path, spec, spec_source: str, n: int, seed: int, saturated:
     if source.is_file():
         files[source.name] = source.read_bytes()
     with atomic_path(path) as tmp:
-        tmp.write_bytes(zipped(files, executable=("setup.sh", "run_autograder")))
+        tmp.write_bytes(zipped(files, 0o644, executable=("setup.sh", "run_autograder")))
     return Path(path)
 
 
@@ -120,21 +118,8 @@ def wheel() -> bytes:
     files[f"{info}/entry_points.txt"] = b"[console_scripts]\ntracer = tracer.cli:main\n"
     record = "".join(f"{name},sha256={_digest(data)},{len(data)}\n" for name, data in files.items())
     files[f"{info}/RECORD"] = (record + f"{info}/RECORD,,\n").encode()
-    return zipped(files)
+    return zipped(files, 0o644)
 
 
 def _digest(data: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-
-
-def zipped(files: dict, executable: tuple = ()) -> bytes:
-    """A zip of name -> text or bytes, with fixed dates; `executable` files get mode 755."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        for name in sorted(files):
-            info = zipfile.ZipInfo(name, date_time=DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = (0o755 if name in executable else 0o644) << 16
-            data = files[name]
-            z.writestr(info, data.encode("utf-8") if isinstance(data, str) else data)
-    return buffer.getvalue()

@@ -14,20 +14,18 @@ responses report against each student's own numbers.
 from __future__ import annotations
 
 import html
-import io
 import math
-import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from ..errors import TracerError
 from ..io.atomic import atomic_path, write_text
+from ..io.zips import zipped
 from ..steps import describe_steps
 from .check import DEFAULT_RTOL, rounded_trace
-from .exercise import Exercise
+from .exercise import Exercise, given_rows
 from .mistakes import each_mistake
 from .numbers import Rounding
-from .exercise import given_rows
 
 VARIANT_MARK = "variant:"  # "[variant: ekman:7:3]" in each question's text
 
@@ -240,14 +238,8 @@ def write_qti(path, spec, exercises: list[tuple[str, Exercise, list]], rounding:
         'xmlns="http://www.imsglobal.org/xsd/imscp_v1p1"><metadata><schema>IMS Content</schema>'
         f'<schemaversion>1.1.3</schemaversion></metadata><organizations/><resources>{"".join(resources)}'
         '</resources></manifest>\n')
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        for name in sorted(files):
-            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, files[name].encode("utf-8"))
     with atomic_path(path) as tmp:
-        tmp.write_bytes(buffer.getvalue())
+        tmp.write_bytes(zipped(files))
     return Path(path)
 
 
