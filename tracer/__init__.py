@@ -16,7 +16,7 @@ _HOMES = {
     "Rounding": "grading.numbers",
     "DiffResult": "compare", "diff_traces": "compare", "format_result": "compare", "load_trace": "compare",
     "write_diff_report": "compare",
-    "forward": "engine.train", "run": "engine.train", "Recording": "engine.record",
+    "forward": "engine.epochs", "run": "engine.train", "Recording": "engine.record",
     "SpecError": "errors", "TracerError": "errors", "TracerWarning": "errors",
     "render_report": "export.html", "write_report": "export.html",
     "load_spec": "io.specfile", "write_trace": "io.tracewriter",

@@ -1,6 +1,7 @@
 """The error after each epoch: every sample's loss with the weights the epoch ended with, as many textbooks
 print it ("the error after epoch k", Mazur's "total error after the first round"). It is not the mean of the
-losses recorded during the epoch, each taken before its own update.
+losses recorded during the epoch, each taken before its own update. `forward` is the network's forward pass
+with given weights (tracer.forward), of one set of weights or of every epoch's at once.
 """
 from __future__ import annotations
 
@@ -20,20 +21,29 @@ def epoch_end_weights(spec, step_ids, w_new, w_after=None) -> tuple[np.ndarray, 
     return np.asarray(step_ids)[held] // per_epoch, w_new[held]
 
 
+def forward(spec, weights: list, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(z, a) of every layer for inputs x (samples x inputs) with the given weight matrices (units x sources);
+    with a leading axis on both (epochs x ...), every epoch's weights at once."""
+    out, a = [], np.asarray(x, float)
+    for layer, m in zip(spec.layers, weights):
+        W, b = (m[..., 1:], m[..., 0]) if layer.bias else (m, None)
+        z = a @ np.swapaxes(W, -1, -2)  # CS 510: z = wx + b; Frey step 1: h_j = sum_i x_i v_ij
+        if b is not None:
+            z = z + b[..., None, :]
+        a = layer.activation.f(z)  # Frey step 2: a_j = g(h_j)
+        out.append((z, a))
+    return out
+
+
 def losses_with(spec, weights: np.ndarray) -> np.ndarray:
     """Each sample's loss (epochs x samples) with each row of `weights` (epochs x parameters), all epochs in
-    one stacked forward pass (Frey steps 1-4 with a leading axis for the epoch)."""
-    a = np.broadcast_to(spec.x, (len(weights), *spec.x.shape))
-    offset = 0
+    one stacked forward pass."""
+    matrices, offset = [], 0
+    for layer in spec.layers:
+        matrices.append(weights[:, offset:offset + layer.weights.size].reshape(len(weights), *layer.weights.shape))
+        offset += layer.weights.size
     with np.errstate(over="ignore", invalid="ignore"):
-        for layer in spec.layers:
-            m = weights[:, offset:offset + layer.weights.size].reshape(len(weights), *layer.weights.shape)
-            offset += layer.weights.size
-            W = m[:, :, 1:] if layer.bias else m
-            z = a @ W.transpose(0, 2, 1)  # z_j = sum_i w_ji a_i (CS 510: z = wx + b)
-            if layer.bias:
-                z = z + m[:, None, :, 0]
-            a = layer.activation.f(z)
+        z, a = forward(spec, matrices, np.broadcast_to(spec.x, (len(weights), *spec.x.shape)))[-1]
         return spec.loss.value(spec.y, a, z, spec.layers[-1].activation)
 
 

@@ -28,17 +28,6 @@ class Params:
         self.b = [m[:, 0] if l.bias else None for m, l in zip(self.matrices, spec.layers)]
 
 
-def forward(spec: Spec, weights: list[np.ndarray], x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(z, a) of every layer for inputs x (samples x inputs), with the given weight matrices."""
-    out, a = [], np.asarray(x, float)
-    for layer, m in zip(spec.layers, weights):
-        W, b = (m[:, 1:], m[:, 0]) if layer.bias else (m, 0.0)
-        z = a @ W.T + b  # CS 510: z = wx + b; Frey step 1: h_j = sum_i x_i v_ij
-        a = layer.activation.f(z)  # Frey step 2: a_j = g(h_j)
-        out.append((z, a))
-    return out
-
-
 def epoch_orders(spec: Spec, epochs: int | None = None):
     """The order of the samples (rows of the data) in each epoch: as given, or shuffled by the spec's seed.
     Endless when `epochs` is None (recorders of users' loops follow it as far as the loop goes)."""
