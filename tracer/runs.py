@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .engine.record import Recorder, Recording, step_sizes
+from .engine.stream import chunk_steps
 from .engine.train import run
 from .errors import ResourceError, TracerError
 from .io.atomic import distinct_outputs, output_target, together
-from .io.tracewriter import FORMATS, write_trace
+from .io.tracewriter import FORMATS, trace_stream
 from .model.notation import profile
 from .options import MAX_ROWS, check_output_options
 from .steps import select_steps
@@ -58,32 +59,48 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
         if path is not None:
             output_target(path)
     shown = steps if steps is not None else (spec.steps or None)
+    exporting = xlsx is not None or html is not None
     some = trace_steps
-    if trace_dir is None and trace_steps is None and shown and (xlsx is not None or html is not None):
+    if trace_steps is None and shown and exporting:
         some = steps_to_show(spec, total, shown, max_rows if xlsx is not None else 0)
-    recording = Recording(some, history=some is not None and (xlsx is not None or html is not None))
-    check_memory(spec, epochs, len(recording.step_ids(total)) if some is not None else None)
+    recording = Recording(some, history=some is not None and exporting)
+    if trace_dir is not None:
+        check_memory(spec, epochs, min(chunk_steps(spec), len(Recording(trace_steps).step_ids(total))))
+    if exporting:
+        check_memory(spec, epochs, len(recording.step_ids(total)) if some is not None else None)
     say = progress if progress is not None and long_run(spec, total) else (lambda message: None)
-    say(f"training {total:,} steps")
-    try:
-        trace = run(spec, epochs=epochs, record=recording)
-    except MemoryError:
-        raise ResourceError("run", "out of memory while training; record fewer steps (--trace-steps) or train "
-                                   "fewer epochs") from None
-    if trace.stopped and shown:  # a diverged run shows the steps it has
-        shown = ",".join(str(s) for s in select_steps(shown, total) if s <= trace.step_count()) or None
+    trace = None
     with together():  # all the outputs or none
-        if trace_dir is not None:
-            say(f"writing {trace_dir}")
-            write_trace(trace, trace_dir, trace_format)
+        if trace_dir is not None:  # the tables are written as training goes, a chunk of steps at a time
+            say(f"training {total:,} steps and writing {trace_dir}")
+            with trace_stream(trace_dir, trace_format) as stream:
+                trace = train(spec, epochs, Recording(trace_steps), stream.sink)
+                stream.finish(trace)
+        if exporting:  # a second run records what the workbook and the report show (bit for bit the same run)
+            say(f"training {total:,} steps")
+            shown_trace = train(spec, epochs, recording)
+            trace = trace if trace is not None else shown_trace
+            if shown_trace.stopped and shown:  # a diverged run shows the steps it has
+                shown = ",".join(str(s) for s in select_steps(shown, total) if s <= shown_trace.step_count()) or None
         if xlsx is not None:
             say(f"writing {xlsx}")
-            write_workbook(trace, xlsx, formulas=formulas, steps=shown or "", notation=notation,
+            write_workbook(shown_trace, xlsx, formulas=formulas, steps=shown or "", notation=notation,
                            max_rows=max_rows, digits=digits, paper=paper)
         if html is not None:
             say(f"writing {html}")
-            write_report(trace, html, notation=notation, steps=shown or "", digits=digits, paper=paper)
+            write_report(shown_trace, html, notation=notation, steps=shown or "", digits=digits, paper=paper)
+    if trace is None:  # nothing to write: the run's trace in memory
+        trace = train(spec, epochs, recording)
     return RunResult(trace, [Path(p) for p in (trace_dir, xlsx, html) if p is not None])
+
+
+def train(spec, epochs: int, recording, sink=None):
+    """tracer.run, with running out of memory said in one line."""
+    try:
+        return run(spec, epochs=epochs, record=recording, sink=sink)
+    except MemoryError:
+        raise ResourceError("run", "out of memory while training; record fewer steps (--trace-steps) or train "
+                                   "fewer epochs") from None
 
 
 LONG_RUN = 2_000_000  # steps x parameters: past this a run takes seconds, and the CLI says what it is doing

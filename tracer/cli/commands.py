@@ -17,15 +17,15 @@ EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT, EXIT_RESOURCES = 0, 1, 2, 3
 def summary(trace, most: int = 40) -> str:
     """A few lines on a run: size, mean loss in the first and last epoch, final weights (up to `most`)."""
     spec = trace.spec
-    per_epoch = trace.values.epoch_losses()
+    per_epoch = trace.epoch_losses()
     steps = trace.total_steps or trace.step_count()
     epochs = -(-steps // -(-len(spec.x) // spec.batch_size))  # ceil(steps / steps per epoch)
     lines = [f"{spec.name}: {epochs} epoch(s), {steps} step(s), {spec.training.mode} training, "
              f"loss {spec.loss.name}, learning rate {spec.learning_rate:g}"]
     if len(per_epoch):
-        which = " of the recorded steps" if trace.partial and trace.values.history is None else ""
+        which = " of the recorded steps" if trace.partial and trace.history is None else ""
         lines.append(f"mean loss{which}{over_epochs(per_epoch)}")
-    after = trace.values.epoch_errors()
+    after = trace.epoch_errors()
     if len(after):
         n = len(spec.x)
         how = f"(with its final weights, mean over {n} sample{'s' if n > 1 else ''})"

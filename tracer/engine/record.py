@@ -64,19 +64,28 @@ class Recording:
 
 
 class Recorder:
-    """Arrays for the recorded steps; `begin` says where a step's rows go (None: the step is not recorded)."""
+    """Arrays for the recorded steps; `begin` says where a step's rows go (None: the step is not recorded).
 
-    def __init__(self, spec, epochs: int, recording: Recording = Recording()):
+    The arrays of values hold `capacity` recorded steps (all of them by default). A run that streams its trace
+    (tracer.engine.stream) gives a smaller capacity and an `on_full(recorder)` that hands the held steps on
+    before the arrays are reused: `base` is the first held step's index among the steps recorded, `base_row`
+    its first row. The data row and the loss of every row recorded are kept for the whole run (a few numbers
+    per sample, the losses table)."""
+
+    def __init__(self, spec, epochs: int, recording: Recording = Recording(), capacity: int | None = None):
         n = len(spec.x)
         sizes = step_sizes(n, spec.batch_size)
         per_epoch = len(sizes)
-        self.steps_total = epochs * per_epoch
+        self.per_epoch, self.steps_total = per_epoch, epochs * per_epoch
         self.step_ids = recording.step_ids(self.steps_total)
         self.all_steps = len(self.step_ids) == self.steps_total
         size = np.array(sizes, dtype=np.int64)[(self.step_ids - 1) % per_epoch]
         self.first_row = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
         self.slot = None if self.all_steps else {int(s): k for k, s in enumerate(self.step_ids)}
-        rows, steps = int(self.first_row[-1]), len(self.step_ids)
+        rows, held = int(self.first_row[-1]), len(self.step_ids)
+        steps = held if capacity is None else max(1, min(capacity, held))
+        window = int((self.first_row[steps:] - self.first_row[:held + 1 - steps]).max()) if held else 0
+        self.capacity = steps
         self.step_epoch = (self.step_ids - 1) // per_epoch + 1
         widths = [len(l.units) for l in spec.layers]
         self.cols = np.cumsum([0] + widths)
@@ -85,13 +94,15 @@ class Recorder:
         self.param_range = list(zip(np.cumsum([0] + P)[:-1].tolist(), np.cumsum(P).tolist()))
         self.bias = [l.bias for l in spec.layers]
         units, params = int(self.cols[-1]), sum(P)
-        self.z, self.a, self.da_dz, self.dE_da, self.delta = (np.empty((rows, units)) for _ in range(5))
-        self.losses = np.empty(rows)
-        self.grads = np.empty((rows, params))  # each sample's dE/dw = delta_j input_i (Frey eq. 1)
-        self.sample = np.empty(rows, np.int64)  # row of the data set, 0-based
+        self.z, self.a, self.da_dz, self.dE_da, self.delta = (np.empty((window, units)) for _ in range(5))
+        self.grads = np.empty((window, params))  # each sample's dE/dw = delta_j input_i (Frey eq. 1)
         self.w_old, self.grad, self.delta_w, self.w_new = (np.empty((steps, params)) for _ in range(4))
+        self.losses = np.empty(rows)
+        self.sample = np.empty(rows, np.int64)  # row of the data set, 0-based
         self.change_before: dict[int, np.ndarray] = {}  # step -> delta w of the unrecorded step before it
-        self.rows = self.steps = 0  # how far recording got
+        self.rows = self.steps = 0  # how far the arrays are filled
+        self.base = self.base_row = 0
+        self.on_full = None
 
     @staticmethod
     def estimate_bytes(spec, epochs: int, steps: int | None = None) -> int:
@@ -114,16 +125,20 @@ class Recorder:
         k = step - 1 if self.slot is None else self.slot.get(step)
         if k is None:
             return None
-        row = int(self.first_row[k])
-        self.sample[row:row + len(samples)] = samples
-        self.w_old[k] = theta
+        if k - self.base == self.capacity:  # the arrays are full: hand the steps they hold on, then reuse them
+            self.on_full(self)
+            self.base, self.base_row, self.rows, self.steps = k, int(self.first_row[k]), 0, 0
+        start = int(self.first_row[k])
+        self.sample[start:start + len(samples)] = samples
+        self.w_old[k - self.base] = theta
         if step > 1 and (k == 0 or self.step_ids[k - 1] != step - 1):  # momentum needs it; not recorded
             self.change_before[step] = change.copy()
-        return row
+        return start - self.base_row
 
     def loss(self, row: int, values) -> None:
         """Each sample's loss, before the update."""
-        self.losses[row:row + len(values)] = values
+        start = self.base_row + row
+        self.losses[start:start + len(values)] = values
 
     def node(self, l: int, row: int, z, a, da_dz, dE_da, delta, a_in) -> None:
         """Copy one layer's arrays and its per-sample gradients delta_j input_i for the step starting at `row`."""
@@ -143,7 +158,7 @@ class Recorder:
 
     def update(self, step: int, grad, delta_w, w_new) -> None:
         """Close the step: the batch gradient, the change and the new weights."""
-        k = step - 1 if self.slot is None else self.slot[step]
+        k = (step - 1 if self.slot is None else self.slot[step]) - self.base
         self.grad[k] = grad
         self.delta_w[k] = delta_w
         self.w_new[k] = w_new
@@ -159,11 +174,29 @@ def build_trace(spec, rec, final, history=None) -> Trace:
         steps = stop + 1
         rows = int(rec.first_row[steps])
     elif not all(np.isfinite(m).all() for m in final):
-        stopped = (f"training diverged after the last recorded step ({int(rec.step_ids[steps - 1])}): the final "
-                   "weights are not finite; record more steps to see where, or lower the learning_rate")
+        stopped = diverged_after(rec, steps)
     values = step_values(spec, rec, rows, steps, history)
     sample, row_step, row_epoch = values.sample, values.row_step, values.row_epoch
+    tables = step_tables(spec, rec, rows, steps, sample, row_step, row_epoch, values.sizes)
+    losses = pd.DataFrame({"epoch": row_epoch, "step": row_step, "sample": sample + 1, "loss": rec.losses[:rows],
+                           "loss_after_epoch": values.row_losses_after_epoch()}, copy=False)
+    if stop is not None:
+        final = weight_matrices(spec, rec.w_new[steps - 1])
+    return Trace(**tables, losses=losses, spec=spec, final=final, stopped=stopped,
+                 total_steps=int(rec.step_ids[steps - 1]) if stop is not None else rec.steps_total,
+                 values=values)
 
+
+def diverged_after(rec, steps: int) -> str:
+    """Why a run stopped whose recorded values are finite but whose final weights are not."""
+    return (f"training diverged after the last recorded step ({int(rec.step_ids[rec.base + steps - 1])}): the final "
+            "weights are not finite; record more steps to see where, or lower the learning_rate")
+
+
+def step_tables(spec, rec, rows: int, steps: int, sample, row_step, row_epoch, sizes) -> dict[str, pd.DataFrame]:
+    """The nodes, weights and updates tables of the first `steps` steps in the recorder's arrays (`rows` rows):
+    `sample` (0-based), `row_step` and `row_epoch` per row, `sizes` samples per step."""
+    k = slice(rec.base, rec.base + steps)
     units = [u for l in spec.layers for u in l.units]
     unit_layer = [l.name for l in spec.layers for _ in l.units]
     U = len(units)
@@ -178,7 +211,7 @@ def build_trace(spec, rec, final, history=None) -> Trace:
 
     p_layer, p_unit, p_source = param_names(spec)
     P = len(p_layer)
-    step_of_row = np.repeat(np.arange(steps), values.sizes)
+    step_of_row = np.repeat(np.arange(steps), sizes)
     weights = pd.DataFrame({
         "epoch": np.repeat(row_epoch, P), "step": np.repeat(row_step, P), "sample": np.repeat(sample + 1, P),
         "layer": labels(p_layer, rows), "unit": labels(p_unit, rows), "source": labels(p_source, rows),
@@ -187,18 +220,12 @@ def build_trace(spec, rec, final, history=None) -> Trace:
     }, copy=False)
 
     updates = pd.DataFrame({
-        "epoch": np.repeat(rec.step_epoch[:steps], P), "step": np.repeat(rec.step_ids[:steps], P),
+        "epoch": np.repeat(rec.step_epoch[k], P), "step": np.repeat(rec.step_ids[k], P),
         "layer": labels(p_layer, steps), "unit": labels(p_unit, steps), "source": labels(p_source, steps),
         "w_old": rec.w_old[:steps].ravel(), "grad": rec.grad[:steps].ravel(),
         "delta_w": rec.delta_w[:steps].ravel(), "w_new": rec.w_new[:steps].ravel(),
     }, copy=False)
-    losses = pd.DataFrame({"epoch": row_epoch, "step": row_step, "sample": sample + 1, "loss": rec.losses[:rows],
-                           "loss_after_epoch": values.row_losses_after_epoch()}, copy=False)
-    if stop is not None:
-        final = weight_matrices(spec, rec.w_new[steps - 1])
-    return Trace(nodes, weights, updates, losses, spec=spec, final=final, stopped=stopped,
-                 total_steps=int(rec.step_ids[steps - 1]) if stop is not None else rec.steps_total,
-                 values=values)
+    return {"nodes": nodes, "weights": weights, "updates": updates}
 
 
 def step_values(spec, rec, rows: int, steps: int, history=None) -> StepValues:
@@ -227,30 +254,33 @@ def layer_inputs(spec, rec, sample, rows: int) -> np.ndarray:
 
 
 def first_non_finite(spec, rec, rows: int, steps: int) -> tuple[int | None, str | None]:
-    """The first recorded step (its index) with an inf/NaN in z, a, loss, delta or w_new, and where."""
+    """The first of the first `steps` steps in the recorder's arrays (its index there) with an inf/NaN in z, a,
+    loss, delta or w_new, and where."""
+    first = rec.first_row[rec.base:rec.base + steps + 1] - rec.base_row
+    losses, sample = rec.losses[rec.base_row:], rec.sample[rec.base_row:]
     bad_rows = ~(np.isfinite(rec.z[:rows]).all(1) & np.isfinite(rec.a[:rows]).all(1)
-                 & np.isfinite(rec.delta[:rows]).all(1) & np.isfinite(rec.losses[:rows]))
+                 & np.isfinite(rec.delta[:rows]).all(1) & np.isfinite(losses[:rows]))
     bad_steps = ~np.isfinite(rec.w_new[:steps]).all(1)
     candidates = []
     if bad_rows.any():
-        candidates.append(int(np.searchsorted(rec.first_row, np.argmax(bad_rows), side="right")) - 1)
+        candidates.append(int(np.searchsorted(first, np.argmax(bad_rows), side="right")) - 1)
     if bad_steps.any():
         candidates.append(int(np.argmax(bad_steps)))
     if not candidates:
         return None, None
     k = min(candidates)
-    step, epoch = int(rec.step_ids[k]), int(rec.step_epoch[k])
+    step, epoch = int(rec.step_ids[rec.base + k]), int(rec.step_epoch[rec.base + k])
     units = [(l.name, u) for l in spec.layers for u in l.units]
-    rows_of_step = np.arange(rec.first_row[k], rec.first_row[k + 1])
+    rows_of_step = np.arange(first[k], first[k + 1])
     for qty in ("z", "a", "loss", "delta"):
-        values = (rec.losses if qty == "loss" else getattr(rec, qty))[rows_of_step]
+        values = (losses if qty == "loss" else getattr(rec, qty))[rows_of_step]
         bad = ~np.isfinite(values)
         if bad.any():
             r, c = (np.argwhere(bad)[0] if values.ndim == 2 else (np.argmax(bad), None))
             row = rows_of_step[r]
             where = "" if c is None else f", layer {units[c][0]}, unit {units[c][1]}"
             value = values[r] if c is None else values[r, c]
-            return k, (f"training diverged at epoch {epoch}, step {step}, sample {rec.sample[row] + 1}{where}: "
+            return k, (f"training diverged at epoch {epoch}, step {step}, sample {sample[row] + 1}{where}: "
                        f"{qty} = {value}; lower the learning_rate or scale the inputs")
     p_layer, p_unit, p_source = param_names(spec)
     p = int(np.argmax(~np.isfinite(rec.w_new[k])))

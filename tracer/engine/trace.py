@@ -24,7 +24,9 @@ class Trace:
     after the last update; `stopped` says why training ended early (divergence), else None;
     `total_steps` the steps of the run, of which the tables may hold only some (`recorded_steps`);
     `values` the recorded arrays by step and plan key (tracer.engine.stepview.StepValues; None when read
-    from files): what every exporter and grader reads, with the partial-recording facts.
+    from files): what every exporter and grader reads, with the partial-recording facts; `held` the steps of a
+    run whose tables were handed on as it went (tracer.engine.stream; its nodes, weights and updates here are
+    empty) and `errors` its error after each epoch (see epoch_errors), else None.
     """
 
     nodes: pd.DataFrame
@@ -36,6 +38,8 @@ class Trace:
     stopped: str | None = None
     total_steps: int | None = None
     values: object = None  # StepValues
+    held: list | None = None
+    errors: pd.DataFrame | None = None
 
     @classmethod
     def empty(cls, spec, final) -> "Trace":
@@ -57,6 +61,8 @@ class Trace:
 
     def recorded_steps(self) -> list[int]:
         """The steps the tables hold (all of them unless the run recorded only some)."""
+        if self.held is not None:
+            return self.held
         return sorted(pd.unique(self.updates["step"]).tolist()) if len(self.updates) else []
 
     @property
@@ -66,7 +72,28 @@ class Trace:
 
     def step_count(self) -> int:
         """Number of weight updates recorded."""
+        if self.held is not None:
+            return self.held[-1] if self.held else 0
         return int(self.updates["step"].max()) if len(self.updates) else 0
+
+    @property
+    def history(self):
+        """Every step's weights and every sample's loss of a run that recorded only some steps, else None."""
+        return self.values.history if self.values is not None else None
+
+    def epoch_losses(self) -> pd.DataFrame:
+        """Mean loss over the samples of each epoch (columns epoch, loss): of every epoch when the run kept a
+        history, else of the rows held."""
+        if self.values is not None:
+            return self.values.epoch_losses()
+        return self.losses.groupby("epoch", as_index=False, sort=True)["loss"].mean()
+
+    def epoch_errors(self) -> pd.DataFrame:
+        """The error after each epoch whose last step is held (columns epoch, loss): the mean over the data set
+        of each sample's loss with the weights the epoch ended with."""
+        if self.values is not None:
+            return self.values.epoch_errors()
+        return self.errors if self.errors is not None else pd.DataFrame({"epoch": [], "loss": []})
 
 
 def typed(df: pd.DataFrame, place: str) -> pd.DataFrame:

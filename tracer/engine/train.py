@@ -12,6 +12,7 @@ import numpy as np
 from ..model.spec import Spec
 from .record import Recorder, Recording, build_trace, step_sizes
 from .stepview import History
+from .stream import Stream, chunk_steps
 from .trace import Trace
 
 
@@ -38,7 +39,7 @@ def epoch_orders(spec: Spec, epochs: int | None = None):
         yield rng.permutation(len(spec.x)) if spec.training.shuffle else np.arange(len(spec.x))
 
 
-def run(spec: Spec, epochs: int | None = None, record=True) -> Trace:
+def run(spec: Spec, epochs: int | None = None, record=True, sink=None) -> Trace:
     """Train with backpropagation and return the trace of every intermediate value.
 
     record: what to record (engine.record.Recording): True every step; a selection such as '1-100,last' or a
@@ -46,6 +47,9 @@ def run(spec: Spec, epochs: int | None = None, record=True) -> Trace:
     Recording(steps, history=True) also keeps every step's weights after it and every sample's loss (what a
     report's charts show when only some steps are recorded); False nothing (for benchmarks), the Trace then
     has empty tables and only its final weights.
+    sink: `sink(name, table)` is handed the nodes, weights and updates tables a chunk of steps at a time as
+    training goes (tracer.engine.stream), so memory does not grow with the steps; the Trace returned then holds
+    the losses table and the steps handed on (`held`).
 
     >>> run(load_spec("xor"), record=Recording("1-3,last", history=True))
     """
@@ -62,7 +66,8 @@ def run(spec: Spec, epochs: int | None = None, record=True) -> Trace:
     velocity = np.zeros_like(params.theta)
     delta_w = np.zeros_like(params.theta)
     mean = spec.training.reduction == "mean"
-    rec = None if recording.nothing else Recorder(spec, epochs, recording)
+    rec = None if recording.nothing else Recorder(spec, epochs, recording, None if sink is None else chunk_steps(spec))
+    stream = Stream(spec, rec, sink) if sink is not None and rec is not None else None
     kept = History.empty(epochs * n, epochs * len(step_sizes(n, bs)), params.theta.size) if recording.history else None
     processed = 0  # samples, for the history
     net = [(l.activation, params.W[i], params.b[i], grad.W[i], grad.b[i]) for i, l in enumerate(layers)]
@@ -136,9 +141,13 @@ def run(spec: Spec, epochs: int | None = None, record=True) -> Trace:
                     rec.update(step, grad.theta, delta_w, params.theta)
                 if kept is not None:
                     kept.w_after[step - 1] = params.theta
+            if stream is not None:
+                stream.epoch_end(epoch, params.theta)
             if not np.isfinite(params.theta).all():
                 break
 
     final = [m.copy() for m in params.matrices]
+    if stream is not None:
+        return stream.finish(final)
     history = kept.finish(processed, step) if kept is not None else None
     return Trace.empty(spec, final) if rec is None else build_trace(spec, rec, final, history)

@@ -4,13 +4,15 @@ CSV floats are the shortest text that reads back as the same double (0.1, not 0.
 is an empty field, the text keys are written as their names; Parquet keeps the types (int64 keys, the text
 keys as dictionaries, float64 values). Both are written a chunk of rows at a time by C writers (polars'
 CSV writer, pyarrow's Parquet writer; chosen by measurement, README: Performance), so peak memory stays near
-the DataFrames plus one chunk. `trace.json` says which steps the folder holds, of how many, in which format.
+the DataFrames plus one chunk; `trace_stream` writes the tables as training hands them over, so memory holds
+one chunk of the run, not the run (`tracer run --trace`). `trace.json` says which steps the folder holds, of how many, in which format.
 The folder is written beside its place and swapped in whole (tracer.io.atomic). Reading them back is
 tracer.io.tracefiles'; this module needs only the table contract, so `Trace.write` can call it.
 """
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +41,59 @@ def write_trace(trace, directory, format: str = "csv") -> list[Path]:
     return [directory / f"{name}.{format}" for name in COLUMNS] + [directory / MANIFEST]
 
 
+@contextmanager
+def trace_stream(directory, format: str = "csv"):
+    """A trace folder written as training goes: yields a TraceStream, whose `sink` the engine hands its table
+    chunks to (tracer.run(..., sink=stream.sink)) and whose `finish(trace)` writes the losses table and
+    trace.json; the folder is swapped in whole when the block ends (tracer.io.atomic), or left out on an error.
+
+    >>> with trace_stream("out/big", "parquet") as stream:
+    ...     stream.finish(tracer.run(spec, sink=stream.sink))
+    """
+    if format not in FORMATS:
+        raise TracerError("--format", f"unknown format {format!r}; use {' or '.join(FORMATS)}")
+    with atomic_directory(Path(directory), OWNED) as tmp:
+        stream = TraceStream(tmp, format)
+        try:
+            yield stream
+        finally:
+            stream.close()
+
+
+class TraceStream:
+    """Appends each chunk of a table to its file in `folder` as it comes, the CSV header or Parquet schema
+    taken from the first chunk; the bytes of a CSV are those write_trace writes of the whole table."""
+
+    def __init__(self, folder: Path, format: str):
+        self.folder, self.format = folder, format
+        self.files: dict = {}  # table name -> open file (CSV) or ParquetWriter
+
+    def sink(self, name: str, table: pd.DataFrame) -> None:
+        """Write one chunk of table `name` (its columns may be views the engine reuses after this call)."""
+        path = self.folder / f"{name}.{self.format}"
+        if self.format == "parquet":
+            if name not in self.files:
+                self.files[name] = _parquet_writer(table, path)
+            _append_parquet(self.files[name], table)
+            return
+        first = name not in self.files
+        if first:
+            self.files[name] = open(path, "wb")
+        _append_csv(self.files[name], table, header=first)
+
+    def finish(self, trace) -> None:
+        """The losses table and trace.json, once training is over."""
+        self.close()
+        write_table(trace.losses, self.folder / f"losses.{self.format}", self.format)
+        (self.folder / MANIFEST).write_text(json.dumps(manifest(trace, self.format), indent=1) + "\n",
+                                            encoding="utf-8")
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+        self.files = {}
+
+
 def manifest(trace, format: str) -> dict:
     """What a trace folder holds: its format, the network's name, the steps held and of how many."""
     steps = trace.recorded_steps()
@@ -51,21 +106,31 @@ def manifest(trace, format: str) -> dict:
 def write_table(df: pd.DataFrame, path: Path, format: str = "csv") -> None:
     """One table written a chunk of rows at a time (the file is created even for an empty table)."""
     if format == "parquet":
-        _write_parquet(df, path)
+        with _parquet_writer(df, path) as writer:
+            _append_parquet(writer, df)
         return
+    with open(path, "wb") as f:
+        _append_csv(f, df, header=True)
+
+
+def _append_csv(f, df: pd.DataFrame, header: bool) -> None:
     import polars as pl
 
-    with open(path, "wb") as f:
-        for start in range(0, max(len(df), 1), CHUNK):
-            part = pl.from_pandas(df.iloc[start:start + CHUNK], nan_to_null=True)
-            part.write_csv(f, include_header=start == 0, line_terminator="\n")
+    for start in range(0, max(len(df), 1), CHUNK):
+        part = pl.from_pandas(df.iloc[start:start + CHUNK], nan_to_null=True)
+        part.write_csv(f, include_header=header and start == 0, line_terminator="\n")
 
 
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+def _parquet_writer(df: pd.DataFrame, path: Path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.Schema.from_pandas(df.iloc[:0], preserve_index=False)
-    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
-        for start in range(0, len(df), CHUNK):
-            writer.write_table(pa.Table.from_pandas(df.iloc[start:start + CHUNK], schema=schema, preserve_index=False))
+    return pq.ParquetWriter(path, pa.Schema.from_pandas(df.iloc[:0], preserve_index=False), compression="zstd")
+
+
+def _append_parquet(writer, df: pd.DataFrame) -> None:
+    import pyarrow as pa
+
+    for start in range(0, len(df), CHUNK):
+        writer.write_table(pa.Table.from_pandas(df.iloc[start:start + CHUNK], schema=writer.schema,
+                                                preserve_index=False))
