@@ -211,11 +211,11 @@ def step_tables(spec, rec, rows: int, steps: int, sample, row_step, row_epoch, s
 
     p_layer, p_unit, p_source = param_names(spec)
     P = len(p_layer)
-    step_of_row = np.repeat(np.arange(steps), sizes)
+    w = rec.w_old[:steps] if rows == steps else rec.w_old[np.repeat(np.arange(steps), sizes)]  # online: a view
     weights = pd.DataFrame({
         "epoch": np.repeat(row_epoch, P), "step": np.repeat(row_step, P), "sample": np.repeat(sample + 1, P),
         "layer": labels(p_layer, rows), "unit": labels(p_unit, rows), "source": labels(p_source, rows),
-        "input": layer_inputs(spec, rec, sample, rows).ravel(), "w": rec.w_old[step_of_row].ravel(),
+        "input": layer_inputs(spec, rec, sample, rows).ravel(), "w": w.ravel(),
         "grad": rec.grads[:rows].ravel(),
     }, copy=False)
 
