@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .engine.record import Recorder, Recording, step_sizes
-from .engine.stream import chunk_steps
+from .engine.stream import estimate_bytes as streamed_bytes
 from .engine.train import run
 from .errors import ResourceError, TracerError
 from .io.atomic import distinct_outputs, output_target, together
@@ -65,9 +65,11 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
         some = steps_to_show(spec, total, shown, max_rows if xlsx is not None else 0)
     recording = Recording(some, history=some is not None and exporting)
     if trace_dir is not None:
-        check_memory(spec, epochs, min(chunk_steps(spec), len(Recording(trace_steps).step_ids(total))))
+        held = total if trace_steps is None else len(Recording(trace_steps).step_ids(total))
+        check_memory(streamed_bytes(spec, epochs, held))
     if exporting:
-        check_memory(spec, epochs, len(recording.step_ids(total)) if some is not None else None)
+        check_memory(Recorder.estimate_bytes(spec, epochs, len(recording.step_ids(total)) if some is not None
+                                             else None))
     say = progress if progress is not None and long_run(spec, total) else (lambda message: None)
     trace = None
     with together():  # all the outputs or none
@@ -137,9 +139,8 @@ def check_options(spec, total: int, trace_format, trace_steps, steps, notation, 
         select_steps(spec.steps, total, option="steps (in the spec)")
 
 
-def check_memory(spec, epochs: int, held: int | None) -> None:
-    """Refuse a run whose trace cannot fit in memory, with the estimate and the fix."""
-    need = Recorder.estimate_bytes(spec, epochs, held)
+def check_memory(need: int) -> None:
+    """Refuse a run whose trace needs more than the memory available (`need` bytes), with the fix."""
     have = available_memory()
     if need > MEMORY_SHARE * have:
         raise ResourceError("run", f"the trace of this run needs about {need / 2**30:.1f} GiB of memory and about "

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .epochs import losses_with
-from .record import diverged_after, first_non_finite, step_tables
+from .record import Recorder, diverged_after, first_non_finite, step_tables
 from .trace import Trace, weight_matrices
 
 CHUNK_ROWS = 1_000_000  # rows of the weights table per chunk handed on (about 75 MB of table)
@@ -19,6 +19,13 @@ CHUNK_ROWS = 1_000_000  # rows of the weights table per chunk handed on (about 7
 def chunk_steps(spec) -> int:
     """Recorded steps per chunk: as many as fill CHUNK_ROWS rows of the weights table."""
     return max(1, CHUNK_ROWS // (min(spec.batch_size, len(spec.x)) * spec.n_weights))
+
+
+def estimate_bytes(spec, epochs: int, held: int) -> int:
+    """Bytes a streamed run of `held` recorded steps holds: one chunk of the recorder's arrays and tables, and
+    the few numbers kept per row (data row, loss, loss after the epoch, the losses table) and per step."""
+    rows = held * min(spec.batch_size, len(spec.x))
+    return Recorder.estimate_bytes(spec, epochs, min(chunk_steps(spec), held)) + 64 * rows + 64 * held
 
 
 class Stream:
