@@ -225,6 +225,29 @@ def test_a_csv_with_a_byte_order_mark_is_read(tmp_path):
     assert run_cli(["run", str(spec), "-q"])[0] == 0
 
 
+@pytest.mark.parametrize("cell, message", [("abc", "d.csv:3:x2: expected a number, got 'abc'"),
+                                           ("inf", "d.csv:3:x2: expected a finite number, got inf"),
+                                           ("", "d.csv:3:x2: expected a number, got ''")])
+def test_a_bad_data_cell_is_named_by_line_and_column(tmp_path, cell, message):
+    """The data are converted in one block; a cell that fails it is then found and named."""
+    (tmp_path / "d.csv").write_text(f"x1,x2,y\n-0.9,0.1,1.0\n0.5,{cell},0\n")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(find_example("ekman").read_text().replace(
+        "  - {x: [-0.9, 0.1], y: [1.0]}", "  {csv: d.csv, x: [x1, x2], y: [y]}").replace("data:\n", "data:"))
+    status, _, err = run_cli(["run", str(spec), "-q"])
+    assert status == 2 and message in err, err
+
+
+def test_data_cells_read_as_float_reads_them():
+    """The block conversion reads each text as Python's float() does: spaces, underscores, exponents, -0."""
+    from tracer.model.fields import whole_block
+
+    texts = [" 2.5 ", "1_000", "1e-3", "-0", "0.1", "-1.7976931348623157e308"]
+    block = whole_block([texts], list(range(len(texts))))
+    assert block.tolist() == [[float(t) for t in texts]] and str(block[0, 3]) == "-0.0"
+    assert whole_block([["1", "nan"]], [0, 1]) is None and whole_block([["1"]], [0, 1]) is None
+
+
 @pytest.mark.parametrize("option", [["--notation", "latex"], ["--steps", "0"], ["--digits", "0"],
                                     ["--max-rows", "0"], ["--paper", "a3"], ["--format", "xml"],
                                     ["--trace-steps", "2-9"], ["--epochs", "-1"]])
