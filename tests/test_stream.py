@@ -116,3 +116,15 @@ def test_the_usage_example_streams_a_folder_diff_reads(tmp_path, monkeypatch):
     spec = tracer.load_spec("frey-online")
     exec(compile(code, "usage.md", "exec"), {"tracer": tracer, "spec": spec})
     assert tracer.diff_traces(tmp_path / "out" / "frey-online", tracer.run(spec)).same
+
+
+def test_a_streamed_runs_trace_is_not_mistaken_for_its_tables(tmp_path):
+    """Its nodes, weights and updates are in the folder: writing or comparing the Trace itself is refused."""
+    with tracer.trace_stream(tmp_path / "t") as folder:
+        trace = tracer.run(tracer.load_spec("ekman"), sink=folder.sink)
+        folder.finish(trace)
+    assert trace.streamed and trace.recorded_steps() == [1] and len(trace.losses) == 1
+    for attempt in (lambda: tracer.write_trace(trace, tmp_path / "u"), lambda: tracer.diff_traces(trace, tmp_path / "t")):
+        with pytest.raises(tracer.TracerError, match="give that folder instead"):
+            attempt()
+    assert tracer.diff_traces(tmp_path / "t", tracer.run(tracer.load_spec("ekman"))).same

@@ -82,7 +82,7 @@ def resolve(source) -> tuple[dict, object, list | None]:
         return source, None, None
     if not isinstance(source, Trace) and Path(source).is_dir():
         return folder_tables(Path(source))
-    trace = load_trace(source)
+    trace = load_trace(source).whole("diff")
     return trace.tables, trace.spec, trace.recorded_steps() if trace.partial else None
 
 

@@ -77,6 +77,19 @@ class Trace:
         return int(self.updates["step"].max()) if len(self.updates) else 0
 
     @property
+    def streamed(self) -> bool:
+        """True for the Trace of a run that handed its nodes, weights and updates on as it went (sink=): they
+        are in the folder they were written to, not here."""
+        return self.held is not None
+
+    def whole(self, place: str) -> "Trace":
+        """This trace, refused in one line naming `place` when its tables were streamed away."""
+        if self.streamed:
+            raise TracerError(place, "this run's tables were written to a folder as it trained (run(spec, sink=)); "
+                                     "give that folder instead (tracer.load_trace reads it)")
+        return self
+
+    @property
     def history(self):
         """Every step's weights and every sample's loss of a run that recorded only some steps, else None."""
         return self.values.history if self.values is not None else None

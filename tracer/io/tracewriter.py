@@ -34,6 +34,7 @@ def write_trace(trace, directory, format: str = "csv") -> list[Path]:
     if format not in FORMATS:
         raise TracerError("--format", f"unknown format {format!r}; use {' or '.join(FORMATS)}")
     directory = Path(directory)
+    trace.whole("write_trace")
     with atomic_directory(directory, OWNED) as tmp:
         for name, df in trace.tables.items():
             write_table(df, tmp / f"{name}.{format}", format)
