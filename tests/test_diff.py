@@ -584,3 +584,38 @@ def test_a_shuffled_run_is_said_to_process_other_data_first():
     other = tracer.diff_traces(tracer.run(reordered), tracer.run(batch)).other_data
     assert "the same samples in another order" in other
     assert tracer.diff_traces(tracer.run(spec), tracer.run(spec)).other_data is None
+
+
+def test_the_first_step_of_other_samples_is_the_per_step_comparison():
+    """The vectorised search against the plain one, step by step, over random traces: steps held on one side
+    only, steps of other sizes, other samples, the same samples reordered."""
+    from tracer.compare.diff import first_step_of_other_samples
+
+    def plain(step_a, sample_a, step_b, sample_b):
+        per_step = [{}, {}]
+        for seen, steps, samples in zip(per_step, (step_a, step_b), (sample_a, sample_b)):
+            for s, x in zip(steps.tolist(), samples.tolist()):
+                seen.setdefault(s, []).append(x)
+        return next((s for s in sorted(set(per_step[0]) & set(per_step[1])) if per_step[0][s] != per_step[1][s]),
+                    None)
+
+    rng = np.random.default_rng(7)
+    found = 0
+    for _ in range(400):
+        sizes = rng.integers(1, 4, size=12)
+        step_a = np.repeat(np.arange(1, 13), sizes)
+        sample_a = rng.integers(1, 6, size=len(step_a))
+        step_b, sample_b = step_a.copy(), sample_a.copy()
+        change = rng.integers(0, 4)
+        if change == 1:
+            sample_b[rng.integers(len(sample_b))] = 9
+        elif change == 2:
+            keep = rng.random(len(step_b)) > 0.1
+            step_b, sample_b = step_b[keep], sample_b[keep]
+        elif change == 3:
+            s = rng.integers(1, 13)
+            sample_b[step_b == s] = sample_b[step_b == s][::-1]
+        want = plain(step_a, sample_a, step_b, sample_b)
+        assert first_step_of_other_samples(step_a, sample_a, step_b, sample_b) == want
+        found += want is not None
+    assert found > 100

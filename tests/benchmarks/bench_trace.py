@@ -8,7 +8,8 @@ turn; figures are medians over rounds (with the range) and the whole process's p
 1. Training XOR 2-2-1 online (10,000 epochs = 40,000 steps, 880,000 trace rows): the engine recording every
    value; the engine recording nothing; a plain numpy loop recording nothing; a plain-Python-float loop (the
    limit for tiny nets: numpy calls on 2-element arrays carry a fixed cost); the usual naive tracer, a dict
-   per row. Each baseline's numbers are checked against the engine first.
+   per row. Each baseline's numbers are checked against the engine first. 1b: the same for a 64-32-10 net,
+   2,000 online steps (4.9M rows in the weights table), the training timed inside each process.
 2. Writing the same four DataFrames: tracer's writer (polars CSV, pyarrow Parquet), pyarrow.csv,
    DataFrame.to_csv; read back bit for bit where the writer promises it.
 3. Goal: `tracer run examples/xor.yaml --trace DIR` as a whole process against the same run through the public
@@ -69,6 +70,29 @@ def training(epochs: int, rounds: int) -> None:
     engine = r["engine, recording every value"]
     for name, result in r.items():
         print(row(name, result, engine))
+
+
+TIMED_RUN = """
+import time, tracer
+spec = tracer.load_spec({path!r})
+t = time.perf_counter()
+{run}
+print("run=%f" % (time.perf_counter() - t))
+"""
+
+
+def training_wide(rounds: int, tmp: Path, steps: int = 2000) -> None:
+    """Recording everything against recording nothing on the 64-32-10 net (goal: at most 2x), and a plain
+    numpy loop; the training timed inside each process (loading the 2,000-sample data is the same for all)."""
+    path = str(big_spec(tmp, steps))
+    runs = {"engine, recording every value (four DataFrames)": "tracer.run(spec)",
+            "engine, recording nothing": "tracer.run(spec, record=False)",
+            "numpy loop, recording nothing": "import baselines; baselines.numpy_loop(spec, 1)"}
+    r = interleaved({name: {"code": TIMED_RUN.format(path=path, run=code)} for name, code in runs.items()}, rounds)
+    print(f"\n1b. Training 64-32-10 sigmoid online, {steps:,} steps; time inside the process, median of {rounds}; "
+          "ratio to recording nothing (goal: recording everything at most 2x)")
+    for name, result in r.items():
+        print(row(name, result, r["engine, recording nothing"], key="run"))
 
 
 WRITE = """
@@ -186,6 +210,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         training(args.epochs, args.rounds)
+        training_wide(args.rounds, tmp)
         writers(args.epochs, args.rounds, tmp)
         goal_cli(args.rounds, tmp)
         if not args.skip_big:

@@ -127,15 +127,33 @@ def other_samples(ta: dict, tb: dict) -> str | None:
     data loader does that): then their values cannot agree, whatever the arithmetic. None when they match."""
     if "losses" not in ta or "losses" not in tb:
         return None
-    per_step = [t["losses"].groupby("step", sort=True)["sample"].agg(tuple) for t in (ta, tb)]
-    for step in per_step[0].index.intersection(per_step[1].index):
-        a, b = per_step[0][step], per_step[1][step]
-        if a != b:
-            show = lambda samples: ", ".join(map(str, samples[:8])) + (" ..." if len(samples) > 8 else "")
-            how = "the same samples in another order" if sorted(a) == sorted(b) else "other samples"
-            return (f"step {step} processed {how}: sample(s) {show(a)} in A, {show(b)} in B (a shuffled data loader "
-                    "does this); compare runs over the same data in the same order")
-    return None
+    sides = [(t["losses"]["step"].to_numpy(), t["losses"]["sample"].to_numpy()) for t in (ta, tb)]
+    step = first_step_of_other_samples(*sides[0], *sides[1])
+    if step is None:
+        return None
+    a, b = (tuple(sample[steps == step].tolist()) for steps, sample in sides)
+    show = lambda samples: ", ".join(map(str, samples[:8])) + (" ..." if len(samples) > 8 else "")
+    how = "the same samples in another order" if sorted(a) == sorted(b) else "other samples"
+    return (f"step {step} processed {how}: sample(s) {show(a)} in A, {show(b)} in B (a shuffled data loader "
+            "does this); compare runs over the same data in the same order")
+
+
+def first_step_of_other_samples(step_a, sample_a, step_b, sample_b) -> int | None:
+    """The first step both hold whose samples (in the order the rows give them) differ between A and B."""
+    common = np.intersect1d(step_a, step_b)
+    seqs = []
+    for steps, sample in ((step_a, sample_a), (step_b, sample_b)):
+        order = np.argsort(steps, kind="stable")  # by step, each step's rows in their order
+        steps, sample = steps[order], sample[order]
+        keep = np.isin(steps, common)
+        seqs.append((steps[keep], sample[keep]))
+    (sa, xa), (sb, xb) = seqs
+    counts_a, counts_b = (np.searchsorted(s, common, side="right") - np.searchsorted(s, common) for s in (sa, sb))
+    candidates = [common[counts_a != counts_b][:1]]
+    equal = np.isin(sa, common[counts_a == counts_b]), np.isin(sb, common[counts_a == counts_b])
+    candidates.append(sa[equal[0]][xa[equal[0]] != xb[equal[1]]][:1])  # aligned: same steps, same counts
+    found = np.concatenate(candidates)
+    return int(found.min()) if len(found) else None
 
 
 def _compare_table(name: str, left: pd.DataFrame, right: pd.DataFrame, codes: dict, rtol: float, atol: float,

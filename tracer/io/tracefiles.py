@@ -8,6 +8,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..engine.tables import OPTIONAL
@@ -78,8 +79,22 @@ def read_table(path: Path, name: str, strict: bool = True) -> pd.DataFrame:
         raise TracerError(str(path), f"not a trace table: missing column(s) {', '.join(missing)}")
     for c in TEXT_COLUMNS:
         if c in df.columns:  # as the engine builds them: categorical, categories in order of appearance
-            df[c] = pd.Categorical(df[c].astype(str), categories=pd.unique(df[c].astype(str)))
+            df[c] = in_order_of_appearance(df[c])
     return df[[c for c in cols if c in df.columns]]
+
+
+def in_order_of_appearance(column: pd.Series) -> pd.Categorical:
+    """A text column as a categorical whose categories are its texts in order of first appearance. A Parquet
+    dictionary column (no nulls) is re-coded without making a text per row."""
+    if isinstance(column.dtype, pd.CategoricalDtype) and (column.cat.codes.to_numpy() >= 0).all():
+        codes = column.cat.codes.to_numpy()
+        first = pd.unique(codes)  # the codes in order of first appearance
+        recode = np.zeros(len(column.cat.categories), dtype=np.int32)
+        recode[first] = np.arange(len(first))
+        categories = [str(c) for c in column.cat.categories[first]]
+        return pd.Categorical.from_codes(recode[codes], categories=categories)
+    values = column.astype(str)
+    return pd.Categorical(values, categories=pd.unique(values))
 
 
 def _read_csv(path: Path, cols: list, strict: bool) -> pd.DataFrame:
