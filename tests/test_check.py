@@ -582,3 +582,25 @@ def test_too_few_digits_is_named_from_the_students_own_earlier_values():
     answers["y_g"] = f"{y_g:.2f}"  # from the student's own z_g, to 2 decimals only
     mark = marks(EKMAN, answers, rounding=tracer.Rounding.decimals(3))["y_g"]
     assert (mark.status, mark.diagnosis) == ("wrong", "rounded to too few digits"), mark
+
+
+def test_the_mistake_behind_most_marked_down_answers_is_said_first(tmp_path):
+    """A student who forgot the learning rate in all five changes and got one more answer wrong hears the
+    cause once, first, in the terminal line and the feedback, not five lines of the same mistake."""
+    from tracer.grading.feedback import summary_line
+
+    right = key(EKMAN)
+    answers = {**right, **{label: f"{float(v) / 0.1:.6f}" for label, v in right.items() if label.startswith("Δ")},
+               "error term g": f"{-ERR_G:.6f}"}
+    with open(tmp_path / "c.csv", "w", newline="") as f:
+        csv.writer(f).writerows(answers.items())
+    result = check_file(EKMAN, tmp_path / "c.csv")
+    assert result.leading_cause() == ("learning rate not applied", 5, 6)
+    assert result.problems == ["no variant row: graded against ekman itself",  # what it was graded against: first
+                               "5 of the 6 answers marked down come from one mistake: learning rate not applied"]
+    assert summary_line(result, "c.csv") == ("c.csv [ekman]: 20/26: 5 answers: learning rate not applied; error "
+                                             "term g: wrong (sign flipped)")
+    tie = {**right, "error term g": f"{-ERR_G:.6f}", "MSE": f"{(1 - Y_F) ** 2:.6f}"}  # two causes, one each
+    with open(tmp_path / "t.csv", "w", newline="") as f:
+        csv.writer(f).writerows(tie.items())
+    assert check_file(EKMAN, tmp_path / "t.csv").leading_cause() is None

@@ -4,39 +4,49 @@ set, from wait4)."""
 from __future__ import annotations
 
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 
+LAUNCHER = """
+import os, resource, subprocess, sys, time
+report, limit, command = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+cap = (lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit))) if limit else None
+start = time.perf_counter()
+proc = subprocess.Popen(command, preexec_fn=cap)
+_, status, usage = os.wait4(proc.pid, 0)
+seconds = time.perf_counter() - start
+with open(report, "w") as f:
+    f.write(f"{seconds} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
+
+
 def run_process(code: str | None = None, args: list[str] | None = None, limit_bytes: int | None = None,
                 cwd=None) -> tuple[float, float, str]:
     """(seconds, peak resident MiB, stdout) of `python -c code` (or of the command `args`); a failure raises
-    with the end of its stderr. limit_bytes: an address-space cap (what `ulimit -v` sets)."""
-    def cap():
-        if limit_bytes:
-            resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+    with the end of its stderr. limit_bytes: an address-space cap (what `ulimit -v` sets).
 
+    The contender is started by a small launcher process, which times it and reads its peak from wait4: a
+    process forked straight from this one (however large the benchmark has grown) would report this one's
+    resident size as its own peak, since Linux carries the forking process's high-water mark over exec."""
     command = args or [sys.executable, "-c", code]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))}
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=out, stderr=err, preexec_fn=cap, env=env, cwd=cwd, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)  # the child's own rusage: its peak memory
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
+            tempfile.NamedTemporaryFile("r") as report:
+        subprocess.run([sys.executable, "-c", LAUNCHER, report.name, str(limit_bytes or 0), *map(str, command)],
+                       stdout=out, stderr=err, env=env, cwd=cwd, text=True, check=True)
+        seconds, peak_kib, code = report.read().split()
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    if proc.returncode:
-        raise RuntimeError(f"{' '.join(map(str, command[:4]))} failed ({proc.returncode}): {stderr.strip()[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, stdout
+    if int(code):
+        raise RuntimeError(f"{' '.join(map(str, command[:4]))} failed ({code}): {stderr.strip()[-2000:]}")
+    return float(seconds), int(peak_kib) / 1024, stdout
 
 
 def interleaved(contenders: dict[str, dict], rounds: int) -> dict[str, dict]:

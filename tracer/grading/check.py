@@ -78,6 +78,19 @@ class Result:
     def all_correct(self) -> bool:
         return not self.error and self.total > 0 and self.score == self.total
 
+    def leading_cause(self) -> tuple[str, int, int] | None:
+        """(mistake, answers it explains, answers marked down) when one named cause explains more of the marked
+        down answers than any other and at least two: what the student should hear first."""
+        down = [m for m in self.marks if m.status not in SCORING and m.status != "blank"]
+        counts: dict = {}
+        for m in down:
+            if m.diagnosis and m.diagnosis != UNEXPLAINED:
+                counts[m.diagnosis] = counts.get(m.diagnosis, 0) + 1
+        ranked = sorted(counts.items(), key=lambda item: -item[1])
+        if not ranked or ranked[0][1] < 2 or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
+            return None
+        return ranked[0][0], ranked[0][1], len(down)
+
 
 def normal_label(label: str) -> str:
     """A label as compared: exactly, but for spaces around it and the typographic minus and primes typed in
@@ -295,6 +308,7 @@ def check_file(spec, path, rtol: float = DEFAULT_RTOL, rounding: Rounding | None
         result.error = f"cannot be read ({e.strerror or type(e).__name__})"
         return result
     result.problems = sheet.problems
+    own = len(result.problems)  # the file's own problems; what explains the grading goes before them
     steps = claimed_steps(sheet)
     notation = notation or sheet.meta.get("notation")
     try:
@@ -317,6 +331,10 @@ def check_file(spec, path, rtol: float = DEFAULT_RTOL, rounding: Rounding | None
         result.error = f"cannot be graded ({str(e)[:200]})"
         return result
     _, unknown, notes = match_labels(sheet.answers, result.marks)
+    cause = result.leading_cause()
+    if cause is not None:  # after the notes on labels, variant and policy, before the file's own problems
+        result.problems.insert(len(result.problems) - own, f"{cause[1]} of the {cause[2]} answers marked down come "
+                                                           f"from one mistake: {cause[0]}")
     result.problems[:0] = notes
     known = len(sheet.answers) - len(unknown)
     if known == 0 and sheet.answers:  # not an answer sheet: say so without echoing its lines

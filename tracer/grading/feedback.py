@@ -29,7 +29,12 @@ def summary_line(result: Result, name: str | None = None) -> str:
     if result.error:
         return one_line(f"{name}: not graded: {result.error}")
     wrong = [m for m in result.marks if m.status in ("wrong", "unparseable")]
-    parts = [f"{m.label}: {m.status}{' (' + m.diagnosis + ')' if m.diagnosis else ''}" for m in wrong[:4]]
+    parts = []
+    cause = result.leading_cause()
+    if cause is not None:  # said first, once, with the answers it explains left out of the list
+        parts.append(f"{cause[1]} answers: {cause[0]}")
+        wrong = [m for m in wrong if m.diagnosis != cause[0]]
+    parts += [f"{m.label}: {m.status}{' (' + m.diagnosis + ')' if m.diagnosis else ''}" for m in wrong[:4]]
     if len(wrong) > 4:
         parts.append(f"{len(wrong) - 4} more wrong")
     if blank := sum(m.status == "blank" for m in result.marks):
