@@ -163,3 +163,14 @@ def test_long_runs_say_what_they_are_doing_on_stderr(tmp_path):
     p = subprocess.run([sys.executable, "-m", "tracer", "run", "ekman", "--html", str(tmp_path / "e.html")],
                        capture_output=True, text=True)
     assert p.returncode == 0 and p.stderr == ""
+
+
+def test_a_reader_that_stops_reading_loses_no_output(tmp_path):
+    """`tracer run ... | head`: the summary's reader is gone before the first line; the trace folder and the
+    report are still written whole, exit status 0, nothing on stderr (they were discarded, with status 0)."""
+    command = [sys.executable, "-m", "tracer", "run", "mazur-sequential", "--trace", "m", "--html", "r.html"]
+    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader stops before the command prints anything
+    assert proc.wait(timeout=120) == 0 and proc.stderr.read() == b""
+    assert (tmp_path / "r.html").is_file() and sorted(p.name for p in (tmp_path / "m").iterdir()) == [
+        "losses.csv", "nodes.csv", "trace.json", "updates.csv", "weights.csv"]

@@ -177,17 +177,18 @@ def test_a_trace_folder_is_replaced_whole_and_a_folder_of_the_users_never(tmp_pa
     before = {p.name: p.read_bytes() for p in t.iterdir()}
     import tracer.io.tracewriter as tracefiles
 
-    real, calls = tracefiles.write_table, []
+    real, calls = tracefiles.TraceStream.sink, []
 
-    def killed(df, path, format="csv"):
-        calls.append(path)
+    def killed(stream, name, table):
+        calls.append(name)
         if len(calls) == 3:
-            raise KeyboardInterrupt  # the run is stopped halfway through its tables
-        return real(df, path, format)
-    monkeypatch.setattr(tracefiles, "write_table", killed)
+            raise KeyboardInterrupt  # the run is stopped halfway through its tables, as they stream
+        return real(stream, name, table)
+    monkeypatch.setattr(tracefiles.TraceStream, "sink", killed)
     with pytest.raises(KeyboardInterrupt):
         run_cli("run", "frey-online", "--epochs", "1", "--trace", t, "-q")
     monkeypatch.undo()
+    assert calls == ["nodes", "weights", "updates"]
     assert {p.name: p.read_bytes() for p in t.iterdir()} == before and leftovers(tmp_path) == []
     (t / "my-notes.txt").write_text("mine")
     status, _, err = run_cli("run", "frey-online", "--trace", t)
@@ -219,6 +220,9 @@ def test_each_output_has_one_temporary(tmp_path, monkeypatch):
                         lambda path, *a, **k: books.append(Path(path)) or new_workbook(path, *a, **k))
     monkeypatch.setattr(tracefiles, "write_table",
                         lambda df, path, *a: tables.append(Path(path)) or write_table(df, path, *a))
+    sink = tracefiles.TraceStream.sink  # the streamed tables
+    monkeypatch.setattr(tracefiles.TraceStream, "sink", lambda stream, name, table: tables.append(
+        stream.folder / f"{name}.{stream.format}") or sink(stream, name, table))
     assert run_cli("run", "ekman", "--trace", tmp_path / "t", "--xlsx", tmp_path / "w.xlsx", "-q")[0] == 0
     assert len(books) == 1 and books[0].name.startswith(".w.xlsx.tracer-tmp-") and len(tables) == 4
     assert all(p.parent.name.startswith(".t.tracer-tmp-") for p in tables), tables

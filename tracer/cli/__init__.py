@@ -20,15 +20,13 @@ from .parser import parser
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tracer` console script."""
     args = parser(__version__).parse_args(argv)
+    stdout, sys.stdout = sys.stdout, ReaderMayStop(sys.stdout)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             with together():  # every output of the command, or none
                 status = args.func(args)
             sys.stdout.flush()
-        except BrokenPipeError:  # `tracer examples | head`: the reader has what it wants
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
         except TracerError as e:
             _print_warnings(caught)
             print(f"tracer: error: {one_line(str(e))}", file=sys.stderr)
@@ -42,8 +40,42 @@ def main(argv: list[str] | None = None) -> int:
             place = e.filename or "output"
             print(f"tracer: error: {one_line(f'{place}: {e.strerror or e}')}", file=sys.stderr)
             return EXIT_BAD_INPUT
+        finally:
+            sys.stdout = stdout
     _print_warnings(caught)
     return status
+
+
+class ReaderMayStop:
+    """Standard output whose reader may stop reading (`tracer run ... | head`): what it no longer reads is
+    dropped and the command goes on to the end, so its outputs are written whole (a broken pipe in the middle
+    of a summary used to discard the trace folder and the report just written, with exit status 0)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            self._drop()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._drop()
+
+    def _drop(self) -> None:
+        """From now on this process's standard output goes nowhere (nor does what is still buffered)."""
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+        except (OSError, ValueError):  # a stream with no file descriptor (a test's capture)
+            pass
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
 
 
 def _print_warnings(caught) -> None:
