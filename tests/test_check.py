@@ -600,6 +600,11 @@ def test_the_mistake_behind_most_marked_down_answers_is_said_first(tmp_path):
                                "5 of the 6 answers marked down come from one mistake: learning rate not applied"]
     assert summary_line(result, "c.csv") == ("c.csv [ekman]: 20/26: 5 answers: learning rate not applied; error "
                                              "term g: wrong (sign flipped)")
+    del answers["error term g"]
+    with open(tmp_path / "c.csv", "w", newline="") as f:
+        csv.writer(f).writerows(answers.items())
+    assert "all 5 answers marked down come from one mistake: learning rate not applied" in check_file(
+        EKMAN, tmp_path / "c.csv").problems
     tie = {**right, "error term g": f"{-ERR_G:.6f}", "MSE": f"{(1 - Y_F) ** 2:.6f}"}  # two causes, one each
     with open(tmp_path / "t.csv", "w", newline="") as f:
         csv.writer(f).writerows(tie.items())

@@ -258,6 +258,18 @@ def test_a_bad_option_writes_nothing_at_all(tmp_path, option):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", [["run", "ekman", "--trace", "t", "--xlsx", "w.csv"],
+                                     ["run", "ekman", "--html", "r.xlsx"],
+                                     ["template", "ekman", "--out", "ex.csv"],
+                                     ["template", "ekman", "--out", "ex.xlsx", "--key", "key.CSV"]])
+def test_an_output_named_for_another_format_is_refused(tmp_path, command, monkeypatch):
+    """A workbook written under a .csv name opened as binary garbage in an editor (and Excel refuses it)."""
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run_cli(command)
+    assert status == 2 and "give a name ending in ." in err and len(err.strip().splitlines()) == 1, err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_run_that_diverges_writes_what_it_has_and_exits_1_whatever_the_specs_steps(tmp_path):
     spec = tmp_path / "d.yaml"
     spec.write_text(find_example("ekman").read_text().replace("activation: sigmoid", "activation: linear")

@@ -28,3 +28,15 @@ def check_output_options(max_rows: int, digits: int, paper: str) -> None:
     if digits < 1:
         raise TracerError("--digits", f"{digits} digits: use a number of significant digits >= 1")
     paper_code(paper)
+
+
+SUFFIXES = {"xlsx": (".xlsx",), "html": (".html", ".htm")}  # what each kind of output file is named
+
+
+def check_suffix(path, kind: str, option: str) -> None:
+    """Refuse an output whose name says another format than the file it would get (a workbook named `w.csv`
+    opens as garbage in a text editor and is refused by Excel): one line naming the option and the fix."""
+    name = str(path)
+    if not name.lower().endswith(SUFFIXES[kind]):
+        raise TracerError(option, f"{name!r} would hold {'a workbook' if kind == 'xlsx' else 'an HTML page'}; give "
+                                  f"a name ending in {SUFFIXES[kind][0]}")

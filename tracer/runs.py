@@ -18,7 +18,7 @@ from .errors import ResourceError, TracerError
 from .io.atomic import distinct_outputs, output_target, together
 from .io.tracewriter import FORMATS, trace_stream
 from .model.notation import profile
-from .options import MAX_ROWS, check_output_options
+from .options import MAX_ROWS, check_output_options, check_suffix
 from .steps import select_steps
 
 MEMORY_SHARE = 0.8  # of the memory available, what a run may plan to use
@@ -55,9 +55,10 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
         from .export.html import write_report
     if trace_dir is not None:
         output_target(trace_dir, folder=True)
-    for path in (xlsx, html):
+    for path, kind in ((xlsx, "xlsx"), (html, "html")):
         if path is not None:
             output_target(path)
+            check_suffix(path, kind, f"--{kind}")
     shown = steps if steps is not None else (spec.steps or None)
     exporting = xlsx is not None or html is not None
     some = trace_steps

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import TracerError
 from ..io.atomic import distinct_outputs, output_target
-from ..options import DIFF_ATOL, DIFF_RTOL
+from ..options import DIFF_ATOL, DIFF_RTOL, check_suffix
 
 # Each command imports the library it calls when it runs, so `tracer --version` and `--help` load only the
 # standard library, and a command loads only what it uses (tracer.options).
@@ -120,6 +120,9 @@ def cmd_template(args) -> int:
     files = {"--out": args.out if args.variants is None else None, "--key": args.key, "--moodle": args.moodle,
              "--qti": args.qti, "--gradescope": args.gradescope}
     distinct_outputs([given_file(args.spec)], files)
+    for option in ("--out", "--key"):
+        if files[option] is not None:
+            check_suffix(files[option], "xlsx", option)
     for path in (args.moodle, args.qti, args.gradescope):  # checked before the variants are written, not after
         if path is not None:
             output_target(path)

@@ -333,8 +333,9 @@ def check_file(spec, path, rtol: float = DEFAULT_RTOL, rounding: Rounding | None
     _, unknown, notes = match_labels(sheet.answers, result.marks)
     cause = result.leading_cause()
     if cause is not None:  # after the notes on labels, variant and policy, before the file's own problems
-        result.problems.insert(len(result.problems) - own, f"{cause[1]} of the {cause[2]} answers marked down come "
-                                                           f"from one mistake: {cause[0]}")
+        share = f"all {cause[1]}" if cause[1] == cause[2] else f"{cause[1]} of the {cause[2]}"
+        result.problems.insert(len(result.problems) - own, f"{share} answers marked down come from one mistake: "
+                                                           f"{cause[0]}")
     result.problems[:0] = notes
     known = len(sheet.answers) - len(unknown)
     if known == 0 and sheet.answers:  # not an answer sheet: say so without echoing its lines
