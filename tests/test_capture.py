@@ -25,8 +25,9 @@ def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
 
-def student_loop(spec, derivative=lambda z, a: a * (1 - a), backprop_through_new=False, epochs=None):
-    """A typical from-scratch online loop for a two-layer sigmoid network with 1/2 SSE, recorded."""
+def student_loop(spec, derivative=lambda z, a: a * (1 - a), backprop_through_new=False, epochs=None, traced=True):
+    """A typical from-scratch online loop for a two-layer sigmoid network with 1/2 SSE, recorded: its Trace, or
+    the Recorder (traced=False)."""
     W1, W2 = (layer.weights[:, 1:].copy() for layer in spec.layers)
     b1, b2 = (layer.weights[:, 0].copy() for layer in spec.layers)
     lr = spec.learning_rate
@@ -47,7 +48,7 @@ def student_loop(spec, derivative=lambda z, a: a * (1 - a), backprop_through_new
         rec.backward(0, delta=delta1)
         rec.update(1, w_new=W2, b_new=b2)
         rec.update(0, w_new=W1, b_new=b1)
-    return rec.trace()
+    return rec.trace() if traced else rec
 
 
 def test_readme_numpy_example_records_the_engines_trace(monkeypatch, capsys):
@@ -178,3 +179,20 @@ def test_an_unfinished_step_is_named():
     rec.forward("hidden", z=np.zeros((1, 3)), a=np.zeros((1, 3)))
     with pytest.raises(tracer.TracerError, match="step 1 is not finished: layer 'output' has no forward"):
         rec.trace()
+
+
+@pytest.mark.parametrize("format", ["csv", "parquet"])
+def test_a_recorded_loop_writes_its_folder_a_chunk_at_a_time(tmp_path, format, monkeypatch):
+    """rec.write(folder) streams the tables (3 steps a chunk here) and writes what trace().write(folder) does."""
+    import tracer.engine.stream as stream
+
+    spec = tracer.load_spec("xor")
+    rec = student_loop(spec, epochs=7, traced=False)
+    monkeypatch.setattr(stream, "CHUNK_ROWS", 3 * spec.n_weights)
+    assert rec.write(tmp_path / "streamed", format) == tmp_path / "streamed"
+    rec.trace().write(tmp_path / "whole", format)
+    for name in sorted(p.name for p in (tmp_path / "whole").iterdir()):
+        same = (tmp_path / "whole" / name).read_bytes() == (tmp_path / "streamed" / name).read_bytes()
+        assert same or format == "parquet", name
+    assert tracer.diff_traces(tmp_path / "streamed", tmp_path / "whole").same
+    assert tracer.diff_traces(tmp_path / "streamed", tracer.run(spec, epochs=7)).same

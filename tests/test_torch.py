@@ -283,3 +283,24 @@ def test_hooks_are_removed_after_the_block(tt):
     train(tt, spec, model, loss_fn, optimizer)
     assert not model._forward_hooks and not model._forward_pre_hooks and not loss_fn._forward_hooks
     assert all(not m._forward_hooks for m in model)
+
+
+def test_a_recorded_torch_loop_writes_its_folder_a_chunk_at_a_time(tt, tmp_path, monkeypatch):
+    """rec.write(folder) streams the tables (2 steps a chunk) instead of building them all; the folder is
+    equal to the engine's trace, and its CSV bytes are those of trace().write."""
+    import tracer.engine.stream as stream
+
+    spec = tracer.load_spec("frey-minibatch")
+    model, loss_fn, optimizer = tt.model_from_spec(spec)
+    with tt.record(model, loss_fn, optimizer) as rec:
+        for x, y in tt.batches(spec, 3):
+            optimizer.zero_grad()
+            loss_fn(model(x), y).backward()
+            optimizer.step()
+    monkeypatch.setattr(stream, "CHUNK_ROWS", 2 * spec.batch_size * spec.n_weights)
+    rec.write(tmp_path / "streamed")
+    rec.trace().write(tmp_path / "whole")
+    for name in ("nodes.csv", "weights.csv", "updates.csv", "losses.csv", "trace.json"):
+        assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "streamed" / name).read_bytes(), name
+    result = tracer.diff_traces(tmp_path / "streamed", tracer.run(spec, epochs=3))
+    assert result.same, tracer.format_result(result)

@@ -8,11 +8,13 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..engine.record import Recorder as StepArrays
 from ..engine.record import Recording, build_trace, step_sizes
+from ..engine.stream import Stream, chunk_steps
 from ..engine.trace import weight_matrices
 from ..engine.train import Params
 from ..errors import TracerError, TracerWarning
@@ -37,28 +39,57 @@ class Steps:
     w_new: np.ndarray
 
 
-def trace_of(spec, steps: Steps):
-    """The Trace of a user's loop: its values, with what it did not give computed as the engine does."""
+def trace_of(spec, steps: Steps, sink=None):
+    """The Trace of a user's loop: its values, with what it did not give computed as the engine does. With
+    `sink`, the nodes, weights and updates tables are handed to sink(name, table) a chunk of steps at a time, as
+    tracer.run(spec, sink=...) does, and the Trace holds the losses table."""
     count = len(steps.w_new)
     sizes = check_sizes(spec, steps.sizes)
     first_row = np.concatenate([[0], np.cumsum(sizes)])
     step_of_row = np.repeat(np.arange(count), sizes)
     _complete(spec, steps, step_of_row, first_row, sizes)
     per_epoch = len(step_sizes(len(spec.x), spec.batch_size))
-    arrays = StepArrays(spec, math.ceil(count / per_epoch), Recording(range(1, count + 1)))
+    capacity = None if sink is None else chunk_steps(spec)
+    arrays = StepArrays(spec, math.ceil(count / per_epoch), Recording(range(1, count + 1)), capacity)
     arrays.steps_total = count
-    x = spec.x[steps.samples]
-    arrays.sample[:len(steps.samples)] = steps.samples
-    arrays.loss(0, steps.loss)
+    final = weight_matrices(spec, steps.w_new[-1])
+    if sink is None:
+        _load(spec, steps, arrays, 0, count)
+        return build_trace(spec, arrays, final)
+    stream = Stream(spec, arrays, sink)
+    for k0 in range(0, count, arrays.capacity):
+        arrays.base, arrays.base_row = k0, int(first_row[k0])
+        _load(spec, steps, arrays, k0, min(count, k0 + arrays.capacity))
+        stream.flush()
+    for end in range(per_epoch, count + 1, per_epoch):  # each whole epoch's error, with the weights it ended with
+        stream.epoch_end(end // per_epoch, steps.w_new[end - 1])
+    return stream.finish(final)
+
+
+def write_steps(spec, steps: Steps, path, format: str = "csv") -> Path:
+    """A user's loop's trace written into the folder `path` a chunk of steps at a time: the files
+    write_trace(trace_of(spec, steps), path) writes, without every table in memory at once."""
+    from ..io.tracewriter import trace_stream  # the files are io's; the engine's chunks go straight to them
+
+    with trace_stream(path, format) as stream:
+        stream.finish(trace_of(spec, steps, stream.sink))
+    return Path(path)
+
+
+def _load(spec, steps: Steps, arrays, k0: int, k1: int) -> None:
+    """Steps k0..k1-1 of the loop into the recorder's arrays (whose first step is k0), as the engine records."""
+    r0, r1 = int(arrays.first_row[k0]), int(arrays.first_row[k1])
+    arrays.sample[r0:r1] = steps.samples[r0:r1]
+    arrays.loss(0, steps.loss[r0:r1])
+    x = spec.x[steps.samples[r0:r1]]
     for l, values in enumerate(steps.layers):
-        a_in = x if l == 0 else steps.layers[l - 1]["a"]
-        arrays.node(l, 0, *(values[q] for q in PER_SAMPLE), a_in)
-    arrays.w_old[:] = steps.w_old
-    arrays.grad[:] = steps.grad
-    arrays.delta_w[:] = steps.w_new - steps.w_old
-    arrays.w_new[:] = steps.w_new
-    arrays.steps = count
-    return build_trace(spec, arrays, weight_matrices(spec, steps.w_new[-1]))
+        a_in = x if l == 0 else steps.layers[l - 1]["a"][r0:r1]
+        arrays.node(l, 0, *(values[q][r0:r1] for q in PER_SAMPLE), a_in)
+    arrays.w_old[:k1 - k0] = steps.w_old[k0:k1]
+    arrays.grad[:k1 - k0] = steps.grad[k0:k1]
+    arrays.delta_w[:k1 - k0] = steps.w_new[k0:k1] - steps.w_old[k0:k1]
+    arrays.w_new[:k1 - k0] = steps.w_new[k0:k1]
+    arrays.steps = k1 - k0
 
 
 def check_sizes(spec, sizes, first: int = 0) -> np.ndarray:

@@ -16,7 +16,7 @@ import torch
 from ..engine.train import epoch_orders
 from ..errors import TracerError
 from ..model.losses import make_loss
-from .steps import Steps, trace_of
+from .steps import Steps, trace_of, write_steps
 from .torch_models import SPEC_ATTRIBUTE, check_optimizer, loss_kind, read_model
 
 
@@ -50,9 +50,19 @@ class TorchRecording:
 
     def trace(self):
         """The Trace of the steps the loop took."""
+        self._ready()
+        return trace_of(self.spec, self._as_steps())
+
+    def write(self, path, format: str = "csv"):
+        """The trace of the steps recorded written into the folder `path`, a chunk of steps at a time: the files
+        `trace().write(path)` writes, without every table in memory at once (tracer.engine.stream). Returns the
+        folder. Example: rec.write("out/mine", "parquet"), then `tracer diff out/mine spec.yaml`."""
+        self._ready()
+        return write_steps(self.spec, self._as_steps(), path, format)
+
+    def _ready(self) -> None:
         if not self.steps:
             raise TracerError("record", "no optimizer.step() was taken inside the block")
-        return trace_of(self.spec, self._as_steps())
 
     def close(self) -> None:
         for handle in self.handles:

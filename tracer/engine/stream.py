@@ -59,6 +59,7 @@ class Stream:
         for name, table in step_tables(self.spec, rec, rows, steps, sample, row_step, row_epoch, sizes).items():
             self.sink(name, table)
         self.kept = rec.base + steps
+        rec.rows = rec.steps = 0  # handed on: the arrays are free for the next chunk
 
     def epoch_end(self, epoch: int, theta: np.ndarray) -> None:
         """Every held row of `epoch`: its sample's loss with the weights the epoch ended with, when the epoch's

@@ -48,8 +48,9 @@ def run(spec: Spec, epochs: int | None = None, record=True, sink=None) -> Trace:
     report's charts show when only some steps are recorded); False nothing (for benchmarks), the Trace then
     has empty tables and only its final weights.
     sink: `sink(name, table)` is handed the nodes, weights and updates tables a chunk of steps at a time as
-    training goes (tracer.engine.stream), so memory does not grow with the steps; the Trace returned then holds
-    the losses table and the steps handed on (`held`).
+    training goes (tracer.engine.stream), so memory does not grow with the steps; a table's columns are views of
+    arrays reused after the call, so write (or copy) it there. The Trace returned holds the losses table and
+    the steps handed on (`held`).
 
     >>> run(load_spec("xor"), record=Recording("1-3,last", history=True))
     """
