@@ -14,9 +14,9 @@ from pathlib import Path
 from .engine.record import Recorder, Recording, step_sizes
 from .engine.stream import estimate_bytes as streamed_bytes
 from .engine.train import run
-from .errors import ResourceError, TracerError
+from .errors import ResourceError
 from .io.atomic import distinct_outputs, output_target, together
-from .io.tracewriter import FORMATS, trace_stream
+from .io.tracewriter import check_format, trace_stream
 from .model.notation import profile
 from .options import MAX_ROWS, check_output_options, check_suffix
 from .steps import select_steps
@@ -130,8 +130,7 @@ def check_options(spec, total: int, trace_format, trace_steps, steps, notation, 
     """Every option checked against the spec before anything runs (the run's number of steps is known)."""
     profile(notation, spec)
     check_output_options(max_rows, digits, paper)
-    if trace_format not in FORMATS:
-        raise TracerError("--format", f"unknown format {trace_format!r}; use {' or '.join(FORMATS)}")
+    check_format(trace_format)
     if trace_steps is not None:
         Recording(trace_steps).step_ids(total)
     if steps is not None:

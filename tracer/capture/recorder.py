@@ -24,7 +24,7 @@ import numpy as np
 
 from ..engine.train import epoch_orders
 from ..errors import TracerError
-from .steps import PER_SAMPLE, Steps, check_sizes, trace_of, write_steps
+from .steps import PER_SAMPLE, RecordedLoop, Steps, check_sizes
 
 
 def numbers(value, place: str) -> np.ndarray:
@@ -52,7 +52,7 @@ def batches(spec, epochs: int | None = None):
         yield spec.x[rows], spec.y[rows]
 
 
-class Recorder:
+class Recorder(RecordedLoop):
     """Collects what a user's loop computed, step by step, and builds the Trace the engine would build."""
 
     def __init__(self, spec):
@@ -104,27 +104,15 @@ class Recorder:
             values["w_old"] = self._matrix(w_old, None, l, "w_old")
         self._put(l, "update", values)
 
-    def trace(self):
-        """The Trace of the steps recorded so far (every step must be complete)."""
-        self.trace_ready()
-        return trace_of(self.spec, self._as_steps())
-
-    def write(self, path, format: str = "csv"):
-        """The trace of the steps recorded written into the folder `path`, a chunk of steps at a time: the files
-        `trace().write(path)` writes, without every table in memory at once (tracer.engine.stream). Returns the
-        folder. Example: rec.write("out/mine", "parquet"), then `tracer diff out/mine spec.yaml`."""
-        self.trace_ready()
-        return write_steps(self.spec, self._as_steps(), path, format)
-
-    def trace_ready(self) -> None:
-        """Refuse a trace of steps not all finished, or of none."""
+    def ready(self) -> None:
+        """Refuse a trace of steps not all finished, or of none (every step must be complete)."""
         self._close_if_done()
         if self.current is not None:
             raise TracerError("Recorder.trace", f"step {len(self.steps) + 1} is not finished: {self._missing()}")
         if not self.steps:
             raise TracerError("Recorder.trace", "no step was recorded")
 
-    def _as_steps(self) -> Steps:
+    def as_steps(self) -> Steps:
         """The recorded steps as arrays over all of them, NaN where the loop gave nothing."""
         steps, n = self.steps, len(self.names)
 

@@ -39,6 +39,23 @@ class Steps:
     w_new: np.ndarray
 
 
+class RecordedLoop:
+    """What a recorder of a user's loop gives: its Trace, or that trace written to a folder. A recorder defines
+    `spec`, `ready()` (refuses, in one line, a recording that cannot be traced yet) and `as_steps()`."""
+
+    def trace(self):
+        """The Trace of the steps recorded."""
+        self.ready()
+        return trace_of(self.spec, self.as_steps())
+
+    def write(self, path, format: str = "csv") -> Path:
+        """The trace of the steps recorded written into the folder `path`, a chunk of steps at a time: the files
+        `trace().write(path)` writes, without every table in memory at once (tracer.engine.stream). Returns the
+        folder. Example: rec.write("out/mine", "parquet"), then `tracer diff out/mine spec.yaml`."""
+        self.ready()
+        return write_steps(self.spec, self.as_steps(), path, format)
+
+
 def trace_of(spec, steps: Steps, sink=None):
     """The Trace of a user's loop: its values, with what it did not give computed as the engine does. With
     `sink`, the nodes, weights and updates tables are handed to sink(name, table) a chunk of steps at a time, as

@@ -16,7 +16,7 @@ import torch
 from ..engine.train import epoch_orders
 from ..errors import TracerError
 from ..model.losses import make_loss
-from .steps import Steps, trace_of, write_steps
+from .steps import RecordedLoop, Steps
 from .torch_models import SPEC_ATTRIBUTE, check_optimizer, loss_kind, read_model
 
 
@@ -31,7 +31,7 @@ class Pass:
         self.output = self.loss_input = self.y = None
 
 
-class TorchRecording:
+class TorchRecording(RecordedLoop):
     """The hooks of one `record` block and the steps they saw; `trace()` gives the Trace. The hooks only keep
     references and copies of the weights; everything else is computed once, for all steps, in `trace()`."""
 
@@ -48,19 +48,8 @@ class TorchRecording:
         self.handles = []
         self._attach(model, loss_fn, optimizer)
 
-    def trace(self):
-        """The Trace of the steps the loop took."""
-        self._ready()
-        return trace_of(self.spec, self._as_steps())
-
-    def write(self, path, format: str = "csv"):
-        """The trace of the steps recorded written into the folder `path`, a chunk of steps at a time: the files
-        `trace().write(path)` writes, without every table in memory at once (tracer.engine.stream). Returns the
-        folder. Example: rec.write("out/mine", "parquet"), then `tracer diff out/mine spec.yaml`."""
-        self._ready()
-        return write_steps(self.spec, self._as_steps(), path, format)
-
-    def _ready(self) -> None:
+    def ready(self) -> None:
+        """Refuse a trace of a block in which the optimizer took no step."""
         if not self.steps:
             raise TracerError("record", "no optimizer.step() was taken inside the block")
 
@@ -119,7 +108,7 @@ class TorchRecording:
 
     # all steps at once
 
-    def _as_steps(self) -> Steps:
+    def as_steps(self) -> Steps:
         kind, outputs = self.kind, len(self.spec.layers[-1].units)
         passes = [p for used, *_ in self.steps for p in used]
         x = _numpy(torch.cat([p.x for p in passes]))

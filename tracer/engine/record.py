@@ -104,6 +104,11 @@ class Recorder:
         self.base = self.base_row = 0
         self.on_full = None
 
+    def row_keys(self, k0: int, k1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(samples in each, step of each row, epoch of each row) of the held steps k0..k1-1."""
+        sizes = np.diff(self.first_row[k0:k1 + 1])
+        return sizes, np.repeat(self.step_ids[k0:k1], sizes), np.repeat(self.step_epoch[k0:k1], sizes)
+
     @staticmethod
     def estimate_bytes(spec, epochs: int, steps: int | None = None) -> int:
         """Bytes a traced run will hold (the recorder's arrays and the four DataFrames built from them), for all
@@ -174,7 +179,7 @@ def build_trace(spec, rec, final, history=None) -> Trace:
         steps = stop + 1
         rows = int(rec.first_row[steps])
     elif not all(np.isfinite(m).all() for m in final):
-        stopped = diverged_after(rec, steps)
+        stopped = diverged_after(int(rec.step_ids[steps - 1]))
     values = step_values(spec, rec, rows, steps, history)
     sample, row_step, row_epoch = values.sample, values.row_step, values.row_epoch
     tables = step_tables(spec, rec, rows, steps, sample, row_step, row_epoch, values.sizes)
@@ -187,10 +192,10 @@ def build_trace(spec, rec, final, history=None) -> Trace:
                  values=values)
 
 
-def diverged_after(rec, steps: int) -> str:
-    """Why a run stopped whose recorded values are finite but whose final weights are not."""
-    return (f"training diverged after the last recorded step ({int(rec.step_ids[rec.base + steps - 1])}): the final "
-            "weights are not finite; record more steps to see where, or lower the learning_rate")
+def diverged_after(last_step: int) -> str:
+    """Why a run stopped whose recorded values are finite (to `last_step`) but whose final weights are not."""
+    return (f"training diverged after the last recorded step ({last_step}): the final weights are not finite; "
+            "record more steps to see where, or lower the learning_rate")
 
 
 def step_tables(spec, rec, rows: int, steps: int, sample, row_step, row_epoch, sizes) -> dict[str, pd.DataFrame]:

@@ -52,10 +52,8 @@ class Stream:
             steps, self.stopped = stop + 1, why
             rows = int(rec.first_row[rec.base + steps]) - rec.base_row
             self.final = weight_matrices(self.spec, rec.w_new[steps - 1])
-        k = slice(rec.base, rec.base + steps)
-        sizes = np.diff(rec.first_row[rec.base:rec.base + steps + 1])
+        sizes, row_step, row_epoch = rec.row_keys(rec.base, rec.base + steps)
         sample = rec.sample[rec.base_row:rec.base_row + rows]
-        row_step, row_epoch = np.repeat(rec.step_ids[k], sizes), np.repeat(rec.step_epoch[k], sizes)
         for name, table in step_tables(self.spec, rec, rows, steps, sample, row_step, row_epoch, sizes).items():
             self.sink(name, table)
         self.kept = rec.base + steps
@@ -79,11 +77,10 @@ class Stream:
         self.flush()
         rec = self.rec
         stopped, rows = self.stopped, int(rec.first_row[self.kept])
-        if stopped is None and not all(np.isfinite(m).all() for m in final):
-            stopped = diverged_after(rec, self.kept - rec.base)
         held = rec.step_ids[:self.kept]
-        sizes = np.diff(rec.first_row[:self.kept + 1])
-        row_step, row_epoch = np.repeat(held, sizes), np.repeat(rec.step_epoch[:self.kept], sizes)
+        if stopped is None and not all(np.isfinite(m).all() for m in final):
+            stopped = diverged_after(int(held[-1]))
+        _, row_step, row_epoch = rec.row_keys(0, self.kept)
         after = self.after[:rows].copy()
         after[row_epoch * rec.per_epoch > (held[-1] if len(held) else 0)] = np.nan  # its epoch's end is cut off
         losses = pd.DataFrame({"epoch": row_epoch, "step": row_step, "sample": rec.sample[:rows] + 1,

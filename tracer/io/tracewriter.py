@@ -31,14 +31,13 @@ CHUNK = 1_000_000  # rows converted and written at a time
 def write_trace(trace, directory, format: str = "csv") -> list[Path]:
     """Write a Trace's nodes, weights, updates and losses (.csv or .parquet) and trace.json into `directory`,
     whole. Example: tracer.write_trace(trace, "out/mine", "parquet") (the same as trace.write(...))."""
-    if format not in FORMATS:
-        raise TracerError("--format", f"unknown format {format!r}; use {' or '.join(FORMATS)}")
+    check_format(format)
     directory = Path(directory)
     trace.whole("write_trace")
     with atomic_directory(directory, OWNED) as tmp:
         for name, df in trace.tables.items():
             write_table(df, tmp / f"{name}.{format}", format)
-        (tmp / MANIFEST).write_text(json.dumps(manifest(trace, format), indent=1) + "\n", encoding="utf-8")
+        write_manifest(tmp, trace, format)
     return [directory / f"{name}.{format}" for name in COLUMNS] + [directory / MANIFEST]
 
 
@@ -51,8 +50,7 @@ def trace_stream(directory, format: str = "csv"):
     >>> with trace_stream("out/big", "parquet") as stream:
     ...     stream.finish(tracer.run(spec, sink=stream.sink))
     """
-    if format not in FORMATS:
-        raise TracerError("--format", f"unknown format {format!r}; use {' or '.join(FORMATS)}")
+    check_format(format)
     with atomic_directory(Path(directory), OWNED) as tmp:
         stream = TraceStream(tmp, format)
         try:
@@ -86,13 +84,23 @@ class TraceStream:
         """The losses table and trace.json, once training is over."""
         self.close()
         write_table(trace.losses, self.folder / f"losses.{self.format}", self.format)
-        (self.folder / MANIFEST).write_text(json.dumps(manifest(trace, self.format), indent=1) + "\n",
-                                            encoding="utf-8")
+        write_manifest(self.folder, trace, self.format)
 
     def close(self) -> None:
         for f in self.files.values():
             f.close()
         self.files = {}
+
+
+def check_format(format: str) -> None:
+    """A trace folder's format is one of FORMATS, else one line naming --format."""
+    if format not in FORMATS:
+        raise TracerError("--format", f"unknown format {format!r}; use {' or '.join(FORMATS)}")
+
+
+def write_manifest(folder: Path, trace, format: str) -> None:
+    """trace.json of a folder holding `trace`'s tables."""
+    (folder / MANIFEST).write_text(json.dumps(manifest(trace, format), indent=1) + "\n", encoding="utf-8")
 
 
 def manifest(trace, format: str) -> dict:
