@@ -78,18 +78,19 @@ class Stream:
         rec = self.rec
         stopped, rows = self.stopped, int(rec.first_row[self.kept])
         held = rec.step_ids[:self.kept]
+        last = int(held[-1]) if len(held) else 0
         if stopped is None and not all(np.isfinite(m).all() for m in final):
-            stopped = diverged_after(int(held[-1]))
+            stopped = diverged_after(last)
         _, row_step, row_epoch = rec.row_keys(0, self.kept)
         after = self.after[:rows].copy()
-        after[row_epoch * rec.per_epoch > (held[-1] if len(held) else 0)] = np.nan  # its epoch's end is cut off
+        after[row_epoch * rec.per_epoch > last] = np.nan  # its epoch's end is cut off
         losses = pd.DataFrame({"epoch": row_epoch, "step": row_step, "sample": rec.sample[:rows] + 1,
                                "loss": rec.losses[:rows], "loss_after_epoch": after}, copy=False)
         empty = Trace.empty(self.spec, final)
-        ends = [e for e in self.errors if e * rec.per_epoch <= (held[-1] if len(held) else 0)]
+        ends = [e for e in self.errors if e * rec.per_epoch <= last]
         errors = pd.DataFrame({"epoch": np.array(ends, dtype=np.int64),
                                "loss": np.array([self.errors[e] for e in ends], dtype=float)})
         return Trace(empty.nodes, empty.weights, empty.updates, losses, spec=self.spec,
                      final=self.final if self.final is not None else final, stopped=stopped,
-                     total_steps=int(held[-1]) if self.final is not None else rec.steps_total,
+                     total_steps=last if self.final is not None else rec.steps_total,
                      held=held.tolist(), errors=errors)
