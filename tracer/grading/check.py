@@ -19,6 +19,7 @@ import difflib
 import math
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,11 +83,7 @@ class Result:
         """(mistake, answers it explains, answers marked down) when one named cause explains more of the marked
         down answers than any other and at least two: what the student should hear first."""
         down = [m for m in self.marks if m.status not in SCORING and m.status != "blank"]
-        counts: dict = {}
-        for m in down:
-            if m.diagnosis and m.diagnosis != UNEXPLAINED:
-                counts[m.diagnosis] = counts.get(m.diagnosis, 0) + 1
-        ranked = sorted(counts.items(), key=lambda item: -item[1])
+        ranked = Counter(m.diagnosis for m in down if m.diagnosis and m.diagnosis != UNEXPLAINED).most_common(2)
         if not ranked or ranked[0][1] < 2 or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
             return None
         return ranked[0][0], ranked[0][1], len(down)
