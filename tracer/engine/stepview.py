@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..model.plan import Plan, key
+from ..model.plan import Plan
 from .epochs import losses_after_epochs
 
 NODE_KINDS = ("z", "a", "da_dz", "dE_da", "delta")

@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
-from ..model.activations import Sigmoid, Tanh
+from ..model.squashing import Sigmoid, Tanh
 from ..model.rules import (BackSum, Change, Derivative, ErrorTerm, FirstOperand, LossDerivative, LossValue, NetInput,
                            Scaled)
 from ..model.updates import OTHER_WEIGHTS

@@ -8,7 +8,6 @@ import re
 
 from xlsxwriter.worksheet import Worksheet
 
-from ...errors import TracerError
 from ...options import PAPER
 
 EXCEL_ROWS, EXCEL_COLS = 1_048_576, 16_384  # Excel's sheet size
