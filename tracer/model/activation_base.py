@@ -10,7 +10,7 @@ import numpy as np
 from .expr import Call, Ref, Word
 
 
-def _num(x: float) -> str:
+def num_text(x: float) -> str:
     """A parameter as spreadsheet text (shortest round-trip repr)."""
     return repr(float(x))
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .activation_base import Activation, _num
+from .activation_base import Activation, num_text
 from .expr import Frac, Neg, Num, Param, Paren, Ref, Square, Word, mul, sub
 
 
@@ -52,10 +52,10 @@ class LeakyReLU(Activation):
         return np.where(z > 0, 1.0, self.slope)
 
     def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
-        return f"IF({z}>0,{z},{_num(self.slope)}*{z})"
+        return f"IF({z}>0,{z},{num_text(self.slope)}*{z})"
 
     def excel_da_dz(self, z: str, a: str) -> str:
-        return f"IF({z}>0,1,{_num(self.slope)})"
+        return f"IF({z}>0,1,{num_text(self.slope)})"
 
     def written_da_dz(self, z: tuple, a: tuple):
         return Word(f"1 if z > 0, else {self.slope:g}")
@@ -106,11 +106,11 @@ class PiecewiseLinear(Activation):
         return np.where((z > self.xmin) & (z < self.xmax), self.m, 0.0)
 
     def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
-        lo, hi = _num(self.xmin), _num(self.xmax)
-        return f"IF({z}<={lo},0,IF({z}>={hi},1,{_num(self.m)}*{z}+{_num(self.b)}))"
+        lo, hi = num_text(self.xmin), num_text(self.xmax)
+        return f"IF({z}<={lo},0,IF({z}>={hi},1,{num_text(self.m)}*{z}+{num_text(self.b)}))"
 
     def excel_da_dz(self, z: str, a: str) -> str:
-        return f"IF(AND({z}>{_num(self.xmin)},{z}<{_num(self.xmax)}),{_num(self.m)},0)"
+        return f"IF(AND({z}>{num_text(self.xmin)},{z}<{num_text(self.xmax)}),{num_text(self.m)},0)"
 
     def written_da_dz(self, z: tuple, a: tuple):
         return Word(f"{self.m:.4g} if {self.xmin:g} < z < {self.xmax:g}, else 0")
@@ -136,11 +136,11 @@ class Gaussian(Activation):
         return -(z - self.mu) / self.sigma**2 * a
 
     def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
-        mu, s = _num(self.mu), _num(self.sigma)
+        mu, s = num_text(self.mu), num_text(self.sigma)
         return f"EXP(-(({z}-{mu})^2)/(2*{s}^2))/({s}*SQRT(2*PI()))"  # spreadsheets raise -x^2 as (-x)^2
 
     def excel_da_dz(self, z: str, a: str) -> str:
-        return f"-({z}-{_num(self.mu)})/{_num(self.sigma)}^2*{a}"
+        return f"-({z}-{num_text(self.mu)})/{num_text(self.sigma)}^2*{a}"
 
     def written_da_dz(self, z: tuple, a: tuple):
         """-(z - mu) / sigma^2 a (Davila's table)."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activation_base import Activation, _num, softplus
+from .activation_base import Activation, num_text, softplus
 from .expr import ONE, TWO, Call, Frac, Mul, Num, Param, Paren, Ref, Square, add, mul, one_minus, sub
 
 
@@ -39,10 +39,10 @@ class Sigmoid(Activation):
         return da_dz if self.alpha == 1.0 else self.alpha * da_dz
 
     def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
-        return f"1/(1+EXP(-{_num(self.alpha)}*{z}))"
+        return f"1/(1+EXP(-{num_text(self.alpha)}*{z}))"
 
     def excel_da_dz(self, z: str, a: str) -> str:
-        return f"{_num(self.alpha)}*{a}*(1-{a})"
+        return f"{num_text(self.alpha)}*{a}*(1-{a})"
 
     def written_da_dz(self, z: tuple, a: tuple):
         """a(1 - a), with the gain in front when it is not 1 (Maren eq. 6.2)."""
@@ -76,10 +76,10 @@ class Tanh(Activation):
         return self.b / self.a * (self.a * self.a - a * a)  # d/dz A tanh(bz) = A b (1 - tanh^2), from a
 
     def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
-        return f"TANH({z})" if self.plain else f"{_num(self.a)}*TANH({_num(self.b)}*{z})"
+        return f"TANH({z})" if self.plain else f"{num_text(self.a)}*TANH({num_text(self.b)}*{z})"
 
     def excel_da_dz(self, z: str, a: str) -> str:
-        return f"1-{a}^2" if self.plain else f"{_num(self.b)}/{_num(self.a)}*({_num(self.a)}^2-{a}^2)"
+        return f"1-{a}^2" if self.plain else f"{num_text(self.b)}/{num_text(self.a)}*({num_text(self.a)}^2-{a}^2)"
 
     def written_da_dz(self, z: tuple, a: tuple):  # Ekman's 1 - tanh^2; (b/a)(a^2 - y^2) with gains
         if self.plain:
@@ -108,10 +108,10 @@ class BipolarSigmoid(Activation):
         return 0.5 * self.sigma * (1.0 + a) * (1.0 - a)
 
     def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
-        return f"2/(1+EXP(-{_num(self.sigma)}*{z}))-1"
+        return f"2/(1+EXP(-{num_text(self.sigma)}*{z}))-1"
 
     def excel_da_dz(self, z: str, a: str) -> str:
-        return f"{_num(self.sigma)}/2*(1+{a})*(1-{a})"
+        return f"{num_text(self.sigma)}/2*(1+{a})*(1-{a})"
 
     def written_da_dz(self, z: tuple, a: tuple):  # (sigma/2)(1 + a)(1 - a); Fausett's 1/2 (1 + a)(1 - a)
         half = Frac(ONE if self.sigma == 1 else Param("sigma", self.sigma), TWO)
