@@ -19,6 +19,7 @@ _HOMES = {
     "forward": "engine.epochs", "run": "engine.train", "Recording": "engine.record",
     "SpecError": "errors", "TracerError": "errors", "TracerWarning": "errors",
     "render_report": "export.html", "write_report": "export.html",
+    "live_html": "export.live", "write_live": "export.live",
     "load_spec": "io.specfile", "write_trace": "io.tracewriter", "trace_stream": "io.tracewriter",
     "Spec": "model.spec", "parse_spec": "model.spec",
     "write_exercise": "grading.template", "write_variants": "grading.template",

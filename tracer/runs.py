@@ -35,9 +35,10 @@ class RunResult:
 def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format: str = "csv", trace_steps=None,
                   xlsx=None, html=None, formulas: bool = False, steps: str | None = None, notation: str | None = None,
                   digits: int = 4, max_rows: int = MAX_ROWS, paper: str = "a4", progress=None,
-                  inputs=()) -> RunResult:
+                  inputs=(), live=None) -> RunResult:
     """Train `spec` and write its trace folder (`trace_dir`, csv or parquet, only `trace_steps` if given), its
-    workbook (`xlsx`) and its report (`html`), checking everything first and writing all or nothing;
+    workbook (`xlsx`), its report (`html`) and its live page (`live`), checking everything first and writing all
+    or nothing;
     `progress(message)` is told of each phase of a long run (see long_run); no output may be one of `inputs`
     (the spec's file), another output, or inside the trace folder.
 
@@ -46,19 +47,21 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
     epochs = epochs or spec.training.epochs
     total = epochs * len(step_sizes(len(spec.x), spec.batch_size))
     check_options(spec, total, trace_format, trace_steps, steps, notation, digits, max_rows, paper)
-    distinct_outputs(inputs, {"--xlsx": xlsx, "--html": html}, {"--trace": trace_dir})
+    distinct_outputs(inputs, {"--xlsx": xlsx, "--html": html, "--live": live}, {"--trace": trace_dir})
     if xlsx is not None:  # the exporters are imported only by the runs that write them
         from .export.xlsx import check_workbook_size, write_workbook
 
         check_workbook_size(spec)
     if html is not None:
         from .export.html import write_report
+    if live is not None:
+        from .export.live import write_live
     if trace_dir is not None:
         output_target(trace_dir, folder=True)
-    for path, kind in ((xlsx, "xlsx"), (html, "html")):
+    for path, kind, option in ((xlsx, "xlsx", "--xlsx"), (html, "html", "--html"), (live, "html", "--live")):
         if path is not None:
             output_target(path)
-            check_suffix(path, kind, f"--{kind}")
+            check_suffix(path, kind, option)
     shown = steps if steps is not None else (spec.steps or None)
     exporting = xlsx is not None or html is not None
     some = trace_steps
@@ -92,9 +95,12 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
         if html is not None:
             say(f"writing {html}")
             write_report(shown_trace, html, notation=notation, steps=shown or "", digits=digits, paper=paper)
+        if live is not None:  # the page trains the network again itself, in the browser and here
+            say(f"writing {live}")
+            write_live(spec, live, notation=notation, steps=shown or "", digits=digits, epochs=epochs)
     if trace is None:  # nothing to write: the run's trace in memory
         trace = train(spec, epochs, recording)
-    return RunResult(trace, [Path(p) for p in (trace_dir, xlsx, html) if p is not None])
+    return RunResult(trace, [Path(p) for p in (trace_dir, xlsx, html, live) if p is not None])
 
 
 def train(spec, epochs: int, recording, sink=None):

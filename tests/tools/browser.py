@@ -40,9 +40,9 @@ def close_browsers() -> None:
 
 
 @contextlib.contextmanager
-def open_page(chromium: str, html: Path, width: int = 1200, javascript: bool = True):
-    """Yield (page, visit) for a local HTML file in a fresh context of the shared browser; network requests
-    are recorded and aborted."""
+def open_page(chromium: str, html: Path, width: int = 1200, javascript: bool = True, fragment: str = ""):
+    """Yield (page, visit) for a local HTML file (with `fragment`, '#...', after its address) in a fresh context
+    of the shared browser; network requests are recorded and aborted."""
     url = Path(html).resolve().as_uri()
     visit = PageVisit()
     context = shared_browser(chromium).new_context(viewport={"width": width, "height": 900},
@@ -59,7 +59,7 @@ def open_page(chromium: str, html: Path, width: int = 1200, javascript: bool = T
             return r.continue_()
 
         page.route("**/*", route)
-        page.goto(url)
+        page.goto(url + fragment)
         page.wait_for_load_state("load")
         visit.text = page.inner_text("body")
         yield page, visit

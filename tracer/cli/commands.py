@@ -59,7 +59,8 @@ def cmd_run(args) -> int:
     spec = load_spec(args.spec)
     result = run_and_write(
         spec, epochs=args.epochs, trace_dir=args.trace, trace_format=args.format, trace_steps=args.trace_steps,
-        xlsx=output_path(args.xlsx, spec, "xlsx"), html=output_path(args.html, spec, "html"), formulas=args.formulas,
+        xlsx=output_path(args.xlsx, spec, "xlsx"), html=output_path(args.html, spec, "html"),
+        live=output_path(args.live, spec, "live.html"), formulas=args.formulas,
         steps=args.steps, notation=args.notation, digits=args.digits, max_rows=args.max_rows, paper=args.paper,
         inputs=[given_file(args.spec)],
         progress=None if args.quiet else lambda message: print(f"tracer: {message} ...", file=sys.stderr, flush=True))

@@ -45,7 +45,8 @@ def parser(version: str = "") -> argparse.ArgumentParser:
                          epilog="examples:\n  tracer run examples/ekman.yaml --trace out/ekman\n"
                                 "  tracer run ekman --xlsx --formulas      # out/ekman.xlsx with live formulas\n"
                                 "  tracer run xor --trace out/xor --format parquet --trace-steps 1-100,last\n"
-                                "  tracer run frey-online --html --notation frey --steps 1-2 --digits 3",
+                                "  tracer run frey-online --html --notation frey --steps 1-2 --digits 3\n"
+                                "  tracer run ekman --live                 # out/ekman.live.html: edit any given",
                          formatter_class=raw)
     run.add_argument("spec", help="spec file (YAML or JSON), or the name of a bundled example")
     run.add_argument("--epochs", type=positive, help="override training.epochs")
@@ -65,6 +66,9 @@ def parser(version: str = "") -> argparse.ArgumentParser:
     run.add_argument("--paper", default="a4", help="paper the workbook and the report print on: a4 (default) or letter")
     run.add_argument("--html", nargs="?", const="", metavar="FILE",
                      help="write the HTML report (default out/<name>.html; a path ending in / is a folder)")
+    run.add_argument("--live", nargs="?", const="", metavar="FILE",
+                     help="write the live page: every given a field, every number recomputed in the browser "
+                          "(default out/<name>.live.html; a path ending in / is a folder)")
     run.add_argument("--digits", type=int, default=4, help="significant digits shown in reports (default 4)")
     run.set_defaults(func=commands.cmd_run)
 

@@ -15,6 +15,12 @@ def num_text(x: float) -> str:
     return repr(float(x))
 
 
+def js_num(x: float) -> str:
+    """A parameter as JavaScript text: its shortest round-trip repr, bracketed when negative."""
+    text = repr(float(x))
+    return f"({text})" if x < 0 else text
+
+
 class Activation:
     """Base: elementwise activation; `backward` turns dE/da into delta = dE/da * da/dz."""
 
@@ -45,6 +51,15 @@ class Activation:
         """Spreadsheet text of delta for an elementwise activation: dE/da * da/dz."""
         return f"{dE_da}*{da_dz}"
 
+    def js(self, z: str, zs: tuple) -> str:
+        """a as JavaScript over the text of z (and of every z of the layer), in the order `f` computes it, so
+        the live page's numbers equal the engine's to the last bits (tracer.export.live)."""
+        raise NotImplementedError
+
+    def js_da_dz(self, z: str, a: str) -> str:
+        """da/dz as JavaScript, in the order `da_dz` computes it."""
+        raise NotImplementedError
+
     def written(self, zs: tuple, j: int, layer: str, unit: str):
         """a as the books write it: the activation's symbol applied to z (Ekman's S(z_f), tanh(z_g))."""
         return Call("act", (Ref(zs[j]),), layer)
@@ -52,7 +67,6 @@ class Activation:
     def written_da_dz(self, z: tuple, a: tuple):
         """da/dz as the books write it, over the keys of z and a."""
         return Word(self.derivative.removeprefix("da/dz = "))
-
 
 
 def softplus(x):

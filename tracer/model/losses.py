@@ -38,6 +38,15 @@ class Loss:
         """Spreadsheet text of a fused output delta, or None to use the activation's backward."""
         return None
 
+    def js(self, ys: tuple, as_: tuple, zs: tuple, act) -> str:
+        """One sample's loss as JavaScript over the text of the targets, outputs and output net inputs, in the
+        order `value` computes it (tracer.export.live)."""
+        raise NotImplementedError
+
+    def js_dE_da(self, y: str, a: str) -> str:
+        """dE/dyhat as JavaScript, as `dE_da`."""
+        raise NotImplementedError
+
 
 class HalfSSE(Loss):
     """E = 1/2 sum_k (y_k - yhat_k)^2: Ekman, Frey, Maren (SSE), CS 510 (with mean over samples)."""
@@ -58,6 +67,12 @@ class HalfSSE(Loss):
 
     def excel_dE_da(self, y: str, a: str) -> str:
         return f"-({y}-{a})"
+
+    def js(self, ys: tuple, as_: tuple, zs: tuple, act) -> str:
+        return "(0.5*(" + "+".join(f"sq({y}-{a})" for y, a in zip(ys, as_)) + "))"
+
+    def js_dE_da(self, y: str, a: str) -> str:
+        return f"(-({y}-{a}))"
 
     def written_value(self, pairs: list, notation):
         """1/2 sum (y - yhat)^2 (Frey, Maren eq. 6.5) or (y - yhat)^2/2 (Ekman)."""
@@ -94,6 +109,12 @@ class SSE(Loss):
     def excel_dE_da(self, y: str, a: str) -> str:
         return f"2*({a}-{y})"
 
+    def js(self, ys: tuple, as_: tuple, zs: tuple, act) -> str:
+        return "(" + "+".join(f"sq({y}-{a})" for y, a in zip(ys, as_)) + ")"
+
+    def js_dE_da(self, y: str, a: str) -> str:
+        return f"(2*({a}-{y}))"
+
     def written_value(self, pairs: list, notation):
         """sum (y - yhat)^2, no 1/2 (Davila's C = (a^L - y)^2)."""
         return add(*[Square(_error(notation, y, a)) for y, a in pairs])
@@ -125,6 +146,12 @@ class MSE(Loss):
 
     def excel_dE_da(self, y: str, a: str) -> str:
         return f"2/{self.outputs}*({a}-{y})"
+
+    def js(self, ys: tuple, as_: tuple, zs: tuple, act) -> str:
+        return "((" + "+".join(f"sq({y}-{a})" for y, a in zip(ys, as_)) + f")/{self.outputs})"
+
+    def js_dE_da(self, y: str, a: str) -> str:
+        return f"(2/{self.outputs}*({a}-{y}))"
 
     def written_value(self, pairs: list, notation):
         """1/K sum (y - yhat)^2, with K the number of outputs."""
@@ -163,6 +190,16 @@ class BinaryCrossEntropy(Loss):
 
     def excel_dE_da(self, y: str, a: str) -> str:
         return f"({a}-{y})/({a}*(1-{a}))"
+
+    def js(self, ys: tuple, as_: tuple, zs: tuple, act) -> str:
+        terms = [f"({y}*{act.js_log_a(z)}+(1-{y})*{act.js_log_1ma(z)})" for y, z in zip(ys, zs)]
+        return "(-(" + "+".join(terms) + "))"
+
+    def js_dE_da(self, y: str, a: str) -> str:
+        return f"(({a}-{y})/({a}*(1-{a})))"
+
+    def js_output_delta(self, y: str, a: str, ys: tuple, act) -> str:
+        return f"({act.alpha!r}*({a}-{y}))"
 
     def written_value(self, pairs: list, notation):
         """-[y ln yhat + (1 - y) ln(1 - yhat)]."""
@@ -210,6 +247,15 @@ class CrossEntropy(Loss):
     def excel_dE_da(self, y: str, a: str) -> str:
         return f"IF({y}=0,0,-{y}/{a})"
 
+    def js(self, ys: tuple, as_: tuple, zs: tuple, act) -> str:
+        return "(-(" + "+".join(f"{y}*{act.js_log_a(z, zs)}" for y, z in zip(ys, zs)) + "))"
+
+    def js_dE_da(self, y: str, a: str) -> str:
+        return f"({y}!=0?-{y}/{a}:0)"
+
+    def js_output_delta(self, y: str, a: str, ys: tuple, act) -> str:
+        return f"({a}*(" + "+".join(ys) + f")-{y})"
+
     def written_value(self, pairs: list, notation):
         """-[sum y ln yhat]."""
         return Neg(Paren(add(*[mul(Ref(y), Call("ln", (Ref(a),)), dots=False) for y, a in pairs]), "["))
@@ -250,6 +296,12 @@ class GradientFactor(Loss):
 
     def excel_dE_da(self, y: str, a: str) -> str:
         return f"{self.factor!r}*({a}-{y})"
+
+    def js(self, ys: tuple, as_: tuple, zs: tuple, act) -> str:
+        return self.printed.js(ys, as_, zs, act)
+
+    def js_dE_da(self, y: str, a: str) -> str:
+        return f"({self.factor!r}*({a}-{y}))"
 
     def written_value(self, pairs: list, notation):
         return self.printed.written_value(pairs, notation)

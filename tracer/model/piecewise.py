@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .activation_base import Activation, num_text
+from .activation_base import Activation, js_num, num_text
 from .expr import Frac, Neg, Num, Param, Paren, Ref, Square, Word, mul, sub
 
 
@@ -25,6 +25,12 @@ class ReLU(Activation):
 
     def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
         return f"MAX(0,{z})"
+
+    def js(self, z: str, zs: tuple = ()) -> str:
+        return f"Math.max({z},0)"
+
+    def js_da_dz(self, z: str, a: str) -> str:
+        return f"({z}>0?1:0)"
 
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"IF({z}>0,1,0)"
@@ -54,6 +60,12 @@ class LeakyReLU(Activation):
     def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
         return f"IF({z}>0,{z},{num_text(self.slope)}*{z})"
 
+    def js(self, z: str, zs: tuple = ()) -> str:
+        return f"({z}>0?{z}:{js_num(self.slope)}*{z})"
+
+    def js_da_dz(self, z: str, a: str) -> str:
+        return f"({z}>0?1:{js_num(self.slope)})"
+
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"IF({z}>0,1,{num_text(self.slope)})"
 
@@ -76,6 +88,12 @@ class Linear(Activation):
 
     def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
         return f"{z}"
+
+    def js(self, z: str, zs: tuple = ()) -> str:
+        return f"({z}+0)"
+
+    def js_da_dz(self, z: str, a: str) -> str:
+        return "1"
 
     def excel_da_dz(self, z: str, a: str) -> str:
         return "1"
@@ -109,6 +127,13 @@ class PiecewiseLinear(Activation):
         lo, hi = num_text(self.xmin), num_text(self.xmax)
         return f"IF({z}<={lo},0,IF({z}>={hi},1,{num_text(self.m)}*{z}+{num_text(self.b)}))"
 
+    def js(self, z: str, zs: tuple = ()) -> str:
+        lo, hi = js_num(self.xmin), js_num(self.xmax)
+        return f"({z}<={lo}?0:({z}>={hi}?1:{js_num(self.m)}*{z}+{js_num(self.b)}))"
+
+    def js_da_dz(self, z: str, a: str) -> str:
+        return f"(({z}>{js_num(self.xmin)}&&{z}<{js_num(self.xmax)})?{js_num(self.m)}:0)"
+
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"IF(AND({z}>{num_text(self.xmin)},{z}<{num_text(self.xmax)}),{num_text(self.m)},0)"
 
@@ -139,6 +164,12 @@ class Gaussian(Activation):
         mu, s = num_text(self.mu), num_text(self.sigma)
         return f"EXP(-(({z}-{mu})^2)/(2*{s}^2))/({s}*SQRT(2*PI()))"  # spreadsheets raise -x^2 as (-x)^2
 
+    def js(self, z: str, zs: tuple = ()) -> str:
+        return f"({js_num(self.norm)}*Math.exp(-sq({z}-{js_num(self.mu)})/{js_num(2.0 * self.sigma**2)}))"
+
+    def js_da_dz(self, z: str, a: str) -> str:
+        return f"(-({z}-{js_num(self.mu)})/{js_num(self.sigma**2)}*{a})"
+
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"-({z}-{num_text(self.mu)})/{num_text(self.sigma)}^2*{a}"
 
@@ -164,6 +195,12 @@ class Threshold(Activation):
 
     def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
         return f"IF({z}>=0,1,0)"
+
+    def js(self, z: str, zs: tuple = ()) -> str:
+        return f"({z}>=0?1:0)"
+
+    def js_da_dz(self, z: str, a: str) -> str:
+        return "0"
 
     def excel_da_dz(self, z: str, a: str) -> str:
         return "0"

@@ -1,8 +1,10 @@
-"""The operations of the plan: each rule holds its value (numpy), spreadsheet formula and written form together.
+"""The operations of the plan: each rule holds its value (numpy), spreadsheet formula, JavaScript and written
+form together.
 
 A rule is applied to the operands of its op, in the op's order: `value(*numbers)` (floats or numpy arrays
-of one shape, elementwise), `formula(*cells)` (spreadsheet text over the operands' cells) and
-`written(op, w)` (a tracer.model.expr tree; `w.operand(key, op)` gives an operand as the notation writes it:
+of one shape, elementwise), `formula(*cells)` (spreadsheet text over the operands' cells), `js(*names)`
+(a JavaScript expression over the operands' names, computed in the order `value` computes, for the live page)
+and `written(op, w)` (a tracer.model.expr tree; `w.operand(key, op)` gives an operand as the notation writes it:
 its label, or its own written form where the notation substitutes it). The activations, losses and the
 update rule supply their own parts (tracer.model.activations, losses, updates).
 """
@@ -42,6 +44,10 @@ class NetInput:
         bias, pairs = self._parts(cells)
         return "+".join([*bias, *(f"{w}*{x}" for w, x in pairs)])
 
+    def js(self, *names):
+        bias, pairs = self._parts(names)
+        return "(" + "+".join([*bias, *(f"{w}*{x}" for w, x in pairs)]) + ")"
+
     def written(self, op, w):
         bias, pairs = self._parts(op.operands)
         terms = [w.operand(k, op) for k in bias]
@@ -61,6 +67,9 @@ class Activate:
     def formula(self, *cells):
         return self.act.excel(cells[self.j if self.act.vector else 0], cells)
 
+    def js(self, *names):
+        return self.act.js(names[self.j if self.act.vector else 0], names)
+
     def written(self, op, w):
         return self.act.written(op.operands, self.j if self.act.vector else 0, op.layer, op.unit)
 
@@ -76,6 +85,9 @@ class Derivative:
 
     def formula(self, z, a):
         return self.act.excel_da_dz(z, a)
+
+    def js(self, z, a):
+        return self.act.js_da_dz(z, a)
 
     def written(self, op, w):
         return self.act.written_da_dz(*op.operands)
@@ -94,6 +106,10 @@ class LossValue:
     def formula(self, *cells):
         return self.loss.excel(list(zip(cells[:self.n], cells[self.n:2 * self.n])))
 
+    def js(self, *names):
+        n = self.n
+        return self.loss.js(names[:n], names[n:2 * n], names[2 * n:], self.act)
+
     def written(self, op, w):
         n = self.n
         return self.loss.written_value(list(zip(op.operands[:n], op.operands[n:2 * n])), w.notation)
@@ -111,6 +127,9 @@ class LossDerivative:
     def formula(self, y, a):
         return self.loss.excel_dE_da(y, a)
 
+    def js(self, y, a):
+        return self.loss.js_dE_da(y, a)
+
     def written(self, op, w):
         return self.loss.written_dE_da(*op.operands, w.notation)
 
@@ -126,6 +145,9 @@ class BackSum:
 
     def formula(self, *cells):
         return "+".join(f"{a}*{b}" for a, b in zip(cells[::2], cells[1::2]))
+
+    def js(self, *names):
+        return "(" + "+".join(f"{a}*{b}" for a, b in zip(names[::2], names[1::2])) + ")"
 
     def written(self, op, w):
         pairs = zip(op.operands[::2], op.operands[1::2])
@@ -145,6 +167,9 @@ class ErrorTerm:
 
     def formula(self, dE_da, da_dz):
         return f"{dE_da}*{da_dz}"
+
+    def js(self, dE_da, da_dz):
+        return f"({dE_da}*{da_dz})"
 
     def written(self, op, w):
         order = w.notation.output_delta if w.role(op) == "output" else w.notation.hidden_delta
@@ -166,6 +191,9 @@ class SoftmaxErrorTerm:
     def formula(self, dE_j, a_j, *rest):
         return self.act.excel_backward(dE_j, "", a_j, rest[:self.n], rest[self.n:])
 
+    def js(self, dE_j, a_j, *rest):
+        return self.act.js_backward(dE_j, a_j, rest[:self.n], rest[self.n:])
+
     def written(self, op, w):
         dE_j, a_j, *rest = op.operands
         return self.act.written_backward(dE_j, a_j, tuple(rest[:self.n]), tuple(rest[self.n:]))
@@ -186,6 +214,9 @@ class FusedErrorTerm:
     def formula(self, y_j, a_j, *ys):
         return self.loss.excel_output_delta(y_j, a_j, ys, self.act)
 
+    def js(self, y_j, a_j, *ys):
+        return self.loss.js_output_delta(y_j, a_j, ys, self.act)
+
     def written(self, op, w):
         y_j, a_j, *ys = op.operands
         return self.loss.written_output_delta(y_j, a_j, None if self.one_hot else tuple(ys), self.act)
@@ -202,6 +233,9 @@ class Grad:
 
     def formula(self, delta, x=None):
         return delta if self.bias else f"{delta}*{x}"
+
+    def js(self, delta, x=None):
+        return delta if self.bias else f"({delta}*{x})"
 
     def written(self, op, w):
         parts = {"delta": w.operand(op.operands[0], op), "input": ONE if self.bias else w.operand(op.operands[1], op)}
@@ -223,6 +257,10 @@ class BatchGrad:
     def formula(self, *cells):
         total = "(" + "+".join(cells) + ")"
         return f"{total}/{self.m}" if self.mean else total
+
+    def js(self, *names):
+        total = "(" + "+".join(names) + ")"
+        return f"({total}/{self.m})" if self.mean else total
 
     def written(self, op, w):
         scale = (Frac(ONE, Num(str(self.m))),) if self.mean else ()
@@ -246,6 +284,9 @@ class Change:
     def formula(self, G, w, prev=None):
         return "0" if self.frozen else self.rule.formula(G, w, prev)
 
+    def js(self, G, w, prev=None):
+        return "0" if self.frozen else self.rule.js(G, w, prev)
+
     def written(self, op, w):
         if self.frozen:
             return Num("0")
@@ -264,6 +305,9 @@ class NewWeight:
 
     def formula(self, w, delta_w):
         return f"{w}+{delta_w}"
+
+    def js(self, w, delta_w):
+        return f"({w}+{delta_w})"
 
     def written(self, op, w):
         weight, change = op.operands

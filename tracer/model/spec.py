@@ -117,6 +117,28 @@ class Spec:
         return dataclasses.replace(self, layers=layers)
 
 
+def spec_document(spec: Spec) -> dict:
+    """The mapping parse_spec reads back as this spec: weights given, data inline, defaults spelled out (the live
+    page's "Download spec" writes it as YAML)."""
+    loss = spec.loss.name if spec.loss.gradient_factor is None else {"name": spec.loss.name,
+                                                                       "gradient_factor": spec.loss.gradient_factor}
+    t = spec.training
+    training = {"mode": t.mode, "epochs": t.epochs, "shuffle": t.shuffle, "seed": t.seed, "reduction": t.reduction,
+                "update_order": t.update_order}
+    if t.mode == "minibatch":
+        training["batch_size"] = t.batch_size
+    layers = [{"name": l.name, "units": list(l.units),
+               "activation": {"name": l.activation.name, **l.activation.params} if l.activation.params
+               else l.activation.name,
+               "bias": l.bias, "weights": l.weights.tolist(), "frozen": l.frozen.tolist()} for l in spec.layers]
+    document = {"name": spec.name, "title": spec.title, "source": spec.source, "description": spec.description,
+                "notation": spec.notation, "inputs": list(spec.inputs), "layers": layers, "loss": loss,
+                "learning_rate": spec.learning_rate, "weight_decay": spec.weight_decay, "momentum": spec.momentum,
+                "training": training, "steps": spec.steps,
+                "data": [{"x": x, "y": y} for x, y in zip(spec.x.tolist(), spec.y.tolist())]}
+    return {k: v for k, v in document.items() if v != ""}
+
+
 def parse_spec(raw, base: Path = Path("."), path: Path | None = None, read_csv=None) -> Spec:
     """Validate a spec given as a dict (as read from YAML/JSON); CSV data paths are relative to `base` and read
     by `read_csv` (tracer.load_spec passes the safe CSV reader)."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activation_base import Activation, num_text, softplus
+from .activation_base import Activation, js_num, num_text, softplus
 from .expr import ONE, TWO, Call, Frac, Mul, Num, Param, Paren, Ref, Square, add, mul, one_minus, sub
 
 
@@ -40,6 +40,18 @@ class Sigmoid(Activation):
 
     def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
         return f"1/(1+EXP(-{num_text(self.alpha)}*{z}))"
+
+    def js(self, z: str, zs: tuple = ()) -> str:
+        return f"(1/(1+Math.exp(-{z})))" if self.alpha == 1.0 else f"(1/(1+Math.exp(-{js_num(self.alpha)}*{z})))"
+
+    def js_da_dz(self, z: str, a: str) -> str:
+        return f"({a}*(1-{a}))" if self.alpha == 1.0 else f"({js_num(self.alpha)}*({a}*(1-{a})))"
+
+    def js_log_a(self, z: str, zs: tuple = ()) -> str:
+        return f"(-softplus(-{js_num(self.alpha)}*{z}))"
+
+    def js_log_1ma(self, z: str) -> str:
+        return f"(-softplus({js_num(self.alpha)}*{z}))"
 
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"{num_text(self.alpha)}*{a}*(1-{a})"
@@ -78,6 +90,14 @@ class Tanh(Activation):
     def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
         return f"TANH({z})" if self.plain else f"{num_text(self.a)}*TANH({num_text(self.b)}*{z})"
 
+    def js(self, z: str, zs: tuple = ()) -> str:
+        return f"Math.tanh({z})" if self.plain else f"({js_num(self.a)}*Math.tanh({js_num(self.b)}*{z}))"
+
+    def js_da_dz(self, z: str, a: str) -> str:
+        if self.plain:
+            return f"(1-{a}*{a})"
+        return f"({js_num(self.b)}/{js_num(self.a)}*({js_num(self.a)}*{js_num(self.a)}-{a}*{a}))"
+
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"1-{a}^2" if self.plain else f"{num_text(self.b)}/{num_text(self.a)}*({num_text(self.a)}^2-{a}^2)"
 
@@ -109,6 +129,12 @@ class BipolarSigmoid(Activation):
 
     def excel(self, z: str, zs: tuple[str, ...] = ()) -> str:
         return f"2/(1+EXP(-{num_text(self.sigma)}*{z}))-1"
+
+    def js(self, z: str, zs: tuple = ()) -> str:
+        return f"Math.tanh(0.5*{js_num(self.sigma)}*{z})"
+
+    def js_da_dz(self, z: str, a: str) -> str:
+        return f"(0.5*{js_num(self.sigma)}*(1+{a})*(1-{a}))"
 
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"{num_text(self.sigma)}/2*(1+{a})*(1-{a})"
@@ -155,6 +181,21 @@ class Softmax(Activation):
 
     def excel_da_dz(self, z: str, a: str) -> str:
         return f"{a}*(1-{a})"
+
+    def js(self, z: str, zs: tuple = ()) -> str:
+        top = f"Math.max({','.join(zs)})"
+        return f"(Math.exp({z}-{top})/(" + "+".join(f"Math.exp({c}-{top})" for c in zs) + "))"
+
+    def js_log_a(self, z: str, zs: tuple = ()) -> str:
+        top = f"Math.max({','.join(zs)})"
+        return f"({z}-{top}-Math.log(" + "+".join(f"Math.exp({c}-{top})" for c in zs) + "))"
+
+    def js_da_dz(self, z: str, a: str) -> str:
+        return f"({a}*(1-{a}))"
+
+    def js_backward(self, dE_da: str, a: str, a_all: tuple, dE_all: tuple) -> str:
+        """delta_k = a_k (dE/da_k - sum_j a_j dE/da_j), as `backward`."""
+        return f"({a}*({dE_da}-(" + "+".join(f"{x}*{d}" for x, d in zip(a_all, dE_all)) + ")))"
 
     def written(self, zs: tuple, j: int, layer: str, unit: str):
         """softmax(z_1, ..., z_n) with the unit as a subscript."""

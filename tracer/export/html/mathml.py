@@ -128,14 +128,30 @@ class Renderer:
         fmt = self.fmt.near_one(v) if near_one else self.fmt
         return fmt.mn(v, paren=not leading)
 
+    def number(self, e, leading: bool) -> str:
+        """The number of an operand or constant (Ref or Param); in brackets when negative and not leading."""
+        return self._number(self._value(e), isinstance(e, Ref) and e.near_one, leading)
+
+    def result(self, key: tuple) -> str:
+        """The value a line ends with."""
+        return self.fmt.mn(self.values[key])
+
+    def term(self, e, sign: str) -> str:
+        """An operand or constant added ('+') or subtracted ('-') after the first term: 0.6 + (−0.006) is
+        written 0.6 − 0.006."""
+        v = self._value(e)
+        if v < 0:
+            return mo("+" if sign == "-" else "−") + self._number(abs(v), False, True)
+        return mo("−" if sign == "-" else "+") + self.number(e, False)
+
     def _render(self, e, numeric: bool, leading: bool) -> str:
         if isinstance(e, Ref):
-            return self._number(self.values[e.key], e.near_one, leading) if numeric else self.label(e.key)
+            return self.number(e, leading) if numeric else self.label(e.key)
         if isinstance(e, Num):
             return f"<mn>{escape(e.text)}</mn>"
         if isinstance(e, Param):
             if numeric:
-                return self._number(e.value, False, leading)
+                return self.number(e, leading)
             return to_mathml(self.notation.label("eta")) if e.name == "eta" else f"<mi>{SYMBOLS[e.name]}</mi>"
         if isinstance(e, Word):
             if numeric:
@@ -176,13 +192,13 @@ class Renderer:
     def _add(self, e: Add, numeric: bool, leading: bool) -> str:
         out = []
         for i, (sign, t) in enumerate(e.terms):
-            negative = numeric and isinstance(t, (Ref, Param)) and self._value(t) < 0
+            number = numeric and isinstance(t, (Ref, Param))
             if isinstance(t, Neg):  # a + (-b): a - b
-                sign, t, negative = ("-" if sign == "+" else "+"), t.x, False
+                sign, t, number = ("-" if sign == "+" else "+"), t.x, False
             if i == 0:
                 out.append(("−" if sign == "-" else "") + self._render(t, numeric, leading and sign == "+"))
-            elif negative:  # 0.6 + (−0.006) written 0.6 − 0.006
-                out.append(mo("+" if sign == "-" else "−") + self._number(abs(self._value(t)), False, True))
+            elif number:
+                out.append(self.term(t, sign))
             else:
                 part = self._render(t, numeric, False)
                 out.append(mo("−" if sign == "-" else "+") + (LP + part + RP if isinstance(t, Add) and sign == "-"

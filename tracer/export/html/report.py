@@ -205,7 +205,7 @@ class StepWriter:
         m = len(samples)
         writing = self.writing(m)
         values = {**recorded.leaves(step), **recorded.values(step)}
-        render = Renderer(self.names, self.fmt, values, self.layers)
+        render = self.renderer(step, m, values)
         sections, index = [], {}
         for op in writing.plan.ops:
             if op.sample > MAX_SAMPLES or not writing.shown(op):
@@ -220,7 +220,7 @@ class StepWriter:
                 section["keys"][block] = len(section["blocks"])
                 section["blocks"].append({"lines": [], "saturated": False})
             target = section["blocks"][section["keys"][block]]
-            target["lines"].append(self.line(op, writing, render, values))
+            target["lines"].append(self.line(op, writing, render))
             if op.kind == "da_dz" and self.saturated(op, values) and not target["saturated"]:
                 target["saturated"] = True
                 section["saturated"].append(self.names.label("a", op.layer, op.unit))
@@ -231,17 +231,26 @@ class StepWriter:
                 "heading": f"Step {step}, epoch {epoch}, sample{'s' * (m > 1)} {shown}",
                 "sections": [{k: v for k, v in s.items() if k != "keys"} for s in sections],
                 "first_forward": [line for s in sections[:1] for b in s["blocks"] for line in b["lines"]],
-                "arrows": network_figure(self.spec, self.names, self.fmt, recorded.parameters(step, "w"),
-                                         recorded.parameters(step, "delta_w"))}
+                "arrows": self.arrows(step)}
 
-    def line(self, op, writing: Writing, render: Renderer, values: dict) -> Markup:
+    def arrows(self, step: int):
+        """The network with the step's weight changes as arrows (Ekman's Figure 3-7)."""
+        recorded = self.trace.values
+        return network_figure(self.spec, self.names, self.fmt, recorded.parameters(step, "w"),
+                              recorded.parameters(step, "delta_w"))
+
+    def renderer(self, step: int, m: int, values: dict) -> Renderer:
+        """What writes the lines of `step` (m samples) with its values."""
+        return Renderer(self.names, self.fmt, values, self.layers)
+
+    def line(self, op, writing: Writing, render: Renderer) -> Markup:
         """label = formula = numbers = value (w <- ... for an update written as an assignment)."""
         form = writing.written(op)
         numbers = render.numeric(form)
         if writing.assignment(op):
             label = render.label(("w",) + op.key[1:])
-            return eq(label, render.symbolic(form), numbers or "", self.fmt.mn(values[op.key]), arrow=True)
-        return eq(render.label(op.key), render.symbolic(form), numbers or "", self.fmt.mn(values[op.key]))
+            return eq(label, render.symbolic(form), numbers or "", render.result(op.key), arrow=True)
+        return eq(render.label(op.key), render.symbolic(form), numbers or "", render.result(op.key))
 
     def saturated(self, op, values: dict) -> bool:
         """A squashing unit whose derivative is close to 0: almost no error flows back through it."""
