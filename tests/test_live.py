@@ -83,6 +83,15 @@ def test_cli_writes_the_page_where_asked_and_refuses_another_format(tmp_path):
     ran = tracer_cli(["run", "ekman", "--live", "page.xlsx"], tmp_path)
     assert ran.returncode == 2 and "--live" in ran.stderr and ".html" in ran.stderr
     assert not (tmp_path / "page.xlsx").exists()
+    ran = tracer_cli(["run", "ekman", "--exercise", "--round", "3"], tmp_path)
+    assert ran.returncode == 2 and "--exercise: goes with the live page: add --live" in ran.stderr
+    ran = tracer_cli(["run", "ekman", "--live", "student.html", "--exercise", "--round", "3", "-q"], tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    page = (tmp_path / "student.html").read_text()
+    data = json.loads(re.search(r'<script id="live-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    assert data["start_student"] is True and data["student"]["policy"] == {"kind": "decimals", "n": 3,
+                                                                          "truncation": False}
+    assert [i["label"] for i in data["student"]["items"][:3]] == ["z_g", "y_g", "z_f"]
 
 
 # -- in Chromium ------------------------------------------------------------------------------------------

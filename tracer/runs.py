@@ -35,10 +35,10 @@ class RunResult:
 def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format: str = "csv", trace_steps=None,
                   xlsx=None, html=None, formulas: bool = False, steps: str | None = None, notation: str | None = None,
                   digits: int = 4, max_rows: int = MAX_ROWS, paper: str = "a4", progress=None,
-                  inputs=(), live=None) -> RunResult:
+                  inputs=(), live=None, exercise: bool = False, rounding=None) -> RunResult:
     """Train `spec` and write its trace folder (`trace_dir`, csv or parquet, only `trace_steps` if given), its
-    workbook (`xlsx`), its report (`html`) and its live page (`live`), checking everything first and writing all
-    or nothing;
+    workbook (`xlsx`), its report (`html`) and its live page (`live`; in student mode first with `exercise`,
+    answers judged under `rounding`), checking everything first and writing all or nothing;
     `progress(message)` is told of each phase of a long run (see long_run); no output may be one of `inputs`
     (the spec's file), another output, or inside the trace folder.
 
@@ -97,7 +97,8 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
             write_report(shown_trace, html, notation=notation, steps=shown or "", digits=digits, paper=paper)
         if live is not None:  # the page trains the network again itself, in the browser and here
             say(f"writing {live}")
-            write_live(spec, live, notation=notation, steps=shown or "", digits=digits, epochs=epochs)
+            write_live(spec, live, notation=notation, steps=shown or "", digits=digits, epochs=epochs,
+                       exercise=exercise, rounding=rounding)
     if trace is None:  # nothing to write: the run's trace in memory
         trace = train(spec, epochs, recording)
     return RunResult(trace, [Path(p) for p in (trace_dir, xlsx, html, live) if p is not None])

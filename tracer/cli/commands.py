@@ -1,6 +1,7 @@
 """The commands of `tracer`: each a thin call of a documented function of the library."""
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -57,10 +58,17 @@ def cmd_run(args) -> int:
     from ..runs import output_path, run_and_write
 
     spec = load_spec(args.spec)
+    for option, given in (("--exercise", args.exercise), ("--round", args.round is not None),
+                          ("--sig", args.sig is not None), ("--accept-truncation", args.accept_truncation)):
+        if given and args.live is None:
+            raise TracerError(option, "goes with the live page: add --live")
+    rounding = class_rounding(argparse.Namespace(round=args.round, sig=args.sig,
+                                                 accept_truncation=args.accept_truncation))
     result = run_and_write(
         spec, epochs=args.epochs, trace_dir=args.trace, trace_format=args.format, trace_steps=args.trace_steps,
         xlsx=output_path(args.xlsx, spec, "xlsx"), html=output_path(args.html, spec, "html"),
-        live=output_path(args.live, spec, "live.html"), formulas=args.formulas,
+        live=output_path(args.live, spec, "live.html"), exercise=args.exercise, rounding=rounding,
+        formulas=args.formulas,
         steps=args.steps, notation=args.notation, digits=args.digits, max_rows=args.max_rows, paper=args.paper,
         inputs=[given_file(args.spec)],
         progress=None if args.quiet else lambda message: print(f"tracer: {message} ...", file=sys.stderr, flush=True))

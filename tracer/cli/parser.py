@@ -46,7 +46,8 @@ def parser(version: str = "") -> argparse.ArgumentParser:
                                 "  tracer run ekman --xlsx --formulas      # out/ekman.xlsx with live formulas\n"
                                 "  tracer run xor --trace out/xor --format parquet --trace-steps 1-100,last\n"
                                 "  tracer run frey-online --html --notation frey --steps 1-2 --digits 3\n"
-                                "  tracer run ekman --live                 # out/ekman.live.html: edit any given",
+                                "  tracer run ekman --live                 # out/ekman.live.html: edit any given\n"
+                                "  tracer run frey-batch --live --exercise --steps 1 --round 3   # a student's page",
                          formatter_class=raw)
     run.add_argument("spec", help="spec file (YAML or JSON), or the name of a bundled example")
     run.add_argument("--epochs", type=positive, help="override training.epochs")
@@ -69,6 +70,13 @@ def parser(version: str = "") -> argparse.ArgumentParser:
     run.add_argument("--live", nargs="?", const="", metavar="FILE",
                      help="write the live page: every given a field, every number recomputed in the browser "
                           "(default out/<name>.live.html; a path ending in / is a folder)")
+    run.add_argument("--exercise", action="store_true",
+                     help="with --live: open the page in student mode (blank fields, each answer judged as "
+                          "tracer check judges it)")
+    run.add_argument("--round", type=natural, metavar="N", help="with --live: the class rounds to N decimals")
+    run.add_argument("--sig", type=positive, metavar="N", help="with --live: the class rounds to N significant digits")
+    run.add_argument("--accept-truncation", action="store_true",
+                     help="with --round or --sig: a value cut off instead of rounded counts as right")
     run.add_argument("--digits", type=int, default=4, help="significant digits shown in reports (default 4)")
     run.set_defaults(func=commands.cmd_run)
 

@@ -287,6 +287,10 @@ class Change:
     def js(self, G, w, prev=None):
         return "0" if self.frozen else self.rule.js(G, w, prev)
 
+    def js_own(self, G, w, prev=None):
+        """As `js`, with the rule's own constants (a mistake's other learning rate) instead of the page's."""
+        return "0" if self.frozen else self.rule.js(G, w, prev, own=True)
+
     def written(self, op, w):
         if self.frozen:
             return Num("0")
@@ -330,9 +334,15 @@ class Scaled:
     def value(self, *xs):
         return self.factor * self.rule.value(*xs)
 
+    def js(self, *names):
+        return f"({self.factor!r}*{self.rule.js(*names)})"
+
 
 class FirstOperand:
     """The first operand as it is: a factor left out of a product (an error term without da/dz)."""
 
     def value(self, first, *rest):
+        return first
+
+    def js(self, first, *rest):
         return first

@@ -35,10 +35,13 @@ class UpdateRule:
         step = f"-learning_rate*({G}+weight_decay*{w})" if self.weight_decay else f"-learning_rate*{G}"
         return f"momentum*{prev}+{step}" if self.momentum and prev else step
 
-    def js(self, G: str, w: str, prev: str | None) -> str:
-        """delta_w as JavaScript, as `delta_w` computes it, over the page's editable constants P."""
-        step = f"-P.learning_rate*({G}+P.weight_decay*{w})" if self.weight_decay else f"-P.learning_rate*{G}"
-        return f"(P.momentum*{prev}+{step})" if self.momentum and prev else f"({step})"
+    def js(self, G: str, w: str, prev: str | None, own: bool = False) -> str:
+        """delta_w as JavaScript, as `delta_w` computes it, over the page's editable constants P; `own`: over
+        this rule's own numbers instead (a classic mistake's other learning rate)."""
+        eta, decay, mu = ((repr(self.learning_rate), repr(self.weight_decay), repr(self.momentum)) if own
+                          else ("P.learning_rate", "P.weight_decay", "P.momentum"))
+        step = f"-({eta})*({G}+({decay})*{w})" if self.weight_decay else f"-({eta})*{G}"
+        return f"(({mu})*{prev}+{step})" if self.momentum and prev else f"({step})"
 
     def written_change(self, G, w, prev):
         """delta_w = mu delta_w_prev - eta (G + lambda w), as written (Ekman: -lr input error term)."""

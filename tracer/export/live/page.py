@@ -24,22 +24,27 @@ from ...model.plan import Plan
 from ...model.spec import spec_document
 from ..html.mathml import Fmt, Renderer, to_mathml
 from ..html.report import StepWriter, chosen_steps
+from ...grading.numbers import Rounding
 from .compile import compile_plan
+from .student import student_parts
 
 CONSTANTS = {"eta": "learning_rate", "lambda": "weight_decay", "mu": "momentum"}  # Params the page edits
 EDITABLE = ("learning_rate", "momentum", "weight_decay")
 
 
 def write_live(spec, path, notation: str | None = None, steps: str | None = None, digits: int = 4,
-               epochs: int | None = None) -> None:
+               epochs: int | None = None, exercise: bool = False, rounding: Rounding | None = None) -> None:
     """Write the live page of `spec` to `path` (atomically, self-contained, deterministic)."""
-    write_text(path, live_html(spec, notation=notation, steps=steps, digits=digits, epochs=epochs))
+    write_text(path, live_html(spec, notation=notation, steps=steps, digits=digits, epochs=epochs,
+                               exercise=exercise, rounding=rounding))
 
 
 def live_html(spec, notation: str | None = None, steps: str | None = None, digits: int = 4,
-              epochs: int | None = None) -> str:
+              epochs: int | None = None, exercise: bool = False, rounding: Rounding | None = None) -> str:
     """The live page of `spec` as one HTML string: the chosen steps written out in the notation, every given
-    an input field, and the plan compiled to JavaScript that recomputes every number when one is edited.
+    an input field, and the plan compiled to JavaScript that recomputes every number when one is edited; its
+    student mode (open first with `exercise`) asks for each quantity of those steps and judges each answer as
+    `tracer check` does under `rounding` (default: as each answer is written).
 
     >>> write_text("ekman.live.html", live_html(load_spec("ekman")))
     """
@@ -57,7 +62,10 @@ def live_html(spec, notation: str | None = None, steps: str | None = None, digit
     forward = compile_plan(Plan(spec, 1), phases=("forward", "loss"))
     plans_js = ("const TRACER_PLANS={" + ",".join(f"{m}:{c.source}" for m, c in compiled.items()) + "};\n"
                 f"const TRACER_FORWARD={forward.source};\n")
-    data = {"digits": digits, "epochs": spec.training.epochs, "batch": spec.batch_size, "shown": chosen,
+    policy = rounding or Rounding()
+    student, student_js = student_parts(spec, chosen, notation, lambda s: writer.compiled(len(trace.values.rows(s))).slots)
+    student["policy"] = {"kind": policy.kind, "n": policy.n, "truncation": policy.truncation}
+    data = {"digits": digits, "epochs": spec.training.epochs, "student": student, "start_student": exercise, "batch": spec.batch_size, "shown": chosen,
             "orders": [o.tolist() for o in epoch_orders(spec, spec.training.epochs)] if spec.training.shuffle else None,
             "plans": {m: c.data() for m, c in compiled.items()}, "forward": forward.data(),
             "givens": givens(spec), "document": spec_document(spec), "name": spec.name}
@@ -67,7 +75,8 @@ def live_html(spec, notation: str | None = None, steps: str | None = None, digit
         n_steps=spec.training.epochs * per_epoch, steps=[writer.step(s) for s in chosen],
         constants=constant_fields(spec, names), data_head=data_head(spec, names), data_rows=data_rows(spec),
         weight_fields=weight_fields(spec, names), after_table=after_table(spec, names, writer, chosen),
-        plans_js=Markup(plans_js), data_json=Markup(script_json(data)))
+        plans_js=Markup(plans_js), data_json=Markup(script_json(data)), student_js=Markup(student_js),
+        exercise_items=[item["label"] for item in student["items"]], policy=policy.describe())
 
 
 def script_json(data) -> str:
