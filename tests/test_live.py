@@ -92,6 +92,9 @@ def test_cli_writes_the_page_where_asked_and_refuses_another_format(tmp_path):
     assert data["start_student"] is True and data["student"]["policy"] == {"kind": "decimals", "n": 3,
                                                                           "truncation": False}
     assert [i["label"] for i in data["student"]["items"][:3]] == ["z_g", "y_g", "z_f"]
+    ran = tracer_cli(["run", "xor", "--live", "x.html", "--exercise", "--steps", "1-20"], tmp_path)
+    assert ran.returncode == 2 and "--exercise: the steps shown ask for more than 400 quantities" in ran.stderr
+    assert not (tmp_path / "x.html").exists()
 
 
 # -- in Chromium ------------------------------------------------------------------------------------------

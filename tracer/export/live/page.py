@@ -15,6 +15,7 @@ import json
 from markupsafe import Markup
 
 from ...engine.record import Recording
+from ...errors import TracerError
 from ...engine.train import epoch_orders, run
 from ...io.atomic import write_text
 from ...io.resources import render_template
@@ -26,7 +27,7 @@ from ..html.mathml import Fmt, Renderer, to_mathml
 from ..html.report import StepWriter, chosen_steps
 from ...grading.numbers import Rounding
 from .compile import compile_plan
-from .student import student_parts
+from .student import MAX_ITEMS, student_parts
 
 CONSTANTS = {"eta": "learning_rate", "lambda": "weight_decay", "mu": "momentum"}  # Params the page edits
 EDITABLE = ("learning_rate", "momentum", "weight_decay")
@@ -64,7 +65,11 @@ def live_html(spec, notation: str | None = None, steps: str | None = None, digit
                 f"const TRACER_FORWARD={forward.source};\n")
     policy = rounding or Rounding()
     student, student_js = student_parts(spec, chosen, notation, lambda s: writer.compiled(len(trace.values.rows(s))).slots)
-    student["policy"] = {"kind": policy.kind, "n": policy.n, "truncation": policy.truncation}
+    if student is None and exercise:
+        raise TracerError("--exercise", f"the steps shown ask for more than {MAX_ITEMS} quantities, more than a hand "
+                                        "exercise; choose fewer steps (--steps 1) or a smaller network")
+    if student is not None:
+        student["policy"] = {"kind": policy.kind, "n": policy.n, "truncation": policy.truncation}
     data = {"digits": digits, "epochs": spec.training.epochs, "student": student, "start_student": exercise, "batch": spec.batch_size, "shown": chosen,
             "orders": [o.tolist() for o in epoch_orders(spec, spec.training.epochs)] if spec.training.shuffle else None,
             "plans": {m: c.data() for m, c in compiled.items()}, "forward": forward.data(),
@@ -76,7 +81,7 @@ def live_html(spec, notation: str | None = None, steps: str | None = None, digit
         constants=constant_fields(spec, names), data_head=data_head(spec, names), data_rows=data_rows(spec),
         weight_fields=weight_fields(spec, names), after_table=after_table(spec, names, writer, chosen),
         plans_js=Markup(plans_js), data_json=Markup(script_json(data)), student_js=Markup(student_js),
-        exercise_items=[item["label"] for item in student["items"]], policy=policy.describe())
+        exercise_items=[item["label"] for item in student["items"]] if student else [], policy=policy.describe())
 
 
 def script_json(data) -> str:

@@ -16,6 +16,7 @@ import json
 from ...grading.check import TOO_FEW_DIGITS, TRUNCATED, UNEXPLAINED
 from ...grading.exercise import Exercise
 from ...grading.mistakes import MISTAKES, substitutes
+from ...model.plan import Plan
 from ...model.rules import Change
 from ...options import CHECK_RTOL
 
@@ -91,8 +92,21 @@ class StudentCompiler:
         return out
 
 
-def student_parts(spec, steps: list[int], notation, slots_of) -> tuple[dict, str]:
-    """(the data of student mode, the JavaScript of its functions) for the exercise of `steps`."""
+MAX_ITEMS = 400  # quantities of a hand exercise; beyond, the page has no student mode (its functions grow fast)
+
+
+def exercise_size(spec, steps: list[int]) -> int:
+    """The quantities an exercise of `steps` asks for: the ops of each step's plan."""
+    from ...engine.record import step_sizes
+    sizes = step_sizes(len(spec.x), spec.batch_size)
+    return sum(len(Plan(spec, sizes[(s - 1) % len(sizes)]).ops) for s in steps)
+
+
+def student_parts(spec, steps: list[int], notation, slots_of) -> tuple[dict | None, str]:
+    """(the data of student mode, the JavaScript of its functions) for the exercise of `steps`; (None, '') when
+    it asks for more than MAX_ITEMS quantities."""
+    if exercise_size(spec, steps) > MAX_ITEMS:
+        return None, ""
     c = StudentCompiler(spec, steps, notation, slots_of)
     items = c.ex.items
     own = ",\n".join(c.own(item) for item in items)
