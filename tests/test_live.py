@@ -52,7 +52,7 @@ def test_the_page_is_one_deterministic_file_within_its_size():
     xor = tracer.live_html(tracer.load_spec("xor"))
     for page in (ekman, xor):
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
-        assert "@import" not in page and "url(" not in page
+        assert "@import" not in page and not re.search(r"url\((?!#)", page)  # url(#head-up): in the page
     assert len(ekman.encode()) <= 300_000
     assert len(xor.encode()) <= 1_000_000
 
@@ -199,6 +199,41 @@ def test_the_numbers_are_written_as_the_report_writes_them(chromium, tmp_path):
         assert "Not a number" in page.inner_text("#status")
         assert slot_texts(page) == python_texts
         assert visit.console_errors == []
+
+
+FIGURES = """() => Array.from(document.querySelectorAll(".live-net"), (figure, f) =>
+    Array.from(figure.querySelectorAll("[data-w]"), (e) => [f, e.localName, Number(e.dataset.w),
+        e.localName === "tspan" ? e.textContent
+        : [e.getAttribute("stroke"), Number(e.getAttribute("stroke-width")), e.getAttribute("marker-end")]])).flat()"""
+
+
+@pytest.mark.parametrize("name", ["ekman", "frey-batch", "maren"])
+def test_the_figures_follow_an_edit(name, chromium, tmp_path):
+    """The network's weight labels and each step's arrows (colour, width, head and the change written beside
+    each) after edits in the page are those Python draws for the edited spec (where both label a connection:
+    the labels are placed once, for the spec's numbers)."""
+    spec = tracer.load_spec(name)
+    path = tmp_path / "page.live.html"
+    tracer.write_live(spec, path)
+    with open_page(chromium, path) as (page, _):
+        before = page.evaluate(FIGURES)
+        edit(page, "P.learning_rate", spec.learning_rate * 3)
+        edit(page, "W0.1", -float(spec.layers[0].weights.flat[1]))
+        with page.expect_download() as download:
+            page.click("#download")
+        download.value.save_as(tmp_path / "edited.yaml")
+        after = page.evaluate(FIGURES)
+    tracer.write_live(tracer.load_spec(tmp_path / "edited.yaml"), tmp_path / "edited.live.html")
+    with open_page(chromium, tmp_path / "edited.live.html", javascript=False) as (page, _):
+        drawn = {(f, kind, w): value for f, kind, w, value in page.evaluate(FIGURES)}
+    assert after != before
+    lines = [(f, w, value) for f, kind, w, value in after if kind == "line"]
+    assert len(lines) == sum(kind == "line" for _, kind, _ in drawn) > 0
+    for f, w, (stroke, width, head) in lines:
+        want = drawn[(f, "line", w)]
+        assert (stroke, head) == (want[0], want[2]) and abs(width - want[1]) <= 0.006
+    labels = [(f, w, text) for f, kind, w, text in after if kind == "tspan" and (f, kind, w) in drawn]
+    assert labels and all(text == drawn[(f, "tspan", w)] for f, w, text in labels)
 
 
 @pytest.mark.parametrize("name, limit_ms", [("ekman", 50), ("frey-minibatch", 200)])

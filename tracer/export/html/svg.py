@@ -24,10 +24,11 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 VALUE_COLUMNS = 4  # (name, value) pairs per row of the table beside an unlabelled diagram
 
 
-def network_figure(spec, names, fmt, weights, delta_w=None) -> dict:
+def network_figure(spec, names, fmt, weights, delta_w=None, live: bool = False) -> dict:
     """The network drawn (network_svg), for the template: the SVG, and where its connections carry no labels
-    a caption saying so and a table of every connection's name and value, VALUE_COLUMNS pairs a row."""
-    svg, values = network_svg(spec, names, fmt, weights, delta_w)
+    a caption saying so and a table of every connection's name and value, VALUE_COLUMNS pairs a row; `live`:
+    each connection and its number name their parameter (data-w) for the live page to rewrite."""
+    svg, values = network_svg(spec, names, fmt, weights, delta_w, live)
     pairs = [(Markup(to_mathml(name)), value) for name, value in values]
     return {"svg": Markup(svg),
             "caption": (f"{len(pairs)} connections are too many to label in a diagram of the page's width: "
@@ -35,7 +36,7 @@ def network_figure(spec, names, fmt, weights, delta_w=None) -> dict:
             "rows": [pairs[i:i + VALUE_COLUMNS] for i in range(0, len(pairs), VALUE_COLUMNS)]}
 
 
-def network_svg(spec, names, fmt, weights, delta_w=None) -> tuple[str, list[tuple[str, str]]]:
+def network_svg(spec, names, fmt, weights, delta_w=None, live: bool = False) -> tuple[str, list[tuple[str, str]]]:
     """The network: inputs and units as circles, every connection labelled with its weight (or its change).
 
     Without delta_w each connection carries its weight's label and value (biases from a small 1 node). With
@@ -57,9 +58,9 @@ def network_svg(spec, names, fmt, weights, delta_w=None) -> tuple[str, list[tupl
             for spread in SPREADS:  # the smallest spread whose labels all find a clear spot
                 drawing, spots = laid_out(spread, named)
                 if spots is not None:
-                    return _draw(drawing, spots, arrows), []
+                    return _draw(drawing, spots, arrows, live), []
     drawing = _layout(spec, names, fmt, weights, delta_w, biggest, *SPREADS[-1])
-    return _draw(drawing, None, arrows), drawing.values
+    return _draw(drawing, None, arrows, live), drawing.values
 
 
 SPREADS = [(gap, row) for gap in (250, 300, 360, 420) for row in (90, 120, 150, 180)]  # px: widest about 1000
@@ -132,14 +133,16 @@ def _toward(x, y, to_x, to_y, r) -> tuple[float, float]:
     return x + (to_x - x) * r / length, y + (to_y - y) * r / length
 
 
-def _draw(d: Drawing, spots, arrows: bool) -> str:
+def _draw(d: Drawing, spots, arrows: bool, live: bool = False) -> str:
     parts = []
-    for edge, colour in zip(d.edges, d.colours):
-        title = f"<title>{escape(edge.title)}</title>"
+    for p, (edge, colour) in enumerate(zip(d.edges, d.colours)):  # edges in parameter order
+        title = "" if live else f"<title>{escape(edge.title)}</title>"  # a tooltip's number would not follow
+        hook = f' data-w="{p}"' if live else ""
         if arrows:
             head = "up" if colour == UP else "down" if colour == DOWN else "zero"
             parts.append(f'<line x1="{edge.x1:.1f}" y1="{edge.y1:.1f}" x2="{edge.x2:.1f}" y2="{edge.y2:.1f}" '
-                         f'stroke="{colour}" stroke-width="{edge.width:.2f}" marker-end="url(#head-{head})">{title}</line>')
+                         f'stroke="{colour}" stroke-width="{edge.width:.2f}" marker-end="url(#head-{head})"{hook}>'
+                         f'{title}</line>')
         else:
             parts.append(f'<line x1="{edge.x1:.1f}" y1="{edge.y1:.1f}" x2="{edge.x2:.1f}" y2="{edge.y2:.1f}" '
                          f'class="edge">{title}</line>')
@@ -150,11 +153,14 @@ def _draw(d: Drawing, spots, arrows: bool) -> str:
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{NODE_R:g}" class="{kind}"/>'
                      f'<text x="{x:.1f}" y="{y + 5:.1f}" class="uname">{svg_text(label)}</text>')
     if spots is not None:
-        for edge, (x, baseline) in zip(d.edges, spots):  # on its own line, over a halo that hides the line
-            box = text_box(x, baseline, edge.label)
+        for p, (edge, (x, baseline), (_, value)) in enumerate(zip(d.edges, spots, d.values)):
+            box = text_box(x, baseline, edge.label)  # on its own line, over a halo that hides the line
+            text = svg_text(edge.label)
+            if live:  # the number in its own tspan, named by its parameter
+                text = svg_text(edge.label[:len(edge.label) - len(value)]) + f'<tspan data-w="{p}">{svg_text(value)}</tspan>'
             parts.append(f'<rect x="{box.x0:.1f}" y="{box.y0 + 2:.1f}" width="{box.x1 - box.x0:.1f}" '
                          f'height="{box.y1 - box.y0 - 4:.1f}" rx="4" class="halo"/>'
-                         f'<text x="{x:.1f}" y="{baseline:.1f}" class="wlabel">{svg_text(edge.label)}</text>')
+                         f'<text x="{x:.1f}" y="{baseline:.1f}" class="wlabel">{text}</text>')
     defs = "".join(f'<marker id="head-{n}" markerWidth="5" markerHeight="5" refX="4" refY="2.5" orient="auto" '
                    f'markerUnits="userSpaceOnUse" viewBox="0 0 5 5"><path d="M0,0 L5,2.5 L0,5 z" fill="{c}"/></marker>'
                    for n, c in (("up", UP), ("down", DOWN), ("zero", ZERO)))

@@ -25,10 +25,12 @@ from ...model.plan import Plan
 from ...model.spec import spec_document
 from ..html.mathml import Fmt, Renderer, to_mathml
 from ..html.report import StepWriter, chosen_steps
+from ..html.svg import network_figure
 from ...grading.numbers import Rounding
 from .compile import compile_plan
 from .student import MAX_ITEMS, student_parts
 
+INFIX = '<mo form="infix">'  # a term's sign, spaced as an operator between two terms
 CONSTANTS = {"eta": "learning_rate", "lambda": "weight_decay", "mu": "momentum"}  # Params the page edits
 EDITABLE = ("learning_rate", "momentum", "weight_decay")
 
@@ -70,16 +72,18 @@ def live_html(spec, notation: str | None = None, steps: str | None = None, digit
                                         "exercise; choose fewer steps (--steps 1) or a smaller network")
     if student is not None:
         student["policy"] = {"kind": policy.kind, "n": policy.n, "truncation": policy.truncation}
+    givens_of = givens(spec)
     data = {"digits": digits, "epochs": spec.training.epochs, "student": student, "start_student": exercise, "batch": spec.batch_size, "shown": chosen,
             "orders": [o.tolist() for o in epoch_orders(spec, spec.training.epochs)] if spec.training.shuffle else None,
             "plans": {m: c.data() for m, c in compiled.items()}, "forward": forward.data(),
-            "givens": givens(spec), "document": spec_document(spec), "name": spec.name}
+            "givens": givens_of, "document": spec_document(spec), "name": spec.name}
     return render_template(
         "live.html.j2", title=spec.title or spec.name, source=spec.source, description=spec.description,
         notation=names.profile.title, sign_note=names.profile.sign_note, steps_note=steps_note,
         n_steps=spec.training.epochs * per_epoch, steps=[writer.step(s) for s in chosen],
         constants=constant_fields(spec, names), data_head=data_head(spec, names), data_rows=data_rows(spec),
         weight_fields=weight_fields(spec, names), after_table=after_table(spec, names, writer, chosen),
+        network=live_figure(network_figure(spec, names, writer.fmt, givens_of["W0"], live=True)),
         plans_js=Markup(plans_js), data_json=Markup(script_json(data)), student_js=Markup(student_js),
         exercise_items=[item["label"] for item in student["items"]] if student else [], policy=policy.describe())
 
@@ -145,6 +149,15 @@ def after_table(spec, names, writer, chosen) -> dict:
     return {"head": head, "rows": rows}
 
 
+def live_figure(figure: dict) -> dict:
+    """A network figure for the live page: a diagram too big to label has no table of values (they would not
+    follow an edit) but says where the numbers are."""
+    if figure["rows"]:
+        figure = {**figure, "rows": [], "caption": "Too many connections to label in a diagram of the page's "
+                                                   "width: the numbers are in the fields and lines of the page"}
+    return figure
+
+
 class LiveStepWriter(StepWriter):
     """The report's step writer with every number a slot of the step's compiled plan."""
 
@@ -158,9 +171,11 @@ class LiveStepWriter(StepWriter):
             self.compiled_plans[m] = compile_plan(self.trace.values.plan_of(m))
         return self.compiled_plans[m]
 
-    def arrows(self, step: int) -> None:
-        """No figure of the weight changes: its labels would not follow an edit."""
-        return None
+    def arrows(self, step: int) -> dict:
+        """The step's weight changes drawn as arrows, each naming its parameter for the runtime."""
+        recorded = self.trace.values
+        return live_figure(network_figure(self.spec, self.names, self.fmt, recorded.parameters(step, "w"),
+                                          recorded.parameters(step, "delta_w"), live=True))
 
     def renderer(self, step: int, m: int, values: dict) -> Renderer:
         return LiveRenderer(self.names, self.fmt, values, self.layers, self.compiled(m).slots)
@@ -181,9 +196,12 @@ class LiveRenderer(Renderer):
         return static if self.in_term else self.slot(e, "l" if leading else "p", static)
 
     def term(self, e, sign: str) -> str:
+        """The operator goes inside the slot (a change of sign changes it), spaced as between two terms
+        (first in its mrow, an operator would be spaced as a prefix: 1−0.42)."""
         self.in_term = True
         try:
-            return self.slot(e, "t" + sign, super().term(e, sign))
+            static = super().term(e, sign).replace("<mo>", INFIX, 1)
+            return self.slot(e, "t" + sign, static)
         finally:
             self.in_term = False
 
