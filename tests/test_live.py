@@ -201,7 +201,36 @@ def test_the_numbers_are_written_as_the_report_writes_them(chromium, tmp_path):
         assert visit.console_errors == []
 
 
-FIGURES = """() => Array.from(document.querySelectorAll(".live-net"), (figure, f) =>
+VISIBLE_SLOTS = """() => Array.from(document.querySelectorAll(".notation:not([hidden]) [data-s]"), (e) => e.textContent)"""
+
+
+def test_the_notation_switches_in_the_page(chromium, tmp_path):
+    """Ekman's page shown in Frey's notation writes, after an edit too, what a page written in Frey's notation
+    writes; the link keeps the notation; Reset returns to the spec's."""
+    spec = tracer.load_spec("ekman")
+    tracer.write_live(spec, tmp_path / "ekman.html")
+    tracer.write_live(spec.replace(learning_rate=0.5), tmp_path / "frey.html", notation="frey")
+    with open_page(chromium, tmp_path / "frey.html", javascript=False) as (page, _):
+        frey_texts = page.evaluate(VISIBLE_SLOTS)
+        frey_heading = page.inner_text(".notation:not([hidden]) h3 + .formula")
+    with open_page(chromium, tmp_path / "ekman.html") as (page, visit):
+        ekman_heading = page.inner_text(".notation:not([hidden]) h3 + .formula")
+        assert len(page.query_selector_all("#notation option")) == 7
+        page.select_option("#notation", "frey")
+        edit(page, "P.learning_rate", 0.5)
+        assert page.evaluate(VISIBLE_SLOTS) == frey_texts
+        assert page.inner_text(".notation:not([hidden]) h3 + .formula") == frey_heading != ekman_heading
+        page.wait_for_function("location.hash === '#notation=frey&P.learning_rate=0.5'")
+        fragment = page.evaluate("location.hash")
+        page.click("#reset")
+        assert page.inner_text(".notation:not([hidden]) h3 + .formula") == ekman_heading
+        assert visit.console_errors == []
+    with open_page(chromium, tmp_path / "ekman.html", fragment=fragment) as (page, _):
+        assert page.evaluate(VISIBLE_SLOTS) == frey_texts and page.input_value("#notation") == "frey"
+
+
+FIGURES = """() => Array.from(document.querySelectorAll(".live-net"))
+    .filter((figure) => !figure.closest(".notation[hidden]")).map((figure, f) =>
     Array.from(figure.querySelectorAll("[data-w]"), (e) => [f, e.localName, Number(e.dataset.w),
         e.localName === "tspan" ? e.textContent
         : [e.getAttribute("stroke"), Number(e.getAttribute("stroke-width")), e.getAttribute("marker-end")]])).flat()"""

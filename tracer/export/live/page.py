@@ -20,7 +20,7 @@ from ...engine.train import epoch_orders, run
 from ...io.atomic import write_text
 from ...io.resources import render_template
 from ...model.expr import Param, Ref
-from ...model.notation import profile
+from ...model.notation import PROFILES, profile
 from ...model.plan import Plan
 from ...model.spec import spec_document
 from ..html.mathml import Fmt, Renderer, to_mathml
@@ -80,7 +80,7 @@ def live_html(spec, notation: str | None = None, steps: str | None = None, digit
     return render_template(
         "live.html.j2", title=spec.title or spec.name, source=spec.source, description=spec.description,
         notation=names.profile.title, sign_note=names.profile.sign_note, steps_note=steps_note,
-        n_steps=spec.training.epochs * per_epoch, steps=[writer.step(s) for s in chosen],
+        n_steps=spec.training.epochs * per_epoch, notations=notations(trace, names, writer, chosen),
         constants=constant_fields(spec, names), data_head=data_head(spec, names), data_rows=data_rows(spec),
         weight_fields=weight_fields(spec, names), after_table=after_table(spec, names, writer, chosen),
         network=live_figure(network_figure(spec, names, writer.fmt, givens_of["W0"], live=True)),
@@ -147,6 +147,27 @@ def after_table(spec, names, writer, chosen) -> dict:
         after = writer.trace.values.parameters(step, "w_new")
         rows.append({"step": step, "cells": [(slots[("w_new", 0, *p)], writer.fmt(w)) for p, w in zip(params, after)]})
     return {"head": head, "rows": rows}
+
+
+OTHER_NOTATIONS_BYTES = 1_000_000  # the steps in the other notations are on the page while they fit this
+
+
+def notations(trace, names, writer, chosen) -> list[dict]:
+    """The steps written out in the page's notation, and in every other notation while the page stays small
+    (the page shows one at a time; each has the same slots, so the runtime writes the same numbers into it)."""
+    shown = [{"name": names.profile.name, "title": names.profile.title, "steps": [writer.step(s) for s in chosen]}]
+    budget = OTHER_NOTATIONS_BYTES
+    for other in PROFILES:
+        if other == names.profile.name:
+            continue
+        other_writer = LiveStepWriter(trace, profile(other, trace.spec), writer.fmt)
+        other_writer.compiled_plans = writer.compiled_plans  # the same plans, so the same slots
+        steps = [other_writer.step(s) for s in chosen]
+        budget -= sum(len(line) for s in steps for sec in s["sections"] for b in sec["blocks"] for line in b["lines"])
+        if budget < 0:
+            break
+        shown.append({"name": other, "title": PROFILES[other].title, "steps": steps})
+    return shown
 
 
 def live_figure(figure: dict) -> dict:
