@@ -66,7 +66,8 @@ def live_html(spec, notation: str | None = None, steps: str | None = None, digit
     plans_js = ("const TRACER_PLANS={" + ",".join(f"{m}:{c.source}" for m, c in compiled.items()) + "};\n"
                 f"const TRACER_FORWARD={forward.source};\n")
     policy = rounding or Rounding()
-    student, student_js = student_parts(spec, chosen, notation, lambda s: writer.compiled(len(trace.values.rows(s))).slots)
+    student, student_js = student_parts(spec, chosen, notation, lambda s: writer.compiled(len(trace.values.rows(s))).slots,
+                                        trace)
     if student is None and exercise:
         raise TracerError("--exercise", f"the steps shown ask for more than {MAX_ITEMS} quantities, more than a hand "
                                         "exercise; choose fewer steps (--steps 1) or a smaller network")

@@ -30,8 +30,8 @@ def js_of(rule, names) -> str:
 class StudentCompiler:
     """The items of an exercise of `steps` of `spec` and their functions, over the slots of the page's plans."""
 
-    def __init__(self, spec, steps: list[int], notation, slots_of):
-        self.ex = Exercise(spec, steps, notation)
+    def __init__(self, spec, steps: list[int], notation, slots_of, trace=None):
+        self.ex = Exercise(spec, steps, notation, trace)
         self.slots_of = slots_of  # step -> the slots of the compiled plan of that step
         self.index = {item.key: i for i, item in enumerate(self.ex.items)}
         self.leaves: list = []
@@ -102,12 +102,12 @@ def exercise_size(spec, steps: list[int]) -> int:
     return sum(len(Plan(spec, sizes[(s - 1) % len(sizes)]).ops) for s in steps)
 
 
-def student_parts(spec, steps: list[int], notation, slots_of) -> tuple[dict | None, str]:
-    """(the data of student mode, the JavaScript of its functions) for the exercise of `steps`; (None, '') when
-    it asks for more than MAX_ITEMS quantities."""
+def student_parts(spec, steps: list[int], notation, slots_of, trace=None) -> tuple[dict | None, str]:
+    """(the data of student mode, the JavaScript of its functions) for the exercise of `steps` (of `trace`, a run
+    that recorded them, when there is one); (None, '') when it asks for more than MAX_ITEMS quantities."""
     if exercise_size(spec, steps) > MAX_ITEMS:
         return None, ""
-    c = StudentCompiler(spec, steps, notation, slots_of)
+    c = StudentCompiler(spec, steps, notation, slots_of, trace)
     items = c.ex.items
     own = ",\n".join(c.own(item) for item in items)
     mistakes = ",\n".join("[" + ",".join("[" + ",".join(fs) + "]" for fs in c.mistakes(item)) + "]" for item in items)
