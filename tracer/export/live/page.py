@@ -14,9 +14,10 @@ import json
 
 from markupsafe import Markup
 
-from ...engine.record import Recording
-from ...errors import TracerError
+from ...engine.record import Recording, step_sizes
 from ...engine.train import epoch_orders, run
+from ...errors import TracerError
+from ...grading.numbers import Rounding
 from ...io.atomic import write_text
 from ...io.resources import render_template
 from ...model.expr import Param, Ref
@@ -26,7 +27,6 @@ from ...model.spec import spec_document
 from ..html.mathml import Fmt, Renderer, to_mathml
 from ..html.report import StepWriter, chosen_steps
 from ..html.svg import network_figure
-from ...grading.numbers import Rounding
 from .compile import compile_plan
 from .student import MAX_ITEMS, student_parts
 
@@ -54,37 +54,34 @@ def live_html(spec, notation: str | None = None, steps: str | None = None, digit
     Fmt(digits)  # the same check of digits as the report
     if epochs and epochs != spec.training.epochs:
         spec = spec.replace(training=dataclasses.replace(spec.training, epochs=epochs))
-    n = len(spec.x)
-    per_epoch = -(-n // spec.batch_size)
-    chosen, steps_note = chosen_steps(steps if steps is not None else spec.steps, spec.training.epochs * per_epoch)
+    n_steps = spec.training.epochs * len(step_sizes(len(spec.x), spec.batch_size))
+    chosen, steps_note = chosen_steps(steps if steps is not None else spec.steps, n_steps)
     trace = run(spec, record=Recording(chosen))
     names = profile(notation, spec)
     writer = LiveStepWriter(trace, names, Fmt(digits))
-    sizes = sorted({min(spec.batch_size, n - start) for start in range(0, n, spec.batch_size)})
-    compiled = {m: writer.compiled(m) for m in sizes}
+    compiled = {m: writer.compiled(m) for m in sorted(set(step_sizes(len(spec.x), spec.batch_size)))}
     forward = compile_plan(Plan(spec, 1), phases=("forward", "loss"))
     plans_js = ("const TRACER_PLANS={" + ",".join(f"{m}:{c.source}" for m, c in compiled.items()) + "};\n"
                 f"const TRACER_FORWARD={forward.source};\n")
     policy = rounding or Rounding()
-    student, student_js = student_parts(spec, chosen, notation, lambda s: writer.compiled(len(trace.values.rows(s))).slots,
-                                        trace)
+    slots_of = lambda step: writer.compiled(len(trace.values.rows(step))).slots
+    student, student_js = student_parts(spec, chosen, notation, slots_of, trace)
     if student is None and exercise:
         raise TracerError("--exercise", f"the steps shown ask for more than {MAX_ITEMS} quantities, more than a hand "
                                         "exercise; choose fewer steps (--steps 1) or a smaller network")
     if student is not None:
         student["policy"] = {"kind": policy.kind, "n": policy.n, "truncation": policy.truncation}
-    givens_of = givens(spec)
-    data = {"digits": digits, "epochs": spec.training.epochs, "student": student, "start_student": exercise, "batch": spec.batch_size, "shown": chosen,
+    data = {"digits": digits, "epochs": spec.training.epochs, "batch": spec.batch_size, "shown": chosen,
             "orders": [o.tolist() for o in epoch_orders(spec, spec.training.epochs)] if spec.training.shuffle else None,
-            "plans": {m: c.data() for m, c in compiled.items()}, "forward": forward.data(),
-            "givens": givens_of, "document": spec_document(spec), "name": spec.name}
+            "plans": {m: c.data() for m, c in compiled.items()}, "forward": forward.data(), "givens": givens(spec),
+            "document": spec_document(spec), "name": spec.name, "student": student, "start_student": exercise}
     return render_template(
         "live.html.j2", title=spec.title or spec.name, source=spec.source, description=spec.description,
-        notation=names.profile.title, sign_note=names.profile.sign_note, steps_note=steps_note,
-        n_steps=spec.training.epochs * per_epoch, notations=notations(trace, names, writer, chosen),
-        constants=constant_fields(spec, names), data_head=data_head(spec, names), data_rows=data_rows(spec),
-        weight_fields=weight_fields(spec, names), after_table=after_table(spec, names, writer, chosen),
-        network=live_figure(network_figure(spec, names, writer.fmt, givens_of["W0"], live=True)),
+        notation=names.profile.title, sign_note=names.profile.sign_note, steps_note=steps_note, n_steps=n_steps,
+        notations=notations(trace, names, writer, chosen), constants=constant_fields(spec, names),
+        data_head=data_head(spec, names), data_rows=data_rows(spec), weight_fields=weight_fields(spec, names),
+        after_table=after_table(spec, names, writer, chosen),
+        network=live_figure(network_figure(spec, names, writer.fmt, data["givens"]["W0"], live=True)),
         plans_js=Markup(plans_js), data_json=Markup(script_json(data)), student_js=Markup(student_js),
         exercise_items=[item["label"] for item in student["items"]] if student else [], policy=policy.describe())
 

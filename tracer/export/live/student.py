@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+from ...engine.record import step_sizes
 from ...grading.check import TOO_FEW_DIGITS, TRUNCATED, UNEXPLAINED
 from ...grading.exercise import Exercise
 from ...grading.mistakes import MISTAKES, substitutes
@@ -97,7 +98,6 @@ MAX_ITEMS = 400  # quantities of a hand exercise; beyond, the page has no studen
 
 def exercise_size(spec, steps: list[int]) -> int:
     """The quantities an exercise of `steps` asks for: the ops of each step's plan."""
-    from ...engine.record import step_sizes
     sizes = step_sizes(len(spec.x), spec.batch_size)
     return sum(len(Plan(spec, sizes[(s - 1) % len(sizes)]).ops) for s in steps)
 
