@@ -22,7 +22,15 @@ def _stack(xs) -> np.ndarray:
     return np.stack(np.broadcast_arrays(*[np.asarray(x, float) for x in xs]), axis=-1)
 
 
-class NetInput:
+class Arithmetic:
+    """A rule whose spreadsheet formula is plain arithmetic (+, *, /, brackets): its JavaScript is the same
+    text, bracketed so it composes."""
+
+    def js(self, *names):
+        return f"({self.formula(*names)})"
+
+
+class NetInput(Arithmetic):
     """z = b + sum_i w_i x_i (CS 510: z = wx + b; Frey: h_j = sum_i x_i v_ij). Operands: b?, w1, x1, w2, x2..."""
 
     def __init__(self, bias: bool):
@@ -43,10 +51,6 @@ class NetInput:
     def formula(self, *cells):
         bias, pairs = self._parts(cells)
         return "+".join([*bias, *(f"{w}*{x}" for w, x in pairs)])
-
-    def js(self, *names):
-        bias, pairs = self._parts(names)
-        return "(" + "+".join([*bias, *(f"{w}*{x}" for w, x in pairs)]) + ")"
 
     def written(self, op, w):
         bias, pairs = self._parts(op.operands)
@@ -134,7 +138,7 @@ class LossDerivative:
         return self.loss.written_dE_da(*op.operands, w.notation)
 
 
-class BackSum:
+class BackSum(Arithmetic):
     """dE/da_j = sum_k w_kj delta_k (Frey eq. 4). Operands: w_1k, delta_1, w_2k, delta_2 ..."""
 
     def value(self, *xs):
@@ -146,16 +150,13 @@ class BackSum:
     def formula(self, *cells):
         return "+".join(f"{a}*{b}" for a, b in zip(cells[::2], cells[1::2]))
 
-    def js(self, *names):
-        return "(" + "+".join(f"{a}*{b}" for a, b in zip(names[::2], names[1::2])) + ")"
-
     def written(self, op, w):
         pairs = zip(op.operands[::2], op.operands[1::2])
         order = w.notation.sum_terms  # ('w', 'delta') or Frey's ('delta', 'w')
         return add(*[mul(*[w.operand(wk if f == "w" else dk, op) for f in order]) for wk, dk in pairs])
 
 
-class ErrorTerm:
+class ErrorTerm(Arithmetic):
     """delta = dE/da * da/dz (CS 510: delta^L = dC/da h'(z); Frey rules i, ii): the activation's own backward.
     Operands: dE_da, da_dz."""
 
@@ -167,9 +168,6 @@ class ErrorTerm:
 
     def formula(self, dE_da, da_dz):
         return f"{dE_da}*{da_dz}"
-
-    def js(self, dE_da, da_dz):
-        return f"({dE_da}*{da_dz})"
 
     def written(self, op, w):
         order = w.notation.output_delta if w.role(op) == "output" else w.notation.hidden_delta
@@ -222,7 +220,7 @@ class FusedErrorTerm:
         return self.loss.written_output_delta(y_j, a_j, None if self.one_hot else tuple(ys), self.act)
 
 
-class Grad:
+class Grad(Arithmetic):
     """dE/dw_ij = delta_j x_i for one sample (Frey eq. 1); the bias input is 1. Operands: delta[, input]."""
 
     def __init__(self, bias: bool):
@@ -234,15 +232,12 @@ class Grad:
     def formula(self, delta, x=None):
         return delta if self.bias else f"{delta}*{x}"
 
-    def js(self, delta, x=None):
-        return delta if self.bias else f"({delta}*{x})"
-
     def written(self, op, w):
         parts = {"delta": w.operand(op.operands[0], op), "input": ONE if self.bias else w.operand(op.operands[1], op)}
         return mul(*[parts[f] for f in w.notation.factors(w.role(op))])
 
 
-class BatchGrad:
+class BatchGrad(Arithmetic):
     """A batch's gradient: the mean (Frey eq. 3, Davila) or the sum of its samples' gradients."""
 
     def __init__(self, m: int, mean: bool):
@@ -257,10 +252,6 @@ class BatchGrad:
     def formula(self, *cells):
         total = "(" + "+".join(cells) + ")"
         return f"{total}/{self.m}" if self.mean else total
-
-    def js(self, *names):
-        total = "(" + "+".join(names) + ")"
-        return f"({total}/{self.m})" if self.mean else total
 
     def written(self, op, w):
         scale = (Frac(ONE, Num(str(self.m))),) if self.mean else ()
@@ -298,7 +289,7 @@ class Change:
         return self.rule.written_change(w.operand(G, op), Ref(weight), Ref(prev[0]) if prev else None)
 
 
-class NewWeight:
+class NewWeight(Arithmetic):
     """w_new = w + delta_w (a frozen parameter keeps w). Operands: w, delta_w."""
 
     def __init__(self, rule, frozen: bool):
@@ -309,9 +300,6 @@ class NewWeight:
 
     def formula(self, w, delta_w):
         return f"{w}+{delta_w}"
-
-    def js(self, w, delta_w):
-        return f"({w}+{delta_w})"
 
     def written(self, op, w):
         weight, change = op.operands
