@@ -63,8 +63,7 @@ class StepValues:
 
     @functools.cached_property
     def param_index(self) -> dict:
-        return {(l.name, u, s): i for i, (l, u, s) in
-                enumerate((l, u, s) for l in self.spec.layers for u in l.units for s in l.sources)}
+        return {p: i for i, p in enumerate(self.spec.parameters)}
 
     @functools.cached_property
     def input_index(self) -> dict:

@@ -88,6 +88,11 @@ class Spec:
         return self.layers[-1]
 
     @property
+    def parameters(self) -> list[tuple[str, str, str]]:
+        """(layer, unit, source) of every parameter, in the order of the flat weight vector."""
+        return [(l.name, u, s) for l in self.layers for u in l.units for s in l.sources]
+
+    @property
     def n_weights(self) -> int:
         """Every weight of the network, biases included: its connections."""
         return sum(l.weights.size for l in self.layers)

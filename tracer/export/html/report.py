@@ -72,7 +72,7 @@ def report_data(trace, notation: str | None, steps: str | None, digits: int) -> 
     chosen, steps_note = chosen_steps(steps if steps is not None else spec.steps, n_steps)
     chosen = [s for s in chosen if s in set(trace.recorded_steps())] if trace.partial else chosen
     after_steps, w_after = trace.values.weights_after()
-    params = [(l.name, u, s) for l in spec.layers for u in l.units for s in l.sources]
+    params = spec.parameters
     initial = np.concatenate([l.weights.ravel() for l in spec.layers])
     per_epoch, after_epochs = trace.values.epoch_losses(), trace.values.epoch_errors()
     writer = StepWriter(trace, names, fmt)
@@ -187,6 +187,8 @@ def weights_table(after_steps, w_after, chosen, params, names, fmt) -> dict:
 class StepWriter:
     """Writes the chosen steps of one trace in one notation."""
 
+    live = False  # figures whose connections name their parameter, for the live page to rewrite
+
     def __init__(self, trace, names, fmt):
         self.trace, self.spec, self.names, self.fmt = trace, trace.spec, names, fmt
         self.layers = {l.name: l for l in self.spec.layers}
@@ -237,7 +239,7 @@ class StepWriter:
         """The network with the step's weight changes as arrows (Ekman's Figure 3-7)."""
         recorded = self.trace.values
         return network_figure(self.spec, self.names, self.fmt, recorded.parameters(step, "w"),
-                              recorded.parameters(step, "delta_w"))
+                              recorded.parameters(step, "delta_w"), live=self.live)
 
     def renderer(self, step: int, m: int, values: dict) -> Renderer:
         """What writes the lines of `step` (m samples) with its values."""

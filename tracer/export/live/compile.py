@@ -42,7 +42,7 @@ def compile_plan(plan: Plan, phases: tuple = ()) -> CompiledPlan:
     slots = {k: i for i, k in enumerate(leaves + [op.key for op in ops])}
     name = {k: f"v[{i}]" for k, i in slots.items()}
     body = "".join(f"{name[op.key]}={op.rule.js(*(name[k] for k in op.operands))};\n" for op in ops)
-    params = [(l.name, u, s) for l in spec.layers for u in l.units for s in l.sources]
+    params = spec.parameters
     param_index = {p: i for i, p in enumerate(params)}
     inputs = {s: i for i, s in enumerate(spec.inputs)}
     outputs = {u: i for i, u in enumerate(spec.output.units)}

@@ -101,12 +101,10 @@ def givens(spec) -> dict:
 
 def constant_fields(spec, names) -> list[dict]:
     """The learning rate, and momentum and weight decay where the spec uses them, as labelled input fields."""
-    shown = [("learning_rate", "eta")] + [(k, s) for k, s in (("momentum", "mu"), ("weight_decay", "lambda"))
-                                          if getattr(spec, k)]
-    symbols = {"eta": to_mathml(names.label("eta")), "mu": "<mi>μ</mi>", "lambda": "<mi>λ</mi>"}
-    words = {"learning_rate": "learning rate", "momentum": "momentum", "weight_decay": "weight decay"}
-    return [{"field": f"P.{k}", "label": Markup(symbols[s]), "word": words[k], "value": repr(getattr(spec, k))}
-            for k, s in shown]
+    shown = [k for k in EDITABLE if k == "learning_rate" or getattr(spec, k)]
+    symbols = {"learning_rate": to_mathml(names.label("eta")), "momentum": "<mi>μ</mi>", "weight_decay": "<mi>λ</mi>"}
+    return [{"field": f"P.{k}", "label": Markup(symbols[k]), "word": k.replace("_", " "),
+             "value": repr(getattr(spec, k))} for k in shown]
 
 
 def data_head(spec, names) -> list[Markup]:
@@ -137,7 +135,7 @@ def weight_fields(spec, names) -> list[dict]:
 
 def after_table(spec, names, writer, chosen) -> dict:
     """The weights after each step written out: per step, the slot of each new weight in the step's plan."""
-    params = [(l.name, u, s) for l in spec.layers for u in l.units for s in l.sources]
+    params = spec.parameters
     head = [Markup(to_mathml(names.label("w", *p))) for p in params]
     rows = []
     for step in chosen:
@@ -190,11 +188,10 @@ class LiveStepWriter(StepWriter):
             self.compiled_plans[m] = compile_plan(self.trace.values.plan_of(m))
         return self.compiled_plans[m]
 
+    live = True
+
     def arrows(self, step: int) -> dict:
-        """The step's weight changes drawn as arrows, each naming its parameter for the runtime."""
-        recorded = self.trace.values
-        return live_figure(network_figure(self.spec, self.names, self.fmt, recorded.parameters(step, "w"),
-                                          recorded.parameters(step, "delta_w"), live=True))
+        return live_figure(super().arrows(step))
 
     def renderer(self, step: int, m: int, values: dict) -> Renderer:
         return LiveRenderer(self.names, self.fmt, values, self.layers, self.compiled(m).slots)

@@ -82,7 +82,8 @@ class StudentCompiler:
         return "function(g){" + "".join(lines) + f"return {result};}}"
 
     def mistakes(self, item) -> list[list[str]]:
-        """For each mistake (MISTAKES' order), the functions of what a student making it writes (mistakes.each_mistake)."""
+        """For each mistake (MISTAKES' order), the functions of what a student making it writes
+        (mistakes.each_mistake)."""
         op, spec = self.ex.op(item), self.ex.spec
         plan = self.ex.plans[item.step]
         operands = [plan[k] for k in op.operands if k in plan]
