@@ -61,6 +61,8 @@ def open_page(chromium: str, html: Path, width: int = 1200, javascript: bool = T
         page.route("**/*", route)
         page.goto(url + fragment)
         page.wait_for_load_state("load")
+        if javascript:  # a live page settles once its link's conventions are unpacked (tracer.export.live)
+            page.wait_for_function("!document.getElementById('live-data') || document.body.dataset.live === 'ready'")
         visit.text = page.inner_text("body")
         yield page, visit
     finally:

@@ -7,6 +7,7 @@ with a negative number writes a difference (0.6 − 0.006), and brackets keep th
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from html import escape
@@ -76,7 +77,7 @@ class Fmt:
     def near_one(self, v: float) -> "Fmt":
         """Digits enough that 1 - v does not show as 0 (Maren's saturated 0.999988354)."""
         gap = abs(1.0 - abs(float(v)))
-        if gap == 0 or gap >= 10.0 ** -(self.digits - 1):
+        if gap == 0 or not gap < 10.0 ** -(self.digits - 1):  # NaN too: a diverged or not yet computed value
             return self
         return Fmt(min(17, self.digits + math.ceil(-math.log10(gap))))
 
@@ -248,6 +249,7 @@ _OPS = {"-": "−", "*": "·"}
 _GREEK = {"delta": "δ", "eta": "η", "alpha": "α", "lambda": "λ", "mu": "μ"}  # generic 'delta_g' typeset as δ_g
 
 
+@functools.lru_cache(maxsize=16384)  # a page writes each label many times (every step, notation and convention)
 def to_mathml(label: str) -> str:
     """MathML for a plain label with `_` subscripts and `^` superscripts ('h_1^o', 'z^1_2', "y'_f", 'w_xg1 new').
 
