@@ -266,6 +266,23 @@ def test_the_figures_follow_an_edit(name, chromium, tmp_path):
     assert labels and all(text == drawn[(f, "tspan", w)] for f, w, text in labels)
 
 
+HALOS = """() => Array.from(document.querySelectorAll("svg.net text.wlabel"), (t) =>
+    [t.textContent, t.getComputedTextLength(), Number(t.previousElementSibling.getAttribute("width"))])"""
+
+
+def test_a_label_s_halo_grows_with_its_number(chromium, tmp_path):
+    """The labels are placed once, for the spec's numbers; a number an edit makes longer (a learning rate of
+    1.2345e-7: changes written with a power of ten) keeps the white halo that hides the lines behind it."""
+    path = tmp_path / "ekman.live.html"
+    tracer.write_live(tracer.load_spec("ekman"), path)
+    with open_page(chromium, path) as (page, visit):
+        edit(page, "P.learning_rate", 1.2345e-7)
+        halos = page.evaluate(HALOS)
+        assert sum("·10" in text for text, _, _ in halos) >= 5
+        assert all(width >= length for _, length, width in halos), halos
+        assert visit.console_errors == []
+
+
 @pytest.mark.parametrize("name, limit_ms", [("ekman", 50), ("frey-minibatch", 200)])
 def test_an_edit_is_computed_and_laid_out_within_the_time_asked(name, limit_ms, chromium, tmp_path):
     """From typing a learning rate to every number rewritten and the page laid out again (the wait for the
