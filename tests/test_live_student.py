@@ -95,3 +95,32 @@ def test_a_whole_sheet_is_judged_as_check_judges_its_csv(rounding, chromium, tmp
     statuses = {m.status for m in result.marks}
     assert {"correct", "wrong", "unparseable"} <= statuses | {"rounded"}
     assert page_marks[ex.items.index(loss)] == ("wrong", "1/2 of the loss dropped")
+
+
+def test_a_page_that_writes_out_more_than_an_exercise_asks_for_its_first_steps(chromium, tmp_path):
+    """frey-online's page writes out 8 steps (616 quantities, more than a hand exercise); its student mode asks
+    for the first 5 (385) and says so, and the answers it downloads are graded by `tracer check` as the page
+    grades them (a learning rate not applied, carried into the new weight)."""
+    spec = tracer.load_spec("frey-online")
+    path = tmp_path / "frey.live.html"
+    tracer.write_live(spec, path)
+    ex = Exercise(spec, "1-5")
+    assert len(ex.items) == 385
+    delta_w = next(i for i, item in enumerate(ex.items) if item.step == 5 and item.kind == "delta_w")
+    grad = next(i for i, item in enumerate(ex.items)
+                if item.kind == "grad" and item.step == 5 and item.key[3:] == ex.items[delta_w].key[3:])
+    with open_page(chromium, path) as (page, visit):
+        page.click("#mode")
+        page.wait_for_function("!document.getElementById('exercise').hidden")
+        assert "It asks for steps 1, 2, 3, 4, 5 of the 8 written out" in page.inner_text("#exercise")
+        assert len(page.query_selector_all("input[data-a]")) == 385
+        page.fill(f"#answer-{grad}", f"{ex.exact[ex.items[grad].key]:.6g}")
+        page.fill(f"#answer-{delta_w}", f"{-ex.exact[ex.items[grad].key]:.6g}")  # Δw = −G: η left out
+        assert page.inner_text(f"#verdict-{delta_w}").startswith("wrong: learning rate not applied")
+        page_marks = [(m["status"], m["diagnosis"]) for m in page.evaluate("tracerLive.grade()")]
+        with page.expect_download() as download:
+            page.click("#answers-csv")
+        download.value.save_as(tmp_path / "answers.csv")
+        assert visit.console_errors == []
+    result = check_file(spec, tmp_path / "answers.csv")
+    assert result.error == "" and page_marks == [(m.status, m.diagnosis) for m in result.marks]

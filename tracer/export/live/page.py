@@ -27,7 +27,7 @@ from ..html.mathml import Fmt, to_mathml
 from ..html.report import chosen_steps
 from ..html.svg import network_figure
 from .compile import compile_plan
-from .student import MAX_ITEMS, student_parts
+from .student import MAX_ITEMS, exercise_steps, student_parts
 from .worlds import WorldWriter, axes, worked_html, worlds
 from .writer import LiveStepWriter, live_figure
 
@@ -65,7 +65,8 @@ def live_html(spec, notation: str | None = None, steps: str | None = None, digit
                 f"const TRACER_FORWARD={forward.source};\n")
     policy = rounding or Rounding()
     slots_of = lambda step: writer.compiled(len(trace.values.rows(step))).slots
-    student, student_js = student_parts(spec, chosen, notation, slots_of, trace)
+    asked = chosen if exercise else exercise_steps(spec, chosen)  # --exercise asks for every step shown
+    student, student_js = student_parts(spec, asked, notation, slots_of, trace) if asked else (None, "")
     if student is None and exercise:
         raise TracerError("--exercise", f"the steps shown ask for more than {MAX_ITEMS} quantities, more than a hand "
                                         "exercise; choose fewer steps (--steps 1) or a smaller network")
@@ -90,7 +91,9 @@ def live_html(spec, notation: str | None = None, steps: str | None = None, digit
         data_head=data_head(spec, names), data_rows=data_rows(spec), weight_fields=weight_fields(spec, names),
         network=live_figure(network_figure(spec, names, writer.fmt, data["givens"]["W0"], live=True)),
         plans_js=Markup(plans_js), data_json=Markup(script_json(data)), student_js=Markup(student_js),
-        exercise_items=[item["label"] for item in student["items"]] if student else [], policy=policy.describe())
+        exercise_items=[item["label"] for item in student["items"]] if student else [], policy=policy.describe(),
+        exercise_note=(f"It asks for step{'s' * (len(asked) > 1)} {', '.join(map(str, asked))} of the {len(chosen)} "
+                       "written out: the others would make more than a hand exercise." if asked != chosen else ""))
 
 
 def script_json(data) -> str:

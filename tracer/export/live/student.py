@@ -103,6 +103,18 @@ def exercise_size(spec, steps: list[int]) -> int:
     return sum(len(Plan(spec, sizes[(s - 1) % len(sizes)]).ops) for s in steps)
 
 
+def exercise_steps(spec, steps: list[int]) -> list[int]:
+    """The first of `steps` whose quantities fit a hand exercise: what student mode asks for on a page that
+    writes out more (frey-online's 8 steps: the first 5)."""
+    asked, size = [], 0
+    for step in steps:
+        size += exercise_size(spec, [step])
+        if size > MAX_ITEMS:
+            break
+        asked.append(step)
+    return asked
+
+
 def student_parts(spec, steps: list[int], notation, slots_of, trace=None) -> tuple[dict | None, str]:
     """(the data of student mode, the JavaScript of its functions) for the exercise of `steps` (of `trace`, a run
     that recorded them, when there is one); (None, '') when it asks for more than MAX_ITEMS quantities."""
