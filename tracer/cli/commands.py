@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import TracerError
-from ..io.atomic import distinct_outputs, output_target
+from ..io.atomic import distinct_outputs, output_target, owned_folder
 from ..options import DIFF_ATOL, DIFF_RTOL, check_suffix
 
 # Each command imports the library it calls when it runs, so `tracer --version` and `--help` load only the
@@ -128,17 +128,21 @@ def cmd_template(args) -> int:
     steps = args.steps
     files = {"--out": args.out if args.variants is None else None, "--key": args.key, "--moodle": args.moodle,
              "--qti": args.qti, "--gradescope": args.gradescope}
-    distinct_outputs([given_file(args.spec)], files)
+    distinct_outputs([given_file(args.spec)], files, {"--prairielearn": args.prairielearn})
     for option in ("--out", "--key"):
         if files[option] is not None:
             check_suffix(files[option], "xlsx", option)
     for path in (args.moodle, args.qti, args.gradescope):  # checked before the variants are written, not after
         if path is not None:
             output_target(path)
+    if args.prairielearn is not None:
+        from ..grading.prairielearn import FILES, WHAT
+
+        owned_folder(args.prairielearn, FILES, WHAT)
     if args.qti is not None:
         check_canvas_policy(rounding)
     if args.variants is None:
-        for option in ("moodle", "qti", "keys", "gradescope"):
+        for option in ("moodle", "qti", "keys", "gradescope", "prairielearn"):
             if getattr(args, option):
                 raise TracerError(f"--{option}", "needs --variants N (a quiz holds one question per variant)")
         written = [write_exercise(spec, args.out, steps=steps, notation=args.notation, rounding=rounding,
@@ -160,6 +164,10 @@ def cmd_template(args) -> int:
 
             written.append(write_gradescope(args.gradescope, spec, args.spec, args.variants, args.seed,
                                             args.saturated, rounding))
+        if args.prairielearn:
+            from ..grading.prairielearn import write_prairielearn
+
+            written.append(write_prairielearn(args.prairielearn, spec, variants, rounding, seed=args.seed))
     for path in written:
         print(f"wrote {path}")
     return EXIT_OK

@@ -134,6 +134,8 @@ def parser(version: str = "") -> argparse.ArgumentParser:
     t.add_argument("--qti", metavar="FILE", help="with --variants: a QTI 1.2 package (.zip) that Canvas imports")
     t.add_argument("--gradescope", metavar="FILE", help="with --variants: a Gradescope autograder (.zip) that "
                                                        "grades each upload with tracer check")
+    t.add_argument("--prairielearn", metavar="DIR", help="with --variants: a PrairieLearn question folder whose "
+                                                         "server.py grades as tracer check does")
     t.add_argument("--paper", default="a4", help="paper of the workbooks' page setup: a4 (default) or letter")
     t.set_defaults(func=commands.cmd_template)
 

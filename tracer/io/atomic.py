@@ -208,19 +208,26 @@ def atomic_path(target):
         _finish(lambda: os.replace(tmp, real), discard)
 
 
+def owned_folder(target, owned: tuple[str, ...], what: str = "trace tables") -> Path:
+    """The folder an output replaces whole, refused (before anything is written) when it holds files other
+    than `owned`: a folder of the user's is never replaced."""
+    real = output_target(target, folder=True)
+    if real.exists():
+        foreign = sorted(p.name for p in real.iterdir() if p.name not in owned)
+        if foreign:
+            raise TracerError(str(target), f"holds files that are not {what} ({', '.join(foreign[:3])}"
+                                           f"{' ...' if len(foreign) > 3 else ''}); give a new or empty folder")
+    return real
+
+
 @contextlib.contextmanager
-def atomic_directory(target, owned: tuple[str, ...]):
+def atomic_directory(target, owned: tuple[str, ...], what: str = "trace tables"):
     """Yield a temporary folder beside the target folder; swap it in whole if the block succeeds.
 
     The target may be missing, or a folder holding only `owned` file names (our outputs): anything else in it
     is refused, so a folder of the user's is never replaced.
     """
-    real = output_target(target, folder=True)
-    if real.exists():
-        foreign = sorted(p.name for p in real.iterdir() if p.name not in owned)
-        if foreign:
-            raise TracerError(str(target), f"holds files that are not trace tables ({', '.join(foreign[:3])}"
-                                           f"{' ...' if len(foreign) > 3 else ''}); give a new or empty folder")
+    real = owned_folder(target, owned, what)
     with _resources(target):
         undo = _make_parents(real.parent)
         tmp = None

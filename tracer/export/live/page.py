@@ -27,7 +27,7 @@ from ..html.mathml import Fmt, to_mathml
 from ..html.report import chosen_steps
 from ..html.svg import network_figure
 from .compile import compile_plan
-from .student import MAX_ITEMS, exercise_steps, student_parts
+from .student import MAX_ITEMS, fitting_steps, student_parts
 from .worlds import WorldWriter, axes, worked_html, worlds
 from .writer import LiveStepWriter, live_figure
 
@@ -65,7 +65,7 @@ def live_html(spec, notation: str | None = None, steps: str | None = None, digit
                 f"const TRACER_FORWARD={forward.source};\n")
     policy = rounding or Rounding()
     slots_of = lambda step: writer.compiled(len(trace.values.rows(step))).slots
-    asked = chosen if exercise else exercise_steps(spec, chosen)  # --exercise asks for every step shown
+    asked = chosen if exercise else fitting_steps(spec, chosen)  # --exercise asks for every step shown
     student, student_js = student_parts(spec, asked, notation, slots_of, trace) if asked else (None, "")
     if student is None and exercise:
         raise TracerError("--exercise", f"the steps shown ask for more than {MAX_ITEMS} quantities, more than a hand "
