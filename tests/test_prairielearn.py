@@ -20,16 +20,17 @@ from tracer.grading.prairielearn import write_prairielearn
 from tracer.grading.template import variant_exercises
 
 HARNESS = r"""
-import importlib.abc, importlib.util, json, sys
+import importlib.abc, json, random, sys
 
 class NoTracer(importlib.abc.MetaPathFinder):  # PrairieLearn has no tracer: importing it must fail
     def find_spec(self, name, path=None, target=None):
         if name == "tracer" or name.startswith("tracer."):
             raise ImportError("tracer is not installed on PrairieLearn")
 sys.meta_path.insert(0, NoTracer())
-spec = importlib.util.spec_from_file_location("server", sys.argv[1])
-server = sys.modules["server"] = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(server)
+with open(sys.argv[1], encoding="utf-8") as f:  # as PrairieLearn's zygote.py runs server.py: exec in a fresh dict
+    code = compile(f.read(), sys.argv[1], "exec")
+server = {}
+exec(code, server)
 
 def fresh(seed):  # the data dict PrairieLearn passes (docs/question/server.md)
     return {"params": {}, "correct_answers": {}, "submitted_answers": {}, "raw_submitted_answers": {},
@@ -38,14 +39,15 @@ def fresh(seed):  # the data dict PrairieLearn passes (docs/question/server.md)
 out = {"generated": [], "graded": []}
 for seed in range(40):
     data = fresh(seed)
-    server.generate(data)
+    random.seed(seed)  # zygote.py seeds the generators with the variant seed before calling
+    server["generate"](data)
     out["generated"].append([data["params"]["variant"], data["params"]["variant_id"], data["correct_answers"]])
 for case in json.load(sys.stdin):
     data = fresh(0)
     data["params"]["variant"] = case["variant"]
     data["raw_submitted_answers"] = {f"q{i}": t for i, t in case["texts"].items()}
     data["submitted_answers"] = dict(data["raw_submitted_answers"])
-    server.grade(data)
+    server["grade"](data)
     out["graded"].append({"score": data["score"], "partial": data["partial_scores"], "feedback": data["feedback"]})
 print(json.dumps(out))
 """

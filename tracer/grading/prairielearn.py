@@ -119,7 +119,7 @@ def server_py(question: dict, variants: list, own: list[str], mistakes: list, ti
                  "MISTAKES = [\n" + "".join("    [" + ", ".join("[" + ", ".join(fs) + "]" for fs in item) + "],\n"
                                             for item in mistakes) + "]\n")
     head = (f'"""PrairieLearn server for {title!r}, written by backprop-tracer (tracer template --prairielearn).\n'
-            'Do not edit: write it again from the spec."""\nfrom __future__ import annotations\n\nimport json\n')
+            'Do not edit: write it again from the spec."""\nimport json\n')
     data = (f"QUESTION_JSON = {json.dumps(json.dumps(question, allow_nan=False))}\n"
             f"VARIANTS_JSON = {json.dumps(json.dumps(variants, allow_nan=False))}\n")
     return head + numbers + "\n\n# -- grading (tracer.grading.prairielearn_runtime) --\n" + runtime + "\n\n" + data + \
