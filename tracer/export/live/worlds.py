@@ -16,7 +16,7 @@ import copy
 import gzip
 import itertools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ...engine.record import step_sizes
 from ...engine.schedule import unknown_steps
@@ -96,6 +96,7 @@ def own_choice(spec, conventions: list[Axis]) -> dict:
 
 
 def lookup(document: dict, path: str):
+    """The value at a dotted path of a spec's document ('training.mode'), or None."""
     value = document
     for part in path.split("."):
         value = value.get(part) if isinstance(value, dict) else None
@@ -109,17 +110,17 @@ class World:
     choice: dict
     spec: object
     key: str
-    changes: dict = field(default_factory=dict)  # what Download spec sets in the document
+    changes: dict  # what Download spec sets in the document
 
 
 def worlds(spec, conventions: list[Axis]) -> list[World]:
     """Every combination of the conventions that the spec allows, the spec's own first, then by how many
     conventions differ from the spec's."""
-    own = own_choice(spec, conventions)
+    own, base = own_choice(spec, conventions), spec_document(spec)
     found = []
     for options in itertools.product(*(a.options for a in conventions)):
         choice = {a.name: o.value for a, o in zip(conventions, options)}
-        document = copy.deepcopy(spec_document(spec))
+        document = copy.deepcopy(base)
         changes = {k: v for o in options for k, v in o.change.items()}
         for path, value in changes.items():
             *parents, last = path.split(".")
