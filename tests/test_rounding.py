@@ -7,7 +7,8 @@ import math
 import pytest
 
 import tracer
-from tracer.grading.check import TOO_FEW_DIGITS, UNEXPLAINED, check_answers, check_file
+from tracer.grading.check import check_answers, check_file
+from tracer.grading.verdict import TOO_FEW_DIGITS, UNEXPLAINED
 from tracer.grading.exercise import Exercise
 from tracer.grading.numbers import Rounding, round_half_up
 from tracer.grading.template import key_values, write_exercise

@@ -16,7 +16,6 @@ A rounding explanation always wins over a mistake. Recomputations are the plan's
 from __future__ import annotations
 
 import difflib
-import math
 import re
 import time
 from collections import Counter
@@ -28,18 +27,15 @@ from ..options import CHECK_RTOL
 from .answers import AnswerFileError, read_answers
 from .exercise import Exercise, Item
 from .mistakes import MISTAKES, mistake_values
-from .numbers import Rounding, parse_number, round_half_up, rounded_in_stages, significant, truncated
+from .numbers import Rounding, parse_number, significant
+from .verdict import SCORING, UNEXPLAINED, close, show, verdict
 from .identify import ITSELF, identify
 from .variants import variant_spec
 
-SCORING = ("correct", "rounded", "carried forward")
 DEFAULT_RTOL = CHECK_RTOL
 SHOWN_UNKNOWN = 20  # unknown labels listed (with the closest known label) in a file's feedback
 SECONDS_PER_FILE = 60.0  # a student's file gets this long; a batch of hundreds stays quick
 MAX_ITEMS = 20_000  # quantities one file may ask to grade
-UNEXPLAINED = "not explained by a known mistake"
-TRUNCATED = "truncated instead of rounded"
-TOO_FEW_DIGITS = "rounded to too few digits"
 
 
 @dataclass
@@ -197,54 +193,12 @@ def check_answers(spec, answers: dict, rtol: float = DEFAULT_RTOL, rounding: Rou
 
 def judge(mark: Mark, item: Item, got, policy: Rounding, rtol: float, exact: float, hand: float, status: dict,
           used: set, ex: Exercise, own) -> None:
-    """The verdict on one number: rounding first, then carried-forward errors, then the classic mistakes."""
+    """The verdict on one number (tracer.grading.verdict), with the classic mistakes of the item's op."""
     value, written = got
-    if policy.kind == "written":  # to the digits written, or to --rtol
-        same = lambda target: _close(value, target, rtol) or policy.same(value, target, written)
-    else:  # the class's policy alone, as every export grades it (half a unit of the last place kept)
-        same = lambda target: policy.same(value, target, written)
     earlier_wrong = any(status.get(k) in ("wrong", "carried forward") for k in used)
-    if same(exact) or (policy.kind != "written" and same(hand)):
-        mark.status = "correct"
-    elif policy.kind == "written" and _rounding_explains(value, written, exact, hand, policy):
-        mark.status = "rounded"
-    elif same(mark.from_own):  # from the student's own values: rounding if those were accepted
-        mark.status = "carried forward" if earlier_wrong else ("rounded" if policy.kind == "written" else "correct")
-    else:
-        mark.status = "wrong"
-        places = max(written, 0)
-        targets = [t for t in (exact, hand, mark.from_own) if t is not None and math.isfinite(t)]
-        cut = next((t for t in targets if truncated(value, t, places)), None)
-        if any(abs(value - round(t, places)) <= 0.5 * 10.0 ** -places * (1 + 1e-9) for t in targets):
-            mark.diagnosis, mark.explain = TOO_FEW_DIGITS, (
-                f"{_show(exact)} rounded to {places} decimal{'s' * (places != 1)} is {value:g}, but the class "
-                f"rounds to {policy.describe()}")
-        elif cut is not None:  # named whether or not the class accepts it
-            if policy.truncation and places >= policy.places(cut, written):
-                mark.status = "rounded"
-            mark.diagnosis, mark.explain = TRUNCATED, (
-                f"{_show(cut)} is {round_half_up(cut, places):.{places}f} rounded to {places} decimal"
-                f"{'s' * (places != 1)}; {value:.{places}f} cuts it off" +
-                ("; the class accepts that" if mark.status == "rounded" else ""))
-        else:
-            mark.diagnosis, mark.explain = diagnose(ex, item, value, written, own, policy, rtol)
-
-
-def _rounding_explains(value: float, written: int, exact: float, hand: float, policy: Rounding) -> bool:
-    """Without a policy: between the exact value and the hand-rounded one (widened by half a unit of what
-    the student wrote), or the exact value rounded by hand in stages (Ekman's y_g)."""
-    places = policy.places(exact, written)
-    half = 0.5 * 10.0 ** -places * (1 + 1e-9)
-    lo, hi = sorted((exact, hand))
-    return lo - half <= value <= hi + half or rounded_in_stages(value, places, exact)
-
-
-def _close(value: float, target: float, rtol: float) -> bool:
-    return math.isfinite(target) and abs(value - target) <= rtol * abs(target) + 1e-12
-
-
-def _show(v: float) -> str:
-    return f"{v:.6g}"
+    mark.status, mark.diagnosis, mark.explain = verdict(
+        value, written, policy, rtol, exact, hand, mark.from_own, earlier_wrong,
+        lambda: diagnose(ex, item, value, written, own, policy, rtol))
 
 
 def rounded_trace(ex: Exercise, rounding) -> dict:
@@ -270,10 +224,10 @@ def diagnose(ex: Exercise, item: Item, value: float, written: int, own, policy: 
     for mistake in MISTAKES:
         for get in (own, exact_get):
             candidates = mistake_values(mistake, ex, item, get)
-            if any(_close(value, c, rtol) or policy.same(value, c, written) for c in candidates):
+            if any(close(value, c, rtol) or policy.same(value, c, written) for c in candidates):
                 return mistake.name, mistake.explain
     from_own = ex.value(item, own)
-    return UNEXPLAINED, (f"expected {_show(ex.exact[item.key])}; your earlier answers give {_show(from_own)}; "
+    return UNEXPLAINED, (f"expected {show(ex.exact[item.key])}; your earlier answers give {show(from_own)}; "
                          "check this step again")
 
 

@@ -18,7 +18,8 @@ from ..io.resources import render_template
 from ..errors import TracerError, one_line
 from ..model.fields import FORMULA_START
 from .answers import AnswerFileError
-from .check import DEFAULT_RTOL, SCORING, TOO_FEW_DIGITS, TRUNCATED, UNEXPLAINED, Result, check_file
+from .check import DEFAULT_RTOL, SCORING, Result, check_file
+from .verdict import TOO_FEW_DIGITS, TRUNCATED, UNEXPLAINED
 from .responses import check_responses
 from .numbers import Rounding
 

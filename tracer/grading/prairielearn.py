@@ -18,7 +18,6 @@ from pathlib import Path
 
 from ..io.atomic import atomic_directory
 from ..options import CHECK_RTOL
-from .check import TOO_FEW_DIGITS, TRUNCATED, UNEXPLAINED
 from .compiled import Python, StudentCompiler
 from .exercise import given_rows
 from .mistakes import MISTAKES
@@ -27,7 +26,8 @@ from .numbers import Rounding
 FILES = ("info.json", "question.html", "server.py")
 WHAT = "a PrairieLearn question's files"
 HERE = Path(__file__).resolve().parent
-PASTED = "# pasted"  # the runtime's imports of tracer, dropped from server.py (what they import is pasted above)
+PASTED_MODULES = ("numbers", "verdict", "prairielearn_runtime")  # what server.py holds, in this order
+PASTED = "# pasted"  # an import of a module pasted above it, dropped from server.py
 
 SERVER_TAIL = '''
 
@@ -74,8 +74,7 @@ def write_prairielearn(folder, spec, variants: list, rounding: Rounding | None, 
     question = {"items": [item.label for item in items], "rtol": CHECK_RTOL,
                 "policy": {"kind": policy.kind, "n": policy.n, "truncation": policy.truncation},
                 "constants": {k: getattr(spec, k) for k in ("learning_rate", "weight_decay", "momentum")},
-                "mistakes": [{"name": m.name, "explain": m.explain} for m in MISTAKES],
-                "words": {"unexplained": UNEXPLAINED, "truncated": TRUNCATED, "too_few": TOO_FEW_DIGITS}}
+                "mistakes": [{"name": m.name, "explain": m.explain} for m in MISTAKES]}
     data = [{"id": vid, "givens": givens_table(ex), "exact": [ex.exact[item.key] for item in ex.items],
              "leaves": [ex.recorded.value(step, k) for step, k in compiler.leaves]} for vid, ex in variants]
     title = title or f"{spec.title or spec.name}: backpropagation by hand"
@@ -111,10 +110,7 @@ def question_html(labels: list[str], policy: Rounding) -> str:
 
 
 def server_py(question: dict, variants: list, own: list[str], mistakes: list, title: str) -> str:
-    """tracer.grading.numbers and the runtime pasted, then the data and the compiled functions."""
-    numbers = (HERE / "numbers.py").read_text(encoding="utf-8").replace("from __future__ import annotations\n", "")
-    runtime = "\n".join(line for line in (HERE / "prairielearn_runtime.py").read_text(encoding="utf-8").splitlines()
-                        if not line.endswith(PASTED))
+    """The modules server.py runs on, pasted, then the data and the compiled functions."""
     functions = ("OWN = [\n" + "".join(f"    {f},\n" for f in own) + "]\n" +
                  "MISTAKES = [\n" + "".join("    [" + ", ".join("[" + ", ".join(fs) + "]" for fs in item) + "],\n"
                                             for item in mistakes) + "]\n")
@@ -122,5 +118,12 @@ def server_py(question: dict, variants: list, own: list[str], mistakes: list, ti
             'Do not edit: write it again from the spec."""\nimport json\n')
     data = (f"QUESTION_JSON = {json.dumps(json.dumps(question, allow_nan=False))}\n"
             f"VARIANTS_JSON = {json.dumps(json.dumps(variants, allow_nan=False))}\n")
-    return head + numbers + "\n\n# -- grading (tracer.grading.prairielearn_runtime) --\n" + runtime + "\n\n" + data + \
-        "\n" + functions + SERVER_TAIL
+    return head + "".join(pasted(name) for name in PASTED_MODULES) + "\n" + data + "\n" + functions + SERVER_TAIL
+
+
+def pasted(name: str) -> str:
+    """A module of this package as server.py holds it: without its __future__ import and its imports of the
+    modules pasted before it (marked `# pasted`)."""
+    lines = (HERE / f"{name}.py").read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if line != "from __future__ import annotations" and not line.endswith(PASTED)]
+    return f"\n\n# -- tracer.grading.{name} --\n" + "\n".join(kept) + "\n"

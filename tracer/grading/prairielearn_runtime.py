@@ -1,19 +1,18 @@
 """The grading inside a PrairieLearn question's server.py (`tracer template --prairielearn`): `tracer check`'s
-judging (tracer.grading.check: check_answers, judge, diagnose) on the question's compiled functions instead of
-the plan, as the live page's student mode does it in JavaScript.
+grading (tracer.grading.check: check_answers, judge, diagnose) on the question's compiled functions instead of
+the plan, with the same verdict (tracer.grading.verdict), as the live page's student mode does it in
+JavaScript.
 
-The question's server.py is tracer.grading.numbers, this module, the question's data and its functions
-(tracer.grading.compiled), pasted one after the other: it imports nothing of tracer, so PrairieLearn needs no
-installation, and the lines marked `# pasted` are dropped.
+The question's server.py is tracer.grading.numbers, tracer.grading.verdict, this module, the question's data
+and its functions (tracer.grading.compiled), pasted one after the other: it imports nothing of tracer, so
+PrairieLearn needs no installation, and the lines marked `# pasted` are dropped.
 """
-import math
 import random
 
 import numpy as np
 
-from .numbers import Rounding, parse_number, round_half_up, rounded_in_stages, significant, truncated  # pasted
-
-SCORING = ("correct", "rounded", "carried forward")
+from .numbers import Rounding, parse_number, significant  # pasted
+from .verdict import UNEXPLAINED, close, show, verdict  # pasted
 
 # what the compiled functions call (tracer.grading.compiled.python_expr), on numpy's doubles as the engine's
 _exp, _tanh, _log = np.exp, np.tanh, np.log
@@ -33,14 +32,6 @@ class Constants:
 
     def __init__(self, values: dict):
         self.__dict__.update(values)
-
-
-def show(v: float) -> str:
-    return f"{v:.6g}"
-
-
-def close(value: float, target: float, rtol: float) -> bool:
-    return math.isfinite(target) and abs(value - target) <= rtol * abs(target) + 1e-12
 
 
 def grade_answers(question: dict, variant: dict, texts: list, own: list, mistakes: list) -> list[dict]:
@@ -79,66 +70,27 @@ def grade_answers(question: dict, variant: dict, texts: list, own: list, mistake
         else:
             used.clear()
             mark["from_own"] = float(own[i](g_own, P))
-            judge(mark, i, parsed[i], policy, rtol, exact[i], hand[i], status, used, question, mistakes[i], g_own,
-                  g_exact, own[i], P)
+            value, written = parsed[i]
+            earlier_wrong = any(status.get(k) in ("wrong", "carried forward") for k in used)
+            mark["status"], mark["diagnosis"], mark["explain"] = verdict(
+                value, written, policy, rtol, exact[i], hand[i], mark["from_own"], earlier_wrong,
+                lambda: diagnose(value, written, policy, rtol, exact[i], question, mistakes[i], g_own, g_exact,
+                                 own[i], P))
         status[i] = mark["status"]
         marks.append(mark)
     return marks
 
 
-def judge(mark, i, got, policy, rtol, exact, hand, status, used, question, item_mistakes, g_own, g_exact, own, P):
-    """check.judge: the verdict on one number."""
-    value, written = got
-    if policy.kind == "written":
-        same = lambda target: close(value, target, rtol) or policy.same(value, target, written)
-    else:
-        same = lambda target: policy.same(value, target, written)
-    earlier_wrong = any(status.get(k) in ("wrong", "carried forward") for k in used)
-    if same(exact) or (policy.kind != "written" and same(hand)):
-        mark["status"] = "correct"
-    elif policy.kind == "written" and rounding_explains(value, written, exact, hand, policy):
-        mark["status"] = "rounded"
-    elif same(mark["from_own"]):
-        mark["status"] = "carried forward" if earlier_wrong else ("rounded" if policy.kind == "written" else "correct")
-    else:
-        mark["status"] = "wrong"
-        places = max(written, 0)
-        targets = [t for t in (exact, hand, mark["from_own"]) if t is not None and math.isfinite(t)]
-        cut = next((t for t in targets if truncated(value, t, places)), None)
-        words = question["words"]
-        if any(abs(value - round(t, places)) <= 0.5 * 10.0 ** -places * (1 + 1e-9) for t in targets):
-            mark["diagnosis"], mark["explain"] = words["too_few"], (
-                f"{show(exact)} rounded to {places} decimal{'s' * (places != 1)} is {value:g}, but the class "
-                f"rounds to {policy.describe()}")
-        elif cut is not None:
-            if policy.truncation and places >= policy.places(cut, written):
-                mark["status"] = "rounded"
-            mark["diagnosis"], mark["explain"] = words["truncated"], (
-                f"{show(cut)} is {round_half_up(cut, places):.{places}f} rounded to {places} decimal"
-                f"{'s' * (places != 1)}; {value:.{places}f} cuts it off" +
-                ("; the class accepts that" if mark["status"] == "rounded" else ""))
-        else:
-            mark["diagnosis"], mark["explain"] = diagnose(value, written, policy, rtol, exact, question,
-                                                          item_mistakes, g_own, g_exact, own, P)
-
-
-def rounding_explains(value, written, exact, hand, policy) -> bool:
-    """check._rounding_explains: between the exact value and the hand-rounded one, or rounded in stages."""
-    places = policy.places(exact, written)
-    half = 0.5 * 10.0 ** -places * (1 + 1e-9)
-    lo, hi = sorted((exact, hand))
-    return lo - half <= value <= hi + half or rounded_in_stages(value, places, exact)
-
-
 def diagnose(value, written, policy, rtol, exact, question, item_mistakes, g_own, g_exact, own, P):
-    """check.diagnose: the first classic mistake whose value matches, or 'not explained'."""
+    """check.diagnose on the compiled functions: the first classic mistake whose value matches, or 'not
+    explained'."""
     for mistake, functions in zip(question["mistakes"], item_mistakes):
         for g in (g_own, g_exact):
             candidates = [float(f(g, P)) for f in functions]
             if any(close(value, c, rtol) or policy.same(value, c, written) for c in candidates):
                 return mistake["name"], mistake["explain"]
-    return question["words"]["unexplained"], (f"expected {show(exact)}; your earlier answers give "
-                                              f"{show(float(own(g_own, P)))}; check this step again")
+    return UNEXPLAINED, (f"expected {show(exact)}; your earlier answers give {show(float(own(g_own, P)))}; "
+                         "check this step again")
 
 
 def feedback(mark: dict) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from ...engine.record import step_sizes
-from ...grading.check import TOO_FEW_DIGITS, TRUNCATED, UNEXPLAINED
+from ...grading.verdict import TOO_FEW_DIGITS, TRUNCATED, UNEXPLAINED
 from ...grading.compiled import StudentCompiler
 from ...grading.mistakes import MISTAKES
 from ...model.plan import Plan
