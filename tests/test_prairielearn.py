@@ -16,7 +16,9 @@ from tools.cli import tracer_cli
 from tracer.grading.check import SCORING, check_answers
 from tracer.grading.exercise import Exercise
 from tracer.grading.numbers import Rounding
+from tracer.grading.compiled import Python, StudentCompiler, update_constants
 from tracer.grading.prairielearn import write_prairielearn
+from tracer.grading.prairielearn_runtime import Constants
 from tracer.grading.template import variant_exercises
 
 HARNESS = r"""
@@ -139,7 +141,6 @@ def test_the_cli_writes_the_question_folder_and_refuses_a_folder_of_the_user_s(t
 def python_functions(spec, steps="1"):
     """The items of an exercise compiled to Python, evaluated in the runtime's namespace, and the exercise."""
     from tracer.grading import prairielearn_runtime as runtime
-    from tracer.grading.compiled import Python, StudentCompiler
 
     c = StudentCompiler(spec, steps, None, lambda step, k: (step, k), language=Python)
     namespace = vars(runtime)
@@ -167,13 +168,7 @@ def test_every_item_compiled_to_python_computes_the_engine_s_value(source):
         exact = [c.ex.exact[item.key] for item in c.ex.items]
         g = lambda r: np.float64(leaves[r - n] if r >= n else exact[r])
         for item, f, want in zip(c.ex.items, own, exact):
-            got = float(f(g, runtime_constants(spec)))
+            got = float(f(g, Constants(update_constants(spec))))
             assert got == pytest.approx(want, rel=1e-12, abs=1e-300), (spec.name, item.label, got, want)
             worst = max(worst, abs(got - want) / max(abs(want), 1e-300))
     assert worst <= 1e-12
-
-
-def runtime_constants(spec):
-    from tracer.grading.prairielearn_runtime import Constants
-
-    return Constants({k: getattr(spec, k) for k in ("learning_rate", "weight_decay", "momentum")})

@@ -19,6 +19,11 @@ from .exercise import Exercise
 from .mistakes import MISTAKES, substitutes
 
 
+def update_constants(spec) -> dict:
+    """P: the update's constants, as the compiled functions name them (P.learning_rate)."""
+    return {"learning_rate": spec.learning_rate, "weight_decay": spec.weight_decay, "momentum": spec.momentum}
+
+
 def js_of(rule, names) -> str:
     """A rule's JavaScript over the operands' names; an update by its own constants (a mistake's other
     learning rate is not the page's)."""

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..io.atomic import atomic_directory
 from ..options import CHECK_RTOL
-from .compiled import Python, StudentCompiler
+from .compiled import Python, StudentCompiler, update_constants
 from .exercise import given_rows
 from .mistakes import MISTAKES
 from .numbers import Rounding
@@ -73,7 +73,7 @@ def write_prairielearn(folder, spec, variants: list, rounding: Rounding | None, 
     mistakes = [compiler.mistakes(item) for item in items]
     question = {"items": [item.label for item in items], "rtol": CHECK_RTOL,
                 "policy": {"kind": policy.kind, "n": policy.n, "truncation": policy.truncation},
-                "constants": {k: getattr(spec, k) for k in ("learning_rate", "weight_decay", "momentum")},
+                "constants": update_constants(spec),
                 "mistakes": [{"name": m.name, "explain": m.explain} for m in MISTAKES]}
     data = [{"id": vid, "givens": givens_table(ex), "exact": [ex.exact[item.key] for item in ex.items],
              "leaves": [ex.recorded.value(step, k) for step, k in compiler.leaves]} for vid, ex in variants]

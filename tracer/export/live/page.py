@@ -14,21 +14,19 @@ import json
 
 from markupsafe import Markup
 
-from ...engine.record import Recording, step_sizes
+from ...engine.record import Recording
 from ...engine.train import epoch_orders, run
 from ...errors import TracerError
+from ...grading.compiled import update_constants
 from ...grading.numbers import Rounding
 from ...io.atomic import write_text
 from ...io.resources import render_template
 from ...model.notation import PROFILES, profile
-from ...model.plan import Plan
 from ...model.spec import spec_document
 from ..html.mathml import Fmt, to_mathml
-from ..html.report import chosen_steps
 from ..html.svg import network_figure
-from .compile import compile_plan
 from .student import MAX_ITEMS, fitting_steps, student_parts
-from .worlds import WorldWriter, axes, worked_html, worlds
+from .worlds import WorldWriter, axes, worked_html, world_plans, world_steps, worlds
 from .writer import LiveStepWriter, live_figure
 
 EDITABLE = ("learning_rate", "momentum", "weight_decay")
@@ -54,13 +52,11 @@ def live_html(spec, notation: str | None = None, steps: str | None = None, digit
     if epochs and epochs != spec.training.epochs:
         spec = spec.replace(training=dataclasses.replace(spec.training, epochs=epochs))
     selection = steps if steps is not None else spec.steps
-    n_steps = spec.training.epochs * len(step_sizes(len(spec.x), spec.batch_size))
-    chosen, steps_note = chosen_steps(selection, n_steps)  # steps the spec does not have: an error here
+    chosen, steps_note, n_steps = world_steps(spec, selection, strict=True)  # steps the spec lacks: an error
     trace = run(spec, record=Recording(chosen))
     names = profile(notation, spec)
     writer = LiveStepWriter(trace, names, fmt)
-    compiled = {m: writer.compiled(m) for m in sorted(set(step_sizes(len(spec.x), spec.batch_size)))}
-    forward = compile_plan(Plan(spec, 1), phases=("forward", "loss"))
+    compiled, forward = world_plans(spec, writer)
     plans_js = ("const TRACER_PLANS={" + ",".join(f"{m}:{c.source}" for m, c in compiled.items()) + "};\n"
                 f"const TRACER_FORWARD={forward.source};\n")
     policy = rounding or Rounding()
@@ -105,7 +101,7 @@ def script_json(data) -> str:
 
 def givens(spec) -> dict:
     """What the page lets you edit, as the spec gives it: the constants, the data and the initial weights."""
-    return {"P": {k: getattr(spec, k) for k in EDITABLE}, "X": spec.x.tolist(), "Y": spec.y.tolist(),
+    return {"P": update_constants(spec), "X": spec.x.tolist(), "Y": spec.y.tolist(),
             "W0": [float(w) for l in spec.layers for w in l.weights.ravel()]}
 
 

@@ -8,7 +8,7 @@ import json
 
 from ...engine.record import step_sizes
 from ...grading.verdict import TOO_FEW_DIGITS, TRUNCATED, UNEXPLAINED
-from ...grading.compiled import StudentCompiler
+from ...grading.compiled import StudentCompiler, update_constants
 from ...grading.mistakes import MISTAKES
 from ...model.plan import Plan
 from ...options import CHECK_RTOL
@@ -49,6 +49,5 @@ def student_parts(spec, steps: list[int], notation, slots_of, trace=None) -> tup
             "mistakes": [{"name": m.name, "explain": m.explain} for m in MISTAKES],
             "words": {"unexplained": UNEXPLAINED, "truncated": TRUNCATED, "too_few": TOO_FEW_DIGITS},
             "rtol": CHECK_RTOL, "notation": c.ex.names.profile.name}
-    constants = {k: getattr(spec, k) for k in ("learning_rate", "weight_decay", "momentum")}  # the spec's givens
     return data, (f"const [TRACER_OWN, TRACER_MISTAKES] = (function(P){{return [[\n{own}],\n[\n{mistakes}]];}})"
-                  f"({json.dumps(constants)});\n")
+                  f"({json.dumps(update_constants(spec))});\n")  # the spec's constants: student mode's givens

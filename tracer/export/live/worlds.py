@@ -140,15 +140,25 @@ def key_of(choice: dict, conventions: list[Axis]) -> str:
     return "|".join(choice[a.name] for a in conventions)
 
 
-def world_steps(world_spec, selection: str | None) -> tuple[list[int], str, int]:
-    """The steps a world writes out: the page's selection, or the default where it names steps this world
-    does not have (a batch run has fewer steps than the spec's online run)."""
+def world_steps(world_spec, selection: str | None, strict: bool = False) -> tuple[list[int], str, int]:
+    """The steps a world writes out, the note on them and the steps of its run: the page's selection, or (not
+    `strict`: another world than the spec's) the default where it names steps this world does not have (a batch
+    run has fewer steps than the spec's online run)."""
     n_steps = world_spec.training.epochs * len(step_sizes(len(world_spec.x), world_spec.batch_size))
     try:
         chosen, note = chosen_steps(selection, n_steps)
     except TracerError:
+        if strict:
+            raise
         chosen, note = chosen_steps("", n_steps)
     return chosen, note, n_steps
+
+
+def world_plans(world_spec, writer) -> tuple[dict, object]:
+    """A world's plans compiled: one for each batch size of its steps, and the forward pass and loss alone (the
+    error after each epoch)."""
+    sizes = sorted(set(step_sizes(len(world_spec.x), world_spec.batch_size)))
+    return {m: writer.compiled(m) for m in sizes}, compile_plan(Plan(world_spec, 1), phases=("forward", "loss"))
 
 
 class WorldWriter:
@@ -198,9 +208,8 @@ class WorldWriter:
     @staticmethod
     def plans(world_spec, writer, chosen, note, n_steps) -> dict:
         """A world's compiled plans and schedule: what the runtime trains it with."""
-        sizes = sorted(set(step_sizes(len(world_spec.x), world_spec.batch_size)))
-        forward = compile_plan(Plan(world_spec, 1), phases=("forward", "loss"))
-        return {"plans": {m: {**writer.compiled(m).data(), "source": writer.compiled(m).source} for m in sizes},
+        compiled, forward = world_plans(world_spec, writer)
+        return {"plans": {m: {**c.data(), "source": c.source} for m, c in compiled.items()},
                 "forward": {**forward.data(), "source": forward.source}, "batch": world_spec.batch_size,
                 "shown": chosen, "n_steps": n_steps, "steps_note": note}
 
