@@ -230,8 +230,7 @@ def test_the_notation_switches_in_the_page(chromium, tmp_path):
         assert page.evaluate(VISIBLE_SLOTS) == frey_texts and page.input_value("#notation") == "frey"
 
 
-FIGURES = """() => Array.from(document.querySelectorAll(".live-net"))
-    .filter((figure) => !figure.closest(".notation[hidden]")).map((figure, f) =>
+FIGURES = """() => Array.from(document.querySelectorAll(".live-net")).map((figure, f) =>
     Array.from(figure.querySelectorAll("[data-w]"), (e) => [f, e.localName, Number(e.dataset.w),
         e.localName === "tspan" ? e.textContent
         : [e.getAttribute("stroke"), Number(e.getAttribute("stroke-width")), e.getAttribute("marker-end")]])).flat()"""
