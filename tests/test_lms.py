@@ -210,7 +210,7 @@ def test_names_in_cloze_syntax_add_no_blank_and_a_right_student_scores_full(tmp_
     spec_file = tmp_path / "cloze.yaml"
     spec_file.write_text(text)
     assert main(["template", str(spec_file), "--variants", "1", "--seed", "3", "--out", str(tmp_path / "ex"),
-                 "--moodle", str(tmp_path / "quiz.xml")]) == 0
+                 "--moodle", str(tmp_path / "quiz.xml"), "--sig", "5"]) == 0
     question = ET.parse(tmp_path / "quiz.xml").getroot().findall("question")[1]
     text = question.find("questiontext/text").text
     vid = question.find("idnumber").text
@@ -303,3 +303,17 @@ def test_canvas_asks_each_quantity_in_one_unit_across_the_quiz_and_refuses_what_
 
 def exercise_of_spec(name: str, vid: str) -> Exercise:
     return Exercise(variant_spec(tracer.load_spec(find_example(name)), vid), 1, None)
+
+
+@pytest.mark.parametrize("option, name", [("--moodle", "Moodle"), ("--qti", "Canvas")])
+def test_a_quiz_without_a_policy_is_refused_in_one_line_naming_the_policies_it_can_grade(option, name, tmp_path,
+                                                                                          capsys):
+    """Without --round or --sig, check reads each answer to the digits it shows (0.42 and 0.4201 are both right
+    for 0.4200765); a Moodle or Canvas answer has one fixed margin, so the quiz would accept other answers than
+    check: it is refused before any variant is written, naming policies it can grade."""
+    status = main(["template", "ekman", "--variants", "2", "--out", str(tmp_path / "ex"), option,
+                   str(tmp_path / "quiz")])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.splitlines()) == 1, err
+    assert f"{option}: {name} gives each answer one fixed margin" in err and "--sig 5 or --round 4" in err
+    assert list(tmp_path.iterdir()) == []

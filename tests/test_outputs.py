@@ -166,7 +166,7 @@ def test_a_full_disk_at_the_last_output_of_a_class_leaves_none(tmp_path, monkeyp
             full_disk(monkeypatch, lms, "write_text")
             small = tmp_path / "mnt"
         status, _, err = run_cli("template", "frey-online", "--variants", "40", "--out", small / "class/ex",
-                                 "--moodle", small / "class/quiz.xml")
+                                 "--moodle", small / "class/quiz.xml", "--sig", "4")
         assert status == 3 and "no space left on the device" in err and len(err.splitlines()) == 1, err
         assert list(small.iterdir()) == []
 

@@ -3,7 +3,7 @@
 Run: python3 tests/benchmarks/bench_template.py [--rounds 3] [--variants 500]
 
 Contenders, each a whole process, interleaved round by round (medians with the range, peak memory):
-1. the goal: `tracer template examples/frey-online.yaml --variants 500 --out DIR --moodle q.xml --qti q.zip`
+1. the goal: `tracer template examples/frey-online.yaml --variants 500 --out DIR --sig 5 --moodle q.xml --qti q.zip`
    (a handout and a key per variant, the Moodle and Canvas quizzes) in at most 30 s;
 2. the same without the quizzes (handouts and keys only);
 3. the floor of writing the files: plain XlsxWriter writing as many workbooks of the same size (a header,
@@ -45,7 +45,7 @@ def main() -> None:
         (tmp / "plain").mkdir()
         contenders = {
             "tracer template, keys, Moodle and QTI quizzes": {
-                "args": template + ["--out", str(tmp / "a"), "--moodle", str(tmp / "q.xml"), "--qti",
+                "args": template + ["--out", str(tmp / "a"), "--sig", "5", "--moodle", str(tmp / "q.xml"), "--qti",
                                     str(tmp / "q.zip")]},
             "tracer template, handouts and keys only": {"args": template + ["--out", str(tmp / "b")]},
             "plain XlsxWriter, as many files, no numbers computed": {

@@ -119,7 +119,7 @@ def tolerances(values: list[str], default: float, option: str) -> tuple[float, d
 
 def cmd_template(args) -> int:
     """tracer template: the exercise workbook, its key, or N variants with keys (and LMS quizzes)."""
-    from ..grading.lms import check_canvas_policy, write_quizzes
+    from ..grading.lms import check_quiz_policy, write_quizzes
     from ..grading.template import keys_folder, variant_exercises, write_exercise, write_variants
     from ..io.specfile import load_spec
 
@@ -139,8 +139,9 @@ def cmd_template(args) -> int:
         from ..grading.prairielearn import FILES, WHAT
 
         owned_folder(args.prairielearn, FILES, WHAT)
-    if args.qti is not None:
-        check_canvas_policy(rounding)
+    for option in ("--moodle", "--qti"):
+        if files[option] is not None:
+            check_quiz_policy(rounding, option)
     if args.variants is None:
         for option in ("moodle", "qti", "keys", "gradescope", "prairielearn"):
             if getattr(args, option):

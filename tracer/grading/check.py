@@ -26,7 +26,7 @@ from ..model.fields import ascii_spelling
 from ..options import CHECK_RTOL
 from .answers import AnswerFileError, read_answers
 from .exercise import Exercise, Item
-from .mistakes import MISTAKES, mistake_values
+from .mistakes import each_mistake
 from .numbers import Rounding, parse_number, significant
 from .verdict import SCORING, UNEXPLAINED, close, show, verdict
 from .identify import ITSELF, identify
@@ -221,11 +221,10 @@ def diagnose(ex: Exercise, item: Item, value: float, written: int, own, policy: 
     """The first classic mistake whose value matches the answer (from the student's or the exact inputs), or
     'not explained' with the value the student's own earlier answers give."""
     exact_get = lambda kind, *key: ex.exact.get((kind, *key), own(kind, *key))
-    for mistake in MISTAKES:
-        for get in (own, exact_get):
-            candidates = mistake_values(mistake, ex, item, get)
-            if any(close(value, c, rtol) or policy.same(value, c, written) for c in candidates):
-                return mistake.name, mistake.explain
+    from_exact = each_mistake(ex, item, exact_get, known=ex.substitutes)
+    for (mistake, mine), (_, theirs) in zip(each_mistake(ex, item, own, known=ex.substitutes), from_exact):
+        if any(close(value, c, rtol) or policy.same(value, c, written) for c in (*mine, *theirs)):
+            return mistake.name, mistake.explain
     from_own = ex.value(item, own)
     return UNEXPLAINED, (f"expected {show(ex.exact[item.key])}; your earlier answers give {show(from_own)}; "
                          "check this step again")

@@ -83,6 +83,7 @@ class Exercise:
             raise TracerError("--notation", f"the {self.names.profile.name} notation gives two quantities of this "
                                             "network the same label; use another notation")
         self.exact = self._exact()
+        self.substitutes: dict = {}  # the classic mistakes' ops, made once per exercise (mistakes.substitutes)
 
     def _item(self, step: int, op) -> Item:
         rows = self.samples[step]

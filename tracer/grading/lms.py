@@ -8,6 +8,8 @@ and (Moodle) the classic mistakes as wrong answers that name themselves.
   with its margin. Canvas keeps four decimals of a numerical answer, so under a significant-digits policy a
   small quantity is asked in a scaled unit (`Δw_xg2 × 10^4`), one unit per quantity across the quiz; a
   decimals policy needs none, and more than four decimals are refused for Canvas.
+Both grade under the class's policy (--round N or --sig N) exactly as `tracer check` does; a quiz without one
+is refused, since check then reads each answer to the digits it shows, which no fixed margin can.
 The variant id is written into every question, so `tracer check --moodle-responses` can grade Moodle's
 responses report against each student's own numbers.
 """
@@ -22,7 +24,7 @@ from ..errors import TracerError
 from ..io.atomic import atomic_path, write_text
 from ..io.zips import zipped
 from ..steps import describe_steps
-from .check import DEFAULT_RTOL, rounded_trace
+from .check import rounded_trace
 from .exercise import Exercise, given_rows
 from .mistakes import each_mistake
 from .numbers import Rounding
@@ -35,13 +37,10 @@ def marks(vid: str, ex: Exercise) -> str:
     return f"[{VARIANT_MARK} {vid}] [steps: {describe_steps(ex.steps)}] [notation: {ex.names.profile.name}]"
 
 
-def tolerance(value: float, rounding: Rounding | None, rtol: float = DEFAULT_RTOL) -> float:
+def tolerance(value: float, rounding: Rounding) -> float:
     """The absolute margin of an answer: half a unit of the policy's last place (widened by 1e-9 of itself, as
-    check's, so that a tie typed either way is not lost to the last bit of a double), else the relative
-    tolerance."""
-    if rounding is not None:
-        return 0.5 * 10.0 ** -rounding.places(value, 0) * (1 + 1e-9)
-    return max(abs(value) * rtol, 1e-12)
+    check's, so that a tie typed either way is not lost to the last bit of a double)."""
+    return 0.5 * 10.0 ** -rounding.places(value, 0) * (1 + 1e-9)
 
 
 def number(value: float) -> str:
@@ -50,15 +49,15 @@ def number(value: float) -> str:
     return f"{float(value):.15g}"
 
 
-def quiz_items(ex: Exercise, rounding: Rounding | None) -> list[dict]:
+def quiz_items(ex: Exercise, rounding: Rounding) -> list[dict]:
     """Per quantity: label, the right answers (exact, and as computed by hand), the margin, each classic
     mistake's value with its own margin (its value at the asked precision), name and why, and the mistakes
     that cannot be told apart from a right answer at that precision (left out of the wrong answers)."""
     # by hand: each value from the earlier ones as the key rounds them, before its own rounding, so that its
     # margin holds either rounding of a tie (-0.0385 at 3 decimals: -0.038 or -0.039), as check accepts
-    hand = rounded_trace(ex, lambda v: rounding.hand(v, 0)) if rounding is not None else ex.exact
+    hand = rounded_trace(ex, lambda v: rounding.hand(v, 0))
     exact_get = lambda kind, *key: ex.exact[(kind, *key)]
-    out, known = [], {}  # each op's substitutes, made once for the exercise
+    out = []
     for item in ex.items:
         value = ex.exact[item.key]
         margin = tolerance(value, rounding)
@@ -66,7 +65,7 @@ def quiz_items(ex: Exercise, rounding: Rounding | None) -> list[dict]:
         margins = [tolerance(v, rounding) for v in right]  # each right answer at the asked precision of itself
         wrong, indistinct = [], []
         taken = list(zip(right, margins))  # answers so far, each with its margin
-        for mistake, candidates in each_mistake(ex, item, exact_get, known=known):
+        for mistake, candidates in each_mistake(ex, item, exact_get, known=ex.substitutes):
             for c in candidates:
                 if not math.isfinite(c):
                     continue
@@ -108,9 +107,9 @@ def _text(text: str) -> str:
     return escape(text).replace("{", "&#123;").replace("}", "&#125;")
 
 
-def moodle_question(ex: Exercise, vid: str, items: list[dict], rounding: Rounding | None, rtol: float) -> str:
+def moodle_question(ex: Exercise, vid: str, items: list[dict], rounding: Rounding) -> str:
     """One variant (its quiz_items) as a Moodle Cloze question (XML)."""
-    how = instruction(rounding) if rtol == DEFAULT_RTOL else f"to a relative {rtol:g}"
+    how = instruction(rounding)
     rows = "".join(f"<tr><td>{_text(q['label'])}</td><td>{cloze(q)}</td></tr>" for q in items)
     apart = "; ".join(f"{q['label']}: {', '.join(q['indistinct'])}" for q in items if q["indistinct"])
     note = (f"Not told apart from the right answer at this precision (a student making them is marked right): "
@@ -126,10 +125,9 @@ def moodle_question(ex: Exercise, vid: str, items: list[dict], rounding: Roundin
             f'  </question>\n')
 
 
-def write_moodle(path, spec, exercises: list[tuple[str, Exercise, list]], rounding: Rounding | None,
-                 rtol: float = DEFAULT_RTOL) -> Path:
+def write_moodle(path, spec, exercises: list[tuple[str, Exercise, list]], rounding: Rounding) -> Path:
     """A Moodle XML quiz file: a category, then one Cloze question per variant."""
-    questions = "".join(moodle_question(ex, vid, items, rounding, rtol) for vid, ex, items in exercises)
+    questions = "".join(moodle_question(ex, vid, items, rounding) for vid, ex, items in exercises)
     xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n  <question type="category">\n'
            f'    <category><text>$course$/backprop-tracer/{escape(spec.name)}</text></category>\n  </question>\n'
            f'{questions}</quiz>\n')
@@ -138,17 +136,23 @@ def write_moodle(path, spec, exercises: list[tuple[str, Exercise, list]], roundi
 
 
 CANVAS_DECIMALS = 4  # Canvas keeps four decimals of a numerical answer
-WRITTEN_DIGITS = 5  # significant digits that meet the relative 1e-4 of the policy 'as written' (at most 5e-5)
+LMS = {"--moodle": "Moodle", "--qti": "Canvas"}
 
 
-def check_canvas_policy(rounding: Rounding | None) -> None:
-    """Refuse, before anything is written, a policy Canvas cannot grade: more decimals than it keeps."""
-    if rounding is not None and rounding.kind == "decimals" and rounding.n > CANVAS_DECIMALS:
+def check_quiz_policy(rounding: Rounding | None, option: str) -> None:
+    """Refuse, before anything is written, a policy the quiz of `option` (--moodle, --qti) cannot grade as check
+    does: none, since check then reads each answer to the digits it shows and an LMS gives each answer one
+    fixed margin; and (Canvas) more decimals than it keeps."""
+    if rounding is None:
+        raise TracerError(option, f"{LMS[option]} gives each answer one fixed margin, so it cannot grade answers "
+                                  "to the digits each shows (no --round or --sig); give the policy to ask for, "
+                                  "e.g. --sig 5 or --round 4")
+    if option == "--qti" and rounding.kind == "decimals" and rounding.n > CANVAS_DECIMALS:
         raise TracerError("--qti", f"Canvas keeps {CANVAS_DECIMALS} decimals of an answer, so --round {rounding.n} "
                                    f"cannot be graded there; use --round {CANVAS_DECIMALS} or --sig {rounding.n}")
 
 
-def scale_of(value: float, digits: int = WRITTEN_DIGITS) -> int:
+def scale_of(value: float, digits: int) -> int:
     """The power of ten a quantity is asked in so that Canvas's four decimals keep `digits` significant digits
     of it (0 where they already do, and for 0)."""
     if value == 0 or not math.isfinite(value):
@@ -156,24 +160,22 @@ def scale_of(value: float, digits: int = WRITTEN_DIGITS) -> int:
     return max(0, digits - CANVAS_DECIMALS - math.floor(math.log10(abs(value))) - 1)
 
 
-def canvas_scales(quizzes: list, rounding: Rounding | None) -> dict:
-    """One power of ten per quantity across the whole quiz, the largest any variant needs (none under a
-    decimals policy, which Canvas's four decimals hold as it is)."""
-    if rounding is not None and rounding.kind == "decimals":
+def canvas_scales(quizzes: list, rounding: Rounding) -> dict:
+    """One power of ten per quantity across the whole quiz, the largest any variant's right answers need (the
+    hand computation's too: 0.00967 where the exact value is 0.0101), none under a decimals policy, which
+    Canvas's four decimals hold as it is."""
+    if rounding.kind == "decimals":
         return {}
-    digits = rounding.n if rounding is not None else WRITTEN_DIGITS
     scales: dict = {}
     for _, _, items in quizzes:
         for q in items:
-            scales[q["label"]] = max(scales.get(q["label"], 0), scale_of(q["right"][0], digits))
+            scales[q["label"]] = max(scales.get(q["label"], 0), *(scale_of(v, rounding.n) for v in q["right"]))
     return scales
 
 
-def instruction(rounding: Rounding | None) -> str:
-    """What the student is told, matching the margin: the policy, or five significant digits for the relative
-    tolerance of 1e-4."""
-    return f"rounded to {rounding.describe()}" if rounding is not None else \
-        f"to at least {WRITTEN_DIGITS} significant digits"
+def instruction(rounding: Rounding) -> str:
+    """What the student is told, matching the margin: the policy."""
+    return f"rounded to {rounding.describe()}"
 
 
 def qti_item(ident: str, mark: str, label: str, quantity: dict, intro: str, k: int) -> str:
@@ -209,7 +211,7 @@ def qti_givens(ident: str, text: str) -> str:
             f'<mattext texttype="text/html">{escape(text)}</mattext></material></presentation></item>')
 
 
-def qti_assessment(ident: str, vid: str, ex: Exercise, items: list[dict], rounding: Rounding | None,
+def qti_assessment(ident: str, vid: str, ex: Exercise, items: list[dict], rounding: Rounding,
                    scales: dict) -> str:
     """One variant (its quiz_items) as a QTI 1.2 assessment: the givens once, then its numerical questions in
     worked-example order, each quantity in its unit across the quiz (`scales`)."""
@@ -224,7 +226,7 @@ def qti_assessment(ident: str, vid: str, ex: Exercise, items: list[dict], roundi
             f'<section ident="root_section">{givens}{questions}</section></assessment></questestinterop>\n')
 
 
-def write_qti(path, spec, exercises: list[tuple[str, Exercise, list]], rounding: Rounding | None) -> Path:
+def write_qti(path, spec, exercises: list[tuple[str, Exercise, list]], rounding: Rounding) -> Path:
     """A QTI 1.2 content package (.zip): the manifest and one assessment per variant (deterministic bytes)."""
     files, resources = {}, []
     scales = canvas_scales(exercises, rounding)
@@ -246,7 +248,10 @@ def write_qti(path, spec, exercises: list[tuple[str, Exercise, list]], rounding:
 def write_quizzes(spec, exercises: list[tuple[str, Exercise]], rounding: Rounding | None, moodle=None,
                   qti=None) -> list[Path]:
     """The variants of `tracer template --variants` (template.variant_exercises) as a Moodle XML quiz and/or a
-    QTI 1.2 package."""
+    QTI 1.2 package, under a policy both can grade (check_quiz_policy)."""
+    for option, path in (("--moodle", moodle), ("--qti", qti)):
+        if path is not None:
+            check_quiz_policy(rounding, option)
     if moodle is None and qti is None:
         return []
     quizzes = [(vid, ex, quiz_items(ex, rounding)) for vid, ex in exercises]  # once for both formats
