@@ -48,14 +48,19 @@ def test_tables_have_the_contract_columns_and_sizes(path):
     assert len(trace.updates) == steps * params
     assert len(trace.losses) == samples
     assert trace.nodes["step"].max() == steps
-    # weights.w of a sample is the w_old of its step, and grad = delta * input (Frey eq. 1)
+    # weights.w of a sample is the w_old of its step, and grad = delta * input (Frey eq. 1), or -delta * input
+    # where delta is -dE/dz (Negnevitsky); a bias's input is 1, a threshold's -1
     merged = trace.weights.merge(trace.updates[["step", "layer", "unit", "source", "w_old"]])
     assert (merged["w"] == merged["w_old"]).all()
     with_delta = trace.weights.merge(trace.nodes[["step", "sample", "layer", "unit", "delta"]])
     assert len(with_delta) == len(trace.weights)
-    np.testing.assert_allclose(with_delta["grad"], with_delta["delta"] * with_delta["input"], rtol=1e-15, atol=0)
+    sign = spec.delta_sign
+    np.testing.assert_allclose(with_delta["grad"], sign * with_delta["delta"] * with_delta["input"], rtol=1e-15,
+                               atol=0)
     bias = with_delta["source"] == "bias"
-    assert (with_delta.loc[bias, "input"] == 1).all() and (with_delta.loc[bias, "grad"] == with_delta.loc[bias, "delta"]).all()
+    inputs = with_delta["layer"].astype(str).map({l.name: l.bias_input for l in spec.layers})
+    assert (with_delta.loc[bias, "input"] == inputs[bias]).all()
+    assert (with_delta.loc[bias, "grad"] == sign * inputs[bias] * with_delta.loc[bias, "delta"]).all()
 
 
 def test_frozen_bias_stays_while_weights_learn():

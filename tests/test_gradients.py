@@ -46,7 +46,7 @@ def test_softmax_backward_is_the_full_jacobian():
     np.testing.assert_allclose(act.backward(g, act.da_dz(z, act.f(z)), act.f(z))[0], numeric, rtol=1e-7)
 
 
-def network(hidden, hidden_params, output, output_params, loss, n_out=2):
+def network(hidden, hidden_params, output, output_params, loss, n_out=2, bias=True, delta="dE/dz"):
     """A 2-3-n network in batch mode over 3 samples, one step: updates.grad is dE/dw of the mean loss."""
     rng = np.random.default_rng(11)
     y = rng.uniform(0.1, 0.9, size=(3, n_out))
@@ -55,12 +55,12 @@ def network(hidden, hidden_params, output, output_params, loss, n_out=2):
     return tracer.parse_spec({
         "name": "fd", "inputs": 2,
         "layers": [
-            {"name": "H", "units": 3, "activation": {"name": hidden, **hidden_params},
+            {"name": "H", "units": 3, "activation": {"name": hidden, **hidden_params}, "bias": bias,
              "weights": rng.uniform(-0.8, 0.8, size=(3, 3)).tolist()},
-            {"name": "O", "units": n_out, "activation": {"name": output, **output_params},
+            {"name": "O", "units": n_out, "activation": {"name": output, **output_params}, "bias": bias,
              "weights": rng.uniform(-0.8, 0.8, size=(n_out, 4)).tolist()},
         ],
-        "loss": loss, "learning_rate": 0.1, "training": {"mode": "batch", "epochs": 1},
+        "delta": delta, "loss": loss, "learning_rate": 0.1, "training": {"mode": "batch", "epochs": 1},
         "data": [{"x": x, "y": t} for x, t in zip(rng.uniform(-1, 1, size=(3, 2)).tolist(), y.tolist())],
     })
 
@@ -115,3 +115,23 @@ def test_a_threshold_output_learns_nothing_and_says_so(loss):
 
 def test_every_loss_is_covered():
     assert {p[4] for p in PAIRS} == set(LOSSES)
+
+
+THRESHOLD_CASES = [("sigmoid", "half_sse"), ("tanh", "sse"), ("linear", "mse"), ("sigmoid", "binary_cross_entropy"),
+                   ("softmax", "cross_entropy")]
+
+
+@pytest.mark.parametrize("delta", ["dE/dz", "-dE/dz"])
+@pytest.mark.parametrize("output, loss", THRESHOLD_CASES, ids=[f"{o}-{l}" for o, l in THRESHOLD_CASES])
+def test_thresholds_and_delta_as_minus_dE_dz_against_finite_differences(output, loss, delta):
+    """Thresholds θ on a −1 input (bias: threshold) and δ = −∂E/∂z (delta: -dE/dz): updates.grad is still ∂E/∂w
+    of the loss, θ's included; the recorded delta is ∓∂E/∂z, so grad = ±delta · input."""
+    spec = network("tanh", {}, output, {}, loss, n_out=3 if output == "softmax" else 2, bias="threshold",
+                   delta=delta)
+    check_gradient(spec)
+    plain = network("tanh", {}, output, {}, loss, n_out=3 if output == "softmax" else 2)
+    recorded = tracer.run(spec).nodes.delta.to_numpy()
+    # the same network with biases b = −θ has the same z, so its delta is ∂E/∂z
+    biases = plain.with_weights([np.column_stack([-l.weights[:, 0], l.weights[:, 1:]]) for l in plain.layers])
+    dE_dz = tracer.run(biases).nodes.delta.to_numpy()
+    np.testing.assert_allclose(recorded, spec.delta_sign * dE_dz, rtol=1e-12, atol=1e-15)

@@ -225,3 +225,45 @@ def test_mazur_with_pytorchs_mse_prints_mazurs_numbers():
     for (unit, source), printed in {("o1", "h1"): "0.35891648", ("h1", "i1"): "0.149780716",
                                     ("o2", "h2"): "0.561370121"}.items():
         assert matches_printed(float(u[(unit, source)]), printed)
+
+
+NEGNEVITSKY_FIRST_ITERATION = {  # section 6.4, x1 = x2 = 1, y_d,5 = 0, four decimals as printed
+    "y": {"3": "0.5250", "4": "0.8808", "5": "0.5097"},
+    "e": {"5": "-0.5097"},
+    "delta": {"5": "-0.1274", "3": "0.0381", "4": "-0.0147"},
+    "delta_w": {("5", "3"): "-0.0067", ("5", "4"): "-0.0112", ("5", "bias"): "0.0127",
+                ("3", "x1"): "0.0038", ("3", "x2"): "0.0038", ("3", "bias"): "-0.0038",
+                ("4", "x1"): "-0.0015", ("4", "x2"): "-0.0015", ("4", "bias"): "0.0015"},
+    "w_new": {("3", "x1"): "0.5038", ("4", "x1"): "0.8985", ("3", "x2"): "0.4038", ("4", "x2"): "0.9985",
+              ("5", "3"): "-1.2067", ("5", "4"): "1.0888",
+              ("3", "bias"): "0.7962", ("4", "bias"): "-0.0985", ("5", "bias"): "0.3127"},
+}
+
+
+def test_negnevitsky_thresholds_and_delta_as_minus_dE_dX_print_the_books_first_iteration():
+    """Thresholds θ on a fixed −1 input are the bias rows, with the book's sign (θ3 = 0.8 -> 0.7962), and δ is
+    the book's error gradient y(1 − y) e, e = y_d − y: −∂E/∂X (δ5 = −0.1274). The reference is the book's
+    arithmetic written out here."""
+    from printed import matches_printed
+
+    trace = run("negnevitsky")
+    nodes = trace.nodes[trace.nodes.step == 1].set_index("unit")
+    updates = trace.updates[trace.updates.step == 1].set_index(["unit", "source"])
+    book = NEGNEVITSKY_FIRST_ITERATION
+    for unit, printed in book["y"].items():
+        assert matches_printed(float(nodes.a[unit]), printed), unit
+    assert matches_printed(float(nodes.dE_da["5"]), book["e"]["5"])  # the error e, −∂E/∂y
+    for unit, printed in book["delta"].items():
+        assert matches_printed(float(nodes.delta[unit]), printed), unit
+    for kind in ("delta_w", "w_new"):
+        for where, printed in book[kind].items():
+            assert matches_printed(float(updates[kind][where]), printed), (kind, where)
+    # the book's formulas, independently: X = Σ x w − θ, δ = y(1 − y) e, Δw = α y δ, Δθ = α (−1) δ
+    y3, y4 = sig(1 * 0.5 + 1 * 0.4 - 0.8), sig(1 * 0.9 + 1 * 1.0 - (-0.1))
+    y5 = sig(y3 * -1.2 + y4 * 1.1 - 0.3)
+    d5 = y5 * (1 - y5) * (0 - y5)
+    d3, d4 = y3 * (1 - y3) * d5 * -1.2, y4 * (1 - y4) * d5 * 1.1
+    assert float(updates.delta_w[("5", "bias")]) == pytest.approx(0.1 * -1 * d5, rel=1e-12)
+    assert float(updates.delta_w[("3", "bias")]) == pytest.approx(0.1 * -1 * d3, rel=1e-12)
+    assert float(updates.delta_w[("4", "x2")]) == pytest.approx(0.1 * 1 * d4, rel=1e-12)
+    assert float(updates.grad[("5", "3")]) == pytest.approx(-y3 * d5, rel=1e-12)  # ∂E/∂w35 = −y3 δ5

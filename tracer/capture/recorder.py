@@ -87,7 +87,7 @@ class Recorder(RecordedLoop):
 
     def backward(self, layer, delta, dE_da=None) -> None:
         """What a layer computed in the backward pass: delta = dE/dz of each sample (samples x units), before
-        the batch's 1/B; optionally dE/da."""
+        the batch's 1/B (-dE/dz where the spec says `delta: -dE/dz`); optionally dE/da (then -dE/da, the error)."""
         l = self._layer(layer, "backward")
         values = {"delta": delta, "dE_da": dE_da}
         self._put(l, "backward", {k: self._rows(v, k, l) for k, v in values.items() if v is not None})

@@ -101,7 +101,10 @@ def _load(spec, steps: Steps, arrays, k0: int, k1: int) -> None:
     x = spec.x[steps.samples[r0:r1]]
     for l, values in enumerate(steps.layers):
         a_in = x if l == 0 else steps.layers[l - 1]["a"][r0:r1]
-        arrays.node(l, 0, *(values[q][r0:r1] for q in PER_SAMPLE), a_in)
+        given = [values[q][r0:r1] for q in PER_SAMPLE]
+        if spec.delta_sign < 0:  # node() takes the derivatives; the loop gave -dE/da and -dE/dz, as the spec says
+            given = [-v if q in ("dE_da", "delta") else v for q, v in zip(PER_SAMPLE, given)]
+        arrays.node(l, 0, *given, a_in)
     arrays.w_old[:k1 - k0] = steps.w_old[k0:k1]
     arrays.grad[:k1 - k0] = steps.grad[k0:k1]
     arrays.delta_w[:k1 - k0] = steps.w_new[k0:k1] - steps.w_old[k0:k1]
@@ -140,7 +143,7 @@ def _complete(spec, steps: Steps, step_of_row, first_row, sizes) -> None:
         columns = [c[:, j] for c in (y, output["a"], output["z"]) for j in range(n)]
         _fill(steps.loss, LossValue(spec.loss, out.activation, n).value(*columns))
     if np.isnan(output["dE_da"]).any():
-        _fill(output["dE_da"], LossDerivative(spec.loss).value(y, output["a"]))
+        _fill(output["dE_da"], LossDerivative(spec.loss, spec.delta_sign).value(y, output["a"]))
     weights = {"w": steps.w_old, "w_new": steps.w_new}
     wanted = spec.update_order.backprop_weights
     for l in range(last - 1, -1, -1):
@@ -193,8 +196,8 @@ def _batch_grads(spec, steps: Steps, first_row, sizes) -> np.ndarray:
     for l, layer in enumerate(spec.layers):
         a_in = x if l == 0 else steps.layers[l - 1]["a"]
         delta = steps.layers[l]["delta"][:, :, None]
-        blocks = [Grad(True).value(delta)] if layer.bias else []
-        blocks.append(Grad(False).value(delta, a_in[:, None, :]))
+        blocks = [Grad(True, layer.threshold, spec.delta_sign).value(delta)] if layer.bias else []
+        blocks.append(Grad(False, False, spec.delta_sign).value(delta, a_in[:, None, :]))
         per_sample.append(np.concatenate(blocks, axis=2).reshape(len(delta), -1))
     grads = np.concatenate(per_sample, axis=1)
     out = np.empty((len(sizes), grads.shape[1]))

@@ -283,8 +283,8 @@ def model_from_spec(spec):
         linear = nn.Linear(layer.n_inputs, len(layer.units), bias=layer.bias, dtype=torch.float64)
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(layer.weights[:, int(layer.bias):]))
-            if layer.bias:
-                linear.bias.copy_(torch.from_numpy(layer.weights[:, 0]))
+            if layer.bias:  # a threshold θ on a −1 input is the bias −θ
+                linear.bias.copy_(torch.from_numpy(layer.weights[:, 0] * layer.bias_input))
         _freeze(linear, layer)
         modules.append(linear)
         module = _module_for(layer.activation, output=k == last, logits=logits)

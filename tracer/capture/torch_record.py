@@ -129,7 +129,9 @@ class TorchRecording(RecordedLoop):
                 activation = layer.activation
                 a = _numpy(torch.cat([p.a[l] for p in passes]))
                 dE_da = _numpy(torch.cat([p.da[l] for p in passes])) * scale
-            layers.append({"z": z, "a": a, "da_dz": activation.da_dz(z, a), "dE_da": dE_da, "delta": delta})
+            sign = self.spec.delta_sign  # delta = -dE/dz where the spec says so
+            layers.append({"z": z, "a": a, "da_dz": activation.da_dz(z, a), "dE_da": sign * dE_da,
+                           "delta": sign * delta})
         with torch.no_grad():
             loss = _numpy(kind.per_sample(torch.cat([p.loss_input for p in passes]), torch.cat([p.y for p in passes])))
         w_old, grad, w_new = (self._per_step(k) for k in (1, 2, 3))
@@ -138,13 +140,16 @@ class TorchRecording(RecordedLoop):
 
     def _per_step(self, k: int) -> np.ndarray:
         """Weights before (k = 1), gradients (2) or weights after (3) of every step: steps x parameters in the
-        spec's order (per layer the bias as column 0, then the weights); a frozen tensor's gradient is NaN."""
+        spec's order (per layer the bias as column 0, then the weights); a frozen tensor's gradient is NaN. A
+        threshold θ is the bias −θ, its gradient the bias's negated."""
         columns, t = [], 0
-        for layer in self.layers:
+        for layer, want in zip(self.layers, self.spec.layers):
             blocks = []
             for tensor in _parameters(layer.linear):
                 nan = torch.full_like(tensor, float("nan"))
                 values = torch.stack([nan if s[k][t] is None else s[k][t] for s in self.steps])
+                if tensor is layer.linear.bias:
+                    values = values * want.bias_input
                 blocks.append(values.reshape(len(self.steps), len(tensor), -1))
                 t += 1
             columns.append(torch.cat(blocks, dim=2).reshape(len(self.steps), -1))

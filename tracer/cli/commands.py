@@ -39,7 +39,8 @@ def summary(trace, most: int = 40) -> str:
     lines.append("final weights:")
     for layer, matrix in zip(spec.layers, trace.final):
         for unit, row in zip(layer.units, matrix):
-            pairs = ", ".join(f"{s} {w:.6g}" for s, w in zip(layer.sources, row))
+            names = ["threshold" if s == "bias" and layer.threshold else s for s in layer.sources]
+            pairs = ", ".join(f"{s} {w:.6g}" for s, w in zip(names, row))
             lines.append(f"  {layer.name}.{unit}: {pairs}")
     return "\n".join(lines)
 

@@ -28,8 +28,8 @@ def forward(spec, weights: list, x: np.ndarray) -> list[tuple[np.ndarray, np.nda
     for layer, m in zip(spec.layers, weights):
         W, b = (m[..., 1:], m[..., 0]) if layer.bias else (m, None)
         z = a @ np.swapaxes(W, -1, -2)  # CS 510: z = wx + b; Frey step 1: h_j = sum_i x_i v_ij
-        if b is not None:
-            z = z + b[..., None, :]
+        if b is not None:  # a threshold θ sits on a −1 input (Negnevitsky: X = Σ x w − θ)
+            z = z - b[..., None, :] if layer.threshold else z + b[..., None, :]
         a = layer.activation.f(z)  # Frey step 2: a_j = g(h_j)
         out.append((z, a))
     return out

@@ -93,6 +93,8 @@ class Recorder:
         P = [l.weights.size for l in spec.layers]
         self.param_range = list(zip(np.cumsum([0] + P)[:-1].tolist(), np.cumsum(P).tolist()))
         self.bias = [l.bias for l in spec.layers]
+        self.thresholds = [l.threshold for l in spec.layers]
+        self.minus = spec.delta_sign < 0
         units, params = int(self.cols[-1]), sum(P)
         self.z, self.a, self.da_dz, self.dE_da, self.delta = (np.empty((window, units)) for _ in range(5))
         self.grads = np.empty((window, params))  # each sample's dE/dw = delta_j input_i (Frey eq. 1)
@@ -146,18 +148,23 @@ class Recorder:
         self.losses[start:start + len(values)] = values
 
     def node(self, l: int, row: int, z, a, da_dz, dE_da, delta, a_in) -> None:
-        """Copy one layer's arrays and its per-sample gradients delta_j input_i for the step starting at `row`."""
+        """Copy one layer's arrays and its per-sample gradients delta_j input_i for the step starting at `row`;
+        dE_da and delta are the derivatives, recorded negated where the spec's delta is -dE/dz."""
         rows, (c0, c1) = slice(row, row + len(z)), self.col_range[l]
         self.z[rows, c0:c1] = z
         self.a[rows, c0:c1] = a
         self.da_dz[rows, c0:c1] = da_dz
-        self.dE_da[rows, c0:c1] = dE_da
-        self.delta[rows, c0:c1] = delta
+        if self.minus:  # Negnevitsky: the error e = −∂E/∂y and δ = −∂E/∂X
+            np.negative(dE_da, out=self.dE_da[rows, c0:c1])
+            np.negative(delta, out=self.delta[rows, c0:c1])
+        else:
+            self.dE_da[rows, c0:c1] = dE_da
+            self.delta[rows, c0:c1] = delta
         p0, p1 = self.param_range[l]
         grads = self.grads[rows, p0:p1].reshape(len(z), c1 - c0, -1)  # (samples, units, sources) view
         first = int(self.bias[l])
         if first:
-            grads[:, :, 0] = delta  # the bias input is 1
+            grads[:, :, 0] = -delta if self.thresholds[l] else delta  # the bias input: 1, or −1 for a threshold
         np.multiply(delta[:, :, None], a_in[:, None, :], out=grads[:, :, first:])
         self.rows = row + len(z)
 
@@ -245,14 +252,15 @@ def step_values(spec, rec, rows: int, steps: int, history=None) -> StepValues:
 
 
 def layer_inputs(spec, rec, sample, rows: int) -> np.ndarray:
-    """What multiplies each weight in each sample (rows x parameters): 1 for a bias, else the source's value."""
+    """What multiplies each weight in each sample (rows x parameters): 1 for a bias (−1 for a threshold), else
+    the source's value."""
     out = np.empty((rows, spec.n_weights))
     o = 0
     for l, layer in enumerate(spec.layers):
         prev = spec.x[sample] if l == 0 else rec.a[:rows, rec.cols[l - 1]:rec.cols[l]]
         block = out[:, o:o + layer.weights.size].reshape(rows, len(layer.units), len(layer.sources))
         if layer.bias:
-            block[:, :, 0] = 1.0
+            block[:, :, 0] = layer.bias_input
         block[:, :, int(layer.bias):] = prev[:, None, :]
         o += layer.weights.size
     return out

@@ -72,6 +72,7 @@ def run(spec: Spec, epochs: int | None = None, record=True, sink=None) -> Trace:
     kept = History.empty(epochs * n, epochs * len(step_sizes(n, bs)), params.theta.size) if recording.history else None
     processed = 0  # samples, for the history
     net = [(l.activation, params.W[i], params.b[i], grad.W[i], grad.b[i]) for i, l in enumerate(layers)]
+    thresholds = [l.threshold for l in layers]
     offsets = params.offsets
     step = 0
 
@@ -98,9 +99,11 @@ def run(spec: Spec, epochs: int | None = None, record=True, sink=None) -> Trace:
                 row = rec.begin(step, epoch, order[start:start + bs], params.theta, delta_w) if rec is not None else None
                 # forward pass (Frey steps 1-4; Ekman "forward pass")
                 zs, acts, a = [], [], x
-                for act, W, b, _, _ in net:
+                for l, (act, W, b, _, _) in enumerate(net):
                     z = a @ W.T  # CS 510: z = wx + b
-                    if b is not None:
+                    if thresholds[l]:
+                        z -= b  # Negnevitsky: X = Σ x w − θ, the threshold on a fixed −1 input
+                    elif b is not None:
                         z += b
                     a = act.kernel(z)  # f(z); this loop ignores floating-point warnings already
                     zs.append(z)
@@ -129,6 +132,8 @@ def run(spec: Spec, epochs: int | None = None, record=True, sink=None) -> Trace:
                     np.matmul(delta.T, a_in, out=gW)
                     if b is not None:
                         np.add.reduce(delta, axis=0, out=gb)  # dC/db = delta (CS 510)
+                        if thresholds[l]:
+                            np.negative(gb, out=gb)  # dE/dθ = delta · (−1)
                     if row is not None:
                         rec.node(l, row, z, a, da_dz, dE_da, delta, a_in)
                     if sequential:  # the layer below sees the new weights

@@ -47,6 +47,10 @@ class Loss:
         """dE/dyhat as JavaScript, as `dE_da`."""
         raise NotImplementedError
 
+    def written_error(self, y: tuple, a: tuple, notation):
+        """The error -dE/dyhat, where delta is -dE/dz (spec `delta: -dE/dz`): the derivative negated."""
+        return Neg(Paren(self.written_dE_da(y, a, notation)))
+
 
 class HalfSSE(Loss):
     """E = 1/2 sum_k (y_k - yhat_k)^2: Ekman, Frey, Maren (SSE), CS 510 (with mean over samples)."""
@@ -87,6 +91,10 @@ class HalfSSE(Loss):
         if notation.error_form == "-(y-a)":
             return Neg(Paren(sub(Ref(y), Ref(a))))
         return sub(Ref(a), Ref(y))
+
+    def written_error(self, y: tuple, a: tuple, notation):
+        """e = y - yhat (Negnevitsky: e_k = y_d,k - y_k)."""
+        return sub(Ref(y), Ref(a))
 
 
 class SSE(Loss):

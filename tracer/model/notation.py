@@ -61,7 +61,7 @@ GENERIC = Profile(
     name="generic", title="Generic (z, a, delta, w, b)",
     labels={
         "x": "{s}", "target": "y_{u}", "z": "z_{u}", "a": "a_{u}", "da_dz": "f'(z_{u})", "dE_da": "dE/da_{u}",
-        "delta": "delta_{u}", "w": "w_{u},{s}", "w.bias": "b_{u}", "grad": "dE/d{w}", "delta_w": "Δ{w}",
+        "delta": "delta_{u}", "w": "w_{u},{s}", "w.bias": "b_{u}", "w.threshold": "θ_{u}", "grad": "dE/d{w}", "delta_w": "Δ{w}",
         "w_new": "{w} new", "loss": "E", "eta": "eta",
     },
 )
@@ -141,6 +141,21 @@ PROFILES = {p.name: p for p in (
         act_symbols={"sigmoid": "σ"},
     ),
     Profile(
+        name="negnevitsky", title="Negnevitsky, AI: A Guide to Intelligent Systems (X, y, e, δ = −∂E/∂X, θ, α)",
+        labels={
+            "x": "x_{i}", "target": "y_d,{u}", "z": "X_{u}", "a": "y_{u}", "da_dz": "∂y_{u}/∂X_{u}",
+            "dE_da.output": "e_{u}", "dE_da": "Σ_k δ_k w_{u}k", "delta": "δ_{u}", "w.first": "w_{i}{u}",
+            "w": "w_{s}{u}", "w.threshold": "θ_{u}", "grad": "∂E/∂{w}", "delta_w": "Δ{w}", "w_new": "{w}(p+1)",
+            "loss": "E", "eta": "α",
+        },
+        loss_symbol="E", update="w(p + 1) = w(p) + Δw, Δw_jk = α y_j δ_k, Δθ_k = α (−1) δ_k",
+        sign_note="Negnevitsky's error gradient δ = y(1 − y) e, with the error e = y_d − y, is −∂E/∂X (spec "
+                  "`delta: -dE/dz`); the threshold θ sits on a fixed input of −1 (`bias: threshold`), so "
+                  "X = Σ x w − θ and Δθ = α (−1) δ",
+        error_form="-(y-a)", hidden_delta=("da_dz", "dE_da"), output_delta=("da_dz", "dE_da"),
+        update_form="add", inline=("grad",), expand={"grad>delta_w": "both"}, act_symbols={"sigmoid": "sigmoid"},
+    ),
+    Profile(
         name="sensitivity", title="Matrix form (n^m, a^m, sensitivities s^m = ∂F/∂n^m, F = eᵀe, α)",
         labels={
             "x": "p_{i}", "target": "t_{j}", "z": "n^{l}_{j}", "a": "a^{l}_{j}", "da_dz": "ḟ^{l}(n^{l}_{j})",
@@ -197,7 +212,7 @@ class Notation:
         j = l.units.index(unit)
         if kind == "w":
             i = l.sources.index(source) + (0 if l.bias else 1)
-            role = "bias" if source == "bias" else "first" if k == 0 else "last" if k == len(self.spec.layers) - 1 else ""
+            role = ("threshold" if l.threshold else "bias") if source == "bias" else "first" if k == 0 else "last" if k == len(self.spec.layers) - 1 else ""
             template = self._template_for_weight(role, k)
             return template.format(**self._fields(k, j, source, i))
         role = "output" if k == len(self.spec.layers) - 1 else "hidden"
@@ -206,6 +221,8 @@ class Notation:
     def _template_for_weight(self, role: str, k: int) -> str:
         """Weights: bias, first-layer and last-layer templates where the source names those apart."""
         labels = self.profile.labels
+        if role == "threshold":  # θ, whatever the source calls a bias
+            return labels.get("w.threshold", GENERIC.labels["w.threshold"])
         for key in ([f"w.{role}"] if role else []) + (["w.first"] if k == 0 else []) + \
                    (["w.last"] if k == len(self.spec.layers) - 1 else []) + ["w"]:
             if key in labels:

@@ -133,7 +133,7 @@ def _build(spec, m: int) -> list[Op]:
                 operands = [key("w", 0, layer.name, u, "bias")] if layer.bias else []
                 for s in layer.sources[int(layer.bias):]:
                     operands += [key("w", 0, layer.name, u, s), source_key(k, b, s)]
-                ops.append(Op(zs[j], NetInput(layer.bias), tuple(operands), "forward"))
+                ops.append(Op(zs[j], NetInput(layer.bias, layer.threshold), tuple(operands), "forward"))
                 if not layer.activation.vector:
                     ops.append(Op(key("a", b, layer.name, u), Activate(layer.activation, 0), (zs[j],), "forward"))
             if layer.activation.vector:
@@ -149,7 +149,7 @@ def _build(spec, m: int) -> list[Op]:
         per_unit = []
         for j, u in enumerate(layer.units):
             if k == last:
-                dE = Op(key("dE_da", b, name, u), LossDerivative(spec.loss), (key("y", b, name, u), key("a", b, name, u)),
+                dE = Op(key("dE_da", b, name, u), LossDerivative(spec.loss, spec.delta_sign), (key("y", b, name, u), key("a", b, name, u)),
                         "backward", stage)
             else:  # Frey eq. (4), through the weights before the step (or after, when sequential)
                 nxt = layers[k + 1]
@@ -167,7 +167,7 @@ def _build(spec, m: int) -> list[Op]:
         layer, name = layers[k], layers[k].name
         if k == last and spec.loss.needs is not None:  # cross-entropies: the derivatives cancel
             ys = tuple(key("y", b, name, v) for v in layer.units)
-            return Op(key("delta", b, name, u), FusedErrorTerm(spec.loss, layer.activation, j, one_hot),
+            return Op(key("delta", b, name, u), FusedErrorTerm(spec.loss, layer.activation, j, one_hot, spec.delta_sign),
                       (ys[j], key("a", b, name, u), *ys), "backward", stage)
         if layer.activation.vector:
             a_all = tuple(key("a", b, name, v) for v in layer.units)
@@ -184,7 +184,9 @@ def _build(spec, m: int) -> list[Op]:
             for s in layer.sources:
                 delta = key("delta", b, layer.name, u)
                 operands = (delta,) if s == "bias" else (delta, source_key(k, b, s))
-                ops.append(Op(key("grad", b, layer.name, u, s), Grad(s == "bias"), operands, "gradients", stage))
+                ops.append(Op(key("grad", b, layer.name, u, s), Grad(s == "bias", layer.threshold, spec.delta_sign),
+                              operands,
+                              "gradients", stage))
 
     def update(ks: list[int], stage: int) -> None:
         params = [(layers[k], j, u, i, s) for k in ks for j, u in enumerate(layers[k].units)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .expr import ONE, Either, Ellipsis_, Frac, Num, Paren, Ref, Sum, Tagged, add, mul
+from .expr import ONE, Add, Either, Ellipsis_, Frac, Neg, Num, Paren, Ref, Sum, Tagged, add, mul
 
 MAX_TERMS = 8  # terms of a batch sum written out before "..."
 
@@ -31,10 +31,11 @@ class Arithmetic:
 
 
 class NetInput(Arithmetic):
-    """z = b + sum_i w_i x_i (CS 510: z = wx + b; Frey: h_j = sum_i x_i v_ij). Operands: b?, w1, x1, w2, x2..."""
+    """z = b + sum_i w_i x_i (CS 510: z = wx + b; Frey: h_j = sum_i x_i v_ij), or with a threshold
+    z = sum_i w_i x_i - θ (Negnevitsky: θ on a fixed −1 input). Operands: b or θ?, w1, x1, w2, x2..."""
 
-    def __init__(self, bias: bool):
-        self.bias = bias
+    def __init__(self, bias: bool, threshold: bool = False):
+        self.bias, self.threshold = bias, threshold
 
     def _parts(self, xs):
         first = (xs[0],) if self.bias else ()
@@ -43,20 +44,21 @@ class NetInput(Arithmetic):
 
     def value(self, *xs):
         bias, pairs = self._parts(xs)
-        total = bias[0] if bias else 0.0
+        total = (-bias[0] if self.threshold else bias[0]) if bias else 0.0
         for w, x in pairs:
             total = total + w * x
         return total
 
     def formula(self, *cells):
         bias, pairs = self._parts(cells)
-        return "+".join([*bias, *(f"{w}*{x}" for w, x in pairs)])
+        return ("-" if self.threshold else "") + "+".join([*bias, *(f"{w}*{x}" for w, x in pairs)])
 
     def written(self, op, w):
         bias, pairs = self._parts(op.operands)
-        terms = [w.operand(k, op) for k in bias]
-        terms += [mul(w.operand(wk, op), w.operand(xk, op), dots=False) for wk, xk in pairs]
-        return add(*terms)
+        products = [mul(w.operand(wk, op), w.operand(xk, op), dots=False) for wk, xk in pairs]
+        if self.threshold:  # X = x1 w1 + x2 w2 − θ
+            return Add(tuple(("+", t) for t in products) + (("-", w.operand(bias[0], op)),))
+        return add(*[w.operand(k, op) for k in bias], *products)
 
 
 class Activate:
@@ -120,21 +122,25 @@ class LossValue:
 
 
 class LossDerivative:
-    """dE/dyhat of an output unit. Operands: y, a."""
+    """dE/dyhat of an output unit, or (delta_sign -1) the error e = -dE/dyhat (Negnevitsky: e = y_d - y).
+    Operands: y, a."""
 
-    def __init__(self, loss):
-        self.loss = loss
+    def __init__(self, loss, sign: float = 1.0):
+        self.loss, self.sign = loss, sign
 
     def value(self, y, a):
-        return self.loss.dE_da(np.asarray(y, float), np.asarray(a, float))
+        dE_da = self.loss.dE_da(np.asarray(y, float), np.asarray(a, float))
+        return -dE_da if self.sign < 0 else dE_da
 
     def formula(self, y, a):
-        return self.loss.excel_dE_da(y, a)
+        return f"-({self.loss.excel_dE_da(y, a)})" if self.sign < 0 else self.loss.excel_dE_da(y, a)
 
     def js(self, y, a):
-        return self.loss.js_dE_da(y, a)
+        return f"(-{self.loss.js_dE_da(y, a)})" if self.sign < 0 else self.loss.js_dE_da(y, a)
 
     def written(self, op, w):
+        if self.sign < 0:
+            return self.loss.written_error(*op.operands, w.notation)
         return self.loss.written_dE_da(*op.operands, w.notation)
 
 
@@ -201,40 +207,50 @@ class FusedErrorTerm:
     """The output error term of a cross-entropy, where the derivatives cancel: the loss's own output delta.
     Operands: y_j, a_j, y_1..y_n."""
 
-    def __init__(self, loss, act, j: int, one_hot: bool):
-        self.loss, self.act, self.j, self.one_hot = loss, act, j, one_hot
+    def __init__(self, loss, act, j: int, one_hot: bool, sign: float = 1.0):
+        self.loss, self.act, self.j, self.one_hot, self.sign = loss, act, j, one_hot, sign
 
     def value(self, y_j, a_j, *ys):
         y = _stack(ys)
         a = np.broadcast_to(np.asarray(a_j, float)[..., None], y.shape)  # only a_j is needed at unit j
-        return self.loss.output_delta(y, a, None, None, self.act)[..., self.j]
+        delta = self.loss.output_delta(y, a, None, None, self.act)[..., self.j]
+        return -delta if self.sign < 0 else delta
 
     def formula(self, y_j, a_j, *ys):
-        return self.loss.excel_output_delta(y_j, a_j, ys, self.act)
+        text = self.loss.excel_output_delta(y_j, a_j, ys, self.act)
+        return f"-({text})" if self.sign < 0 else text
 
     def js(self, y_j, a_j, *ys):
-        return self.loss.js_output_delta(y_j, a_j, ys, self.act)
+        text = self.loss.js_output_delta(y_j, a_j, ys, self.act)
+        return f"(-{text})" if self.sign < 0 else text
 
     def written(self, op, w):
         y_j, a_j, *ys = op.operands
-        return self.loss.written_output_delta(y_j, a_j, None if self.one_hot else tuple(ys), self.act)
+        delta = self.loss.written_output_delta(y_j, a_j, None if self.one_hot else tuple(ys), self.act)
+        return Neg(Paren(delta)) if self.sign < 0 else delta
 
 
 class Grad(Arithmetic):
-    """dE/dw_ij = delta_j x_i for one sample (Frey eq. 1); the bias input is 1. Operands: delta[, input]."""
+    """dE/dw_ij = delta_j x_i for one sample (Frey eq. 1); the bias input is 1, a threshold's −1; where delta is
+    -dE/dz (delta_sign -1), dE/dw_ij = -delta_j x_i. Operands: delta[, input]."""
 
-    def __init__(self, bias: bool):
-        self.bias = bias
+    def __init__(self, bias: bool, threshold: bool = False, sign: float = 1.0):
+        self.bias, self.threshold, self.minus = bias, bias and threshold, sign < 0
+        self.negated = self.minus != self.threshold  # the product's sign: (−1) input, −delta, or both (+)
 
     def value(self, delta, x=1.0):
-        return delta if self.bias else delta * x
+        product = delta if self.bias else delta * x
+        return -product if self.negated else product
 
     def formula(self, delta, x=None):
-        return delta if self.bias else f"{delta}*{x}"
+        product = delta if self.bias else f"{delta}*{x}"
+        return f"-{product}" if self.negated else product
 
     def written(self, op, w):
-        parts = {"delta": w.operand(op.operands[0], op), "input": ONE if self.bias else w.operand(op.operands[1], op)}
-        return mul(*[parts[f] for f in w.notation.factors(w.role(op))])
+        one = Paren(Num("−1")) if self.threshold else ONE
+        parts = {"delta": w.operand(op.operands[0], op), "input": one if self.bias else w.operand(op.operands[1], op)}
+        product = mul(*[parts[f] for f in w.notation.factors(w.role(op))])
+        return Neg(product) if self.minus else product
 
 
 class BatchGrad(Arithmetic):

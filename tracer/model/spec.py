@@ -25,8 +25,9 @@ NOTATIONS = tuple(PROFILES)  # the notation names a spec may give: one per profi
 MODES = ("online", "batch", "minibatch")
 TOP_KEYS = {
     "name", "title", "source", "notation", "inputs", "layers", "loss", "learning_rate",
-    "weight_decay", "momentum", "training", "data", "init", "description", "steps",
+    "weight_decay", "momentum", "training", "data", "init", "description", "steps", "delta",
 }
+DELTA_FORMS = {"dE/dz": 1.0, "-dE/dz": -1.0}  # what the spec's delta is: the error term's sign convention
 LAYER_KEYS = {"name", "units", "activation", "weights", "bias", "frozen", "init"}
 TRAINING_KEYS = {"mode", "epochs", "batch_size", "shuffle", "seed", "reduction", "update_order"}
 
@@ -42,6 +43,12 @@ class Layer:
     sources: tuple[str, ...]  # column names of `weights`: 'bias' first (if any), then inputs
     weights: np.ndarray  # shape (units, len(sources))
     frozen: np.ndarray  # bool, same shape: parameters that never change
+    bias_input: float = 1.0  # what the bias multiplies: 1, or -1 for a threshold θ (`bias: threshold`)
+
+    @property
+    def threshold(self) -> bool:
+        """The bias is a threshold θ on a fixed −1 input (Negnevitsky: X = Σ x w − θ), shown with its own sign."""
+        return self.bias_input < 0
 
     @property
     def n_inputs(self) -> int:
@@ -82,6 +89,7 @@ class Spec:
     path: Path | None = None
     init: dict = field(default_factory=dict)  # how random initial weights were drawn, if they were
     steps: str = ""  # which steps reports show by default ('' = all)
+    delta_sign: float = 1.0  # delta = dE/dz (1), or -dE/dz (-1): Negnevitsky's δ = y(1 − y) e, Δw = α y δ
 
     @property
     def output(self) -> Layer:
@@ -135,11 +143,11 @@ def spec_document(spec: Spec) -> dict:
     layers = [{"name": l.name, "units": list(l.units),
                "activation": {"name": l.activation.name, **l.activation.params} if l.activation.params
                else l.activation.name,
-               "bias": l.bias, "weights": l.weights.tolist(), "frozen": l.frozen.tolist()} for l in spec.layers]
+               "bias": "threshold" if l.threshold else l.bias, "weights": l.weights.tolist(), "frozen": l.frozen.tolist()} for l in spec.layers]
     document = {"name": spec.name, "title": spec.title, "source": spec.source, "description": spec.description,
                 "notation": spec.notation, "inputs": list(spec.inputs), "layers": layers, "loss": loss,
                 "learning_rate": spec.learning_rate, "weight_decay": spec.weight_decay, "momentum": spec.momentum,
-                "training": training, "steps": spec.steps,
+                "training": training, "steps": spec.steps, "delta": "-dE/dz" if spec.delta_sign < 0 else "",
                 "data": [{"x": x, "y": y} for x, y in zip(spec.x.tolist(), spec.y.tolist())]}
     return {k: v for k, v in document.items() if v != ""}
 
@@ -180,8 +188,17 @@ def parse_spec(raw, base: Path = Path("."), path: Path | None = None, read_csv=N
         title=text(raw.get("title", ""), "title"), source=text(raw.get("source", ""), "source"),
         description=text(raw.get("description", ""), "description"), notation=notation, path=path,
         init=dict(raw["init"]) if isinstance(raw.get("init"), dict) else {},
-        steps=text(raw.get("steps", ""), "steps"),
+        steps=text(raw.get("steps", ""), "steps"), delta_sign=delta_sign_of(raw.get("delta", "dE/dz")),
     )
+
+
+def delta_sign_of(raw) -> float:
+    """The error term's sign convention: delta = dE/dz (the default) or -dE/dz."""
+    form = str(raw).replace("−", "-").replace("∂", "d").replace(" ", "")
+    if form not in DELTA_FORMS:
+        raise SpecError("delta", f"expected dE/dz (the default) or -dE/dz (δ = −∂E/∂z, as texts that update "
+                                 f"w + α y δ write it), got {str(raw)[:40]!r}")
+    return DELTA_FORMS[form]
 
 
 def training_of(raw) -> Training:
@@ -242,7 +259,11 @@ def layer_of(raw, place: str, index: int, sources: tuple[str, ...], init, rng, l
     if activation.name == "threshold":
         warn(f"{place}.activation: threshold has derivative 0 everywhere, so no error flows back "
               "through it and the weights before it never change (forward only)")
-    bias = boolean(raw.get("bias", True), f"{place}.bias")
+    threshold = raw.get("bias") == "threshold"
+    if not threshold and not isinstance(raw.get("bias", True), bool):
+        raise SpecError(f"{place}.bias", f"expected true, false or threshold (a θ on a fixed −1 input), got "
+                                         f"{str(raw['bias'])[:40]!r}")
+    bias = threshold or raw.get("bias", True)
     cols = (("bias",) if bias else ()) + tuple(sources)
     if "weights" in raw:
         weights = weights_of(raw["weights"], f"{place}.weights", len(units), cols, bias)
@@ -250,7 +271,7 @@ def layer_of(raw, place: str, index: int, sources: tuple[str, ...], init, rng, l
         weights = draw(raw.get("init", init), f"{place}.init", len(units), cols, bias, rng)
     frozen = frozen_of(raw.get("frozen", False), f"{place}.frozen", weights.shape, cols)
     return Layer(name=name, units=units, activation=activation, bias=bias, sources=cols,
-                 weights=weights, frozen=frozen)
+                 weights=weights, frozen=frozen, bias_input=-1.0 if threshold else 1.0)
 
 
 def weights_of(raw, place: str, n_units: int, cols: tuple[str, ...], bias: bool) -> np.ndarray:

@@ -46,7 +46,8 @@ class UpdateRule:
     def written_change(self, G, w, prev):
         """delta_w = mu delta_w_prev - eta (G + lambda w), as written (Ekman: -lr input error term)."""
         grad = Paren(add(G, mul(Param("lambda", self.weight_decay), w, dots=False))) if self.weight_decay else G
-        step = Neg(mul(Param("eta", self.learning_rate), grad))
+        eta = Param("eta", self.learning_rate)
+        step = mul(eta, grad.x) if isinstance(grad, Neg) else Neg(mul(eta, grad))  # −η (−y δ) = η y δ
         return add(mul(Param("mu", self.momentum), prev, dots=False), step) if self.momentum and prev else step
 
     def written_decayed(self, w, G):

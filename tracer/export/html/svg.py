@@ -74,14 +74,14 @@ class Drawing:
     def __init__(self, width: float, height: float):
         self.width, self.height = width, height
         self.nodes: list[tuple[float, float, str, str]] = []  # x, y, kind, label
-        self.ones: list[tuple[float, float]] = []
+        self.ones: list[tuple[float, float, str]] = []  # the bias inputs: 1, or −1 under a threshold
         self.edges: list[Edge] = []
         self.colours: list[str] = []
         self.values: list[tuple[str, str]] = []  # each edge's name and value, for the table of an unlabelled one
 
     @property
     def circles(self) -> list[tuple[float, float, float]]:
-        return [(x, y, NODE_R) for x, y, _, _ in self.nodes] + [(x, y, ONE_R) for x, y in self.ones]
+        return [(x, y, NODE_R) for x, y, _, _ in self.nodes] + [(x, y, ONE_R) for x, y, _ in self.ones]
 
     @property
     def area(self) -> Box:
@@ -106,7 +106,7 @@ def _layout(spec, names, fmt, weights, delta_w, biggest, col_gap, row_gap, named
             for s in layer.sources:
                 if s == "bias":  # the bias input 1 just above the unit (Ekman: input 0), where no edge runs
                     sx, sy = tx - 0.12 * col_gap, ty - min(0.5 * gap, 60)
-                    d.ones.append((sx, sy))
+                    d.ones.append((sx, sy, "−1" if layer.threshold else "1"))
                     sx, sy = _toward(sx, sy, tx, ty, ONE_R)
                 else:
                     sx, sy = _toward(*pos[(k, s)], tx, ty, NODE_R)
@@ -146,9 +146,9 @@ def _draw(d: Drawing, spots, arrows: bool, live: bool = False) -> str:
         else:
             parts.append(f'<line x1="{edge.x1:.1f}" y1="{edge.y1:.1f}" x2="{edge.x2:.1f}" y2="{edge.y2:.1f}" '
                          f'class="edge">{title}</line>')
-    for x, y in d.ones:
+    for x, y, one in d.ones:
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{ONE_R:g}" class="one"/>'
-                     f'<text x="{x:.1f}" y="{y + 4.5:.1f}" class="one">1</text>')
+                     f'<text x="{x:.1f}" y="{y + 4.5:.1f}" class="one">{one}</text>')
     for x, y, kind, label in d.nodes:
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{NODE_R:g}" class="{kind}"/>'
                      f'<text x="{x:.1f}" y="{y + 5:.1f}" class="uname">{svg_text(label)}</text>')
