@@ -218,7 +218,7 @@ def test_the_notation_switches_in_the_page(chromium, tmp_path):
         ekman_heading = page.inner_text("#worked h3 + .formula")
         options = [o.get_attribute("value") for o in page.query_selector_all("#notation option")]
         assert sorted(options) == sorted(["generic", "ekman", "frey", "maren", "cs510", "davila", "sensitivity",
-                                          "negnevitsky"])
+                                          "negnevitsky", "zurada"])
         page.select_option("#notation", "frey")
         edit(page, "P.learning_rate", 0.5)
         assert page.evaluate(VISIBLE_SLOTS) == frey_texts

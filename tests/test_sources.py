@@ -267,3 +267,39 @@ def test_negnevitsky_thresholds_and_delta_as_minus_dE_dX_print_the_books_first_i
     assert float(updates.delta_w[("3", "bias")]) == pytest.approx(0.1 * -1 * d3, rel=1e-12)
     assert float(updates.delta_w[("4", "x2")]) == pytest.approx(0.1 * 1 * d4, rel=1e-12)
     assert float(updates.grad[("5", "3")]) == pytest.approx(-y3 * d5, rel=1e-12)  # ∂E/∂w35 = −y3 δ5
+
+
+ZURADA_EXAMPLE_2_5 = [  # per pattern: net, o, f'(net), the weight vector after it, as printed (three decimals)
+    ("2.5", "0.848", "0.140", ("0.974", "-0.948", "0", "0.526")),
+    ("-1.948", "-0.75", "0.218", ("0.974", "-0.956", "0.002", "0.531")),
+    ("-2.46", "-0.842", "0.145", ("0.947", "-0.929", "0.016", "0.505")),
+]
+
+
+def printed_or_cut(value: float, text: str) -> bool:
+    """The value rounded, or cut off, to the printed decimals reads as `text`: the book computes by hand from
+    rounded intermediates and prints some values cut (o3 = −0.8426 as −0.842, w3 = 0.0027 as 0.002)."""
+    from decimal import ROUND_DOWN, Decimal
+
+    from printed import matches_printed, printed_digits
+
+    unit = Decimal(1).scaleb(-printed_digits(text))
+    return matches_printed(value, text) or Decimal(repr(value)).quantize(unit, ROUND_DOWN) == Decimal(text)
+
+
+def test_zurada_delta_rule_with_the_continuous_bipolar_activation():
+    """One neuron, o = 2 / (1 + e^(−net)) − 1, f'(net) = ½(1 − o²), ΔW = c (d − o) f'(net) x with c = 0.1: every
+    net, o, f'(net) and weight vector of the three steps as the book prints them (rounded or cut to three
+    decimals), and δ = (d − o) f'(net)."""
+    trace = run("zurada")
+    nodes, updates = trace.nodes, trace.updates
+    for step, (net, o, slope, weights) in enumerate(ZURADA_EXAMPLE_2_5, start=1):
+        row = nodes[nodes.step == step].iloc[0]
+        assert printed_or_cut(float(row.z), net) and printed_or_cut(float(row.a), o), step
+        assert printed_or_cut(float(row.da_dz), slope), step
+        assert float(row.da_dz) == pytest.approx(0.5 * (1 - float(row.a) ** 2), rel=1e-12)  # Zurada's f'(net)
+        d = float(trace.spec.y[step - 1, 0])
+        assert float(row.delta) == pytest.approx((d - float(row.a)) * float(row.da_dz), rel=1e-12)
+        new = updates[updates.step == step].set_index("source").w_new
+        for source, printed in zip(("x1", "x2", "x3", "x4"), weights):
+            assert printed_or_cut(float(new[source]), printed), (step, source)

@@ -156,6 +156,20 @@ PROFILES = {p.name: p for p in (
         update_form="add", inline=("grad",), expand={"grad>delta_w": "both"}, act_symbols={"sigmoid": "sigmoid"},
     ),
     Profile(
+        name="zurada", title="Zurada, Introduction to Artificial Neural Systems (net, o, d, δ = (d − o) f'(net), c)",
+        labels={
+            "x": "x_{i}", "target": "d_{u}", "z": "net_{u}", "a": "o_{u}", "a.hidden": "y_{u}",
+            "da_dz": "f'(net_{u})", "dE_da.output": "(d_{u} − o_{u})", "dE_da": "Σ_k δ_k w_k{u}", "delta": "δ_{u}",
+            "w": "w_{u}{i}", "grad": "∂E/∂{w}", "delta_w": "Δ{w}", "w_new": "{w} new", "loss": "E",
+            "eta": "c",
+        },
+        loss_symbol="E", update="W ← W + c δ x, δ = (d − o) f'(net)",
+        sign_note="Zurada's learning signal δ = (d − o) f'(net) is −∂E/∂net (spec `delta: -dE/dz`), so the update "
+                  "adds c δ x",
+        error_form="-(y-a)", hidden_delta=("dE_da", "da_dz"), update_form="add", inline=("grad",),
+        expand={"grad>delta_w": "both"}, act_symbols={"bipolar_sigmoid": "f"},
+    ),
+    Profile(
         name="sensitivity", title="Matrix form (n^m, a^m, sensitivities s^m = ∂F/∂n^m, F = eᵀe, α)",
         labels={
             "x": "p_{i}", "target": "t_{j}", "z": "n^{l}_{j}", "a": "a^{l}_{j}", "da_dz": "ḟ^{l}(n^{l}_{j})",

@@ -278,8 +278,8 @@ def _word(text: str) -> str:
             primes += "′"
             pos += 1
         sub = sup = ""
-        while (s := SCRIPT.match(text, pos)) is not None:
-            if s[1] == "_":
+        while (s := SCRIPT.match(text, pos)) is not None and not (sub if s[1] == "_" else sup):
+            if s[1] == "_":  # a second one is text of its own ('d_1-o_1' kept whole, not cut to d_1)
                 sub = s[2]
             else:
                 sup = s[2]
