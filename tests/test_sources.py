@@ -303,3 +303,32 @@ def test_zurada_delta_rule_with_the_continuous_bipolar_activation():
         new = updates[updates.step == step].set_index("source").w_new
         for source, printed in zip(("x1", "x2", "x3", "x4"), weights):
             assert printed_or_cut(float(new[source]), printed), (step, source)
+
+
+HAGAN_FIRST_ITERATION = {  # chapter 11's example, as printed
+    "a1": ("0.321", "0.368"), "a2": "0.446", "e": "1.261", "s2": "-2.522", "s1": ("-0.0495", "0.0997"),
+    "W2": ("0.171", "-0.0772"), "b2": "0.732", "W1": ("-0.265", "-0.420"), "b1": ("-0.475", "-0.140"),
+}
+
+
+def test_hagan_matrix_form_sensitivities_with_F_equal_eT_e():
+    """Sensitivities s^m = ∂F/∂n^m with F = eᵀe (the loss sse, no ½), so s^2 = −2 Ḟ^2(n^2)(t − a) = −2.522, and
+    W(k+1) = W(k) − α s aᵀ: every value of the book's first iteration."""
+    from printed import matches_printed
+
+    trace = run("hagan")
+    nodes = trace.nodes.set_index("unit")
+    new = trace.updates.set_index(["unit", "source"]).w_new
+    book = HAGAN_FIRST_ITERATION
+    for unit, printed in zip(("h1", "h2"), book["a1"]):
+        assert matches_printed(float(nodes.a[unit]), printed)
+    assert matches_printed(float(nodes.a["o"]), book["a2"])
+    assert matches_printed(float(trace.spec.y[0, 0] - nodes.a["o"]), book["e"])
+    assert matches_printed(float(nodes.delta["o"]), book["s2"])
+    for unit, printed in zip(("h1", "h2"), book["s1"]):
+        assert matches_printed(float(nodes.delta[unit]), printed)
+    for source, printed in zip(("h1", "h2"), book["W2"]):
+        assert matches_printed(float(new[("o", source)]), printed)
+    assert matches_printed(float(new[("o", "bias")]), book["b2"])
+    for unit, w, b in zip(("h1", "h2"), book["W1"], book["b1"]):
+        assert matches_printed(float(new[(unit, "p")]), w) and matches_printed(float(new[(unit, "bias")]), b)

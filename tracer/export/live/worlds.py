@@ -30,7 +30,7 @@ from ..html.report import chosen_steps
 from .compile import compile_plan
 from .writer import LiveStepWriter, Steps
 
-WORLD_BYTES = 6_000_000  # the lines of other worlds and notations a page holds (about 330 KB packed)
+WORLD_BYTES = 8_000_000  # the lines of other worlds and notations a page holds (about 440 KB packed)
 SOME = 0.5  # the momentum or decay a world that has one is written with: the page's field gives the number
 
 
