@@ -174,8 +174,20 @@ def test_every_mistake_is_planted_by_some_test():
     planted = {name for _, _, name in EKMAN_PLANTED} | {"gain alpha missing", "1/2 of the loss doubled",
                                                         "mean over the outputs left out",
                                                         "frozen bias treated wrongly",
-                                                        "hidden error term with the weights before the update"}
+                                                        "hidden error term with the weights before the update",
+                                                        "threshold added instead of subtracted"}
     assert planted == {m.name for m in MISTAKES}
+
+
+def test_a_threshold_added_as_a_bias_is_named_in_the_net_input_and_in_delta_theta():
+    """Negnevitsky's X_3 = x1 w13 + x2 w23 − θ3 = 0.1; with +θ3 (the −1 input taken as +1) a student writes
+    1.7, and Δθ3 = α · (+1) · δ3 = 0.0038 where the book has −0.0038."""
+    spec = tracer.load_spec(find_example("negnevitsky"))
+    assert diagnosis(spec, "X_3", 1 * 0.5 + 1 * 0.4 + 0.8) == ("wrong", "threshold added instead of subtracted")
+    y3 = S(0.1)
+    y5 = S(y3 * -1.2 + S(2.0) * 1.1 - 0.3)
+    delta3 = y3 * (1 - y3) * (y5 * (1 - y5) * (0 - y5)) * -1.2  # the book's δ3 = 0.0381
+    assert diagnosis(spec, "Δθ_3", 0.1 * 1 * delta3) == ("wrong", "threshold added instead of subtracted")
 
 
 # -- under momentum and weight decay: Ekman's net over two steps, by hand ---------------------------------------

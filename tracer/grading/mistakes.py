@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..model.squashing import Sigmoid, Tanh
-from ..model.rules import (BackSum, Change, Derivative, ErrorTerm, FirstOperand, LossDerivative, LossValue, NetInput,
-                           Scaled)
+from ..model.rules import (BackSum, Change, Derivative, ErrorTerm, FirstOperand, Grad, LossDerivative, LossValue,
+                           NetInput, Scaled)
 from ..model.updates import OTHER_WEIGHTS
 
 
@@ -73,6 +73,15 @@ def _frozen_bias(op, spec):
     return [dataclasses.replace(op, rule=Change(op.rule.rule, not op.rule.frozen))]
 
 
+def _threshold_added(op, spec):
+    """A threshold θ taken as a bias, on an input of +1 instead of −1: X = Σ x w + θ, and ∂E/∂θ without its −1."""
+    if isinstance(op.rule, NetInput) and op.rule.threshold:
+        return [dataclasses.replace(op, rule=NetInput(op.rule.bias))]
+    if isinstance(op.rule, Grad) and op.rule.threshold:
+        return [dataclasses.replace(op, rule=Grad(True, False, -1.0 if op.rule.minus else 1.0))]
+    return []
+
+
 def _other_order(wanted: str):
     """A hidden error term back-propagated through the weights of the other update order."""
     def substitutes(op, spec):
@@ -128,6 +137,9 @@ MISTAKES = [  # tried in this order; the first that explains a wrong answer name
     Mistake("mean over the outputs left out", "E = 1/K sum (y - yhat)^2 averages over the K outputs: the sum was "
             "taken instead", _loss_scaled(lambda loss: float(loss.outputs) if loss.mean_over_outputs and
                                           loss.outputs > 1 else None)),
+    # before the update's mistakes: for a threshold, Δθ with its sign flipped is this one, said more exactly
+    Mistake("threshold added instead of subtracted", "a threshold sits on a fixed input of −1: X = Σ x w − θ, and "
+            "Δθ = α (−1) δ", _threshold_added),
     Mistake("learning rate not applied", "delta w = -eta dE/dw: the learning rate factor is missing",
             _change(lambda eta: 1.0)),
     Mistake("update added instead of subtracted", "gradient descent subtracts eta dE/dw",
