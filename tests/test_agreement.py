@@ -28,7 +28,7 @@ from tracer.grading.template import variant_exercises
 from tracer.io.resources import example_paths
 from test_prairielearn import run_question
 
-pytestmark = pytest.mark.slow  # 29,863 answers, each graded three to five times: two minutes
+pytestmark = pytest.mark.slow  # 29,913 answers, each graded three to five times: two minutes
 
 EXACT = Rounding()  # no --round or --sig: each answer to the digits it shows
 POLICIES = [EXACT, Rounding.decimals(2), Rounding.decimals(3), Rounding.significant(3), Rounding.significant(4)]
