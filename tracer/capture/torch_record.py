@@ -129,9 +129,9 @@ class TorchRecording(RecordedLoop):
                 activation = layer.activation
                 a = _numpy(torch.cat([p.a[l] for p in passes]))
                 dE_da = _numpy(torch.cat([p.da[l] for p in passes])) * scale
-            sign = self.spec.delta_sign  # delta = -dE/dz where the spec says so
-            layers.append({"z": z, "a": a, "da_dz": activation.da_dz(z, a), "dE_da": sign * dE_da,
-                           "delta": sign * delta})
+            if self.spec.delta_sign < 0:  # the spec's delta is -dE/dz, its dE_da the error -dE/da
+                dE_da, delta = -dE_da, -delta
+            layers.append({"z": z, "a": a, "da_dz": activation.da_dz(z, a), "dE_da": dE_da, "delta": delta})
         with torch.no_grad():
             loss = _numpy(kind.per_sample(torch.cat([p.loss_input for p in passes]), torch.cat([p.y for p in passes])))
         w_old, grad, w_new = (self._per_step(k) for k in (1, 2, 3))

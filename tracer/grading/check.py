@@ -221,8 +221,7 @@ def diagnose(ex: Exercise, item: Item, value: float, written: int, own, policy: 
     """The first classic mistake whose value matches the answer (from the student's or the exact inputs), or
     'not explained' with the value the student's own earlier answers give."""
     exact_get = lambda kind, *key: ex.exact.get((kind, *key), own(kind, *key))
-    from_exact = each_mistake(ex, item, exact_get, known=ex.substitutes)
-    for (mistake, mine), (_, theirs) in zip(each_mistake(ex, item, own, known=ex.substitutes), from_exact):
+    for (mistake, mine), (_, theirs) in zip(each_mistake(ex, item, own), each_mistake(ex, item, exact_get)):
         if any(close(value, c, rtol) or policy.same(value, c, written) for c in (*mine, *theirs)):
             return mistake.name, mistake.explain
     from_own = ex.value(item, own)

@@ -16,7 +16,7 @@ import re
 
 from ..model.rules import Change
 from .exercise import Exercise
-from .mistakes import MISTAKES, substitutes
+from .mistakes import MISTAKES, substituted
 
 
 def update_constants(spec) -> dict:
@@ -59,7 +59,6 @@ class StudentCompiler:
         self.index = {item.key: i for i, item in enumerate(self.ex.items)}
         self.leaves: list = []
         self.leaf_index: dict = {}
-        self.known: dict = {}  # the mistakes' substitutes, made once per op
 
     def ref(self, step: int, k: tuple) -> int:
         """The reference of plan key `k` in `step`, as Exercise.getter reads it."""
@@ -109,11 +108,8 @@ class StudentCompiler:
         op, spec = self.ex.op(item), self.ex.spec
         plan = self.ex.plans[item.step]
         operands = [plan[k] for k in op.operands if k in plan]
-        out = []
-        for mistake in MISTAKES:
-            ops = [op] + (operands if mistake.through_operands else [])
-            out.append([self.chain(item, alt) for o in ops for alt in substitutes(mistake, o, spec, self.known)])
-        return out
+        return [[self.chain(item, alt) for alt in substituted(mistake, op, operands, spec, self.ex.substitutes)]
+                for mistake in MISTAKES]
 
 
 # -- the rules' JavaScript read as Python ------------------------------------------------------------------

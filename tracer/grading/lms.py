@@ -65,7 +65,7 @@ def quiz_items(ex: Exercise, rounding: Rounding) -> list[dict]:
         margins = [tolerance(v, rounding) for v in right]  # each right answer at the asked precision of itself
         wrong, indistinct = [], []
         taken = list(zip(right, margins))  # answers so far, each with its margin
-        for mistake, candidates in each_mistake(ex, item, exact_get, known=ex.substitutes):
+        for mistake, candidates in each_mistake(ex, item, exact_get):
             for c in candidates:
                 if not math.isfinite(c):
                     continue

@@ -166,26 +166,31 @@ def substitutes(mistake: Mistake, op, spec, known: dict) -> list:
     return known[where]
 
 
+def substituted(mistake: Mistake, op, operands: list, spec, known: dict) -> list:
+    """The ops a student making `mistake` computes instead of `op`: op itself substituted, or (through_operands)
+    one of its operands' ops (`operands`, as op's plan holds them)."""
+    ops = [op] + (operands if mistake.through_operands else [])
+    return [alt for o in ops for alt in substitutes(mistake, o, spec, known)]
+
+
 def mistake_values(mistake: Mistake, exercise, item, get) -> list[float]:
     """What a student making `mistake` writes for `item`, from earlier values `get`: the plan with the item's
     op substituted, or with one of its operands' ops substituted (what follows from it computed again)."""
     return next(each_mistake(exercise, item, get, [mistake]))[1]
 
 
-def each_mistake(exercise, item, get, mistakes: list[Mistake] = MISTAKES, known: dict | None = None):
+def each_mistake(exercise, item, get, mistakes: list[Mistake] = MISTAKES):
     """(mistake, what a student making it writes for `item`) for each mistake, the item's op and getter made
-    once; a mistake whose values cannot be computed here (a division by zero, an overflow) gives none.
-    known: the substitutes made so far for this exercise (see `substitutes`), when many items are asked."""
-    known = {} if known is None else known
+    once and each op's substitutes once per exercise (`exercise.substitutes`); a mistake whose values cannot be
+    computed here (a division by zero, an overflow) gives none."""
     op, spec = exercise.op(item), exercise.spec
     plan = exercise.plans[item.step]
     plan_get = exercise.getter(item.step, get)
     operands = [plan[k] for k in op.operands if k in plan]
     for mistake in mistakes:
-        ops = [op] + (operands if mistake.through_operands else [])
         try:
             values = [float(plan.value_with(plan_get, alt, op.key))
-                      for o in ops for alt in substitutes(mistake, o, spec, known)]
+                      for alt in substituted(mistake, op, operands, spec, exercise.substitutes)]
         except (KeyError, ValueError, ZeroDivisionError, IndexError, OverflowError):
             values = []
         yield mistake, values
