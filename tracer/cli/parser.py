@@ -130,9 +130,10 @@ def parser(version: str = "") -> argparse.ArgumentParser:
     t.add_argument("--sig", type=positive, metavar="N", help="the same with N significant digits")
     t.add_argument("--accept-truncation", action="store_true", help="with --round or --sig: the class accepts "
                                                                    "values cut off instead of rounded")
-    t.add_argument("--moodle", metavar="FILE", help="with --variants and --round or --sig: a Moodle XML quiz, one question per variant")
-    t.add_argument("--qti", metavar="FILE", help="with --variants and --round or --sig: a QTI 1.2 package (.zip) that Canvas "
-                                                    "imports")
+    t.add_argument("--moodle", metavar="FILE", help="with --variants and --round or --sig: a Moodle XML quiz, one "
+                                                    "question per variant")
+    t.add_argument("--qti", metavar="FILE", help="with --variants and --round or --sig: a QTI 1.2 package (.zip) "
+                                                 "that Canvas imports")
     t.add_argument("--gradescope", metavar="FILE", help="with --variants: a Gradescope autograder (.zip) that "
                                                        "grades each upload with tracer check")
     t.add_argument("--prairielearn", metavar="DIR", help="with --variants: a PrairieLearn question folder whose "

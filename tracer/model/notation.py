@@ -61,8 +61,8 @@ GENERIC = Profile(
     name="generic", title="Generic (z, a, delta, w, b)",
     labels={
         "x": "{s}", "target": "y_{u}", "z": "z_{u}", "a": "a_{u}", "da_dz": "f'(z_{u})", "dE_da": "dE/da_{u}",
-        "delta": "delta_{u}", "w": "w_{u},{s}", "w.bias": "b_{u}", "w.threshold": "θ_{u}", "grad": "dE/d{w}", "delta_w": "Δ{w}",
-        "w_new": "{w} new", "loss": "E", "eta": "eta",
+        "delta": "delta_{u}", "w": "w_{u},{s}", "w.bias": "b_{u}", "w.threshold": "θ_{u}", "grad": "dE/d{w}",
+        "delta_w": "Δ{w}", "w_new": "{w} new", "loss": "E", "eta": "eta",
     },
 )
 
@@ -226,7 +226,10 @@ class Notation:
         j = l.units.index(unit)
         if kind == "w":
             i = l.sources.index(source) + (0 if l.bias else 1)
-            role = ("threshold" if l.threshold else "bias") if source == "bias" else "first" if k == 0 else "last" if k == len(self.spec.layers) - 1 else ""
+            if source == "bias":
+                role = "threshold" if l.threshold else "bias"
+            else:
+                role = "first" if k == 0 else "last" if k == len(self.spec.layers) - 1 else ""
             template = self._template_for_weight(role, k)
             return template.format(**self._fields(k, j, source, i))
         role = "output" if k == len(self.spec.layers) - 1 else "hidden"

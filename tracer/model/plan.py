@@ -149,8 +149,8 @@ def _build(spec, m: int) -> list[Op]:
         per_unit = []
         for j, u in enumerate(layer.units):
             if k == last:
-                dE = Op(key("dE_da", b, name, u), LossDerivative(spec.loss, spec.delta_sign), (key("y", b, name, u), key("a", b, name, u)),
-                        "backward", stage)
+                dE = Op(key("dE_da", b, name, u), LossDerivative(spec.loss, spec.delta_sign),
+                        (key("y", b, name, u), key("a", b, name, u)), "backward", stage)
             else:  # Frey eq. (4), through the weights before the step (or after, when sequential)
                 nxt = layers[k + 1]
                 operands = [x for v in nxt.units for x in (key(back_w, 0, nxt.name, v, u), key("delta", b, nxt.name, v))]
@@ -167,8 +167,8 @@ def _build(spec, m: int) -> list[Op]:
         layer, name = layers[k], layers[k].name
         if k == last and spec.loss.needs is not None:  # cross-entropies: the derivatives cancel
             ys = tuple(key("y", b, name, v) for v in layer.units)
-            return Op(key("delta", b, name, u), FusedErrorTerm(spec.loss, layer.activation, j, one_hot, spec.delta_sign),
-                      (ys[j], key("a", b, name, u), *ys), "backward", stage)
+            fused = FusedErrorTerm(spec.loss, layer.activation, j, one_hot, spec.delta_sign)
+            return Op(key("delta", b, name, u), fused, (ys[j], key("a", b, name, u), *ys), "backward", stage)
         if layer.activation.vector:
             a_all = tuple(key("a", b, name, v) for v in layer.units)
             dE_all = tuple(key("dE_da", b, name, v) for v in layer.units)
@@ -184,9 +184,8 @@ def _build(spec, m: int) -> list[Op]:
             for s in layer.sources:
                 delta = key("delta", b, layer.name, u)
                 operands = (delta,) if s == "bias" else (delta, source_key(k, b, s))
-                ops.append(Op(key("grad", b, layer.name, u, s), Grad(s == "bias", layer.threshold, spec.delta_sign),
-                              operands,
-                              "gradients", stage))
+                grad = Grad(s == "bias", layer.threshold, spec.delta_sign)
+                ops.append(Op(key("grad", b, layer.name, u, s), grad, operands, "gradients", stage))
 
     def update(ks: list[int], stage: int) -> None:
         params = [(layers[k], j, u, i, s) for k in ks for j, u in enumerate(layers[k].units)

@@ -143,7 +143,8 @@ def spec_document(spec: Spec) -> dict:
     layers = [{"name": l.name, "units": list(l.units),
                "activation": {"name": l.activation.name, **l.activation.params} if l.activation.params
                else l.activation.name,
-               "bias": "threshold" if l.threshold else l.bias, "weights": l.weights.tolist(), "frozen": l.frozen.tolist()} for l in spec.layers]
+               "bias": "threshold" if l.threshold else l.bias, "weights": l.weights.tolist(),
+               "frozen": l.frozen.tolist()} for l in spec.layers]
     document = {"name": spec.name, "title": spec.title, "source": spec.source, "description": spec.description,
                 "notation": spec.notation, "inputs": list(spec.inputs), "layers": layers, "loss": loss,
                 "learning_rate": spec.learning_rate, "weight_decay": spec.weight_decay, "momentum": spec.momentum,

@@ -59,7 +59,8 @@ def write_inputs(book) -> InputCells:
     for layer in spec.layers:
         r += 1
         row = [layer.name, ", ".join(layer.units), layer.activation.describe(), layer.activation.derivative,
-               "threshold (input −1)" if layer.threshold else "yes" if layer.bias else "no", f"{int(layer.frozen.sum())} of {layer.frozen.size}"]
+               "threshold (input −1)" if layer.threshold else "yes" if layer.bias else "no",
+               f"{int(layer.frozen.sum())} of {layer.frozen.size}"]
         for c, text in enumerate(row):
             ws.write_string(r, c, text)
             widths[c] = max(widths[c], min(60, len(text) + 2))
