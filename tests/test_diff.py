@@ -15,14 +15,13 @@ import pandas as pd
 import pytest
 
 import tracer
-from tracer.compare import diff as diffmod
 from tracer.compare import output
 from tracer.io import workbooks
 from tracer.io.tracewriter import write_trace
 from tracer.compare import diff_traces, format_result, load_trace, write_diff_report
 from tracer.errors import ResourceError, TracerError, TracerWarning
 from tracer.io.resources import find_example
-from tracer.engine.trace import COLUMNS
+from tracer.engine.trace import COLUMNS, KEYS
 from tracer.export.xlsx import write_workbook
 from tools.cli import tracer_cli
 from traces import example_trace
@@ -277,7 +276,7 @@ def test_workbook_csv_and_spec_inputs_agree(tmp_path):
         result = diff_traces(a, b, rtol=1e-15, atol=0)  # XlsxWriter stores 16 significant digits
         assert result.same, format_result(result)
         assert result.summary["compared"].sum() == sum(
-            len(df) * (len(df.columns) - len(diffmod.KEYS[n])) for n, df in trace.tables.items())
+            len(df) * (len(df.columns) - len(KEYS[n])) for n, df in trace.tables.items())
 
 
 def test_workbook_made_by_hand_in_the_documented_layout(tmp_path):
@@ -589,7 +588,7 @@ def test_a_shuffled_run_is_said_to_process_other_data_first():
 def test_the_first_step_of_other_samples_is_the_per_step_comparison():
     """The vectorised search against the plain one, step by step, over random traces: steps held on one side
     only, steps of other sizes, other samples, the same samples reordered."""
-    from tracer.compare.diff import first_step_of_other_samples
+    from tracer.compare.tables import first_step_of_other_samples
 
     def plain(step_a, sample_a, step_b, sample_b):
         per_step = [{}, {}]

@@ -55,3 +55,13 @@ def test_a_diff_without_a_report_imports_no_writer(tmp_path):
     assert main(["run", "ekman", "-q", "--trace", str(tmp_path / "t")]) == 0
     modules = imported(["diff", str(tmp_path / "t"), str(tmp_path / "t")], tmp_path)
     assert not modules & {"xlsxwriter", "jinja2", "openpyxl"}, sorted(modules & HEAVY)
+
+
+def test_a_diff_of_two_parquet_folders_imports_no_pandas(tmp_path):
+    """Two Parquet folders tracer wrote are compared straight from their columns (tracer.compare.folders)."""
+    from tracer.cli import main
+
+    assert main(["run", "frey-online", "-q", "--trace", str(tmp_path / "t"), "--format", "parquet"]) == 0
+    modules = imported(["diff", str(tmp_path / "t"), str(tmp_path / "t")], tmp_path)
+    assert {"numpy", "pyarrow"} <= modules and not modules & {"pandas", "xlsxwriter", "jinja2", "openpyxl"}, \
+        sorted(modules & HEAVY)

@@ -42,8 +42,8 @@ def goal(a: Path, b: Path, rounds: int) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from measure import interleaved, row
 
-    diff = 'tracer diff "$0" "$1" > /dev/null; test $? -eq 1'  # exit status 1: the traces differ, as here
-    contenders = {"tracer diff A B (Parquet)": {"args": ["bash", "-c", diff, str(a), str(b)]},
+    diff = '"$0" -m tracer diff "$1" "$2" > /dev/null; test $? -eq 1'  # exit status 1: the traces differ, as here
+    contenders = {"tracer diff A B (Parquet)": {"args": ["bash", "-c", diff, sys.executable, str(a), str(b)]},
                   "polars read + equals": {"args": [sys.executable, "-c", POLARS, str(a), str(b)]}}
     r = interleaved(contenders, rounds)
     base = r["polars read + equals"]

@@ -36,6 +36,8 @@ def run_process(code: str | None = None, args: list[str] | None = None, limit_by
     resident size as its own peak, since Linux carries the forking process's high-water mark over exec."""
     command = args or [sys.executable, "-c", code]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # modules load from bytecode, as an installed package's do (pip
+    # compiles them); with the variable set, as on some machines, every run compiles tracer's source (0.1 s)
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
             tempfile.NamedTemporaryFile("r") as report:
         subprocess.run([sys.executable, "-c", LAUNCHER, report.name, str(limit_bytes or 0), *map(str, command)],

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from ..engine.trace import INT_COLUMNS, TEXT_COLUMNS
+from ..engine.tables import INT_COLUMNS, TEXT_COLUMNS
 from ..errors import TracerError
 from ..io.atomic import atomic_path, write_text
 from ..io.resources import render_template
-from .diff import DiffResult
+from .judge import DiffResult
+
+if TYPE_CHECKING:  # pandas is loaded by a report or one-sided rows only: a plain verdict needs none of it
+    import pandas as pd
 
 MAX_HTML_ROWS = 20_000  # a browser page stays usable; the xlsx report holds every difference
 EXCEL_ROWS = 1_048_575  # data rows per report sheet below the header
@@ -23,14 +26,14 @@ def _where_text(row) -> str:
     parts = []
     for k in ("epoch", "step", "sample", "layer", "unit", "source"):
         v = row.get(k)
-        if v is not None and not (isinstance(v, float) and math.isnan(v)) and v is not pd.NA and v != "":
+        if v is not None and not (isinstance(v, float) and math.isnan(v)) and v != "":
             parts.append(f"{k} {v}")
     return ", ".join(parts)
 
 
 def format_result(result: DiffResult, max_rows: int = 1) -> str:
     """Human-readable lines: same, or the first divergence, then the summary and one-sided rows (max_rows each)."""
-    compared = int(result.summary["compared"].sum()) if len(result.summary) else 0
+    compared = sum(r["compared"] for r in result.summary_rows)
     lines = [f"different data: {result.other_data}"] if result.other_data else []
     if result.same:
         lines.append(f"same: {compared} values agree within tolerance")
@@ -47,16 +50,17 @@ def format_result(result: DiffResult, max_rows: int = 1) -> str:
     else:
         lines.append("different: no row is in both traces; their epochs, steps and samples do not line up "
                      "(another batch size, shuffle or data set?)")
-    differing = result.summary[result.summary["differing"] > 0]
-    if len(differing):
+    differing = [r for r in result.summary_rows if r["differing"]]
+    if differing:
         lines.append("differing values per table and quantity:")
-        for r in differing.itertuples(index=False):
-            lines.append(f"  {r.table}.{r.quantity}: {r.differing} of {r.compared}, max abs diff {r.max_abs_diff:.3g}")
+        for r in differing:
+            lines.append(f"  {r['table']}.{r['quantity']}: {r['differing']} of {r['compared']}, "
+                         f"max abs diff {r['max_abs_diff']:.3g}")
     for side, counts in (("A", result.only_a), ("B", result.only_b)):
         for table, n in counts.items():
             if n:
                 rows = result.one_sided[(result.one_sided["side"] == side) & (result.one_sided["table"] == table)]
-                shown = "; ".join(_where_text(r) for r in rows.head(max_rows).to_dict("records"))
+                shown = "; ".join(_where_text(dict(zip(rows.columns, r))) for r in _plain(rows.head(max_rows)))
                 lines.append(f"rows only in {side}: {table}: {n} ({'first: ' if n > max_rows else ''}{shown})")
     if result.not_compared:
         lines.append(f"not compared (in one trace only): {', '.join(result.not_compared)}")
@@ -124,7 +128,7 @@ def _write_html_report(result: DiffResult, path: Path, a_name: str, b_name: str)
     rows = _cells(diffs.head(MAX_HTML_ROWS))
     html = render_template("diff.html.j2",
         a=a_name, b=b_name, verdict=format_result(result),
-        summary=[{**r, "max_abs_diff": f"{r['max_abs_diff']:.3g}"} for r in result.summary.to_dict("records")],
+        summary=[{**r, "max_abs_diff": f"{r['max_abs_diff']:.3g}"} for r in result.summary_rows],
         columns=_headers(diffs), rows=rows, truncated=len(diffs) - len(rows), total=len(diffs),
         sided_columns=_headers(sided), sided_total=len(sided), sided=_cells(sided.head(MAX_HTML_ROWS)))
     write_text(path, html)

@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 
 from ..io.atomic import atomic_path
-from ..io.tracefiles import read_table, table_files, table_path
+from ..io.tracefiles import read_table
+from ..io.tracefolder import table_files, table_path
 from ..io.tracewriter import write_table
 from .diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces
 from .output import format_result

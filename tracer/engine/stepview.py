@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..model.plan import Plan
+
+if TYPE_CHECKING:  # pandas only for the per-epoch tables: tracer diff reads dependency_ranks without it
+    import pandas as pd
 from .epochs import losses_after_epochs
 
 NODE_KINDS = ("z", "a", "da_dz", "dE_da", "delta")
@@ -165,6 +168,8 @@ class StepValues:
             epoch, loss = self.history.epoch, self.history.loss
         else:
             epoch, loss = self.row_epoch, self.loss
+        import pandas as pd
+
         frame = pd.DataFrame({"epoch": epoch, "loss": loss})
         return frame.groupby("epoch", as_index=False, sort=True)["loss"].mean()
 
@@ -189,6 +194,8 @@ class StepValues:
         """The error after each epoch: the mean over the data set of each sample's loss with the weights the epoch
         ended with (columns epoch, loss); the sum a book may print is n times it."""
         epochs, losses = self.after_epochs
+        import pandas as pd
+
         return pd.DataFrame({"epoch": epochs, "loss": losses.mean(axis=1) if len(epochs) else np.zeros(0)})
 
     def weights_after(self) -> tuple[np.ndarray, np.ndarray]:

@@ -21,9 +21,9 @@ from ..engine.tables import COLUMNS
 from ..errors import TracerError
 from ..steps import describe_steps
 from .atomic import atomic_directory
+from .tracefolder import MANIFEST
 
 FORMATS = ("csv", "parquet")
-MANIFEST = "trace.json"
 OWNED = tuple(f"{n}.{ext}" for n in COLUMNS for ext in FORMATS) + (MANIFEST,)
 CHUNK = 1_000_000  # rows converted and written at a time
 
