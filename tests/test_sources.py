@@ -287,11 +287,21 @@ def printed_or_cut(value: float, text: str) -> bool:
     return matches_printed(value, text) or Decimal(repr(value)).quantize(unit, ROUND_DOWN) == Decimal(text)
 
 
-def test_zurada_delta_rule_with_the_continuous_bipolar_activation():
+@pytest.mark.parametrize("activation", [None, {"name": "tanh", "a": 1, "b": 0.5}], ids=["bipolar", "tanh-gains"])
+def test_zurada_delta_rule_with_the_continuous_bipolar_activation(activation):
     """One neuron, o = 2 / (1 + e^(−net)) − 1, f'(net) = ½(1 − o²), ΔW = c (d − o) f'(net) x with c = 0.1: every
     net, o, f'(net) and weight vector of the three steps as the book prints them (rounded or cut to three
-    decimals), and δ = (d − o) f'(net)."""
-    trace = run("zurada")
+    decimals), and δ = (d − o) f'(net). The book's function with λ = 1 is tanh(net / 2), so the same example
+    written with tanh's gains a = 1, b = ½ (f' = (b/a)(a − o)(a + o)) gives every printed number too."""
+    if activation is None:
+        trace = run("zurada")
+    else:
+        import yaml
+        from tracer.io.resources import find_example
+
+        data = yaml.safe_load(find_example("zurada").read_text(encoding="utf-8"))
+        data["layers"][0]["activation"] = activation
+        trace = tracer.run(tracer.parse_spec(data))
     nodes, updates = trace.nodes, trace.updates
     for step, (net, o, slope, weights) in enumerate(ZURADA_EXAMPLE_2_5, start=1):
         row = nodes[nodes.step == step].iloc[0]
