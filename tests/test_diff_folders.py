@@ -122,3 +122,17 @@ def test_files_of_many_row_groups_are_paired_too(tmp_path, monkeypatch):
     assert pq.ParquetFile(a / "weights.parquet").metadata.num_row_groups > 10
     assert aligned_folders(a, b, ALL) is not None
     assert assert_same_verdict(a, b).first["quantity"] == "w_new"
+
+
+def test_dictionaries_in_another_order_or_with_unused_names_still_pair(tmp_path):
+    """Other code may write the text keys' dictionaries in another order, or with names no row uses."""
+    def recategorised(tables, reverse=True):
+        for df in tables.values():
+            for c in ("layer", "unit", "source"):
+                if c in df:
+                    names = list(df[c].cat.categories)
+                    df[c] = df[c].cat.set_categories(["unused"] + (names[::-1] if reverse else names))
+    a, b = folders(tmp_path, "frey-minibatch", lambda t: (perturbed(t), recategorised(t)),
+                   lambda t: recategorised(t, reverse=False))
+    assert aligned_folders(a, b, ALL) is not None
+    assert assert_same_verdict(a, b).first["quantity"] == "w_new"

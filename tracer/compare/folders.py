@@ -60,16 +60,15 @@ def _same_keys(a: dict, b: dict, name: str) -> bool:
 
 
 def _first_seen(indices: np.ndarray, count: int) -> list[int]:
-    """The dictionary entries that occur, in order of first appearance (looked for in the first rows, then in
-    all: a trace's first step names every unit and source)."""
-    first = {}
-    for part in (indices[:4096], indices):
-        for i in range(count):
-            if i not in first and (hit := np.flatnonzero(part == i)).size:
-                first[i] = int(hit[0])
-        if len(first) == count:
-            break
-    return sorted(first, key=first.__getitem__)
+    """The dictionary entries that occur, in order of first appearance: looked for in the first rows (a trace's
+    first step names every unit and source), and in one pass over all of them if some are not there."""
+    first = np.full(count, len(indices))
+    head = indices[:4096]
+    np.minimum.at(first, head, np.arange(len(head)))
+    if (first == len(indices)).any():
+        np.minimum.at(first, indices, np.arange(len(indices)))
+    seen = np.flatnonzero(first < len(indices))
+    return seen[np.argsort(first[seen], kind="stable")].tolist()
 
 
 def _columns(source) -> dict | None:
