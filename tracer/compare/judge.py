@@ -23,6 +23,7 @@ SAMPLE_LAST = np.iinfo(np.int64).max  # the sample rank of a step's update: afte
 SUMMARY = ["table", "quantity", "compared", "differing", "max_abs_diff"]
 MEASURES = ["table", "quantity", "a", "b", "abs_diff", "rel_diff"]
 
+
 @dataclass
 class Paired:
     """One table of both traces, its rows aligned: the keys of the rows in both (text keys as codes into the
@@ -35,11 +36,6 @@ class Paired:
     only: dict = field(default_factory=dict)  # "A"/"B" -> {key column -> array} of the rows in that trace only
     not_compared: list = field(default_factory=list)  # 'table.column' in one trace only
     lookup: dict = field(default_factory=dict)  # text key -> codes of its values, when `keys` holds other numbers
-
-    def at(self, key: str, rows: np.ndarray) -> np.ndarray:
-        """The key column at `rows`, text keys as codes into the shared names."""
-        values = self.keys[key][rows]
-        return self.lookup[key][values] if key in self.lookup else values
 
 
 @dataclass
@@ -181,7 +177,6 @@ class DiffResult:
         return frame(self.sided.in_order(), self.codes, ["side", "table"], first=True)
 
 
-
 def judged(aligned: Aligned, ranks: dict, rtol: float, atol: float, tolerances: dict) -> DiffResult:
     """Every value of the paired tables compared; the differences and one-sided rows with their training order."""
     summary, found, sided = [], [], []
@@ -214,6 +209,7 @@ def judged(aligned: Aligned, ranks: dict, rtol: float, atol: float, tolerances: 
 
 
 def _count(keys: dict | None) -> int:
+    """How many rows a dict of key columns holds."""
     return len(next(iter(keys.values()))) if keys else 0
 
 
@@ -246,7 +242,6 @@ def float32_side(a: np.ndarray, b: np.ndarray) -> str | None:
     return None
 
 
-# -- training order -------------------------------------------------------------------------------------
 def measured(a: np.ndarray, b: np.ndarray) -> dict:
     """abs_diff and rel_diff (relative to the larger magnitude; NaN where a side is not finite)."""
     with np.errstate(invalid="ignore", divide="ignore"):
