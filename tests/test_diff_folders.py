@@ -1,8 +1,9 @@
 """tracer diff of two Parquet folders tracer wrote, paired straight from their columns (tracer.compare.folders).
 
 The specification: whatever the two folders hold, the verdict is the one the general path gives (merging the
-same tables as DataFrames on their keys): the first divergence, the summary, every difference in training
-order, the one-sided rows and the hints. That it loads no pandas: tests/test_imports.py.
+same tables as DataFrames on their keys, or pairing them by position when their keys line up): the first
+divergence, the summary, every difference in training order, the one-sided rows and the hints. That it loads
+no pandas: tests/test_imports.py.
 """
 from __future__ import annotations
 
@@ -35,16 +36,20 @@ def folders(tmp_path, name, change=lambda tables: None, change_a=lambda tables: 
 
 
 def assert_same_verdict(a, b, **kw):
-    """The folders' verdict equals the general path's on the same tables read as DataFrames."""
+    """The folders' verdict equals the one of the same tables read as DataFrames, both paired by position (their
+    keys line up) and merged on their keys (B's rows reversed first; not its losses', whose order within a step
+    is the order its samples were processed in)."""
     fast = diff_traces(a, b, **kw)
-    general = diff_traces(load_trace(a).tables, load_trace(b).tables, **kw)
-    assert repr(fast.first) == repr(general.first)  # NaN == NaN in repr
-    assert fast.summary_rows == general.summary_rows
-    pd.testing.assert_frame_equal(fast.differences, general.differences)
-    pd.testing.assert_frame_equal(fast.one_sided, general.one_sided)
-    assert (fast.only_a, fast.only_b, fast.not_compared, fast.precision, fast.other_data) == \
-        (general.only_a, general.only_b, general.not_compared, general.precision, general.other_data)
-    assert format_result(fast) == format_result(general)
+    ta, tb = load_trace(a).tables, load_trace(b).tables
+    reversed_b = {n: df if n == "losses" else df.iloc[::-1] for n, df in tb.items()}
+    for general in (diff_traces(ta, tb, **kw), diff_traces(ta, reversed_b, **kw)):
+        assert repr(fast.first) == repr(general.first)  # NaN == NaN in repr
+        assert fast.summary_rows == general.summary_rows
+        pd.testing.assert_frame_equal(fast.differences, general.differences)
+        pd.testing.assert_frame_equal(fast.one_sided, general.one_sided)
+        assert (fast.only_a, fast.only_b, fast.not_compared, fast.precision, fast.other_data) == \
+            (general.only_a, general.only_b, general.not_compared, general.precision, general.other_data)
+        assert format_result(fast) == format_result(general)
     return fast
 
 
