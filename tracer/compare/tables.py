@@ -220,18 +220,13 @@ def _coded(df: pd.DataFrame, codes: dict) -> pd.DataFrame:
     return out
 
 
-def _named(df: pd.DataFrame, codes: dict) -> dict:
-    """The first row's coded text keys back as names."""
-    row = df.iloc[0]
-    return {k: codes[k][int(v)] if k in TEXT_COLUMNS else int(v) for k, v in row.items()}
-
-
 def _unique_keys(df: pd.DataFrame, keys: list[str], side: str, name: str, codes: dict) -> None:
     """Each key may occur once per table, or alignment is ambiguous."""
     dup = df.duplicated(keys)
     if dup.any():
-        row = _named(df.loc[dup, keys].head(1), codes)
-        raise TracerError(f"{side} {name}", "the key " + ", ".join(f"{k} {row[k]}" for k in keys) +
+        row = df.loc[dup, keys].iloc[0]  # text keys are codes here: named back
+        named = {k: codes[k][int(v)] if k in TEXT_COLUMNS else int(v) for k, v in row.items()}
+        raise TracerError(f"{side} {name}", "the key " + ", ".join(f"{k} {named[k]}" for k in keys) +
                           " occurs more than once; each row needs its own key")
 
 

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..model.plan import Plan
+from .epochs import losses_after_epochs
 
 if TYPE_CHECKING:  # pandas only for the per-epoch tables: tracer diff reads dependency_ranks without it
     import pandas as pd
-from .epochs import losses_after_epochs
 
 NODE_KINDS = ("z", "a", "da_dz", "dE_da", "delta")
 STEP_KINDS = ("w", "G", "delta_w", "w_new")  # per step: the weights before, the batch gradient, the change, after
