@@ -139,8 +139,7 @@ class Exercise:
 def given_rows(ex: Exercise, names) -> list[tuple[str, object]]:
     """What the student is given: network, loss, update, the samples used and the weights before the steps."""
     spec = ex.spec
-    rows = [(f"layer {l.name}", f"units {', '.join(l.units)}; activation {l.activation.describe()}; "
-                                f"{'threshold on a −1 input' if l.threshold else 'bias' if l.bias else 'no bias'}")
+    rows = [(f"layer {l.name}", f"units {', '.join(l.units)}; activation {l.activation.describe()}; {l.bias_kind}")
             for l in spec.layers]
     rows += [("loss", spec.loss.formula), ("update", names.profile.update),
              ("training", f"{spec.training.mode}, batch size {spec.batch_size}, {spec.training.update_order} update"),

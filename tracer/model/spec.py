@@ -47,8 +47,14 @@ class Layer:
 
     @property
     def threshold(self) -> bool:
-        """The bias is a threshold θ on a fixed −1 input (Negnevitsky: X = Σ x w − θ), shown with its own sign."""
+        """The bias is a threshold θ on a fixed −1 input (Negnevitsky: X = Σ x w − θ), shown with its own
+        sign."""
         return self.bias_input < 0
+
+    @property
+    def bias_kind(self) -> str:
+        """The layer's bias in words, as reports and exercises say it."""
+        return "threshold on a −1 input" if self.threshold else "bias" if self.bias else "no bias"
 
     @property
     def n_inputs(self) -> int:

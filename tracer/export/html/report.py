@@ -131,7 +131,7 @@ def chosen_steps(selection: str | None, n_steps: int) -> tuple[list[int], str]:
 def setup_rows(spec, names, fmt) -> list[tuple[str, str]]:
     """Label / value rows describing the network and training."""
     layers = "; ".join(f"{l.name}: {len(l.units)} unit(s) ({', '.join(l.units)}), {l.activation.describe()}"
-                       f"{', threshold on a −1 input' if l.threshold else '' if l.bias else ', no bias'}"
+                       f"{'' if l.bias_kind == 'bias' else ', ' + l.bias_kind}"
                        f"{', frozen ' + str(int(l.frozen.sum())) if l.frozen.any() else ''}"
                        for l in spec.layers)
     order = spec.update_order
