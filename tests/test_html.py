@@ -12,7 +12,7 @@ import pytest
 
 import tracer
 from tools.browser import open_page
-from tracer.export.html import SATURATED, render_report, write_report
+from tracer.export.html import SATURATED, gridsvg, render_report, write_report
 from tracer.io.resources import find_example
 from tools.cli import tracer_cli
 from traces import example_trace
@@ -522,3 +522,52 @@ def test_chart_series_that_share_a_colour_differ_in_dashes():
     for drawn in (lines, legend):
         styles = [(re.search(r'stroke="([^"]+)"', tag)[1], "stroke-dasharray" in tag) for tag in drawn]
         assert len(styles) == n and len(set(styles)) == n, styles
+
+
+GRID_GEOMETRY = """() => [...document.querySelectorAll('svg.grid')].map(svg => {
+    const box = r => ({x0: r.left, y0: r.top, x1: r.right, y1: r.bottom});
+    const texts = [...svg.querySelectorAll('text')].map(t => ({text: t.textContent, cls: t.getAttribute('class'),
+        box: box(t.getBoundingClientRect()), size: parseFloat(getComputedStyle(t).fontSize)}));
+    const rects = [...svg.querySelectorAll('rect')].filter(r => r.getAttribute('fill') !== 'none')
+        .map(r => box(r.getBoundingClientRect()));
+    return {width: svg.getBoundingClientRect().width, texts, rects};
+})"""
+
+
+@pytest.mark.parametrize("seed", [None, 16, 4])  # tiny-conv; shared ties over two conv layers; 2 input channels
+def test_grid_figures_read_on_a_projector(seed, chromium, tmp_path):
+    """At 1280 px: every grid figure's text at least 12 px, no text over another, each number inside its cell,
+    no operator over a panel; the conv's input, kernel and output and the pool's input and output are all there,
+    the first window outlined and the chosen maxima shaded."""
+    from test_grid import tiny
+    from test_grid_oracle import random_spec
+
+    spec = tracer.parse_spec(tiny() if seed is None else random_spec(seed))
+    path = tmp_path / "grid.html"
+    write_report(tracer.run(spec), path, steps="1")
+    html = path.read_text()
+    with open_page(chromium, path, width=1280) as (page, visit):
+        assert visit.console_errors == []
+        drawings = page.evaluate(GRID_GEOMETRY)
+    convs = sum(len(l.kernels) for l in spec.layers if l.grid is not None and l.grid.conv)
+    pools = sum(l.grid.in_shape[0] for l in spec.layers if l.grid is not None and not l.grid.conv)
+    assert len(drawings) == 2 + convs + pools  # the chains of the network and of the step's changes
+    for svg in drawings:
+        texts = svg["texts"]
+        assert all(t["size"] >= 12 for t in texts), [t for t in texts if t["size"] < 12][:3]
+        pairs = [(a["text"], b["text"]) for i, a in enumerate(texts) for b in texts[i + 1:]
+                 if overlap(a["box"], b["box"])]
+        assert not pairs, pairs[:5]
+        cells = [t for t in texts if t["cls"] == "cell"]
+        assert all(any(inside(t["box"], r) for r in svg["rects"]) for t in cells), "a number leaves its cell"
+        ops = [t["text"] for t in texts if t["cls"] == "op" for r in svg["rects"] if overlap(t["box"], r)]
+        assert not ops, ops[:5]
+    outlined = sum(l.grid.in_shape[0] + 1 for l in spec.layers if l.grid is not None and l.grid.conv)
+    assert html.count(f'stroke="{gridsvg.WINDOW}"') == outlined  # in each input channel and at its output cell
+    if any(l.grid is not None and l.grid.kind == "maxpool2d" for l in spec.layers):
+        assert f'fill="{gridsvg.MARK}"' in html
+
+
+def inside(a, b) -> bool:
+    return (b["x0"] - 0.5 <= a["x0"] and a["x1"] <= b["x1"] + 0.5 and b["y0"] - 0.5 <= a["y0"]
+            and a["y1"] <= b["y1"] + 0.5)

@@ -171,11 +171,12 @@ def test_the_sum_instead_of_the_mean_over_the_outputs_is_named():
 
 
 def test_every_mistake_is_planted_by_some_test():
-    planted = {name for _, _, name in EKMAN_PLANTED} | {"gain alpha missing", "1/2 of the loss doubled",
-                                                        "mean over the outputs left out",
-                                                        "frozen bias treated wrongly",
-                                                        "hidden error term with the weights before the update",
-                                                        "threshold added instead of subtracted"}
+    from test_grid_grading import PLANTED as GRID_PLANTED
+
+    planted = {name for _, _, name in EKMAN_PLANTED} | {p[3] for p in GRID_PLANTED} | {
+        "gain alpha missing", "1/2 of the loss doubled", "mean over the outputs left out",
+        "frozen bias treated wrongly", "hidden error term with the weights before the update", "threshold added instead of subtracted",
+        "shared weight's gradient from one position only"}  # the last in test_grid_grading.py, a test of its own
     assert planted == {m.name for m in MISTAKES}
 
 

@@ -22,6 +22,8 @@ from tools.libreoffice import recalculate_many
 from tracer.io.resources import example_paths, find_example
 from tracer.export.xlsx import write_workbook
 from tracer.io.workbooks import read_xlsx
+from test_grid import tiny
+from test_grid_oracle import random_spec
 from traces import example_trace
 
 pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
@@ -66,6 +68,8 @@ def recalculated(workbooks, soffice, tmp_path_factory):
     books.update({("edited", name): edited_workbook(name, out) for name in EDITED})
     books.update({("every", spec.name): every_activation_workbook(spec, out) for spec in every_activation_specs()})
     books["student"] = student_workbook(out)
+    books.update({("grid", seed): grid_workbooks(seed, out)[1] for seed in GRID_SEEDS})
+    books[("grid", "edited")] = edited_grid_workbook(out)
     paths = recalculate_many(soffice, list(books.values()), tmp_path_factory.mktemp("lo"))
     return {key: (books[key], path) for key, path in zip(books, paths)}
 
@@ -191,6 +195,71 @@ def test_editing_the_learning_rate_a_weight_and_an_input_recomputes_like_a_fresh
             for book, b in (("got", recomputed), ("want", fresh))}
     assert len(loss["want"]) == spec.training.epochs
     np.testing.assert_allclose(loss["got"], loss["want"], rtol=1e-9)
+
+
+GRID_SEEDS = [0, 1, 8, 16, 18]  # conv -> pool setups: mean; first max, 3 kernels, padding; two convs; shared ties
+
+
+def grid_workbooks(seed: int, out: Path) -> tuple[Path, Path]:
+    """The values and the formula workbook of a random conv/pool setup (tests/test_grid_oracle.py)."""
+    trace = tracer.run(tracer.parse_spec(random_spec(seed)))
+    paths = out / f"grid-{seed}-values.xlsx", out / f"grid-{seed}-formulas.xlsx"
+    write_workbook(trace, paths[0])
+    write_workbook(trace, paths[1], formulas=True)
+    return paths
+
+
+GRID_EDITS = {("c1", "k1", "w[2,2]"): -0.6, "x_2_3_1": 4.0}  # a kernel weight; x[2,3] of sample 1
+
+
+def edited_grid_workbook(out: Path) -> Path:
+    """The tiny conv net's formula workbook with one kernel weight and one input changed in their cells."""
+    path = out / "tiny-conv.xlsx"
+    write_workbook(tracer.run(tracer.parse_spec(tiny())), path, formulas=True)
+    wb = openpyxl.load_workbook(path)
+    row = next(r for r in wb["overview"].iter_rows() if tuple(c.value for c in r[2:5]) == ("c1", "k1", "w[2,2]"))
+    row[1].value = GRID_EDITS[("c1", "k1", "w[2,2]")]
+    sheet, cell = wb.defined_names["x_2_3_1"].attr_text.replace("$", "").split("!")
+    wb[sheet.strip("'")][cell] = GRID_EDITS["x_2_3_1"]
+    wb.save(out / "tiny-conv-changed.xlsx")
+    return out / "tiny-conv-changed.xlsx"
+
+
+@pytest.mark.parametrize("seed", GRID_SEEDS)
+def test_libreoffice_recomputes_every_conv_and_pool_formula_to_the_engine(seed, recalculated, tmp_path):
+    """Each position's net input b + Σ w x over its window, MAX or AVERAGE of a pool's window, the gradient
+    routed to the first or the shared maxima, each shared weight's SUM over positions: LibreOffice gives the
+    engine's numbers."""
+    values_path, formulas_path = grid_workbooks(seed, tmp_path)
+    formulas = workbook_cells(formulas_path, data_only=False)
+    computed = workbook_cells(recalculated[("grid", seed)][1], data_only=True)
+    engine = workbook_cells(values_path, data_only=True)
+    texts = [t for t in formulas.values() if isinstance(t, str) and t.startswith("=")]
+    for key, text in formulas.items():
+        if isinstance(text, str) and text.startswith("="):
+            assert not isinstance(computed.get(key), str) and computed.get(key) is not None, (key, text)
+            assert close(computed[key], engine[key]), f"{key} {text}: LibreOffice {computed[key]} engine {engine[key]}"
+    pooled = "MAX(" if "maxpool2d" in str(random_spec(seed)) else "AVERAGE("
+    assert any(pooled in t for t in texts) and any("SUM(" in t for t in texts) and len(texts) > 500
+
+
+def test_editing_a_kernel_weight_and_an_input_recomputes_like_a_fresh_run(recalculated, tmp_path):
+    recomputed = openpyxl.load_workbook(recalculated[("grid", "edited")][1], data_only=True)
+    spec = tracer.parse_spec(tiny())
+    weights = [l.weights.copy() for l in spec.layers]
+    weights[0][0, spec.layers[0].sources.index("w[2,2]")] = GRID_EDITS[("c1", "k1", "w[2,2]")]
+    x = spec.x.copy()
+    x[0, spec.inputs.index("x[2,3]")] = GRID_EDITS["x_2_3_1"]
+    write_workbook(tracer.run(spec.replace(x=x).with_weights(weights)), tmp_path / "fresh.xlsx")
+    fresh = openpyxl.load_workbook(tmp_path / "fresh.xlsx")
+    for sheet in ("worked example", "iterations"):
+        got, want = numbers(recomputed[sheet]), numbers(fresh[sheet])
+        assert got.keys() == want.keys(), sheet
+        bad = [(k, got[k], want[k]) for k in want if not close(got[k], want[k])]
+        assert not bad, (sheet, bad[:5])
+    write_workbook(tracer.run(spec), tmp_path / "unedited.xlsx")
+    unedited = numbers(openpyxl.load_workbook(tmp_path / "unedited.xlsx")["worked example"])
+    assert unedited != numbers(fresh["worked example"]), "the edits change the numbers"
 
 
 def test_same_spec_same_bytes(tmp_path):

@@ -16,6 +16,7 @@ from torch.nn import functional as F
 
 from ..errors import TracerError
 from ..model import activations as acts
+from ..model.grid import dense_only
 from .recorder import batches as numpy_batches
 
 SPEC_ATTRIBUTE = "tracer_spec"  # model_from_spec leaves the spec on the model, so record() needs no spec
@@ -272,6 +273,7 @@ def check_optimizer(optimizer) -> dict:
 
 def model_from_spec(spec):
     """(nn.Sequential, loss module, torch.optim.SGD) that train as the spec does, in float64."""
+    dense_only(spec, "model_from_spec", "model_from_spec")
     if spec.update_order.sequential:
         raise TracerError("training.update_order", "sequential updates (each layer before the next back-"
                                                    "propagates) cannot be written as loss.backward() then "

@@ -15,6 +15,7 @@ import torch
 
 from ..engine.train import epoch_orders
 from ..errors import TracerError
+from ..model.grid import dense_only
 from ..model.losses import make_loss
 from .steps import RecordedLoop, Steps
 from .torch_models import SPEC_ATTRIBUTE, check_optimizer, loss_kind, read_model
@@ -166,6 +167,7 @@ def record(model, loss_fn, optimizer, spec=None):
     if spec is None:
         raise TracerError("record", "needs the spec the model follows: build the model with tt.model_from_spec"
                                     "(spec), or pass spec=tt.spec_from_model(model, x, y, loss_fn, optimizer)")
+    dense_only(spec, "record", "tracer.torch's recorder")
     recording = TorchRecording(spec, model, loss_fn, optimizer)
     try:
         yield recording

@@ -38,7 +38,7 @@ def summary(trace, most: int = 40) -> str:
         return "\n".join(lines)
     lines.append("final weights:")
     for layer, matrix in zip(spec.layers, trace.final):
-        for unit, row in zip(layer.units, matrix):
+        for unit, row in zip(layer.rows, matrix):
             names = ["threshold" if s == "bias" and layer.threshold else s for s in layer.sources]
             pairs = ", ".join(f"{s} {w:.6g}" for s, w in zip(names, row))
             lines.append(f"  {layer.name}.{unit}: {pairs}")

@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from .grids import grid_step
+
 
 def epoch_end_weights(spec, step_ids, w_new, w_after=None) -> tuple[np.ndarray, np.ndarray]:
     """(epochs, weights after each one's last step as epochs x parameters): the epochs whose last step is held
@@ -24,8 +26,16 @@ def epoch_end_weights(spec, step_ids, w_new, w_after=None) -> tuple[np.ndarray, 
 def forward(spec, weights: list, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """(z, a) of every layer for inputs x (samples x inputs) with the given weight matrices (units x sources);
     with a leading axis on both (epochs x ...), every epoch's weights at once."""
+    if spec.grids and np.ndim(weights[0]) == 3:  # conv and pool layers take one set of weights at a time
+        runs = [forward(spec, [m[e] for m in weights], x[e]) for e in range(len(weights[0]))]
+        return [(np.stack([r[l][0] for r in runs]), np.stack([r[l][1] for r in runs])) for l in range(len(runs[0]))]
     out, a = [], np.asarray(x, float)
     for layer, m in zip(spec.layers, weights):
+        if layer.grid is not None:
+            z = grid_step(layer, m, None).forward(a)
+            a = layer.activation.f(z)
+            out.append((z, a))
+            continue
         W, b = (m[..., 1:], m[..., 0]) if layer.bias else (m, None)
         z = a @ np.swapaxes(W, -1, -2)  # CS 510: z = wx + b; Frey step 1: h_j = sum_i x_i v_ij
         if b is not None:  # a threshold θ sits on a −1 input (Negnevitsky: X = Σ x w − θ)

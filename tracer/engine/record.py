@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..errors import TracerError
 from ..steps import select_steps
+from .grids import Taps
 from .stepview import StepValues
 from .trace import Trace, labels, param_names, weight_matrices
 
@@ -96,6 +97,10 @@ class Recorder:
         self.thresholds = [l.threshold for l in spec.layers]
         self.minus = spec.delta_sign < 0
         units, params = int(self.cols[-1]), sum(P)
+        self.taps = [Taps(l) if l.grid is not None and l.grid.conv else None for l in spec.layers]
+        T = np.cumsum([0] + [0 if t is None else len(t.position) for t in self.taps]).tolist()
+        self.tap_range = list(zip(T[:-1], T[1:]))
+        self.terms = np.empty((window, T[-1]))  # each conv weight's gradient terms: delta times input, per position
         self.z, self.a, self.da_dz, self.dE_da, self.delta = (np.empty((window, units)) for _ in range(5))
         self.grads = np.empty((window, params))  # each sample's dE/dw = delta_j input_i (Frey eq. 1)
         self.w_old, self.grad, self.delta_w, self.w_new = (np.empty((steps, params)) for _ in range(4))
@@ -161,6 +166,14 @@ class Recorder:
             self.dE_da[rows, c0:c1] = dE_da
             self.delta[rows, c0:c1] = delta
         p0, p1 = self.param_range[l]
+        if self.taps[l] is not None:  # a conv: each shared weight's terms, and their sums over the positions
+            t0, t1 = self.tap_range[l]
+            terms = self.terms[rows, t0:t1]
+            terms[...] = self.taps[l].terms(delta, a_in)
+            self.grads[rows, p0:p1] = self.taps[l].sums(terms)
+        if p0 == p1 or self.taps[l] is not None:
+            self.rows = row + len(z)
+            return
         grads = self.grads[rows, p0:p1].reshape(len(z), c1 - c0, -1)  # (samples, units, sources) view
         first = int(self.bias[l])
         if first:
@@ -237,7 +250,38 @@ def step_tables(spec, rec, rows: int, steps: int, sample, row_step, row_epoch, s
         "w_old": rec.w_old[:steps].ravel(), "grad": rec.grad[:steps].ravel(),
         "delta_w": rec.delta_w[:steps].ravel(), "w_new": rec.w_new[:steps].ravel(),
     }, copy=False)
-    return {"nodes": nodes, "weights": weights, "updates": updates}
+    tables = {"nodes": nodes, "weights": weights, "updates": updates}
+    if any(t is not None for t in rec.taps):
+        tables["contributions"] = contributions(spec, rec, rows, sample, row_step, row_epoch)
+    return tables
+
+
+def contributions(spec, rec, rows: int, sample, row_step, row_epoch) -> pd.DataFrame:
+    """Each term of each conv weight's gradient, per sample: the delta of a position times the input cell its
+    window puts under the weight (1 for a bias). A weight's grad in the weights table is the sum of its terms.
+    Rows in training order, then layer, kernel, weight and position."""
+    names: dict[str, list] = {"layer": [], "unit": [], "source": [], "position": [], "cell": []}
+    inputs, deltas = [], []
+    for l, (layer, taps) in enumerate(zip(spec.layers, rec.taps)):
+        if taps is None:
+            continue
+        cells = (*(spec.inputs if l == 0 else spec.layers[l - 1].units), "bias")
+        width = len(layer.sources)
+        names["layer"] += [layer.name] * len(taps.weight)
+        names["unit"] += [layer.kernels[w // width] for w in taps.weight]
+        names["source"] += [layer.sources[w % width] for w in taps.weight]
+        names["position"] += [layer.units[p] for p in taps.position]
+        names["cell"] += [cells[c] for c in taps.cell]
+        prev = spec.x[sample] if l == 0 else rec.a[:rows, rec.cols[l - 1]:rec.cols[l]]
+        inputs.append(np.concatenate([prev, np.ones((rows, 1))], axis=1)[:, taps.cell])
+        deltas.append(rec.delta[:rows, rec.col_range[l][0] + taps.position])
+    T = len(names["layer"])
+    return pd.DataFrame({
+        "epoch": np.repeat(row_epoch, T), "step": np.repeat(row_step, T), "sample": np.repeat(sample + 1, T),
+        **{column: labels(values, rows) for column, values in names.items()},
+        "input": np.concatenate(inputs, axis=1).ravel(), "delta": np.concatenate(deltas, axis=1).ravel(),
+        "contribution": rec.terms[:rows].ravel(),
+    }, copy=False)
 
 
 def step_values(spec, rec, rows: int, steps: int, history=None) -> StepValues:
@@ -248,15 +292,24 @@ def step_values(spec, rec, rows: int, steps: int, history=None) -> StepValues:
     per_step = {"w": rec.w_old[:steps], "G": rec.grad[:steps], "delta_w": rec.delta_w[:steps],
                 "w_new": rec.w_new[:steps]}
     return StepValues(spec, rec.sample[:rows], rec.step_ids[:steps], rec.first_row[:steps + 1],
-                      rec.step_epoch[:steps], nodes, rec.grads[:rows], rec.losses[:rows], per_step, before, history)
+                      rec.step_epoch[:steps], nodes, rec.grads[:rows], rec.losses[:rows], per_step, before, history,
+                      rec.terms[:rows] if any(t is not None for t in rec.taps) else None)
 
 
 def layer_inputs(spec, rec, sample, rows: int) -> np.ndarray:
     """What multiplies each weight in each sample (rows x parameters): 1 for a bias (−1 for a threshold), else
-    the source's value."""
+    the source's value; NaN for a conv's shared weight, which multiplies a cell of every window (the
+    contributions table has each)."""
     out = np.empty((rows, spec.n_weights))
     o = 0
     for l, layer in enumerate(spec.layers):
+        if layer.grid is not None:
+            block = out[:, o:o + layer.weights.size].reshape(rows, len(layer.rows), len(layer.sources))
+            block[...] = np.nan
+            if layer.bias:
+                block[:, :, 0] = 1.0
+            o += layer.weights.size
+            continue
         prev = spec.x[sample] if l == 0 else rec.a[:rows, rec.cols[l - 1]:rec.cols[l]]
         block = out[:, o:o + layer.weights.size].reshape(rows, len(layer.units), len(layer.sources))
         if layer.bias:

@@ -50,8 +50,9 @@ class StepValues:
     step of every held step (`step_ids`) and where its rows begin (`first_row`, one more than the steps)."""
 
     def __init__(self, spec, sample, step_ids, first_row, epochs, nodes: dict, grads, loss, per_step: dict,
-                 change_before: dict, history: History | None = None):
+                 change_before: dict, history: History | None = None, terms=None):
         self.spec, self.sample, self.step_ids, self.first_row = spec, sample, step_ids, first_row
+        self.terms = terms  # rows x every conv weight's gradient terms (tracer.engine.grids.Taps), or None
         self.epochs, self.nodes, self.grads, self.loss, self.per_step = epochs, nodes, grads, loss, per_step
         self.change_before, self.history = change_before, history
         self.index = {int(s): k for k, s in enumerate(step_ids)}
@@ -67,6 +68,18 @@ class StepValues:
     @functools.cached_property
     def param_index(self) -> dict:
         return {p: i for i, p in enumerate(self.spec.parameters)}
+
+    @functools.cached_property
+    def term_index(self) -> dict:
+        """(layer, position, weight) -> column of `terms`: the conv layers' taps in network order."""
+        keys = []
+        for layer in self.spec.layers:
+            if layer.grid is not None and layer.grid.conv:
+                position, _, weight = layer.grid.taps(layer.bias)
+                width = len(layer.sources)
+                keys += [(layer.name, layer.units[p], layer.sources[w % width])
+                         for p, w in zip(position.tolist(), weight.tolist())]
+        return {k: i for i, k in enumerate(keys)}
 
     @functools.cached_property
     def input_index(self) -> dict:
@@ -118,6 +131,8 @@ class StepValues:
             return float(self.spec.x[self.sample[r], self.input_index[source]])
         if kind == "y":
             return float(self.spec.y[self.sample[r], self.output_index[unit]])
+        if kind == "contrib":
+            return float(self.terms[r, self.term_index[(layer, unit, source)]])
         p = self.param_index[(layer, unit, source)]
         if kind == "grad":
             return float(self.grads[r, p])

@@ -8,6 +8,10 @@ WEIGHTS = ["epoch", "step", "sample", "layer", "unit", "source", "input", "w", "
 UPDATES = ["epoch", "step", "layer", "unit", "source", "w_old", "grad", "delta_w", "w_new"]
 LOSSES = ["epoch", "step", "sample", "loss", "loss_after_epoch"]
 COLUMNS = {"nodes": NODES, "weights": WEIGHTS, "updates": UPDATES, "losses": LOSSES}
+# a fifth table, only for networks with conv layers: each shared weight's gradient term per position and sample
+CONTRIBUTIONS = ["epoch", "step", "sample", "layer", "unit", "source", "position", "cell", "input", "delta",
+                 "contribution"]
+CONTRIBUTION_KEYS = ["epoch", "step", "sample", "layer", "unit", "source", "position"]
 KEYS = {  # columns that identify a row; the rest are values
     "nodes": ["epoch", "step", "sample", "layer", "unit"],
     "weights": ["epoch", "step", "sample", "layer", "unit", "source"],
@@ -17,4 +21,4 @@ KEYS = {  # columns that identify a row; the rest are values
 EPOCH_END = ("loss_after_epoch",)  # values of the weights an epoch ended with: they follow its last update
 OPTIONAL = ("loss_after_epoch",)  # added later: trace folders written before it are read without it
 INT_COLUMNS = ("epoch", "step", "sample")
-TEXT_COLUMNS = ("layer", "unit", "source")
+TEXT_COLUMNS = ("layer", "unit", "source", "position", "cell")

@@ -13,7 +13,8 @@ import pandas as pd
 
 from ..errors import TracerError
 
-from .tables import COLUMNS, INT_COLUMNS, KEYS, LOSSES, NODES, TEXT_COLUMNS, UPDATES, WEIGHTS  # noqa: F401 (the contract)
+from .tables import (COLUMNS, CONTRIBUTIONS, INT_COLUMNS, KEYS, LOSSES, NODES, TEXT_COLUMNS, UPDATES,  # noqa: F401
+                     WEIGHTS)
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Trace:
     values: object = None  # StepValues
     held: list | None = None
     errors: pd.DataFrame | None = None
+    contributions: pd.DataFrame | None = None  # each conv weight's gradient terms (CONTRIBUTIONS), else None
 
     @classmethod
     def empty(cls, spec, final) -> "Trace":
@@ -56,8 +58,11 @@ class Trace:
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The four tables by name, in contract order."""
-        return {"nodes": self.nodes, "weights": self.weights, "updates": self.updates, "losses": self.losses}
+        """The four tables by name, in contract order, and the contributions table of a net with conv layers."""
+        tables = {"nodes": self.nodes, "weights": self.weights, "updates": self.updates, "losses": self.losses}
+        if self.contributions is not None:
+            tables["contributions"] = self.contributions
+        return tables
 
     def recorded_steps(self) -> list[int]:
         """The steps the tables hold (all of them unless the run recorded only some)."""
@@ -157,7 +162,7 @@ def param_names(spec) -> tuple[list, list, list]:
     """layer, unit and source of every parameter, in (layer, unit, source) order."""
     layer, unit, source = [], [], []
     for l in spec.layers:
-        for u in l.units:
+        for u in l.rows:
             for s in l.sources:
                 layer.append(l.name)
                 unit.append(u)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.spec import Spec
+from .grids import grid_step
 from .record import Recorder, Recording, build_trace, step_sizes
 from .stepview import History
 from .stream import Stream, chunk_steps
@@ -73,6 +74,7 @@ def run(spec: Spec, epochs: int | None = None, record=True, sink=None) -> Trace:
     processed = 0  # samples, for the history
     net = [(l.activation, params.W[i], params.b[i], grad.W[i], grad.b[i]) for i, l in enumerate(layers)]
     thresholds = [l.threshold for l in layers]
+    grids = [grid_step(l, params.matrices[i], grad.matrices[i]) for i, l in enumerate(layers)]  # conv, pool
     offsets = params.offsets
     step = 0
 
@@ -100,11 +102,14 @@ def run(spec: Spec, epochs: int | None = None, record=True, sink=None) -> Trace:
                 # forward pass (Frey steps 1-4; Ekman "forward pass")
                 zs, acts, a = [], [], x
                 for l, (act, W, b, _, _) in enumerate(net):
-                    z = a @ W.T  # CS 510: z = wx + b
-                    if thresholds[l]:
-                        z -= b  # Negnevitsky: X = Σ x w − θ, the threshold on a fixed −1 input
-                    elif b is not None:
-                        z += b
+                    if grids[l] is not None:  # a conv's windows times its kernels, a pool's max or mean
+                        z = grids[l].forward(a)
+                    else:
+                        z = a @ W.T  # CS 510: z = wx + b
+                        if thresholds[l]:
+                            z -= b  # Negnevitsky: X = Σ x w − θ, the threshold on a fixed −1 input
+                        elif b is not None:
+                            z += b
                     a = act.kernel(z)  # f(z); this loop ignores floating-point warnings already
                     zs.append(z)
                     acts.append(a)
@@ -129,18 +134,21 @@ def run(spec: Spec, epochs: int | None = None, record=True, sink=None) -> Trace:
                     else:
                         delta = act.backward(dE_da, da_dz, a)  # Frey rule (ii)
                     # dE/dw_ij = delta_j a_i (Frey eq. 1), summed over the batch (eq. 3)
-                    np.matmul(delta.T, a_in, out=gW)
-                    if b is not None:
-                        np.add.reduce(delta, axis=0, out=gb)  # dC/db = delta (CS 510)
-                        if thresholds[l]:
-                            np.negative(gb, out=gb)  # dE/dθ = delta · (−1)
+                    if grids[l] is not None:  # a shared weight's: summed over positions too
+                        grids[l].gradients(delta, a_in)
+                    else:
+                        np.matmul(delta.T, a_in, out=gW)
+                        if b is not None:
+                            np.add.reduce(delta, axis=0, out=gb)  # dC/db = delta (CS 510)
+                            if thresholds[l]:
+                                np.negative(gb, out=gb)  # dE/dθ = delta · (−1)
                     if row is not None:
                         rec.node(l, row, z, a, da_dz, dE_da, delta, a_in)
                     if sequential:  # the layer below sees the new weights
                         update(l, updated, len(x))
                         updated = l
-                    if l:
-                        dE_da = delta @ W  # sum_k w_kj delta_k: before the update unless sequential
+                    if l:  # sum_k w_kj delta_k: before the update unless sequential
+                        dE_da = delta @ W if grids[l] is None else grids[l].back(delta)
                 if updated:
                     update(0, updated, len(x))
                 if row is not None:

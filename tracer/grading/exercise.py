@@ -139,7 +139,7 @@ class Exercise:
 def given_rows(ex: Exercise, names) -> list[tuple[str, object]]:
     """What the student is given: network, loss, update, the samples used and the weights before the steps."""
     spec = ex.spec
-    rows = [(f"layer {l.name}", f"units {', '.join(l.units)}; activation {l.activation.describe()}; {l.bias_kind}")
+    rows = [(f"layer {l.name}", f"units {l.described_units}; activation {l.activation.describe()}; {l.bias_kind}")
             for l in spec.layers]
     rows += [("loss", spec.loss.formula), ("update", names.profile.update),
              ("training", f"{spec.training.mode}, batch size {spec.batch_size}, {spec.training.update_order} update"),
@@ -156,7 +156,7 @@ def given_rows(ex: Exercise, names) -> list[tuple[str, object]]:
     for s in starts:
         before = "" if starts == [1] else f"before step {s}: "
         for l in spec.layers:
-            for j, u in enumerate(l.units):
+            for j, u in enumerate(l.rows):
                 for i, src in enumerate(l.sources):
                     fixed = " (kept fixed)" if l.frozen[j, i] else ""
                     rows.append((before + names.label("w", l.name, u, src) + fixed, ex.given(s, "w", l.name, u, src)))

@@ -16,6 +16,7 @@ from ..model.squashing import Sigmoid, Tanh
 from ..model.rules import (BackSum, Change, Derivative, ErrorTerm, FirstOperand, Grad, LossDerivative, LossValue,
                            NetInput, Scaled)
 from ..model.updates import OTHER_WEIGHTS
+from .gridmistakes import flipped, mean_undivided, one_position, tie_rule
 
 
 @dataclass(frozen=True)
@@ -98,9 +99,12 @@ def _other_unit(op, spec):
     layers = {l.name: l for l in spec.layers}
     if isinstance(op.rule, NetInput):
         layer = layers[op.layer]
+        own = next((k[3] for k in op.operands if k[0] == "w"), None)  # a conv position's: its kernel's
         return [dataclasses.replace(op, operands=tuple((k[0], k[1], k[2], other, k[4]) if k[0] == "w" else k
                                                        for k in op.operands))
-                for other in layer.units if other != op.unit]
+                for other in layer.rows if other not in (op.unit, own)]
+    if isinstance(op.rule, BackSum) and op.operands and layers[op.operands[0][2]].grid is not None:
+        return []  # through a conv's shared weights: "kernel flipped" says what goes wrong there
     if isinstance(op.rule, BackSum):
         layer = layers[op.layer]
         return [dataclasses.replace(op, operands=tuple((*k[:4], other) if i % 2 == 0 else k
@@ -150,6 +154,20 @@ MISTAKES = [  # tried in this order; the first that explains a wrong answer name
             "as its gradient is known: back-propagate through the new weights", _other_order("w_new")),
     Mistake("frozen bias treated wrongly", "a frozen bias stays as it is, a learning bias is updated like any weight",
             _frozen_bias),
+    Mistake("kernel not flipped", "this layer computes a convolution: the kernel is flipped (rotated 180°) before "
+            "it slides over the input", flipped("convolution")),
+    Mistake("kernel flipped", "this layer computes a cross-correlation (PyTorch's Conv2d): the kernel slides over "
+            "the input as given, not flipped", flipped("cross_correlation")),
+    Mistake("tied max's gradient given to every tied cell", "a max routes its window's delta once: to the first "
+            "maximum, or shared among tied maxima, never whole to each of them", tie_rule("every")),
+    Mistake("tied max's gradient shared", "in this course a tied max sends its window's delta to the first "
+            "maximum in reading order only (as PyTorch does)", tie_rule("shared")),
+    Mistake("tied max's gradient sent to the first maximum only", "in this course the tied maxima of a window "
+            "share its delta equally", tie_rule("first")),
+    Mistake("mean pool's gradient not divided", "a mean pool gives each cell of its window 1/n of the window's "
+            "delta", mean_undivided),
+    Mistake("shared weight's gradient from one position only", "a kernel weight is used at every position: its "
+            "gradient is the sum of delta x input over all of them", one_position),
     Mistake("input or weight of a different unit used", "each unit's net input uses its own weights, and each "
             "gradient its own input", _other_unit),
     # last: the most general explanation (for an update, "added instead of subtracted" says more)

@@ -24,7 +24,7 @@ from .atomic import atomic_directory
 from .tracefolder import MANIFEST
 
 FORMATS = ("csv", "parquet")
-OWNED = tuple(f"{n}.{ext}" for n in COLUMNS for ext in FORMATS) + (MANIFEST,)
+OWNED = tuple(f"{n}.{ext}" for n in (*COLUMNS, "contributions") for ext in FORMATS) + (MANIFEST,)
 CHUNK = 1_000_000  # rows converted and written at a time
 
 
@@ -38,7 +38,7 @@ def write_trace(trace, directory, format: str = "csv") -> list[Path]:
         for name, df in trace.tables.items():
             write_table(df, tmp / f"{name}.{format}", format)
         write_manifest(tmp, trace, format)
-    return [directory / f"{name}.{format}" for name in COLUMNS] + [directory / MANIFEST]
+    return [directory / f"{name}.{format}" for name in trace.tables] + [directory / MANIFEST]
 
 
 @contextmanager

@@ -123,7 +123,9 @@ class Either(Expr):
 
 
 def add(*terms) -> Expr:
-    """A sum of terms, all added ('+'); one term is itself."""
+    """A sum of terms, all added ('+'); one term is itself, none is 0 (a cell no window of a grid layer reads)."""
+    if not terms:
+        return Num("0")
     return terms[0] if len(terms) == 1 else Add(tuple(("+", t) for t in terms))
 
 

@@ -163,7 +163,21 @@ def boolean(value, place: str) -> bool:
     return value
 
 
-def data_of(raw, base: Path, n_inputs: int, read_csv) -> tuple[np.ndarray, np.ndarray]:
+def flat_cells(value, place: str) -> list:
+    """A sample's grid of inputs, given as nested rows (per channel) or flat, as one flat list in cell order."""
+    if not isinstance(value, list) or not any(isinstance(v, list) for v in value):
+        return value
+    out = []
+    for i, v in enumerate(value):
+        if isinstance(v, list):
+            out.extend(flat_cells(v, f"{place}[{i}]"))
+        else:
+            raise SpecError(f"{place}[{i}]", "mixes numbers and rows; give every row as a list, or all numbers flat")
+    return out
+
+
+def data_of(raw, base: Path, n_inputs: int, read_csv, grid: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The samples' inputs and targets; a grid's inputs may be given as nested rows (flat_cells)."""
     if isinstance(raw, dict):
         return csv_data(raw, base, n_inputs, read_csv)
     if not isinstance(raw, list) or not raw:
@@ -176,7 +190,8 @@ def data_of(raw, base: Path, n_inputs: int, read_csv) -> tuple[np.ndarray, np.nd
         if not isinstance(row, dict) or "x" not in row or "y" not in row:
             raise SpecError(place, "expected {x: [...], y: [...]}")
         no_unknown(row, {"x", "y"}, place)
-        xs.append(vector(row["x"], f"{place}.x", n_inputs, "one per input"))
+        x = flat_cells(row["x"], f"{place}.x") if grid else row["x"]
+        xs.append(vector(x, f"{place}.x", n_inputs, "one per input"))
         ys.append(vector(row["y"], f"{place}.y", len(ys[0]) if ys else None, "as in data[0].y"))
     return np.array(xs, float), np.array(ys, float)
 

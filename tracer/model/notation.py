@@ -223,6 +223,8 @@ class Notation:
             w = self.label("w", layer, unit, source)
             return self.profile.template(kind, "").format(w=w)
         k, l = self._layers[layer]
+        if l.grid is not None and kind in ("w", "contrib"):
+            return self._shared_label(kind, l, unit, source)
         j = l.units.index(unit)
         if kind == "w":
             i = l.sources.index(source) + (0 if l.bias else 1)
@@ -234,6 +236,14 @@ class Notation:
             return template.format(**self._fields(k, j, source, i))
         role = "output" if k == len(self.spec.layers) - 1 else "hidden"
         return self.profile.template(kind, role).format(**self._fields(k, j, source, None))
+
+    def _shared_label(self, kind: str, layer, unit: str, source: str) -> str:
+        """A conv kernel's weight, as its kernel and cell (k1[1,2], the bias b_k1), in every notation; a term of
+        its gradient (kind 'contrib') as the gradient at the position whose delta it takes (dE/dk1[1,2] @ c1[1,1,2])."""
+        if kind == "contrib":
+            kernel = layer.kernels[layer.grid.channel[layer.units.index(unit)]]
+            return f"{self.label('grad', layer.name, kernel, source)} @ {unit}"
+        return f"b_{unit}" if source == "bias" else f"{unit}{source[1:]}"
 
     def _template_for_weight(self, role: str, k: int) -> str:
         """Weights: bias, first-layer and last-layer templates where the source names those apart."""

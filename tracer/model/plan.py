@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .gridplan import back_operands, forward_ops, gradient_ops
 from .rules import (Activate, BackSum, BatchGrad, Change, Derivative, ErrorTerm, FusedErrorTerm, Grad, LossDerivative,
                     LossValue, NetInput, NewWeight, SoftmaxErrorTerm)
 
@@ -126,8 +127,16 @@ def _build(spec, m: int) -> list[Op]:
     def source_key(k: int, b: int, s: str) -> tuple:
         return key("x", b, source=s) if k == 0 else key("a", b, layers[k - 1].name, s)
 
+    def below(k: int, b: int) -> list[tuple]:
+        """The keys of the cells layer k reads for sample b (inputs, or the layer before's activations)."""
+        return [source_key(k, b, s) for s in (spec.inputs if k == 0 else layers[k - 1].units)]
+
     def forward(b: int) -> None:
         for k, layer in enumerate(layers):
+            if layer.grid is not None:  # a conv's windows or a pool's (tracer.model.gridplan)
+                ops.extend(forward_ops(layer, b, below(k, b), lambda key_, rule, operands: Op(key_, rule, operands,
+                                                                                             "forward")))
+                continue
             zs = tuple(key("z", b, layer.name, u) for u in layer.units)
             for j, u in enumerate(layer.units):
                 operands = [key("w", 0, layer.name, u, "bias")] if layer.bias else []
@@ -151,6 +160,9 @@ def _build(spec, m: int) -> list[Op]:
             if k == last:
                 dE = Op(key("dE_da", b, name, u), LossDerivative(spec.loss, spec.delta_sign),
                         (key("y", b, name, u), key("a", b, name, u)), "backward", stage)
+            elif layers[k + 1].grid is not None:  # through the windows that read this unit
+                rule, operands = back_operands(layers[k + 1], j, b, back_w, below(k + 1, b))
+                dE = Op(key("dE_da", b, name, u), rule, operands, "backward", stage)
             else:  # Frey eq. (4), through the weights before the step (or after, when sequential)
                 nxt = layers[k + 1]
                 operands = [x for v in nxt.units for x in (key(back_w, 0, nxt.name, v, u), key("delta", b, nxt.name, v))]
@@ -180,6 +192,10 @@ def _build(spec, m: int) -> list[Op]:
 
     def gradients(k: int, b: int, stage: int) -> None:
         layer = layers[k]
+        if layer.grid is not None:  # each shared weight's terms, then their sum
+            ops.extend(gradient_ops(layer, b, below(k, b), spec.delta_sign,
+                                    lambda key_, rule, operands: Op(key_, rule, operands, "gradients", stage)))
+            return
         for u in layer.units:
             for s in layer.sources:
                 delta = key("delta", b, layer.name, u)
@@ -188,7 +204,7 @@ def _build(spec, m: int) -> list[Op]:
                 ops.append(Op(key("grad", b, layer.name, u, s), grad, operands, "gradients", stage))
 
     def update(ks: list[int], stage: int) -> None:
-        params = [(layers[k], j, u, i, s) for k in ks for j, u in enumerate(layers[k].units)
+        params = [(layers[k], j, u, i, s) for k in ks for j, u in enumerate(layers[k].rows)
                   for i, s in enumerate(layers[k].sources)]
         if m > 1:
             ops.extend(Op(key("G", 0, l.name, u, s), BatchGrad(m, spec.training.reduction == "mean"),

@@ -17,7 +17,7 @@ from .expr import ONE, Add, Either, Ellipsis_, Frac, Neg, Num, Paren, Ref, Sum, 
 MAX_TERMS = 8  # terms of a batch sum written out before "..."
 
 
-def _stack(xs) -> np.ndarray:
+def side_by_side(xs) -> np.ndarray:
     """Operands side by side on the last axis: what the loss and softmax code sums over."""
     return np.stack(np.broadcast_arrays(*[np.asarray(x, float) for x in xs]), axis=-1)
 
@@ -68,7 +68,7 @@ class Activate:
         self.act, self.j = act, j
 
     def value(self, *zs):
-        return self.act.f(_stack(zs))[..., self.j if self.act.vector else 0]
+        return self.act.f(side_by_side(zs))[..., self.j if self.act.vector else 0]
 
     def formula(self, *cells):
         return self.act.excel(cells[self.j if self.act.vector else 0], cells)
@@ -107,7 +107,7 @@ class LossValue:
 
     def value(self, *xs):
         n = self.n
-        return self.loss.value(_stack(xs[:n]), _stack(xs[n:2 * n]), _stack(xs[2 * n:]), self.act)
+        return self.loss.value(side_by_side(xs[:n]), side_by_side(xs[n:2 * n]), side_by_side(xs[2 * n:]), self.act)
 
     def formula(self, *cells):
         return self.loss.excel(list(zip(cells[:self.n], cells[self.n:2 * self.n])))
@@ -154,7 +154,7 @@ class BackSum(Arithmetic):
         return total
 
     def formula(self, *cells):
-        return "+".join(f"{a}*{b}" for a, b in zip(cells[::2], cells[1::2]))
+        return "+".join(f"{a}*{b}" for a, b in zip(cells[::2], cells[1::2])) or "0"
 
     def written(self, op, w):
         pairs = zip(op.operands[::2], op.operands[1::2])
@@ -189,7 +189,7 @@ class SoftmaxErrorTerm:
         self.act, self.n, self.j = act, n, j
 
     def value(self, dE_j, a_j, *rest):
-        a, dE = _stack(rest[:self.n]), _stack(rest[self.n:])
+        a, dE = side_by_side(rest[:self.n]), side_by_side(rest[self.n:])
         return self.act.backward(dE, None, a)[..., self.j]
 
     def formula(self, dE_j, a_j, *rest):
@@ -211,7 +211,7 @@ class FusedErrorTerm:
         self.loss, self.act, self.j, self.one_hot, self.sign = loss, act, j, one_hot, sign
 
     def value(self, y_j, a_j, *ys):
-        y = _stack(ys)
+        y = side_by_side(ys)
         a = np.broadcast_to(np.asarray(a_j, float)[..., None], y.shape)  # only a_j is needed at unit j
         delta = self.loss.output_delta(y, a, None, None, self.act)[..., self.j]
         return -delta if self.sign < 0 else delta

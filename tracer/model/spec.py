@@ -17,6 +17,8 @@ from .activations import Activation
 from .fields import (INIT_KEYS, MAX_EPOCHS, MAX_SAMPLES, activation_of, boolean, data_of, distinct_spellings, draw,
                      frozen_of, loss_of, names_of, no_unknown, number, required, slug, text, warn, whole)
 from .fields import name as fields_name
+from .grid import Grid, cell_names
+from .gridspec import GRID_KINDS, activation_document, grid_document, grid_layer_of, input_shape_of
 from .losses import Loss
 from .notation import PROFILES
 from .updates import UPDATE_ORDERS, UpdateOrder, UpdateRule
@@ -28,7 +30,7 @@ TOP_KEYS = {
     "weight_decay", "momentum", "training", "data", "init", "description", "steps", "delta",
 }
 DELTA_FORMS = {"dE/dz": 1.0, "-dE/dz": -1.0}  # what the spec's delta is: the error term's sign convention
-LAYER_KEYS = {"name", "units", "activation", "weights", "bias", "frozen", "init"}
+LAYER_KEYS = {"name", "type", "units", "activation", "weights", "bias", "frozen", "init"}
 TRAINING_KEYS = {"mode", "epochs", "batch_size", "shuffle", "seed", "reduction", "update_order"}
 
 
@@ -44,12 +46,24 @@ class Layer:
     weights: np.ndarray  # shape (units, len(sources))
     frozen: np.ndarray  # bool, same shape: parameters that never change
     bias_input: float = 1.0  # what the bias multiplies: 1, or -1 for a threshold θ (`bias: threshold`)
+    grid: Grid | None = None  # a conv2d or pool layer's windows (tracer.model.grid); None for a dense layer
+    kernels: tuple[str, ...] = ()  # a conv layer's kernels: the rows of its weights (its units are positions)
+
+    @property
+    def rows(self) -> tuple[str, ...]:
+        """The names of the weight matrix's rows: the units of a dense layer, the kernels of a conv layer."""
+        return self.kernels if self.grid is not None else self.units
 
     @property
     def threshold(self) -> bool:
         """The bias is a threshold θ on a fixed −1 input (Negnevitsky: X = Σ x w − θ), shown with its own
         sign."""
         return self.bias_input < 0
+
+    @property
+    def described_units(self) -> str:
+        """The units as an overview lists them: their names, or a grid layer's windows and positions in words."""
+        return self.grid.describe(self.units) if self.grid is not None else ", ".join(self.units)
 
     @property
     def bias_kind(self) -> str:
@@ -96,6 +110,12 @@ class Spec:
     init: dict = field(default_factory=dict)  # how random initial weights were drawn, if they were
     steps: str = ""  # which steps reports show by default ('' = all)
     delta_sign: float = 1.0  # delta = dE/dz (1), or -dE/dz (-1): Negnevitsky's δ = y(1 − y) e, Δw = α y δ
+    input_shape: tuple[int, int, int] | None = None  # (channels, height, width) of a grid of inputs
+
+    @property
+    def grids(self) -> bool:
+        """Whether the network has conv or pool layers."""
+        return any(l.grid is not None for l in self.layers)
 
     @property
     def output(self) -> Layer:
@@ -104,7 +124,7 @@ class Spec:
     @property
     def parameters(self) -> list[tuple[str, str, str]]:
         """(layer, unit, source) of every parameter, in the order of the flat weight vector."""
-        return [(l.name, u, s) for l in self.layers for u in l.units for s in l.sources]
+        return [(l.name, u, s) for l in self.layers for u in l.rows for s in l.sources]
 
     @property
     def n_weights(self) -> int:
@@ -146,13 +166,18 @@ def spec_document(spec: Spec) -> dict:
                 "update_order": t.update_order}
     if t.mode == "minibatch":
         training["batch_size"] = t.batch_size
-    layers = [{"name": l.name, "units": list(l.units),
-               "activation": {"name": l.activation.name, **l.activation.params} if l.activation.params
-               else l.activation.name,
+    layers = [grid_document(l) if l.grid is not None else
+              {"name": l.name, "units": list(l.units), "activation": activation_document(l.activation),
                "bias": "threshold" if l.threshold else l.bias, "weights": l.weights.tolist(),
                "frozen": l.frozen.tolist()} for l in spec.layers]
+    inputs = list(spec.inputs)
+    if spec.input_shape is not None:
+        inputs = {"name": spec.inputs[0].split("[")[0], "shape": list(spec.input_shape)}
+        flat = next((i for i, l in enumerate(spec.layers) if l.grid is None), None)
+        if flat is not None:
+            layers.insert(flat, {"type": "flatten"})
     document = {"name": spec.name, "title": spec.title, "source": spec.source, "description": spec.description,
-                "notation": spec.notation, "inputs": list(spec.inputs), "layers": layers, "loss": loss,
+                "notation": spec.notation, "inputs": inputs, "layers": layers, "loss": loss,
                 "learning_rate": spec.learning_rate, "weight_decay": spec.weight_decay, "momentum": spec.momentum,
                 "training": training, "steps": spec.steps, "delta": "-dE/dz" if spec.delta_sign < 0 else "",
                 "data": [{"x": x, "y": y} for x, y in zip(spec.x.tolist(), spec.y.tolist())]}
@@ -166,15 +191,15 @@ def parse_spec(raw, base: Path = Path("."), path: Path | None = None, read_csv=N
         raise SpecError("", "a spec must be a mapping with keys name, inputs, layers, loss, learning_rate, data")
     no_unknown(raw, TOP_KEYS, "")
     name = slug(required(raw, "name", ""), "name")
-    inputs = names_of(required(raw, "inputs", ""), "inputs", "x")
+    inputs, shape = inputs_of(required(raw, "inputs", ""))
     training = training_of(raw.get("training", {}) or {})
-    x, y = data_of(required(raw, "data", ""), base, len(inputs), read_csv)
+    x, y = data_of(required(raw, "data", ""), base, len(inputs), read_csv, grid=shape is not None)
     init = raw.get("init")
     if isinstance(init, dict):
         no_unknown(init, INIT_KEYS, "init")
     rng = np.random.default_rng(whole(init.get("seed", 0), "init.seed", 0, maximum=2**63 - 1)
                                 if isinstance(init, dict) else 0)
-    layers = layers_of(required(raw, "layers", ""), inputs, init, rng)
+    layers = layers_of(required(raw, "layers", ""), inputs, init, rng, shape)
     if y.shape[1] != len(layers[-1].units):
         n = len(layers[-1].units)
         raise SpecError("data[0].y", f"expected {n} target value{'s' * (n != 1)} (one per output unit), got {y.shape[1]}")
@@ -196,7 +221,16 @@ def parse_spec(raw, base: Path = Path("."), path: Path | None = None, read_csv=N
         description=text(raw.get("description", ""), "description"), notation=notation, path=path,
         init=dict(raw["init"]) if isinstance(raw.get("init"), dict) else {},
         steps=text(raw.get("steps", ""), "steps"), delta_sign=delta_sign_of(raw.get("delta", "dE/dz")),
+        input_shape=shape,
     )
+
+
+def inputs_of(raw) -> tuple[tuple[str, ...], tuple[int, int, int] | None]:
+    """The inputs' names and, for a grid of inputs ({name: x, shape: [C, H, W]}), its shape."""
+    if isinstance(raw, dict):
+        prefix, shape = input_shape_of(raw)
+        return cell_names(prefix, shape), shape
+    return names_of(raw, "inputs", "x"), None
 
 
 def delta_sign_of(raw) -> float:
@@ -234,12 +268,27 @@ def training_of(raw) -> Training:
     )
 
 
-def layers_of(raw, inputs: tuple[str, ...], init, rng) -> tuple[Layer, ...]:
+def layers_of(raw, inputs: tuple[str, ...], init, rng, shape=None) -> tuple[Layer, ...]:
+    """The layers in order; grid layers (conv2d, pools) read the grid before them, a flatten passes it on to the
+    dense layers as a list of cells (the cells' names are already flat)."""
     if not isinstance(raw, list) or not raw:
         raise SpecError("layers", "expected a list of layers, the output layer last")
     layers, previous, seen = [], inputs, set(inputs)
     for i, lraw in enumerate(raw):
-        layer = layer_of(lraw, f"layers[{i}]", i, previous, init, rng, last=i == len(raw) - 1)
+        kind = lraw.get("type", "dense") if isinstance(lraw, dict) else "dense"
+        if kind not in ("dense", *GRID_KINDS):
+            raise SpecError(f"layers[{i}].type", f"unknown layer type {str(kind)[:40]!r}; use dense, "
+                                                 f"{', '.join(GRID_KINDS)}")
+        if kind == "flatten":  # the cells go on as a list: only dense layers may follow
+            no_unknown(lraw, {"type", "name"}, f"layers[{i}]")
+            shape = None
+            continue
+        if kind == "dense":
+            layer = layer_of(lraw, f"layers[{i}]", i, previous, init, rng, last=i == len(raw) - 1)
+            shape = None
+        else:
+            layer = Layer(**grid_layer_of(lraw, f"layers[{i}]", i, shape, init, rng))
+            shape = layer.grid.out_shape
         clash = seen.intersection(layer.units)
         if clash:
             raise SpecError(f"layers[{i}].units", f"name {sorted(clash)[0]!r} is used twice in the network; names must be unique")

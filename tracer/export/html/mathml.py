@@ -228,9 +228,12 @@ class Renderer:
         if e.name == "ln":
             arg = self._render(e.args[0], numeric, False)
             return "<mi>ln</mi><mo>&#x2061;</mo>" + arg
-        act = self.layers[e.layer].activation
-        symbol = self.p.act_symbols.get(act.name)
-        head = to_mathml(symbol) if symbol else f"<mi>{escape(act.name)}</mi>"
+        if e.layer:
+            act = self.layers[e.layer].activation
+            symbol = self.p.act_symbols.get(act.name)
+            head = to_mathml(symbol) if symbol else f"<mi>{escape(act.name)}</mi>"
+        else:  # a function the plan names itself: a pool's max or mean of its window
+            head = f"<mi>{escape(e.name)}</mi>"
         args = mo(",").join(self._render(a, numeric, True) for a in e.args)
         sub = f"<msub><mrow/><mi>{escape(e.sub)}</mi></msub>" if e.sub and not numeric else ""
         return head + LP + args + RP + sub

@@ -27,6 +27,7 @@ from ...model.plan import Plan, key
 from ...model.writing import Writing
 from ...steps import select_steps
 from .mathml import Fmt, Renderer, eq, to_mathml
+from .gridsvg import step_grids
 from .svg import loss_chart, network_figure, weights_chart
 
 MAX_TABLE_STEPS = 60  # the weights-per-step table lists at most this many steps (the chosen ones first)
@@ -61,6 +62,10 @@ def summary_html(trace) -> str:
         rows = "".join(f"<tr><th>{escape(n)}</th><td>{len(t)} rows</td></tr>" for n, t in trace.tables.items())
         return f'<div class="tracer-summary"><strong>Trace</strong> ({trace.step_count()} steps)<table>{rows}</table></div>'
     return render_template("summary.html.j2", **report_data(trace, None, "1", 4))
+
+
+ARROWS_NOTE = ("Green arrows: the weight increases; red: it decreases; the width shows the size of the change (as in "
+               "Ekman's Figure 3-7).")
 
 
 def report_data(trace, notation: str | None, steps: str | None, digits: int) -> dict:
@@ -130,7 +135,7 @@ def chosen_steps(selection: str | None, n_steps: int) -> tuple[list[int], str]:
 
 def setup_rows(spec, names, fmt) -> list[tuple[str, str]]:
     """Label / value rows describing the network and training."""
-    layers = "; ".join(f"{l.name}: {len(l.units)} unit(s) ({', '.join(l.units)}), {l.activation.describe()}"
+    layers = "; ".join(f"{l.name}: {len(l.units)} unit(s) ({l.described_units}), {l.activation.describe()}"
                        f"{'' if l.bias_kind == 'bias' else ', ' + l.bias_kind}"
                        f"{', frozen ' + str(int(l.frozen.sum())) if l.frozen.any() else ''}"
                        for l in spec.layers)
@@ -234,7 +239,8 @@ class StepWriter:
                 "heading": f"Step {step}, epoch {epoch}, sample{'s' * (m > 1)} {shown}",
                 "sections": [{k: v for k, v in s.items() if k != "keys"} for s in sections],
                 "first_forward": [line for s in sections[:1] for b in s["blocks"] for line in b["lines"]],
-                "arrows": self.arrows(step)}
+                "grids": step_grids(self.spec, values.__getitem__, self.fmt) if self.spec.grids else [],
+                "arrows": self.arrows(step), "arrows_note": ARROWS_NOTE if not self.spec.grids else ""}
 
     def arrows(self, step: int):
         """The network with the step's weight changes as arrows (Ekman's Figure 3-7)."""

@@ -10,6 +10,7 @@ from html import escape
 import numpy as np
 from markupsafe import Markup
 
+from .gridsvg import chain_svg
 from .mathml import to_mathml
 from .labels import SCRIPTED, Box, Edge, place, text_box, text_width
 
@@ -27,12 +28,19 @@ VALUE_COLUMNS = 4  # (name, value) pairs per row of the table beside an unlabell
 def network_figure(spec, names, fmt, weights, delta_w=None, live: bool = False) -> dict:
     """The network drawn (network_svg), for the template: the SVG, and where its connections carry no labels
     a caption saying so and a table of every connection's name and value, VALUE_COLUMNS pairs a row; `live`:
-    each connection and its number name their parameter (data-w) for the live page to rewrite."""
-    svg, values = network_svg(spec, names, fmt, weights, delta_w, live)
+    each connection and its number name their parameter (data-w) for the live page to rewrite. A network with
+    conv or pool layers is drawn as a chain of blocks, every weight (or change) in the table."""
+    if spec.grids:
+        kind, numbers = ("w", weights) if delta_w is None else ("delta_w", delta_w)
+        values = [(names.label(kind, *p), fmt(v)) for p, v in zip(spec.parameters, numbers)]
+        svg, caption = chain_svg(spec), "the shared weights of the conv layers and the dense weights"
+    else:
+        svg, values = network_svg(spec, names, fmt, weights, delta_w, live)
+        caption = f"{len(values)} connections are too many to label in a diagram of the page's width"
     pairs = [(Markup(to_mathml(name)), value) for name, value in values]
     return {"svg": Markup(svg),
-            "caption": (f"{len(pairs)} connections are too many to label in a diagram of the page's width: "
-                        "their values are in the table beside it (and in each line's tooltip)") if pairs else "",
+            "caption": (f"{caption}: their values are in the table beside it"
+                        f"{'' if spec.grids else ' (and in each line’s tooltip)'}") if pairs else "",
             "rows": [pairs[i:i + VALUE_COLUMNS] for i in range(0, len(pairs), VALUE_COLUMNS)]}
 
 

@@ -21,6 +21,7 @@ from ...grading.compiled import update_constants
 from ...grading.numbers import Rounding
 from ...io.atomic import write_text
 from ...io.resources import render_template
+from ...model.grid import dense_only
 from ...model.notation import PROFILES, profile
 from ...model.spec import spec_document
 from ..html.mathml import Fmt, to_mathml
@@ -48,6 +49,7 @@ def live_html(spec, notation: str | None = None, steps: str | None = None, digit
 
     >>> write_text("ekman.live.html", live_html(load_spec("ekman")))
     """
+    dense_only(spec, "write_live", "the live page")
     fmt = Fmt(digits)  # the same check of digits as the report
     if epochs and epochs != spec.training.epochs:
         spec = spec.replace(training=dataclasses.replace(spec.training, epochs=epochs))

@@ -31,7 +31,7 @@ def columns(book) -> dict:
     """Column of each quantity (kind, layer, unit, source) after step, epoch and sample."""
     spec, plan = book.spec, book.plan
     keys = [("x", "", "", s) for s in spec.inputs] + [("y", spec.output.name, u, "") for u in spec.output.units]
-    keys += [("w", l.name, u, s) for l in spec.layers for u in l.units for s in l.sources]
+    keys += [("w", l.name, u, s) for l in spec.layers for u in l.rows for s in l.sources]
     keys += [op.key[:1] + op.key[2:] for op in plan.ops if op.sample == 1]
     keys += [op.key[:1] + op.key[2:] for op in plan.ops if op.sample == 0]
     return {k: FIRST + i for i, k in enumerate(keys)}
@@ -303,7 +303,7 @@ def patterns_right(book, step: int) -> np.ndarray:
     spec, plan = book.spec, book.plans[min(book.plans)]
     values = {key("x", 1, source=s): spec.x[:, i] for i, s in enumerate(spec.inputs)}
     values.update({key("w", 0, l.name, u, s): book.rec.value(step, key("w", 0, l.name, u, s))
-                   for l in spec.layers for u in l.units for s in l.sources})
+                   for l in spec.layers for u in l.rows for s in l.sources})
     for op in (op for op in plan.ops if op.phase == "forward" and op.sample == 1):
         values[op.key] = op.value(values.__getitem__)
     yhat = np.stack([values[key("a", 1, spec.output.name, u)] for u in spec.output.units], axis=-1)

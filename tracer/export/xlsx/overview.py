@@ -58,7 +58,7 @@ def write_inputs(book) -> InputCells:
         ws.write_string(r, c, h, F["head"])
     for layer in spec.layers:
         r += 1
-        row = [layer.name, ", ".join(layer.units), layer.activation.describe(), layer.activation.derivative,
+        row = [layer.name, layer.described_units, layer.activation.describe(), layer.activation.derivative,
                "threshold (input −1)" if layer.threshold else "yes" if layer.bias else "no",
                f"{int(layer.frozen.sum())} of {layer.frozen.size}"]
         for c, text in enumerate(row):
@@ -83,7 +83,7 @@ def write_weights(book, r: int, widths: list, used: set) -> tuple[int, dict]:
     initial_names = {}
     decimals = book.decimals([v for l in spec.layers for v in l.weights.ravel()])  # one format for the column
     for l in spec.layers:
-        for j, u in enumerate(l.units):
+        for j, u in enumerate(l.rows):
             for i, s in enumerate(l.sources):
                 r += 1
                 label = book.label("w", l.name, u, s)

@@ -97,7 +97,7 @@ def given_formats(book) -> dict:
     format each."""
     spec, rec = book.spec, book.rec
     weights = [rec.value(step, key("w", 0, l.name, u, s)) for step in book.steps
-               for l in spec.layers for u in l.units for s in l.sources]
+               for l in spec.layers for u in l.rows for s in l.sources]
     data = [*spec.x.ravel(), *spec.y.ravel()]
     return {"w": book.decimals(weights), "data": book.decimals(data)}
 
@@ -164,7 +164,7 @@ def write_block(book, step: int, row: int, width: int, given: dict, pages: Pages
 
     section("weights before the update", False)
     for l in spec.layers:
-        for u in l.units:
+        for u in l.rows:
             for s in l.sources:
                 k = ("w", l.name, u, s)
                 row = pages.room(row)

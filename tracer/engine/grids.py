@@ -1,0 +1,109 @@
+"""The engine's grid layers: a conv2d computed as the dense layer it is, a pool as a max or mean of windows.
+
+A conv layer's shared kernels are spread into the units x inputs matrix a dense layer would have (zero where a
+position's window does not reach), so its forward and backward passes are the dense ones; each shared weight's
+gradient is the sum of its terms over positions (and the batch). A pool remembers, per sample, which cells of each
+window its value came from, and routes each position's delta back to them (the first maximum, the tied maxima
+equally, or every cell 1/n for the mean).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Taps:
+    """The terms of a conv layer's shared weights: (position, input cell, weight) each, in weight then position
+    order (tracer.model.grid.Grid.taps), and the arithmetic on them."""
+
+    def __init__(self, layer):
+        self.position, self.cell, self.weight = layer.grid.taps(layer.bias)
+        self.size = layer.weights.size
+
+    def terms(self, delta: np.ndarray, a_in: np.ndarray) -> np.ndarray:
+        """Each term of each shared weight's gradient, samples x taps: delta of the position times the input
+        cell (1 for a bias)."""
+        a = np.concatenate([a_in, np.ones((len(a_in), 1))], axis=1)
+        return delta[:, self.position] * a[:, self.cell]
+
+    def sums(self, terms: np.ndarray) -> np.ndarray:
+        """Each shared weight's gradient (samples x weights): its terms summed over the positions."""
+        out = np.zeros((len(terms), self.size))
+        np.add.at(out, (slice(None), self.weight), terms)
+        return out
+
+
+class Conv:
+    """A conv2d layer over its weight matrix `kernels` (kernels x (bias, cells)), a view the update changes, and
+    its gradient `grads` of the same shape."""
+
+    def __init__(self, layer, kernels: np.ndarray, grads: np.ndarray):
+        g = layer.grid
+        self.kernels, self.grads, self.bias = kernels, grads, layer.bias
+        self.taps = Taps(layer)
+        self.channel, self.shape = g.channel, (g.units, g.inputs)
+        cells = self.taps.cell < g.inputs
+        self.matrix_at = (self.taps.position[cells], self.taps.cell[cells], self.taps.weight[cells])
+
+    def matrix(self) -> np.ndarray:
+        """The dense equivalent of the current kernels: W[position, cell] is the weight its window puts there."""
+        position, cell, weight = self.matrix_at
+        W = np.zeros(self.shape)
+        W[position, cell] = self.kernels.ravel()[weight]
+        return W
+
+    def forward(self, a_in: np.ndarray) -> np.ndarray:
+        """z of every position: its kernel's bias plus the window's cells times the kernel's weights."""
+        z = a_in @ self.matrix().T
+        if self.bias:
+            z += self.kernels[self.channel, 0]
+        return z
+
+    def back(self, delta: np.ndarray) -> np.ndarray:
+        """dE/da of each input cell: Σ over the positions whose window reads it of the weight on it times delta."""
+        return delta @ self.matrix()
+
+    def gradients(self, delta: np.ndarray, a_in: np.ndarray) -> None:
+        """dE/dw of every shared weight: its terms summed over positions and the batch (into `grads`)."""
+        total = self.taps.terms(delta, a_in).sum(axis=0)
+        flat = np.bincount(self.taps.weight, weights=total, minlength=self.kernels.size)
+        self.grads[...] = flat.reshape(self.grads.shape)
+
+
+class Pool:
+    """A maxpool2d or avgpool2d layer: no weights; each position is the max or the mean of its window."""
+
+    def __init__(self, layer):
+        g = layer.grid
+        self.window, self.inputs, self.kind, self.ties = g.window, g.inputs, g.kind, g.ties
+        self.route = None
+
+    def forward(self, a_in: np.ndarray) -> np.ndarray:
+        """Each window's max (or mean), remembering which cells it came from for the backward pass."""
+        cells = a_in[:, self.window]  # samples x positions x window
+        n = cells.shape[-1]
+        if self.kind == "avgpool2d":
+            self.route = np.full(cells.shape, 1.0 / n)
+            return cells.mean(axis=-1)
+        z = cells.max(axis=-1)
+        if self.ties == "first":  # the first maximum in reading order, as PyTorch's MaxPool2d routes it
+            self.route = (np.arange(n) == np.argmax(cells, axis=-1)[..., None]).astype(float)
+        else:  # tied maxima share the gradient equally
+            hit = (cells == z[..., None]).astype(float)
+            self.route = hit / hit.sum(axis=-1, keepdims=True)
+        return z
+
+    def gradients(self, delta: np.ndarray, a_in: np.ndarray) -> None:
+        """A pool has no weights."""
+
+    def back(self, delta: np.ndarray) -> np.ndarray:
+        """dE/da of each input cell: the deltas of the windows routed to it (windows may overlap)."""
+        out = np.zeros((len(delta), self.inputs))
+        np.add.at(out, (np.arange(len(delta))[:, None, None], self.window[None]), self.route * delta[..., None])
+        return out
+
+
+def grid_step(layer, kernels: np.ndarray, grads: np.ndarray):
+    """The engine's object for a grid layer, or None for a dense one."""
+    if layer.grid is None:
+        return None
+    return Conv(layer, kernels, grads) if layer.grid.conv else Pool(layer)

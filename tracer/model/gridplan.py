@@ -1,0 +1,91 @@
+"""The plan's ops for grid layers (tracer.model.plan builds the rest): a conv position's net input over its
+window, a pool position's max or mean, dE/da of a cell routed back through the windows that read it, and each
+shared weight's gradient as the sum of its terms over the positions (each term an op of its own, kind
+'contrib', so a student can check every one).
+"""
+from __future__ import annotations
+
+import functools
+
+from .gridrules import PoolValue, PositionSum, Routed
+from .rules import Activate, BackSum, Grad, NetInput
+
+
+def plan_key(kind: str, sample: int = 0, layer: str = "", unit: str = "", source: str = "") -> tuple:
+    return (kind, sample, layer, unit, source)  # the plan's key (tracer.model.plan.key)
+
+
+@functools.lru_cache(maxsize=32)
+def readers(grid) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """For each input cell, the (position, window slot) of every window that reads it, in position order."""
+    out: list[list] = [[] for _ in range(grid.inputs)]
+    for p, row in enumerate(grid.window.tolist()):
+        for slot, cell in enumerate(row):
+            if cell >= 0:
+                out[cell].append((p, slot))
+    return tuple(tuple(r) for r in out)
+
+
+def forward_ops(layer, b: int, source_keys: list[tuple], op) -> list:
+    """z and a of every position of a grid layer for sample b; `source_keys` are the keys of the cells below,
+    `op(key, rule, operands)` makes an op of the forward phase."""
+    g, out = layer.grid, []
+    for p, u in enumerate(layer.units):
+        z = plan_key("z", b, layer.name, u)
+        cells = [(slot, c) for slot, c in enumerate(g.window[p].tolist()) if c >= 0]
+        if g.conv:
+            kernel = layer.kernels[g.channel[p]]
+            operands = [plan_key("w", 0, layer.name, kernel, "bias")] if layer.bias else []
+            for slot, c in cells:
+                source = layer.sources[int(layer.bias) + int(g.weight[p, slot])]
+                operands += [plan_key("w", 0, layer.name, kernel, source), source_keys[c]]
+            out.append(op(z, NetInput(layer.bias), tuple(operands)))
+        else:
+            out.append(op(z, PoolValue(g.kind), tuple(source_keys[c] for _, c in cells)))
+        out.append(op(plan_key("a", b, layer.name, u), Activate(layer.activation, 0), (z,)))
+    return out
+
+
+def back_operands(above, cell: int, b: int, back_w: str, source_keys: list[tuple]) -> tuple:
+    """(rule, operands) of dE/da of cell `cell` of the layer below the grid layer `above`: through a conv, the
+    weights its windows put on the cell times their deltas (Frey eq. 4 over shared weights); through a pool, the
+    windows' deltas routed to it."""
+    g = above.grid
+    windows = readers(g)[cell]
+    if g.conv:
+        operands = []
+        for p, slot in windows:
+            kernel = above.kernels[g.channel[p]]
+            source = above.sources[int(above.bias) + int(g.weight[p, slot])]
+            operands += [plan_key(back_w, 0, above.name, kernel, source),
+                         plan_key("delta", b, above.name, above.units[p])]
+        return BackSum(), tuple(operands)
+    operands, sizes = [], []
+    for p, slot in windows:
+        cells = [c for c in g.window[p].tolist() if c >= 0]
+        operands += [plan_key("delta", b, above.name, above.units[p]), *(source_keys[c] for c in cells)]
+        sizes.append((len(cells), cells.index(cell)))
+    return Routed(g.kind, g.ties, tuple(sizes)), tuple(operands)
+
+
+def gradient_ops(layer, b: int, source_keys: list[tuple], sign: float, op) -> list:
+    """Each term of each shared weight's gradient for sample b (delta of a position times the cell under the
+    weight, kind 'contrib'), then each weight's gradient, their sum. A pool has none."""
+    g = layer.grid
+    if not g.conv:
+        return []
+    width = len(layer.sources)
+    position, cell, weight = g.taps(layer.bias)
+    terms: dict[int, list] = {}
+    out = []
+    for p, c, w in zip(position.tolist(), cell.tolist(), weight.tolist()):
+        source = layer.sources[w % width]
+        key = plan_key("contrib", b, layer.name, layer.units[p], source)
+        delta = plan_key("delta", b, layer.name, layer.units[p])
+        bias = source == "bias"
+        out.append(op(key, Grad(bias, False, sign), (delta,) if bias else (delta, source_keys[c])))
+        terms.setdefault(w, []).append(key)
+    for w, keys in terms.items():
+        grad = plan_key("grad", b, layer.name, layer.kernels[w // width], layer.sources[w % width])
+        out.append(op(grad, PositionSum(), tuple(keys)))
+    return out

@@ -1,0 +1,162 @@
+"""The spec's grid layers and grid inputs, validated: conv2d, maxpool2d, avgpool2d and flatten.
+
+`inputs: {name: x, shape: [channels, height, width]}` makes a grid of inputs named x[r,c] (x[ch,r,c] for
+several channels), each sample's x given as nested rows or flat. A conv2d layer gives its kernels as
+`kernels` (one per output channel: rows of weights per input channel) and `biases`; a pool gives `size` and
+`stride`. Errors name the place and the fix, as for dense layers (tracer.model.fields).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import SpecError
+from .activations import make_activation
+from .fields import activation_of, boolean, draw, flat_cells, name, no_unknown, number, required, whole
+from .grid import KINDS, OPERATIONS, TIE_RULES, Grid, cell_names, kernel_names, out_size, weight_names
+
+GRID_KINDS = (*KINDS, "flatten")
+CONV_KEYS = {"name", "type", "activation", "out_channels", "kernel_size", "stride", "padding", "operation",
+             "kernels", "bias", "biases", "init", "frozen"}
+POOL_KEYS = {"name", "type", "size", "stride", "ties"}
+MAX_SIDE = 1000  # rows or columns of a grid
+
+
+def input_shape_of(raw, place: str = "inputs") -> tuple[str, tuple[int, int, int]]:
+    """(name, (channels, height, width)) of `inputs: {name: x, shape: [C, H, W]}` ([H, W]: one channel)."""
+    no_unknown(raw, {"name", "shape"}, place)
+    prefix = name(raw.get("name", "x"), f"{place}.name")
+    shape = required(raw, "shape", place)
+    if not isinstance(shape, list) or len(shape) not in (2, 3):
+        raise SpecError(f"{place}.shape", "expected [height, width] or [channels, height, width]")
+    dims = [whole(v, f"{place}.shape[{i}]", maximum=MAX_SIDE) for i, v in enumerate(shape)]
+    return prefix, tuple([1] * (3 - len(dims)) + dims)
+
+
+def grid_layer_of(raw: dict, place: str, index: int, shape, init, rng) -> dict:
+    """The fields of a conv2d or pool layer (tracer.model.spec.Layer's) reading a grid of `shape` (channels,
+    height, width; None: the layer before is not a grid, which only a dense layer may follow)."""
+    kind = raw["type"]
+    if shape is None:
+        raise SpecError(f"{place}.type", f"a {kind} layer reads a grid: give inputs as {{name: x, shape: [C, H, W]}} "
+                                         "and put grid layers before the dense ones")
+    no_unknown(raw, CONV_KEYS if kind == "conv2d" else POOL_KEYS, place)
+    layer_name = name(raw.get("name", f"L{index + 1}"), f"{place}.name")
+    if kind == "conv2d":
+        return conv_layer(raw, place, layer_name, shape, init, rng)
+    size = pair(required(raw, "size", place), f"{place}.size")
+    stride = whole(raw.get("stride", size[0]), f"{place}.stride", maximum=MAX_SIDE)
+    ties = str(raw.get("ties", "first"))
+    if ties not in TIE_RULES or (ties != "first" and kind != "maxpool2d"):
+        raise SpecError(f"{place}.ties", f"expected {' or '.join(TIE_RULES)} (a max pool's tied maximum: the first "
+                                         "in reading order gets the gradient, or the tied cells share it)")
+    grid = Grid(kind, shape, (shape[0], *window_counts(shape, size, stride, 0, place)), size, stride, ties=ties)
+    empty = np.zeros((0, 0))
+    return dict(name=layer_name, units=cell_names(layer_name, grid.out_shape), activation=make_activation("linear"),
+                bias=False, sources=(), weights=empty, frozen=empty.astype(bool), grid=grid)
+
+
+def conv_layer(raw: dict, place: str, layer_name: str, shape, init, rng) -> dict:
+    """A conv2d layer: its kernels (given, or drawn by init) and a bias per kernel."""
+    activation = activation_of(required(raw, "activation", place), f"{place}.activation")
+    if activation.vector:
+        raise SpecError(f"{place}.activation", "softmax is supported on the output layer only")
+    size = pair(required(raw, "kernel_size", place), f"{place}.kernel_size")
+    stride = whole(raw.get("stride", 1), f"{place}.stride", maximum=MAX_SIDE)
+    padding = whole(raw.get("padding", 0), f"{place}.padding", 0, maximum=MAX_SIDE)
+    operation = str(raw.get("operation", "cross_correlation"))
+    if operation not in OPERATIONS:
+        raise SpecError(f"{place}.operation", f"expected {' or '.join(OPERATIONS)} (the kernel flipped), got "
+                                              f"{operation[:40]!r}")
+    bias = boolean(raw.get("bias", True), f"{place}.bias")
+    given = raw.get("kernels")
+    count = len(given) if isinstance(given, list) else None
+    K = whole(raw.get("out_channels", count or 1), f"{place}.out_channels", maximum=MAX_SIDE)
+    grid = Grid("conv2d", shape, (K, *window_counts(shape, size, stride, padding, place)), size, stride, padding,
+                operation)
+    sources = (("bias",) if bias else ()) + weight_names(grid)
+    if given is None:
+        if "biases" in raw:
+            raise SpecError(f"{place}.biases", "give the kernels too, or neither (init draws both)")
+        weights = draw(raw.get("init", init), f"{place}.init", K, sources, bias, rng)
+    else:
+        weights = kernels_of(raw, place, grid, K, bias)
+    frozen = raw.get("frozen", False)
+    mask = np.zeros(weights.shape, bool)
+    if frozen in (True, "all"):
+        mask[:] = True
+    elif frozen in ("bias", "weights") and bias:
+        mask[:, :1] = frozen == "bias"
+        mask[:, 1:] = frozen == "weights"
+    elif frozen is not False:
+        raise SpecError(f"{place}.frozen", "expected true, false, 'bias' or 'weights' (a conv's weights are shared)")
+    return dict(name=layer_name, units=cell_names(layer_name, grid.out_shape), activation=activation, bias=bias,
+                sources=sources, weights=weights, frozen=mask, grid=grid, kernels=kernel_names(K))
+
+
+def kernels_of(raw: dict, place: str, grid: Grid, K: int, bias: bool) -> np.ndarray:
+    """The given kernels (K of them, each [channel][row][column], or [row][column] for one channel) with their
+    biases, as rows: bias first, then the cells in channel, row, column order."""
+    C, (kh, kw) = grid.in_shape[0], grid.size
+    kernels = raw["kernels"]
+    if not isinstance(kernels, list) or len(kernels) != K:
+        raise SpecError(f"{place}.kernels", f"expected {K} kernel{'s' * (K != 1)} (one per output channel)")
+    rows = []
+    for k, kernel in enumerate(kernels):
+        where = f"{place}.kernels[{k}]"
+        cells = flat_cells(kernel, where)
+        if not isinstance(cells, list) or len(cells) != C * kh * kw:
+            rows_text = f"{C} channel{'s' * (C != 1)} of " if C > 1 else ""
+            raise SpecError(where, f"expected {rows_text}{kh} rows of {kw} weights")
+        rows.append([number(v, f"{where}[{i}]") for i, v in enumerate(cells)])
+    if bias:
+        biases = required(raw, "biases", place)
+        if not isinstance(biases, list) or len(biases) != K:
+            raise SpecError(f"{place}.biases", f"expected {K} number{'s' * (K != 1)} (a bias per kernel), or "
+                                               "bias: false")
+        rows = [[number(b, f"{place}.biases[{k}]"), *r] for k, (b, r) in enumerate(zip(biases, rows))]
+    elif "biases" in raw:
+        raise SpecError(f"{place}.biases", "this layer has bias: false; remove the biases or the bias: false")
+    return np.array(rows, float)
+
+
+def pair(value, place: str) -> tuple[int, int]:
+    """A window's size: n (square) or [rows, columns]."""
+    if isinstance(value, list) and len(value) == 2:
+        return tuple(whole(v, f"{place}[{i}]", maximum=MAX_SIDE) for i, v in enumerate(value))
+    n = whole(value, place, maximum=MAX_SIDE)
+    return n, n
+
+
+def window_counts(shape, size, stride: int, padding: int, place: str) -> tuple[int, int]:
+    """(rows, columns) of positions: the window must fit the padded grid at least once."""
+    _, H, W = shape
+    Ho, Wo = out_size(H, size[0], stride, padding), out_size(W, size[1], stride, padding)
+    if Ho < 1 or Wo < 1:
+        raise SpecError(place, f"a {size[0]}x{size[1]} window does not fit the {H}x{W} grid"
+                               f"{f' padded by {padding}' if padding else ''}; make it smaller")
+    return Ho, Wo
+
+
+def activation_document(act):
+    """An activation as a spec writes it: its name, or {name, parameters}."""
+    return {"name": act.name, **act.params} if act.params else act.name
+
+
+def grid_document(layer) -> dict:
+    """The spec mapping parse_spec reads back as this grid layer (spec_document's part for it)."""
+    g = layer.grid
+    if not g.conv:
+        out = {"name": layer.name, "type": g.kind, "size": list(g.size), "stride": g.stride}
+        return {**out, "ties": g.ties} if g.kind == "maxpool2d" else out
+    C, (kh, kw) = g.in_shape[0], g.size
+    cells = layer.weights[:, int(layer.bias):].reshape(len(layer.kernels), C, kh, kw)
+    out = {"name": layer.name, "type": "conv2d", "activation": activation_document(layer.activation),
+           "out_channels": len(layer.kernels), "kernel_size": list(g.size), "stride": g.stride,
+           "padding": g.padding, "operation": g.operation, "bias": layer.bias,
+           "kernels": (cells[:, 0] if C == 1 else cells).tolist()}
+    if layer.bias:
+        out["biases"] = layer.weights[:, 0].tolist()
+    frozen = layer.frozen
+    if frozen.any():
+        out["frozen"] = True if frozen.all() else "bias" if frozen[:, 0].all() else "weights"
+    return out
