@@ -178,15 +178,16 @@ def test_what_does_not_show_grid_layers_yet_says_so_in_one_line(tmp_path):
 
     path = tmp_path / "conv.yaml"
     path.write_text(yaml.safe_dump(tiny()))
-    for option in ("--html", "--live"):
-        out = tmp_path / f"out{option}.html"
-        done = subprocess.run([sys.executable, "-m", "tracer", "run", str(path), option, str(out)],
-                              capture_output=True, text=True)
-        assert done.returncode == 2 and not out.exists(), done.stderr
-        assert done.stderr.count("\n") == 1 and "does not show conv2d layers yet" in done.stderr
-        assert "tracer run SPEC --trace DIR" in done.stderr
-    with pytest.raises(TracerError, match="the live page does not show conv2d"):
+    out = tmp_path / "live.html"
+    done = subprocess.run([sys.executable, "-m", "tracer", "run", str(path), "--live", str(out)],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and not out.exists(), done.stderr
+    assert done.stderr.count("\n") == 1 and "does not take conv2d layers yet" in done.stderr
+    assert "tracer run SPEC --trace DIR" in done.stderr
+    with pytest.raises(TracerError, match="the live page does not take conv2d"):
         tracer.live_html(parse_spec(tiny()))
+    with pytest.raises(TracerError, match="the NumPy loop recorder does not take conv2d.*tracer.torch"):
+        tracer.Recorder(parse_spec(tiny()))
 
 
 @pytest.mark.parametrize("format", ["csv", "parquet"])
@@ -211,3 +212,18 @@ def test_a_run_that_stops_at_a_divergence_cuts_the_contributions_with_it():
     raw = tiny(learning_rate=1e300, training={"epochs": 3})
     trace = run(parse_spec(raw))
     assert trace.stopped and set(trace.contributions.step) == set(trace.nodes.step) == {1, 2}
+
+
+def test_tracer_run_writes_the_trace_workbook_and_report_of_a_conv_net(tmp_path):
+    import yaml
+
+    path = tmp_path / "conv.yaml"
+    path.write_text(yaml.safe_dump(tiny()))
+    done = subprocess.run([sys.executable, "-m", "tracer", "run", str(path), "--trace", str(tmp_path / "t"),
+                           "--xlsx", str(tmp_path / "c.xlsx"), "--html", str(tmp_path / "c.html"), "--formulas"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "t" / "contributions.csv").exists() and (tmp_path / "c.xlsx").exists()
+    html = (tmp_path / "c.html").read_text()
+    assert "c1: k1 over x" in html and "p1: 2x2 windows, stride 1" in html
+    assert "c1.k1: bias 0.135316" in done.stdout  # the summary lists each kernel's final weights

@@ -304,3 +304,65 @@ def test_a_recorded_torch_loop_writes_its_folder_a_chunk_at_a_time(tt, tmp_path,
         assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "streamed" / name).read_bytes(), name
     result = tracer.diff_traces(tmp_path / "streamed", tracer.run(spec, epochs=3))
     assert result.same, tracer.format_result(result)
+
+
+GRID_TORCH_SEEDS = [0, 1, 3, 5, 8, 9, 17]  # first-max and mean pools, both operations, 1-2 conv layers, 3 modes
+
+
+@pytest.mark.parametrize("seed", GRID_TORCH_SEEDS)
+def test_a_conv_pool_loop_records_equal_to_the_engine(tt, torch, seed):
+    """nn.Conv2d, nn.MaxPool2d / AvgPool2d, nn.Flatten and nn.Linear built by model_from_spec, trained by the
+    user's loop, recorded: every table and the contributions equal the engine's (a convolution's kernels
+    are held flipped by nn.Conv2d and read back in the spec's orientation)."""
+    from test_grid_oracle import random_spec
+
+    spec = tracer.parse_spec(random_spec(seed))
+    model, loss_fn, optimizer = tt.model_from_spec(spec)
+    assert [type(m).__name__ for m in model if isinstance(m, (torch.nn.Flatten, torch.nn.Linear))][:2] == [
+        "Flatten", "Linear"]
+    trace = train(tt, spec, model, loss_fn, optimizer)
+    engine = tracer.run(spec)
+    result = tracer.diff_traces(trace, engine)
+    assert result.same, tracer.format_result(result)
+    np.testing.assert_allclose(trace.contributions.contribution, engine.contributions.contribution, rtol=1e-9,
+                               atol=1e-12)
+
+
+def test_a_users_conv_model_round_trips_through_spec_from_model(tt, torch, tmp_path):
+    nn = torch.nn
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Conv2d(2, 3, 2, stride=1, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(12, 2), nn.Sigmoid()).double()
+    x = torch.rand(4, 2, 3, 3, dtype=torch.float64)
+    y = torch.rand(4, 2, dtype=torch.float64)
+    loss_fn, optimizer = nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.3)
+    spec = tt.spec_from_model(model, x, y, loss_fn, optimizer, batch_size=2, path=tmp_path / "mine.yaml")
+    assert [l.grid.kind if l.grid else "dense" for l in spec.layers] == ["conv2d", "maxpool2d", "dense"]
+    assert spec.input_shape == (2, 3, 3) and spec.layers[0].units[0] == "c1[1,1,1]"
+    with torch.no_grad():
+        kernels = model[0].weight.detach().numpy().reshape(3, -1)
+    np.testing.assert_array_equal(spec.layers[0].weights[:, 1:], kernels)
+    trace = train(tt, spec, model, loss_fn, optimizer, spec_for_record=spec)
+    assert tracer.diff_traces(trace, tracer.run(tracer.load_spec(tmp_path / "mine.yaml"))).same
+
+
+@pytest.mark.parametrize("build, words", [
+    (lambda nn: nn.Sequential(nn.Conv2d(1, 1, 2, dilation=2), nn.Flatten(), nn.Linear(4, 1)), "dilation"),
+    (lambda nn: nn.Sequential(nn.Conv2d(1, 1, 2, stride=(1, 2)), nn.Flatten(), nn.Linear(3, 1)), "stride"),
+    (lambda nn: nn.Sequential(nn.Conv2d(1, 1, 2), nn.MaxPool2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(1, 1)),
+     "after a pool"),
+    (lambda nn: nn.Sequential(nn.Conv2d(1, 1, 2), nn.MaxPool2d(2, ceil_mode=True), nn.Flatten(), nn.Linear(1, 1)),
+     "ceil_mode"),
+])
+def test_what_a_grid_spec_cannot_express_is_refused(tt, torch, build, words):
+    model = build(torch.nn).double()
+    x, y = torch.rand(2, 1, 4, 4, dtype=torch.float64), torch.rand(2, 1, dtype=torch.float64)
+    with pytest.raises(tracer.TracerError, match=words):
+        tt.spec_from_model(model, x, y, torch.nn.MSELoss(), learning_rate=0.1)
+
+
+def test_a_shared_tie_rule_cannot_be_built_in_pytorch(tt):
+    from test_grid_oracle import random_spec
+
+    with pytest.raises(tracer.TracerError, match="ties: first"):
+        tt.model_from_spec(tracer.parse_spec(random_spec(14)))

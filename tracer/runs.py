@@ -48,9 +48,8 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
     epochs = epochs or spec.training.epochs
     total = epochs * len(step_sizes(len(spec.x), spec.batch_size))
     check_options(spec, total, trace_format, trace_steps, steps, notation, digits, max_rows, paper)
-    for path, option, what in ((html, "--html", "the report"), (live, "--live", "the live page")):
-        if path is not None:
-            dense_only(spec, option, what)
+    if live is not None:
+        dense_only(spec, "--live", "the live page")
     distinct_outputs(inputs, {"--xlsx": xlsx, "--html": html, "--live": live}, {"--trace": trace_dir})
     if xlsx is not None:  # the exporters are imported only by the runs that write them
         from .export.xlsx import check_workbook_size, write_workbook

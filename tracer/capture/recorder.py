@@ -24,6 +24,7 @@ import numpy as np
 
 from ..engine.train import epoch_orders
 from ..errors import TracerError
+from ..model.grid import dense_only
 from .steps import PER_SAMPLE, RecordedLoop, Steps, check_sizes
 
 
@@ -56,6 +57,7 @@ class Recorder(RecordedLoop):
     """Collects what a user's loop computed, step by step, and builds the Trace the engine would build."""
 
     def __init__(self, spec):
+        dense_only(spec, "Recorder", "the NumPy loop recorder", "record the loop with tracer.torch, which does")
         self.spec = spec
         self.names = [l.name for l in spec.layers]
         self.expected = step_rows(spec)

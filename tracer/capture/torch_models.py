@@ -16,8 +16,8 @@ from torch.nn import functional as F
 
 from ..errors import TracerError
 from ..model import activations as acts
-from ..model.grid import dense_only
 from .recorder import batches as numpy_batches
+from .torch_grid import GRID_MODULES, check_module, grid_module
 
 SPEC_ATTRIBUTE = "tracer_spec"  # model_from_spec leaves the spec on the model, so record() needs no spec
 
@@ -201,10 +201,17 @@ def read_model(model) -> list[ModelLayer]:
     layers: list[ModelLayer] = []
     modules = list(_flat(model))
     for k, (place, module) in enumerate(modules):
-        if isinstance(module, nn.Linear):
+        if isinstance(module, nn.Flatten):  # the spec names a grid's cells in flat order already
+            continue
+        if isinstance(module, (nn.Linear, *GRID_MODULES)):
+            if isinstance(module, GRID_MODULES):
+                check_module(module, place)
             layers.append(ModelLayer(module, None, acts.Linear(), place))
             continue
         activation = _activation_of(module, place)
+        if layers and isinstance(layers[-1].linear, (nn.MaxPool2d, nn.AvgPool2d)):
+            raise TracerError(place, f"{type(module).__name__} after a pool cannot be traced: a spec's pool has no "
+                                     "activation; put it before the pool")
         if not layers or layers[-1].module is not None:
             raise TracerError(place, f"{type(module).__name__} must follow an nn.Linear (one activation per layer)")
         if isinstance(module, nn.Softmax) and (k != len(modules) - 1 or module.dim not in (-1, 1, None)):
@@ -249,8 +256,9 @@ def _activation_of(module, place: str) -> acts.Activation:
         return module.activation
     make = MODULE_ACTIVATIONS.get(type(module))
     if make is None:
-        raise TracerError(place, f"{type(module).__name__} cannot be traced: tracer.torch records nn.Linear layers "
-                                 "and the activations Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softmax (output)")
+        raise TracerError(place, f"{type(module).__name__} cannot be traced: tracer.torch records nn.Linear, "
+                                 "Conv2d, MaxPool2d, AvgPool2d and Flatten layers and the activations Sigmoid, Tanh, "
+                                 "ReLU, LeakyReLU, Identity, Softmax (output)")
     return make(module)
 
 
@@ -272,8 +280,8 @@ def check_optimizer(optimizer) -> dict:
 
 
 def model_from_spec(spec):
-    """(nn.Sequential, loss module, torch.optim.SGD) that train as the spec does, in float64."""
-    dense_only(spec, "model_from_spec", "model_from_spec")
+    """(nn.Sequential, loss module, torch.optim.SGD) that train as the spec does, in float64: conv and pool
+    layers as nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, and an nn.Flatten before the first dense layer after them."""
     if spec.update_order.sequential:
         raise TracerError("training.update_order", "sequential updates (each layer before the next back-"
                                                    "propagates) cannot be written as loss.backward() then "
@@ -282,12 +290,18 @@ def model_from_spec(spec):
     logits = spec.loss.name == "cross_entropy"
     modules = []
     for k, layer in enumerate(spec.layers):
-        linear = nn.Linear(layer.n_inputs, len(layer.units), bias=layer.bias, dtype=torch.float64)
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(layer.weights[:, int(layer.bias):]))
-            if layer.bias:  # a threshold θ on a −1 input is the bias −θ
-                linear.bias.copy_(torch.from_numpy(layer.weights[:, 0] * layer.bias_input))
-        _freeze(linear, layer)
+        if layer.grid is not None:
+            linear = grid_module(layer)
+        else:
+            if k and spec.layers[k - 1].grid is not None:
+                modules.append(nn.Flatten())
+            linear = nn.Linear(layer.n_inputs, len(layer.units), bias=layer.bias, dtype=torch.float64)
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(layer.weights[:, int(layer.bias):]))
+                if layer.bias:  # a threshold θ on a −1 input is the bias −θ
+                    linear.bias.copy_(torch.from_numpy(layer.weights[:, 0] * layer.bias_input))
+        if layer.weights.size:
+            _freeze(linear, layer)
         modules.append(linear)
         module = _module_for(layer.activation, output=k == last, logits=logits)
         if module is not None:
@@ -357,6 +371,9 @@ def _loss_module(spec):
 
 
 def batches(spec, epochs: int | None = None):
-    """(x, y) tensors (float64) of each step in the spec's training order, as `tracer.run` trains."""
+    """(x, y) tensors (float64) of each step in the spec's training order, as `tracer.run` trains; a grid of
+    inputs as (samples, channels, height, width), as nn.Conv2d takes it."""
     for x, y in numpy_batches(spec, epochs):
+        if spec.input_shape is not None:
+            x = x.reshape(len(x), *spec.input_shape)
         yield torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y))

@@ -15,9 +15,9 @@ import torch
 
 from ..engine.train import epoch_orders
 from ..errors import TracerError
-from ..model.grid import dense_only
 from ..model.losses import make_loss
 from .steps import RecordedLoop, Steps
+from .torch_grid import check_grid, kernel_tensor
 from .torch_models import SPEC_ATTRIBUTE, check_optimizer, loss_kind, read_model
 
 
@@ -112,15 +112,15 @@ class TorchRecording(RecordedLoop):
     def as_steps(self) -> Steps:
         kind, outputs = self.kind, len(self.spec.layers[-1].units)
         passes = [p for used, *_ in self.steps for p in used]
-        x = _numpy(torch.cat([p.x for p in passes]))
+        x = _flat(torch.cat([p.x for p in passes]))
         y = _numpy(torch.cat([_targets(p.y, outputs) for p in passes]))
         scale = np.repeat([float(len(p.x)) if kind.reduction == "mean" else 1.0 for p in passes],
                           [len(p.x) for p in passes])[:, None]  # undoes the loss's 1/B: per-sample values
         sizes = np.array([sum(len(p.x) for p in used) for used, *_ in self.steps])
         layers, last = [], len(self.layers) - 1
         for l, layer in enumerate(self.layers):
-            z = _numpy(torch.cat([p.z[l] for p in passes]))
-            delta = _numpy(torch.cat([p.dz[l] for p in passes])) * scale
+            z = _flat(torch.cat([p.z[l] for p in passes]))
+            delta = _flat(torch.cat([p.dz[l] for p in passes])) * scale
             if l == last and kind.logits is not None:  # the loss applies the output activation itself
                 activation, a = kind.logits, kind.logits.f(z)
                 dE_da = make_loss(kind.name).dE_da(y, a) / (outputs if kind.per_output_mean else 1.0)
@@ -128,8 +128,8 @@ class TorchRecording(RecordedLoop):
                 activation, a, dE_da = layer.activation, z, delta
             else:
                 activation = layer.activation
-                a = _numpy(torch.cat([p.a[l] for p in passes]))
-                dE_da = _numpy(torch.cat([p.da[l] for p in passes])) * scale
+                a = _flat(torch.cat([p.a[l] for p in passes]))
+                dE_da = _flat(torch.cat([p.da[l] for p in passes])) * scale
             if self.spec.delta_sign < 0:  # the spec's delta is -dE/dz, its dE_da the error -dE/da
                 dE_da, delta = -dE_da, -delta
             layers.append({"z": z, "a": a, "da_dz": activation.da_dz(z, a), "dE_da": dE_da, "delta": delta})
@@ -142,18 +142,22 @@ class TorchRecording(RecordedLoop):
     def _per_step(self, k: int) -> np.ndarray:
         """Weights before (k = 1), gradients (2) or weights after (3) of every step: steps x parameters in the
         spec's order (per layer the bias as column 0, then the weights); a frozen tensor's gradient is NaN. A
-        threshold θ is the bias −θ, its gradient the bias's negated."""
+        threshold θ is the bias −θ, its gradient the bias's negated; a convolution's kernels are flipped back
+        (nn.Conv2d holds them flipped, tracer.capture.torch_grid)."""
         columns, t = [], 0
         for layer, want in zip(self.layers, self.spec.layers):
             blocks = []
             for tensor in _parameters(layer.linear):
                 nan = torch.full_like(tensor, float("nan"))
                 values = torch.stack([nan if s[k][t] is None else s[k][t] for s in self.steps])
-                if tensor is layer.linear.bias:
+                if tensor is getattr(layer.linear, "bias", None):
                     values = values * want.bias_input
+                elif want.grid is not None:
+                    values = kernel_tensor(want, values.reshape(*values.shape[:2], -1))
                 blocks.append(values.reshape(len(self.steps), len(tensor), -1))
                 t += 1
-            columns.append(torch.cat(blocks, dim=2).reshape(len(self.steps), -1))
+            if blocks:  # a pool has no weights
+                columns.append(torch.cat(blocks, dim=2).reshape(len(self.steps), -1))
         return _numpy(torch.cat(columns, dim=1)).copy()
 
 
@@ -167,7 +171,6 @@ def record(model, loss_fn, optimizer, spec=None):
     if spec is None:
         raise TracerError("record", "needs the spec the model follows: build the model with tt.model_from_spec"
                                     "(spec), or pass spec=tt.spec_from_model(model, x, y, loss_fn, optimizer)")
-    dense_only(spec, "record", "tracer.torch's recorder")
     recording = TorchRecording(spec, model, loss_fn, optimizer)
     try:
         yield recording
@@ -177,8 +180,12 @@ def record(model, loss_fn, optimizer, spec=None):
 
 def _check_shapes(layers, spec) -> None:
     if len(layers) != len(spec.layers):
-        raise TracerError("model", f"has {len(layers)} nn.Linear layers; the spec has {len(spec.layers)}")
+        raise TracerError("model", f"has {len(layers)} layers (Linear, Conv2d, pools); the spec has "
+                                   f"{len(spec.layers)}")
     for layer, want in zip(layers, spec.layers):
+        if want.grid is not None or not isinstance(layer.linear, torch.nn.Linear):
+            check_grid(layer.linear, want, layer.place)
+            continue
         got = (layer.linear.out_features, layer.linear.in_features, layer.linear.bias is not None)
         expected = (len(want.units), want.n_inputs, want.bias)
         if got != expected:
@@ -187,12 +194,19 @@ def _check_shapes(layers, spec) -> None:
 
 
 def _parameters(linear) -> list:
-    """A Linear's tensors in the spec's order: the bias (column 0 of the spec's matrix), then the weights."""
-    return ([linear.bias] if linear.bias is not None else []) + [linear.weight]
+    """A Linear's (or Conv2d's) tensors in the spec's order: the bias (column 0 of the spec's matrix), then the
+    weights; a pool has none."""
+    bias, weight = getattr(linear, "bias", None), getattr(linear, "weight", None)
+    return ([bias] if bias is not None else []) + ([weight] if weight is not None else [])
 
 
 def _numpy(tensor) -> np.ndarray:
     return tensor.detach().double().numpy()
+
+
+def _flat(tensor) -> np.ndarray:
+    """Rows of samples, a conv's or pool's (channels, height, width) flat in the spec's cell order."""
+    return _numpy(tensor).reshape(len(tensor), -1)
 
 
 def _samples(spec, x, y, sizes) -> np.ndarray:

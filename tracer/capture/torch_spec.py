@@ -8,13 +8,15 @@ import yaml
 from ..errors import TracerError
 from ..io.atomic import write_text
 from ..model.spec import parse_spec
+from .torch_grid import GRID_MODULES, grid_entry
 from .torch_models import check_optimizer, loss_kind, read_model
 
 
 def spec_from_model(model, x, y, loss_fn, optimizer=None, *, learning_rate: float | None = None,
                     batch_size: int | None = None, epochs: int = 1, name: str = "model", path=None):
-    """The Spec of `model` (an nn.Sequential of Linear layers and activations) with its current weights, the
-    data x (samples x inputs) and y (samples x outputs, or class indices for CrossEntropyLoss), the loss module,
+    """The Spec of `model` (an nn.Sequential of Linear layers and activations, after Conv2d and pool layers and a
+    Flatten if it has them) with its current weights, the data x (samples x inputs, or samples x channels x
+    height x width before a Conv2d) and y (samples x outputs, or class indices for CrossEntropyLoss), the loss module,
     and SGD's settings (or `learning_rate`). batch_size: samples per step (default: all, one batch). With
     `path`, the spec is also written there as YAML, to edit and to give to `tracer`.
 
@@ -27,6 +29,7 @@ def spec_from_model(model, x, y, loss_fn, optimizer=None, *, learning_rate: floa
         if learning_rate is None:
             raise TracerError("spec_from_model", "give the optimizer (torch.optim.SGD) or learning_rate=")
         settings = {"learning_rate": float(learning_rate), "momentum": 0.0, "weight_decay": 0.0}
+    shape = _grid_shape(x, layers)
     x = _array(x, "x")
     outputs = layers[-1].linear.out_features
     y = _array(y, "y", outputs if isinstance(loss_fn, torch.nn.CrossEntropyLoss) else None)
@@ -40,7 +43,7 @@ def spec_from_model(model, x, y, loss_fn, optimizer=None, *, learning_rate: floa
     mode = "online" if batch_size == 1 else "batch" if batch_size >= n else "minibatch"
     raw = {
         "name": name,
-        "inputs": [f"x{i + 1}" for i in range(layers[0].linear.in_features)],
+        "inputs": {"name": "x", "shape": shape} if shape else [f"x{i + 1}" for i in range(layers[0].linear.in_features)],
         "layers": _layers(layers, kind),
         "loss": kind.name if kind.gradient_factor is None else {"name": kind.name,
                                                                   "gradient_factor": kind.gradient_factor},
@@ -55,11 +58,37 @@ def spec_from_model(model, x, y, loss_fn, optimizer=None, *, learning_rate: floa
     return spec
 
 
+def _grid_shape(x, layers) -> list[int] | None:
+    """[channels, height, width] of the inputs of a model that starts with a grid layer; else None."""
+    if not isinstance(layers[0].linear, GRID_MODULES):
+        return None
+    dims = tuple(x.shape)[1:]
+    if len(dims) != 3:
+        raise TracerError("spec_from_model", f"x of a model starting with {type(layers[0].linear).__name__} must be "
+                                             f"samples x channels x height x width, got {tuple(x.shape)}")
+    return [int(d) for d in dims]
+
+
 def _layers(layers, kind) -> list[dict]:
-    hidden = len(layers) - 1
-    out = []
-    for k, layer in enumerate(layers):
-        last = k == len(layers) - 1
+    dense = [layer for layer in layers if not isinstance(layer.linear, GRID_MODULES)]
+    hidden = len(dense) - 1
+    out, convs, pools = [], 0, 0
+    for layer in layers:
+        activation = layer.activation
+        written = {"name": activation.name, **activation.params} if activation.params else activation.name
+        if isinstance(layer.linear, GRID_MODULES):
+            if isinstance(layer.linear, torch.nn.Conv2d):
+                convs += 1
+                name = f"c{convs}"
+            else:
+                pools += 1
+                name = f"p{pools}"
+            out.append(grid_entry(layer.linear, name, written, layer.place))
+            continue
+        if out and out[-1].get("type") in ("conv2d", "maxpool2d", "avgpool2d"):
+            out.append({"type": "flatten"})
+        k = dense.index(layer)
+        last = k == len(dense) - 1
         name = "O" if last else "H" if hidden == 1 else f"H{k + 1}"
         units = layer.linear.out_features
         prefix = "o" if last else "h" if hidden == 1 else f"h{k + 1}_"

@@ -86,7 +86,8 @@ def resolve(source) -> tuple[dict, object, list | None]:
     if not isinstance(source, Trace) and Path(source).is_dir():
         return folder_tables(Path(source))
     trace = load_trace(source).whole("diff")
-    return trace.tables, trace.spec, trace.recorded_steps() if trace.partial else None
+    four = {n: df for n, df in trace.tables.items() if n in COLUMNS}  # a conv's contributions: delta x input
+    return four, trace.spec, trace.recorded_steps() if trace.partial else None
 
 
 def folder_tables(folder: Path) -> tuple[dict, None, list | None]:

@@ -242,6 +242,8 @@ def dependency_ranks(spec) -> dict:
         for kind in ("z", "a", "da_dz", "dE_da", "delta"):
             stage, at = first[(kind, name)]
             ranks[("nodes", kind, name)] = (stage, 0, float(at))
+        if not layer.weights.size:  # a pool: no weights, no rows in the weights and updates tables
+            continue
         stage, at = first[("grad", name)]
         ranks[("weights", "grad", name)] = (stage, 0, float(at))
         stage, change = first[("delta_w", name)]

@@ -153,10 +153,10 @@ def weight_names(grid: Grid) -> tuple[str, ...]:
     return cell_names("w", (grid.kernel_cells // (kh * kw), kh, kw))
 
 
-def dense_only(spec, place: str, what: str) -> None:
-    """Refuse a network with grid layers where `what` does not show them yet, in one line naming `place` and what
-    does show them."""
+def dense_only(spec, place: str, what: str,
+               instead: str = "every value of such a network is in its trace: tracer run SPEC --trace DIR") -> None:
+    """Refuse a network with grid layers where `what` does not take them yet, in one line naming `place` and what
+    to use `instead`."""
     layer = next((l for l in spec.layers if l.grid is not None), None)
     if layer is not None:
-        raise TracerError(place, f"{what} does not show {layer.grid.kind} layers yet (layer {layer.name}); every "
-                                 "value of such a network is in its trace: tracer run SPEC --trace DIR")
+        raise TracerError(place, f"{what} does not take {layer.grid.kind} layers yet (layer {layer.name}); {instead}")
