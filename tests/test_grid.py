@@ -227,3 +227,14 @@ def test_tracer_run_writes_the_trace_workbook_and_report_of_a_conv_net(tmp_path)
     html = (tmp_path / "c.html").read_text()
     assert "c1: k1 over x" in html and "p1: 2x2 windows, stride 1" in html
     assert "c1.k1: bias 0.135316" in done.stdout  # the summary lists each kernel's final weights
+
+
+@pytest.mark.parametrize("format", ["csv", "parquet"])
+def test_a_trace_folder_reads_back_with_its_contributions(tmp_path, format):
+    trace = run(parse_spec(random_spec(8)))
+    trace.write(tmp_path / "t", format)
+    back = tracer.load_trace(tmp_path / "t")
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(back.contributions, trace.contributions, check_exact=True)
+    assert tracer.diff_traces(back, trace).same

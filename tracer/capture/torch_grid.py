@@ -72,8 +72,7 @@ def grid_module(layer):
     nn.Conv2d computes as the cross-correlation with the flipped kernel)."""
     g = layer.grid
     if g.conv:
-        C, (kh, kw) = g.in_shape[0], g.size
-        conv = nn.Conv2d(C, len(layer.kernels), g.size, stride=g.stride, padding=g.padding, bias=layer.bias,
+        conv = nn.Conv2d(g.in_shape[0], len(layer.kernels), g.size, stride=g.stride, padding=g.padding, bias=layer.bias,
                          dtype=torch.float64)
         with torch.no_grad():
             conv.weight.copy_(kernel_tensor(layer, torch.from_numpy(layer.weights[:, int(layer.bias):])))

@@ -12,6 +12,7 @@ COLUMNS = {"nodes": NODES, "weights": WEIGHTS, "updates": UPDATES, "losses": LOS
 CONTRIBUTIONS = ["epoch", "step", "sample", "layer", "unit", "source", "position", "cell", "input", "delta",
                  "contribution"]
 CONTRIBUTION_KEYS = ["epoch", "step", "sample", "layer", "unit", "source", "position"]
+READABLE = {**COLUMNS, "contributions": CONTRIBUTIONS}  # every table a trace folder may hold
 KEYS = {  # columns that identify a row; the rest are values
     "nodes": ["epoch", "step", "sample", "layer", "unit"],
     "weights": ["epoch", "step", "sample", "layer", "unit", "source"],

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..engine.tables import OPTIONAL
+from ..engine.tables import OPTIONAL, READABLE
 from ..engine.trace import COLUMNS, INT_COLUMNS, TEXT_COLUMNS, Trace
 from ..errors import TracerError
 from .tracefolder import read_manifest, table_path
@@ -25,8 +25,11 @@ def read_trace(directory) -> Trace:
         raise TracerError(str(directory), "not a trace directory (expected nodes, weights, updates and losses as "
                                           ".csv or .parquet)")
     tables = {name: read_table(table_path(directory, name), name) for name in COLUMNS}
+    terms = [directory / f"contributions.{ext}" for ext in ("parquet", "csv")]
+    contributions = next((read_table(p, "contributions") for p in terms if p.is_file()), None)
     info = read_manifest(directory)
-    return Trace(**tables, total_steps=info.get("total_steps"), stopped=info.get("stopped"))
+    return Trace(**tables, total_steps=info.get("total_steps"), stopped=info.get("stopped"),
+                 contributions=contributions)
 
 
 def read_table(path: Path, name: str, strict: bool = True) -> pd.DataFrame:
@@ -37,7 +40,7 @@ def read_table(path: Path, name: str, strict: bool = True) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise TracerError(str(path), f"missing; a trace directory holds {', '.join(f'{n}.csv' for n in COLUMNS)}")
-    cols = COLUMNS[name]
+    cols = READABLE[name]
     df = _read_parquet(path, cols, strict) if path.suffix == ".parquet" else _read_csv(path, cols, strict)
     missing = [c for c in (cols if strict else []) if c not in df.columns and c not in OPTIONAL]
     if missing:
