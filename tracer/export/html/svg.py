@@ -33,14 +33,14 @@ def network_figure(spec, names, fmt, weights, delta_w=None, live: bool = False) 
     if spec.grids:
         kind, numbers = ("w", weights) if delta_w is None else ("delta_w", delta_w)
         values = [(names.label(kind, *p), fmt(v)) for p, v in zip(spec.parameters, numbers)]
-        svg, caption = chain_svg(spec), "the shared weights of the conv layers and the dense weights"
+        svg, caption, tooltip = chain_svg(spec), "the shared weights of the conv layers and the dense weights", ""
     else:
         svg, values = network_svg(spec, names, fmt, weights, delta_w, live)
         caption = f"{len(values)} connections are too many to label in a diagram of the page's width"
+        tooltip = " (and in each line's tooltip)"
     pairs = [(Markup(to_mathml(name)), value) for name, value in values]
     return {"svg": Markup(svg),
-            "caption": (f"{caption}: their values are in the table beside it"
-                        f"{'' if spec.grids else ' (and in each line’s tooltip)'}") if pairs else "",
+            "caption": f"{caption}: their values are in the table beside it{tooltip}" if pairs else "",
             "rows": [pairs[i:i + VALUE_COLUMNS] for i in range(0, len(pairs), VALUE_COLUMNS)]}
 
 
