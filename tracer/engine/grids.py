@@ -1,8 +1,8 @@
 """The engine's grid layers: a conv2d computed as the dense layer it is, a pool as a max or mean of windows.
 
-A conv layer's shared kernels are spread into the units x inputs matrix a dense layer would have (zero where a
-position's window does not reach), so its forward and backward passes are the dense ones; each shared weight's
-gradient is the sum of its terms over positions (and the batch). A pool remembers, per sample, which cells of each
+A conv layer's position reads its window's cells times its kernel's weights, and sends its delta back to the
+same cells through the same weights (Frey eq. 4 over the windows); each shared weight's gradient is the sum of
+its terms over positions (and the batch). A pool remembers, per sample, which cells of each
 window its value came from, and routes each position's delta back to them (the first maximum, the tied maxima
 equally, or every cell 1/n for the mean).
 """
@@ -34,33 +34,35 @@ class Taps:
 
 class Conv:
     """A conv2d layer over its weight matrix `kernels` (kernels x (bias, cells)), a view the update changes, and
-    its gradient `grads` of the same shape."""
+    its gradient `grads` of the same shape. Each position reads its window (a cell on the padding reads a zero),
+    so the work grows with positions x window, not with positions x inputs."""
 
     def __init__(self, layer, kernels: np.ndarray, grads: np.ndarray):
         g = layer.grid
         self.kernels, self.grads, self.bias = kernels, grads, layer.bias
         self.taps = Taps(layer)
-        self.channel, self.shape = g.channel, (g.units, g.inputs)
-        cells = self.taps.cell < g.inputs
-        self.matrix_at = (self.taps.position[cells], self.taps.cell[cells], self.taps.weight[cells])
+        self.channel, self.inputs = g.channel, g.inputs
+        self.window = np.where(g.window >= 0, g.window, g.inputs)  # the padding: one zero cell past the inputs
+        self.weight = g.weight + int(layer.bias)  # each window cell's column in its kernel's row
 
-    def matrix(self) -> np.ndarray:
-        """The dense equivalent of the current kernels: W[position, cell] is the weight its window puts there."""
-        position, cell, weight = self.matrix_at
-        W = np.zeros(self.shape)
-        W[position, cell] = self.kernels.ravel()[weight]
-        return W
+    def window_weights(self) -> np.ndarray:
+        """positions x window: the current kernel weight on each window cell."""
+        return self.kernels[self.channel[:, None], self.weight]
 
     def forward(self, a_in: np.ndarray) -> np.ndarray:
         """z of every position: its kernel's bias plus the window's cells times the kernel's weights."""
-        z = a_in @ self.matrix().T
+        cells = np.concatenate([a_in, np.zeros((len(a_in), 1))], axis=1)[:, self.window]
+        z = np.einsum("buw,uw->bu", cells, self.window_weights())
         if self.bias:
             z += self.kernels[self.channel, 0]
         return z
 
     def back(self, delta: np.ndarray) -> np.ndarray:
         """dE/da of each input cell: Σ over the positions whose window reads it of the weight on it times delta."""
-        return delta @ self.matrix()
+        n = self.inputs + 1
+        terms = delta[:, :, None] * self.window_weights()[None]
+        at = np.arange(len(delta))[:, None, None] * n + self.window[None]
+        return np.bincount(at.ravel(), weights=terms.ravel(), minlength=len(delta) * n).reshape(len(delta), n)[:, :-1]
 
     def gradients(self, delta: np.ndarray, a_in: np.ndarray) -> None:
         """dE/dw of every shared weight: its terms summed over positions and the batch (into `grads`)."""
