@@ -534,24 +534,27 @@ GRID_GEOMETRY = """() => [...document.querySelectorAll('svg.grid')].map(svg => {
 })"""
 
 
-@pytest.mark.parametrize("seed", [None, 16, 4])  # tiny-conv; shared ties over two conv layers; 2 input channels
+@pytest.mark.parametrize("seed", [None, 16, 4, "rnn-4"])  # tiny-conv; shared ties, two convs; 2 channels; an rnn
 def test_grid_figures_read_on_a_projector(seed, chromium, tmp_path):
     """At 1280 px: every grid figure's text at least 12 px, no text over another, each number inside its cell,
     no operator over a panel; the conv's input, kernel and output and the pool's input and output are all there,
     the first window outlined and the chosen maxima shaded."""
     from test_grid import tiny
     from test_grid_oracle import random_spec
+    from test_rnn_oracle import random_rnn
 
-    spec = tracer.parse_spec(tiny() if seed is None else random_spec(seed))
+    raw = tiny() if seed is None else random_rnn(int(seed[4:])) if isinstance(seed, str) else random_spec(seed)
+    spec = tracer.parse_spec(raw)
     path = tmp_path / "grid.html"
     write_report(tracer.run(spec), path, steps="1")
     html = path.read_text()
     with open_page(chromium, path, width=1280) as (page, visit):
         assert visit.console_errors == []
         drawings = page.evaluate(GRID_GEOMETRY)
-    convs = sum(len(l.kernels) for l in spec.layers if l.grid is not None and l.grid.conv)
+    rnn = spec.layers[0].recurrence is not None
+    convs = sum(len(l.kernels) for l in spec.layers if l.grid is not None and l.grid.conv and not rnn)
     pools = sum(l.grid.in_shape[0] for l in spec.layers if l.grid is not None and not l.grid.conv)
-    assert len(drawings) == 2 + convs + pools  # the chains of the network and of the step's changes
+    assert len(drawings) == 2 + (1 if rnn else convs + pools)  # the chains of the network and of the step's changes
     for svg in drawings:
         texts = svg["texts"]
         assert all(t["size"] >= 12 for t in texts), [t for t in texts if t["size"] < 12][:3]
@@ -562,6 +565,9 @@ def test_grid_figures_read_on_a_projector(seed, chromium, tmp_path):
         assert all(any(inside(t["box"], r) for r in svg["rects"]) for t in cells), "a number leaves its cell"
         ops = [t["text"] for t in texts if t["cls"] == "op" for r in svg["rects"] if overlap(t["box"], r)]
         assert not ops, ops[:5]
+    if rnn:
+        assert "unrolled over" in html
+        return
     outlined = sum(l.grid.in_shape[0] + 1 for l in spec.layers if l.grid is not None and l.grid.conv)
     assert html.count(f'stroke="{gridsvg.WINDOW}"') == outlined  # in each input channel and at its output cell
     if any(l.grid is not None and l.grid.kind == "maxpool2d" for l in spec.layers):

@@ -176,7 +176,8 @@ def test_every_mistake_is_planted_by_some_test():
     planted = {name for _, _, name in EKMAN_PLANTED} | {p[3] for p in GRID_PLANTED} | {
         "gain alpha missing", "1/2 of the loss doubled", "mean over the outputs left out",
         "frozen bias treated wrongly", "hidden error term with the weights before the update", "threshold added instead of subtracted",
-        "shared weight's gradient from one position only"}  # the last in test_grid_grading.py, a test of its own
+        "shared weight's gradient from one position only",  # test_grid_grading.py, a test of its own
+        "backpropagation through time cut to one step"}  # test_rnn.py
     assert planted == {m.name for m in MISTAKES}
 
 

@@ -24,6 +24,7 @@ from tracer.export.xlsx import write_workbook
 from tracer.io.workbooks import read_xlsx
 from test_grid import tiny
 from test_grid_oracle import random_spec
+from test_rnn_oracle import random_rnn
 from traces import example_trace
 
 pytestmark = pytest.mark.slow  # subprocesses, real tools or whole workbooks: left out of the quick loop
@@ -198,11 +199,14 @@ def test_editing_the_learning_rate_a_weight_and_an_input_recomputes_like_a_fresh
 
 
 GRID_SEEDS = [0, 1, 8, 16, 18]  # conv -> pool setups: mean; first max, 3 kernels, padding; two convs; shared ties
+GRID_SEEDS += ["rnn-1", "rnn-2", "rnn-4"]  # rnn setups: truncated BPTT, the last step's output, two inputs
 
 
-def grid_workbooks(seed: int, out: Path) -> tuple[Path, Path]:
-    """The values and the formula workbook of a random conv/pool setup (tests/test_grid_oracle.py)."""
-    trace = tracer.run(tracer.parse_spec(random_spec(seed)))
+def grid_workbooks(seed, out: Path) -> tuple[Path, Path]:
+    """The values and the formula workbook of a random conv/pool setup (tests/test_grid_oracle.py) or rnn setup
+    (tests/test_rnn_oracle.py, seeds 'rnn-N')."""
+    raw = random_rnn(int(seed[4:])) if isinstance(seed, str) else random_spec(seed)
+    trace = tracer.run(tracer.parse_spec(raw))
     paths = out / f"grid-{seed}-values.xlsx", out / f"grid-{seed}-formulas.xlsx"
     write_workbook(trace, paths[0])
     write_workbook(trace, paths[1], formulas=True)
@@ -239,8 +243,11 @@ def test_libreoffice_recomputes_every_conv_and_pool_formula_to_the_engine(seed, 
         if isinstance(text, str) and text.startswith("="):
             assert not isinstance(computed.get(key), str) and computed.get(key) is not None, (key, text)
             assert close(computed[key], engine[key]), f"{key} {text}: LibreOffice {computed[key]} engine {engine[key]}"
-    pooled = "MAX(" if "maxpool2d" in str(random_spec(seed)) else "AVERAGE("
-    assert any(pooled in t for t in texts) and any("SUM(" in t for t in texts) and len(texts) > 500
+    if isinstance(seed, int):
+        pooled = "MAX(" if "maxpool2d" in str(random_spec(seed)) else "AVERAGE("
+        assert any(pooled in t for t in texts) and any("SUM(" in t for t in texts) and len(texts) > 500
+    else:  # each state's net input reads the state before it; each shared weight sums its time steps
+        assert any("SUM(" in t for t in texts) and len(texts) > 200
 
 
 def test_editing_a_kernel_weight_and_an_input_recomputes_like_a_fresh_run(recalculated, tmp_path):

@@ -282,6 +282,9 @@ def check_optimizer(optimizer) -> dict:
 def model_from_spec(spec):
     """(nn.Sequential, loss module, torch.optim.SGD) that train as the spec does, in float64: conv and pool
     layers as nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, and an nn.Flatten before the first dense layer after them."""
+    if spec.layers[0].recurrence is not None:
+        raise TracerError("model_from_spec", "rnn layers are not built as nn.RNN yet; the engine traces them: "
+                                             "tracer run SPEC --trace DIR")
     if spec.update_order.sequential:
         raise TracerError("training.update_order", "sequential updates (each layer before the next back-"
                                                    "propagates) cannot be written as loss.backward() then "

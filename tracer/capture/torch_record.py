@@ -171,6 +171,9 @@ def record(model, loss_fn, optimizer, spec=None):
     if spec is None:
         raise TracerError("record", "needs the spec the model follows: build the model with tt.model_from_spec"
                                     "(spec), or pass spec=tt.spec_from_model(model, x, y, loss_fn, optimizer)")
+    if spec.layers[0].recurrence is not None:
+        raise TracerError("record", "loops over nn.RNN are not recorded yet; the engine traces the spec's rnn layer: "
+                                    "tracer run SPEC --trace DIR")
     recording = TorchRecording(spec, model, loss_fn, optimizer)
     try:
         yield recording

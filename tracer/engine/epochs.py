@@ -31,7 +31,7 @@ def forward(spec, weights: list, x: np.ndarray) -> list[tuple[np.ndarray, np.nda
         return [(np.stack([r[l][0] for r in runs]), np.stack([r[l][1] for r in runs])) for l in range(len(runs[0]))]
     out, a = [], np.asarray(x, float)
     for layer, m in zip(spec.layers, weights):
-        if layer.grid is not None:
+        if layer.grid is not None or layer.recurrence is not None:
             z = grid_step(layer, m, None).forward(a)
             a = layer.activation.f(z)
             out.append((z, a))

@@ -12,18 +12,24 @@ import numpy as np
 
 
 class Taps:
-    """The terms of a conv layer's shared weights: (position, input cell, weight) each, in weight then position
-    order (tracer.model.grid.Grid.taps), and the arithmetic on them."""
+    """The terms of a layer's shared weights (a conv's, an rnn's): (position, cell, weight) each, in weight then
+    position order (Layer.taps), and the arithmetic on them."""
 
     def __init__(self, layer):
-        self.position, self.cell, self.weight = layer.grid.taps(layer.bias)
+        self.position, self.cell, self.weight = layer.taps()
         self.size = layer.weights.size
+        self.recurrent = layer.recurrence is not None
 
-    def terms(self, delta: np.ndarray, a_in: np.ndarray) -> np.ndarray:
-        """Each term of each shared weight's gradient, samples x taps: delta of the position times the input
-        cell (1 for a bias)."""
-        a = np.concatenate([a_in, np.ones((len(a_in), 1))], axis=1)
-        return delta[:, self.position] * a[:, self.cell]
+    def cells(self, a_in: np.ndarray, a: np.ndarray | None = None) -> np.ndarray:
+        """Every cell a term may read, samples x cells: the layer's inputs (h_0's among an rnn's), an rnn's own
+        states, then the constant 1 of a bias."""
+        parts = [a_in, a] if self.recurrent else [a_in]
+        return np.concatenate(parts + [np.ones((len(a_in), 1))], axis=1)
+
+    def terms(self, delta: np.ndarray, a_in: np.ndarray, a: np.ndarray | None = None) -> np.ndarray:
+        """Each term of each shared weight's gradient, samples x taps: delta of the position times the cell
+        under the weight (1 for a bias)."""
+        return delta[:, self.position] * self.cells(a_in, a)[:, self.cell]
 
     def sums(self, terms: np.ndarray) -> np.ndarray:
         """Each shared weight's gradient (samples x weights): its terms summed over the positions."""
@@ -104,8 +110,60 @@ class Pool:
         return out
 
 
+class Recurrent:
+    """An rnn layer over its weight matrix (units x (bias, inputs, units of the step before)), a view the update
+    changes: the states step by step through time, and the error terms back through time (BPTT)."""
+
+    def __init__(self, layer, weights: np.ndarray, grads: np.ndarray):
+        r = layer.recurrence
+        self.r, self.weights, self.grads, self.bias, self.act = r, weights, grads, layer.bias, layer.activation
+        self.taps = Taps(layer)
+        self.T, self.F, self.U = r.steps, len(r.features), len(r.units)
+        self.states = None
+
+    def parts(self):
+        """(b, W_x, W_h) of the current weights."""
+        first = int(self.bias)
+        b = self.weights[:, 0] if self.bias else 0.0
+        return b, self.weights[:, first:first + self.F], self.weights[:, first + self.F:]
+
+    def forward(self, a_in: np.ndarray) -> np.ndarray:
+        """z of every state: z_t = b + W_x x_t + W_h h_{t-1}, h_t = f(z_t), from h_0 (Elman)."""
+        b, Wx, Wh = self.parts()
+        n, T, U = len(a_in), self.T, self.U
+        x = a_in[:, :T * self.F].reshape(n, T, self.F)
+        z, states = np.empty((n, T, U)), np.empty((n, T, U))
+        h = a_in[:, T * self.F:]  # h_0, given after the sequence
+        for t in range(T):
+            z[:, t] = b + x[:, t] @ Wx.T + h @ Wh.T
+            h = states[:, t] = self.act.kernel(z[:, t])
+        self.states = states.reshape(n, T * U)
+        return z.reshape(n, T * U)
+
+    def through_time(self, dE_da: np.ndarray, da_dz: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(dE/da, delta) of every state: dE/da is what the layer above sends plus Σ_j w_h[j,u] δ_j(t+1), back
+        from the last step (but not across a truncation), and delta = dE/da · da/dz."""
+        _, _, Wh = self.parts()
+        n, T, U = len(dE_da), self.T, self.U
+        total, slope, state = dE_da.reshape(n, T, U).copy(), da_dz.reshape(n, T, U), a.reshape(n, T, U)
+        delta = np.empty((n, T, U))
+        for t in range(T - 1, -1, -1):
+            if t < T - 1 and not self.r.cut(t + 1):
+                total[:, t] += delta[:, t + 1] @ Wh
+            delta[:, t] = self.act.backward(total[:, t], slope[:, t], state[:, t])
+        return total.reshape(n, T * U), delta.reshape(n, T * U)
+
+    def gradients(self, delta: np.ndarray, a_in: np.ndarray) -> None:
+        """dE/dw of every shared weight: its terms summed over the time steps and the batch (into `grads`)."""
+        total = self.taps.terms(delta, a_in, self.states).sum(axis=0)
+        flat = np.bincount(self.taps.weight, weights=total, minlength=self.weights.size)
+        self.grads[...] = flat.reshape(self.grads.shape)
+
+
 def grid_step(layer, kernels: np.ndarray, grads: np.ndarray):
-    """The engine's object for a grid layer, or None for a dense one."""
+    """The engine's object for a grid or rnn layer, or None for a dense one."""
+    if layer.recurrence is not None:
+        return Recurrent(layer, kernels, grads)
     if layer.grid is None:
         return None
     return Conv(layer, kernels, grads) if layer.grid.conv else Pool(layer)

@@ -97,7 +97,7 @@ class Recorder:
         self.thresholds = [l.threshold for l in spec.layers]
         self.minus = spec.delta_sign < 0
         units, params = int(self.cols[-1]), sum(P)
-        self.taps = [Taps(l) if l.grid is not None and l.grid.conv else None for l in spec.layers]
+        self.taps = [Taps(l) if l.shared else None for l in spec.layers]
         T = np.cumsum([0] + [0 if t is None else len(t.position) for t in self.taps]).tolist()
         self.tap_range = list(zip(T[:-1], T[1:]))
         self.terms = np.empty((window, T[-1]))  # each conv weight's gradient terms: delta times input, per position
@@ -169,7 +169,7 @@ class Recorder:
         if self.taps[l] is not None:  # a conv: each shared weight's terms, and their sums over the positions
             t0, t1 = self.tap_range[l]
             terms = self.terms[rows, t0:t1]
-            terms[...] = self.taps[l].terms(delta, a_in)
+            terms[...] = self.taps[l].terms(delta, a_in, a)
             self.grads[rows, p0:p1] = self.taps[l].sums(terms)
         if p0 == p1 or self.taps[l] is not None:
             self.rows = row + len(z)
@@ -265,7 +265,9 @@ def contributions(spec, rec, rows: int, sample, row_step, row_epoch) -> pd.DataF
     for l, (layer, taps) in enumerate(zip(spec.layers, rec.taps)):
         if taps is None:
             continue
-        cells = (*(spec.inputs if l == 0 else spec.layers[l - 1].units), "bias")
+        below = spec.inputs if l == 0 else spec.layers[l - 1].units
+        r = layer.recurrence
+        cells = r.cell_names(below, layer.units) if r is not None else (*below, "bias")
         width = len(layer.sources)
         names["layer"] += [layer.name] * len(taps.weight)
         names["unit"] += [layer.kernels[w // width] for w in taps.weight]
@@ -273,7 +275,7 @@ def contributions(spec, rec, rows: int, sample, row_step, row_epoch) -> pd.DataF
         names["position"] += [layer.units[p] for p in taps.position]
         names["cell"] += [cells[c] for c in taps.cell]
         prev = spec.x[sample] if l == 0 else rec.a[:rows, rec.cols[l - 1]:rec.cols[l]]
-        inputs.append(np.concatenate([prev, np.ones((rows, 1))], axis=1)[:, taps.cell])
+        inputs.append(taps.cells(prev, rec.a[:rows, rec.cols[l]:rec.cols[l + 1]])[:, taps.cell])
         deltas.append(rec.delta[:rows, rec.col_range[l][0] + taps.position])
     T = len(names["layer"])
     return pd.DataFrame({
@@ -303,7 +305,7 @@ def layer_inputs(spec, rec, sample, rows: int) -> np.ndarray:
     out = np.empty((rows, spec.n_weights))
     o = 0
     for l, layer in enumerate(spec.layers):
-        if layer.grid is not None:
+        if layer.shared or layer.grid is not None:
             block = out[:, o:o + layer.weights.size].reshape(rows, len(layer.rows), len(layer.sources))
             block[...] = np.nan
             if layer.bias:

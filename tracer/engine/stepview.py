@@ -74,8 +74,8 @@ class StepValues:
         """(layer, position, weight) -> column of `terms`: the conv layers' taps in network order."""
         keys = []
         for layer in self.spec.layers:
-            if layer.grid is not None and layer.grid.conv:
-                position, _, weight = layer.grid.taps(layer.bias)
+            if layer.shared:
+                position, _, weight = layer.taps()
                 width = len(layer.sources)
                 keys += [(layer.name, layer.units[p], layer.sources[w % width])
                          for p, w in zip(position.tolist(), weight.tolist())]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.spec import Spec
-from .grids import grid_step
+from .grids import Recurrent, grid_step
 from .record import Recorder, Recording, build_trace, step_sizes
 from .stepview import History
 from .stream import Stream, chunk_steps
@@ -131,6 +131,8 @@ def run(spec: Spec, epochs: int | None = None, record=True, sink=None) -> Trace:
                     da_dz = act.da_dz(z, a)
                     if l == last:
                         delta = loss.output_delta(y, a, dE_da, da_dz, act)  # Frey rule (i)
+                    elif isinstance(grids[l], Recurrent):  # and back through time
+                        dE_da, delta = grids[l].through_time(dE_da, da_dz, a)
                     else:
                         delta = act.backward(dE_da, da_dz, a)  # Frey rule (ii)
                     # dE/dw_ij = delta_j a_i (Frey eq. 1), summed over the batch (eq. 3)

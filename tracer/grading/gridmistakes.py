@@ -64,3 +64,15 @@ def one_position(op, spec):
     if not isinstance(op.rule, PositionSum) or len(op.operands) < 2:
         return []
     return [dataclasses.replace(op, rule=FirstOperand(), operands=(term,)) for term in op.operands]
+
+
+def not_through_time(op, spec):
+    """dE/da of an rnn state from the layer above only: backpropagation through time cut to one step (the
+    terms from the same state's next step left out)."""
+    layers = {l.name: l for l in spec.layers}
+    layer = layers.get(op.layer)
+    if op.kind != "dE_da" or layer is None or layer.recurrence is None:
+        return []
+    pairs = list(zip(op.operands[::2], op.operands[1::2]))
+    kept = [k for w, d in pairs if d[2] != op.layer for k in (w, d)]
+    return [dataclasses.replace(op, operands=tuple(kept))] if len(kept) < len(op.operands) else []

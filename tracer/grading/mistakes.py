@@ -16,7 +16,7 @@ from ..model.squashing import Sigmoid, Tanh
 from ..model.rules import (BackSum, Change, Derivative, ErrorTerm, FirstOperand, Grad, LossDerivative, LossValue,
                            NetInput, Scaled)
 from ..model.updates import OTHER_WEIGHTS
-from .gridmistakes import flipped, mean_undivided, one_position, tie_rule
+from .gridmistakes import flipped, mean_undivided, not_through_time, one_position, tie_rule
 
 
 @dataclass(frozen=True)
@@ -166,8 +166,10 @@ MISTAKES = [  # tried in this order; the first that explains a wrong answer name
             "share its delta equally", tie_rule("first")),
     Mistake("mean pool's gradient not divided", "a mean pool gives each cell of its window 1/n of the window's "
             "delta", mean_undivided),
-    Mistake("shared weight's gradient from one position only", "a kernel weight is used at every position: its "
-            "gradient is the sum of delta x input over all of them", one_position),
+    Mistake("shared weight's gradient from one position only", "a kernel weight is used at every position (an rnn's "
+            "weight at every time step): its gradient is the sum of delta x input over all of them", one_position),
+    Mistake("backpropagation through time cut to one step", "an rnn state's dE/da also takes the next step's "
+            "deltas through the recurrent weights: Σ_j w_h[j,u] δ_j(t+1)", not_through_time),
     Mistake("input or weight of a different unit used", "each unit's net input uses its own weights, and each "
             "gradient its own input", _other_unit),
     # last: the most general explanation (for an update, "added instead of subtracted" says more)

@@ -192,7 +192,8 @@ def data_of(raw, base: Path, n_inputs: int, read_csv, grid: bool = False) -> tup
         no_unknown(row, {"x", "y"}, place)
         x = flat_cells(row["x"], f"{place}.x") if grid else row["x"]
         xs.append(vector(x, f"{place}.x", n_inputs, "one per input"))
-        ys.append(vector(row["y"], f"{place}.y", len(ys[0]) if ys else None, "as in data[0].y"))
+        y = flat_cells(row["y"], f"{place}.y") if grid else row["y"]  # a sequence's: a row per time step
+        ys.append(vector(y, f"{place}.y", len(ys[0]) if ys else None, "as in data[0].y"))
     return np.array(xs, float), np.array(ys, float)
 
 

@@ -48,6 +48,8 @@ class Grid:
     padding: int = 0
     operation: str = "cross_correlation"
     ties: str = "first"
+    start: int = 0  # the row of the first window (a dense layer over an rnn's last state starts at the last row)
+    time: bool = False  # a dense layer applied over an rnn layer's time steps (tracer.model.rnn.over_time)
 
     @property
     def conv(self) -> bool:
@@ -70,6 +72,9 @@ class Grid:
     def describe(self, names: tuple[str, ...]) -> str:
         """The layer in words, its positions' names `names` first and last: what an overview lists."""
         (C, H, W), (K, Ho, Wo), (kh, kw) = self.in_shape, self.out_shape, self.size
+        if self.time:
+            when = "at every time step" if Ho > 1 else "to the last time step's state"
+            return f"dense, the same weights applied {when}: {names[0]} .. {names[-1]}"
         if self.conv:
             what = (f"{K} kernel{'s' * (K != 1)} of {kh}x{kw} over {C}x{H}x{W}, stride {self.stride}, padding "
                     f"{self.padding}, {self.operation.replace('_', '-')}")
@@ -95,7 +100,7 @@ class Grid:
         chans = np.arange(C) if self.conv else None
         ch, i, j = (a.ravel() for a in np.meshgrid(chans if self.conv else [0], np.arange(kh), np.arange(kw),
                                                    indexing="ij"))
-        rows = r[:, None] * self.stride + i[None, :] - self.padding
+        rows = self.start + r[:, None] * self.stride + i[None, :] - self.padding
         cols = c[:, None] * self.stride + j[None, :] - self.padding
         channel = np.broadcast_to(ch[None, :], rows.shape) if self.conv else np.broadcast_to(k[:, None], rows.shape)
         inside = (rows >= 0) & (rows < H) & (cols >= 0) & (cols < W)
@@ -157,6 +162,7 @@ def dense_only(spec, place: str, what: str,
                instead: str = "every value of such a network is in its trace: tracer run SPEC --trace DIR") -> None:
     """Refuse a network with grid layers where `what` does not take them yet, in one line naming `place` and what
     to use `instead`."""
-    layer = next((l for l in spec.layers if l.grid is not None), None)
+    layer = next((l for l in spec.layers if l.grid is not None or l.recurrence is not None), None)
     if layer is not None:
-        raise TracerError(place, f"{what} does not take {layer.grid.kind} layers yet (layer {layer.name}); {instead}")
+        kind = "rnn" if layer.recurrence is not None else layer.grid.kind
+        raise TracerError(place, f"{what} does not take {kind} layers yet (layer {layer.name}); {instead}")

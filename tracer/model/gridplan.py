@@ -68,14 +68,50 @@ def back_operands(above, cell: int, b: int, back_w: str, source_keys: list[tuple
     return Routed(g.kind, g.ties, tuple(sizes)), tuple(operands)
 
 
+def rnn_forward_ops(layer, b: int, source_keys: list[tuple], op) -> list:
+    """z and a of every state of an rnn layer for sample b, step by step: z = b + Σ w x_t + Σ w h_{t-1}, with
+    the givens h_0 (after the sequence's inputs) before the first step."""
+    r, out = layer.recurrence, []
+    F = len(r.features)
+    for t in range(r.steps):
+        for u in r.units:
+            operands = [plan_key("w", 0, layer.name, u, "bias")] if layer.bias else []
+            for f, feature in enumerate(r.features):
+                operands += [plan_key("w", 0, layer.name, u, feature), source_keys[t * F + f]]
+            for j in r.units:
+                before = plan_key("a", b, layer.name, f"{j}@t{t}") if t else source_keys[r.steps * F + r.units.index(j)]
+                operands += [plan_key("w", 0, layer.name, u, j), before]
+            z = plan_key("z", b, layer.name, f"{u}@t{t + 1}")
+            out.append(op(z, NetInput(layer.bias), tuple(operands)))
+            out.append(op(plan_key("a", b, layer.name, f"{u}@t{t + 1}"), Activate(layer.activation, 0), (z,)))
+    return out
+
+
+def recurrent_operands(layer, state: int, b: int) -> tuple:
+    """The pairs (w_h[j,u], delta of j at the next step) that back-propagation through time adds to dE/da of
+    state `state` (u at step t): none at the last step, or where the next step is cut off (bptt: k)."""
+    r = layer.recurrence
+    t, u = divmod(state, len(r.units))
+    if t == r.steps - 1 or r.cut(t + 1):
+        return ()
+    return tuple(k for j in r.units for k in (plan_key("w", 0, layer.name, j, r.units[u]),
+                                               plan_key("delta", b, layer.name, f"{j}@t{t + 2}")))
+
+
+def cell_keys(layer, b: int, source_keys: list[tuple]) -> list:
+    """The keys of the cells a shared weight's terms read, in Layer.taps's layout (the constant 1 last)."""
+    own = [plan_key("a", b, layer.name, u) for u in layer.units] if layer.recurrence is not None else []
+    return [*source_keys, *own, None]
+
+
 def gradient_ops(layer, b: int, source_keys: list[tuple], sign: float, op) -> list:
-    """Each term of each shared weight's gradient for sample b (delta of a position times the cell under the
-    weight, kind 'contrib'), then each weight's gradient, their sum. A pool has none."""
-    g = layer.grid
-    if not g.conv:
+    """Each term of each shared weight's gradient for sample b (delta of a position, or a state, times the
+    cell under the weight, kind 'contrib'), then each weight's gradient, their sum. A pool has none."""
+    if not layer.shared:
         return []
     width = len(layer.sources)
-    position, cell, weight = g.taps(layer.bias)
+    position, cell, weight = layer.taps()
+    source_keys = cell_keys(layer, b, source_keys)
     terms: dict[int, list] = {}
     out = []
     for p, c, w in zip(position.tolist(), cell.tolist(), weight.tolist()):

@@ -223,7 +223,7 @@ class Notation:
             w = self.label("w", layer, unit, source)
             return self.profile.template(kind, "").format(w=w)
         k, l = self._layers[layer]
-        if l.grid is not None and kind in ("w", "contrib"):
+        if l.shared and kind in ("w", "contrib"):
             return self._shared_label(kind, l, unit, source)
         j = l.units.index(unit)
         if kind == "w":
@@ -238,12 +238,17 @@ class Notation:
         return self.profile.template(kind, role).format(**self._fields(k, j, source, None))
 
     def _shared_label(self, kind: str, layer, unit: str, source: str) -> str:
-        """A conv kernel's weight, as its kernel and cell (k1[1,2], the bias b_k1), in every notation; a term of
-        its gradient (kind 'contrib') as the gradient at the position whose delta it takes (dE/dk1[1,2] @ c1[1,1,2])."""
+        """A shared weight in every notation: a conv kernel's as its kernel and cell (k1[1,2], the bias b_k1), an
+        rnn's or a dense layer's over time as w_h1,x1 (b_h1); a term of its gradient (kind 'contrib') as the
+        gradient at the position or time step whose delta it takes (dE/dk1[1,2] @ c1[1,1,2])."""
         if kind == "contrib":
-            kernel = layer.kernels[layer.grid.channel[layer.units.index(unit)]]
-            return f"{self.label('grad', layer.name, kernel, source)} @ {unit}"
-        return f"b_{unit}" if source == "bias" else f"{unit}{source[1:]}"
+            p = layer.units.index(unit)
+            row = layer.recurrence.units[p % len(layer.kernels)] if layer.recurrence else \
+                layer.kernels[layer.grid.channel[p]]
+            return f"{self.label('grad', layer.name, row, source)} @ {unit}"
+        if source == "bias":
+            return f"b_{unit}"
+        return f"{unit}{source[1:]}" if layer.grid is not None and not layer.grid.time else f"w_{unit},{source}"
 
     def _template_for_weight(self, role: str, k: int) -> str:
         """Weights: bias, first-layer and last-layer templates where the source names those apart."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .gridplan import back_operands, forward_ops, gradient_ops
+from .gridplan import back_operands, forward_ops, gradient_ops, recurrent_operands, rnn_forward_ops
 from .rules import (Activate, BackSum, BatchGrad, Change, Derivative, ErrorTerm, FusedErrorTerm, Grad, LossDerivative,
                     LossValue, NetInput, NewWeight, SoftmaxErrorTerm)
 
@@ -133,9 +133,12 @@ def _build(spec, m: int) -> list[Op]:
 
     def forward(b: int) -> None:
         for k, layer in enumerate(layers):
-            if layer.grid is not None:  # a conv's windows or a pool's (tracer.model.gridplan)
-                ops.extend(forward_ops(layer, b, below(k, b), lambda key_, rule, operands: Op(key_, rule, operands,
-                                                                                             "forward")))
+            make = lambda key_, rule, operands: Op(key_, rule, operands, "forward")  # noqa: E731
+            if layer.recurrence is not None:  # step by step through time (tracer.model.gridplan)
+                ops.extend(rnn_forward_ops(layer, b, below(k, b), make))
+                continue
+            if layer.grid is not None:  # a conv's windows or a pool's
+                ops.extend(forward_ops(layer, b, below(k, b), make))
                 continue
             zs = tuple(key("z", b, layer.name, u) for u in layer.units)
             for j, u in enumerate(layer.units):
@@ -156,12 +159,15 @@ def _build(spec, m: int) -> list[Op]:
     def backward(k: int, b: int, stage: int) -> None:
         layer, name = layers[k], layers[k].name
         per_unit = []
-        for j, u in enumerate(layer.units):
+        units = list(enumerate(layer.units))
+        for j, u in (reversed(units) if layer.recurrence is not None else units):  # BPTT: from the last step
             if k == last:
                 dE = Op(key("dE_da", b, name, u), LossDerivative(spec.loss, spec.delta_sign),
                         (key("y", b, name, u), key("a", b, name, u)), "backward", stage)
             elif layers[k + 1].grid is not None:  # through the windows that read this unit
                 rule, operands = back_operands(layers[k + 1], j, b, back_w, below(k + 1, b))
+                if layer.recurrence is not None:  # and through time, from the same state at the next step
+                    operands += recurrent_operands(layer, j, b)
                 dE = Op(key("dE_da", b, name, u), rule, operands, "backward", stage)
             else:  # Frey eq. (4), through the weights before the step (or after, when sequential)
                 nxt = layers[k + 1]
@@ -192,7 +198,7 @@ def _build(spec, m: int) -> list[Op]:
 
     def gradients(k: int, b: int, stage: int) -> None:
         layer = layers[k]
-        if layer.grid is not None:  # each shared weight's terms, then their sum
+        if layer.grid is not None or layer.shared:  # each shared weight's terms, then their sum
             ops.extend(gradient_ops(layer, b, below(k, b), spec.delta_sign,
                                     lambda key_, rule, operands: Op(key_, rule, operands, "gradients", stage)))
             return

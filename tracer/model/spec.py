@@ -18,6 +18,7 @@ from .fields import (INIT_KEYS, MAX_EPOCHS, MAX_SAMPLES, activation_of, boolean,
                      frozen_of, loss_of, names_of, no_unknown, number, required, slug, text, warn, whole)
 from .fields import name as fields_name
 from .grid import Grid, cell_names
+from .rnn import Recurrence, over_time, rnn_document, rnn_layer_of, sequence_inputs, targets_by_step
 from .gridspec import GRID_KINDS, activation_document, grid_document, grid_layer_of, input_shape_of
 from .losses import Loss
 from .notation import PROFILES
@@ -47,12 +48,24 @@ class Layer:
     frozen: np.ndarray  # bool, same shape: parameters that never change
     bias_input: float = 1.0  # what the bias multiplies: 1, or -1 for a threshold θ (`bias: threshold`)
     grid: Grid | None = None  # a conv2d or pool layer's windows (tracer.model.grid); None for a dense layer
-    kernels: tuple[str, ...] = ()  # a conv layer's kernels: the rows of its weights (its units are positions)
+    kernels: tuple[str, ...] = ()  # the rows of shared weights: a conv's kernels, an rnn's units (its units are
+    #                                positions or time steps)
+    recurrence: Recurrence | None = None  # an rnn layer's unrolling in time (tracer.model.rnn)
 
     @property
     def rows(self) -> tuple[str, ...]:
-        """The names of the weight matrix's rows: the units of a dense layer, the kernels of a conv layer."""
-        return self.kernels if self.grid is not None else self.units
+        """The names of the weight matrix's rows: the units of a dense layer, the kernels of a conv layer, the
+        units of an rnn layer (shared by its time steps)."""
+        return self.kernels if self.kernels else self.units
+
+    @property
+    def shared(self) -> bool:
+        """Whether the layer's weights are shared by several positions or time steps (a conv, an rnn)."""
+        return bool(self.kernels)
+
+    def taps(self) -> tuple:
+        """(position, cell, weight) of every term of a shared weight's gradient (tracer.model.grid, rnn)."""
+        return self.recurrence.taps(self.bias) if self.recurrence is not None else self.grid.taps(self.bias)
 
     @property
     def threshold(self) -> bool:
@@ -114,8 +127,8 @@ class Spec:
 
     @property
     def grids(self) -> bool:
-        """Whether the network has conv or pool layers."""
-        return any(l.grid is not None for l in self.layers)
+        """Whether the network has conv, pool or rnn layers."""
+        return any(l.grid is not None or l.recurrence is not None for l in self.layers)
 
     @property
     def output(self) -> Layer:
@@ -166,11 +179,19 @@ def spec_document(spec: Spec) -> dict:
                 "update_order": t.update_order}
     if t.mode == "minibatch":
         training["batch_size"] = t.batch_size
-    layers = [grid_document(l) if l.grid is not None else
-              {"name": l.name, "units": list(l.units), "activation": activation_document(l.activation),
+    layers = [rnn_document(l, activation_document(l.activation)) if l.recurrence is not None else
+              grid_document(l) if l.grid is not None and not l.grid.time else
+              {"name": l.name, "units": list(l.rows), "activation": activation_document(l.activation),
                "bias": "threshold" if l.threshold else l.bias, "weights": l.weights.tolist(),
                "frozen": l.frozen.tolist()} for l in spec.layers]
     inputs = list(spec.inputs)
+    data = [{"x": x, "y": y} for x, y in zip(spec.x.tolist(), spec.y.tolist())]
+    r = spec.layers[0].recurrence
+    if r is not None:  # the inputs without h_0's cells, which the layer's h0 gives
+        inputs = {"names": list(r.features), "steps": r.steps}
+        x = spec.x[:, :len(spec.x[0]) - len(r.units)].tolist()
+        y = [targets_by_step(row, r) for row in spec.y] if r.outputs == "every" else spec.y.tolist()
+        data = [{"x": xr, "y": yr} for xr, yr in zip(x, y)]
     if spec.input_shape is not None:
         inputs = {"name": spec.inputs[0].split("[")[0], "shape": list(spec.input_shape)}
         flat = next((i for i, l in enumerate(spec.layers) if l.grid is None), None)
@@ -180,7 +201,7 @@ def spec_document(spec: Spec) -> dict:
                 "notation": spec.notation, "inputs": inputs, "layers": layers, "loss": loss,
                 "learning_rate": spec.learning_rate, "weight_decay": spec.weight_decay, "momentum": spec.momentum,
                 "training": training, "steps": spec.steps, "delta": "-dE/dz" if spec.delta_sign < 0 else "",
-                "data": [{"x": x, "y": y} for x, y in zip(spec.x.tolist(), spec.y.tolist())]}
+                "data": data}
     return {k: v for k, v in document.items() if v != ""}
 
 
@@ -191,15 +212,22 @@ def parse_spec(raw, base: Path = Path("."), path: Path | None = None, read_csv=N
         raise SpecError("", "a spec must be a mapping with keys name, inputs, layers, loss, learning_rate, data")
     no_unknown(raw, TOP_KEYS, "")
     name = slug(required(raw, "name", ""), "name")
-    inputs, shape = inputs_of(required(raw, "inputs", ""))
+    inputs, shape, sequence = inputs_of(required(raw, "inputs", ""))
     training = training_of(raw.get("training", {}) or {})
-    x, y = data_of(required(raw, "data", ""), base, len(inputs), read_csv, grid=shape is not None)
+    x, y = data_of(required(raw, "data", ""), base, len(inputs), read_csv, grid=shape is not None or bool(sequence))
     init = raw.get("init")
     if isinstance(init, dict):
         no_unknown(init, INIT_KEYS, "init")
     rng = np.random.default_rng(whole(init.get("seed", 0), "init.seed", 0, maximum=2**63 - 1)
                                 if isinstance(init, dict) else 0)
-    layers = layers_of(required(raw, "layers", ""), inputs, init, rng, shape)
+    layers = layers_of(required(raw, "layers", ""), inputs, init, rng, shape, sequence)
+    if sequence:  # h_0 given after the sequence, like inputs of every sample
+        r = layers[0].recurrence
+        inputs += r.initial
+        x = np.hstack([x, np.broadcast_to(np.array(r.h0), (len(x), len(r.h0)))])
+    if sequence and layers[0].recurrence.outputs == "every" and y.shape[1] == len(layers[-1].units):
+        T = sequence[0]  # given as a row per time step: the output layer's units are o@t1, o@t2, ... per unit
+        y = y.reshape(len(y), T, -1).transpose(0, 2, 1).reshape(len(y), -1)
     if y.shape[1] != len(layers[-1].units):
         n = len(layers[-1].units)
         raise SpecError("data[0].y", f"expected {n} target value{'s' * (n != 1)} (one per output unit), got {y.shape[1]}")
@@ -225,12 +253,16 @@ def parse_spec(raw, base: Path = Path("."), path: Path | None = None, read_csv=N
     )
 
 
-def inputs_of(raw) -> tuple[tuple[str, ...], tuple[int, int, int] | None]:
-    """The inputs' names and, for a grid of inputs ({name: x, shape: [C, H, W]}), its shape."""
+def inputs_of(raw) -> tuple[tuple[str, ...], tuple[int, int, int] | None, tuple | None]:
+    """The inputs' names; for a grid of inputs ({name: x, shape: [C, H, W]}) its shape; for a sequence
+    ({names: [x1], steps: T}) its (steps, features)."""
+    if isinstance(raw, dict) and "steps" in raw:
+        names, steps, features = sequence_inputs(raw)
+        return names, None, (steps, features)
     if isinstance(raw, dict):
         prefix, shape = input_shape_of(raw)
-        return cell_names(prefix, shape), shape
-    return names_of(raw, "inputs", "x"), None
+        return cell_names(prefix, shape), shape, None
+    return names_of(raw, "inputs", "x"), None, None
 
 
 def delta_sign_of(raw) -> float:
@@ -268,7 +300,7 @@ def training_of(raw) -> Training:
     )
 
 
-def layers_of(raw, inputs: tuple[str, ...], init, rng, shape=None) -> tuple[Layer, ...]:
+def layers_of(raw, inputs: tuple[str, ...], init, rng, shape=None, sequence=None) -> tuple[Layer, ...]:
     """The layers in order; grid layers (conv2d, pools) read the grid before them, a flatten passes it on to the
     dense layers as a list of cells (the cells' names are already flat)."""
     if not isinstance(raw, list) or not raw:
@@ -276,14 +308,24 @@ def layers_of(raw, inputs: tuple[str, ...], init, rng, shape=None) -> tuple[Laye
     layers, previous, seen = [], inputs, set(inputs)
     for i, lraw in enumerate(raw):
         kind = lraw.get("type", "dense") if isinstance(lraw, dict) else "dense"
-        if kind not in ("dense", *GRID_KINDS):
+        if kind not in ("dense", "rnn", *GRID_KINDS):
             raise SpecError(f"layers[{i}].type", f"unknown layer type {str(kind)[:40]!r}; use dense, "
                                                  f"{', '.join(GRID_KINDS)}")
         if kind == "flatten":  # the cells go on as a list: only dense layers may follow
             no_unknown(lraw, {"type", "name"}, f"layers[{i}]")
             shape = None
             continue
-        if kind == "dense":
+        if kind == "rnn":
+            if i:
+                raise SpecError(f"layers[{i}].type", "an rnn layer reads the sequence of inputs: make it the first layer")
+            steps, features = sequence if sequence else (None, ())
+            layer = Layer(**rnn_layer_of(lraw, f"layers[{i}]", i, steps, features, init, rng))
+        elif kind == "dense" and layers and layers[-1].recurrence is not None:  # applied over the time steps
+            dense = layer_of(lraw, f"layers[{i}]", i, layers[-1].rows, init, rng, last=i == len(raw) - 1)
+            layer = Layer(**over_time(dense, layers[-1].recurrence, last=i == len(raw) - 1))
+        elif sequence and not layers:
+            raise SpecError(f"layers[{i}].type", "a sequence of inputs is read by an rnn layer first")
+        elif kind == "dense":
             layer = layer_of(lraw, f"layers[{i}]", i, previous, init, rng, last=i == len(raw) - 1)
             shape = None
         else:

@@ -32,7 +32,8 @@ def panel(x: float, y: float, caption: str, cells: list[list[str]], shaded=froze
     """One grid of numbers with its caption: (SVG elements, its width)."""
     width = max(38.0, max(text_px(c) for row in cells for c in row) + 12)
     total = max(width * len(cells[0]), text_px(caption) + 4)
-    parts = [f'<text class="caption" x="{x:.1f}" y="{y + 15:.1f}" font-size="{FONT}">{escape(caption)}</text>']
+    parts = [f'<text class="caption" x="{x:.1f}" y="{y + 15:.1f}" font-size="{FONT}">{escape(caption)}</text>'] \
+        if caption else []
     top = y + CAPTION
     for r, row in enumerate(cells):
         for c, text in enumerate(row):
@@ -40,8 +41,9 @@ def panel(x: float, y: float, caption: str, cells: list[list[str]], shaded=froze
             fill = MARK if (r, c) in shaded else "#ffffff"
             parts.append(f'<rect x="{cx:.1f}" y="{cy:.1f}" width="{width:.1f}" height="{ROW}" fill="{fill}" '
                          f'stroke="#888" stroke-width="1"/>')
-            parts.append(f'<text class="cell" x="{cx + width / 2:.1f}" y="{cy + ROW / 2 + FONT * 0.35:.1f}" '
-                         f'font-size="{FONT}" text-anchor="middle">{escape(text)}</text>')
+            if text:
+                parts.append(f'<text class="cell" x="{cx + width / 2:.1f}" y="{cy + ROW / 2 + FONT * 0.35:.1f}" '
+                             f'font-size="{FONT}" text-anchor="middle">{escape(text)}</text>')
     if outlined:
         rows, cols = [r for r, _ in outlined], [c for _, c in outlined]
         parts.append(f'<rect x="{x + min(cols) * width:.1f}" y="{top + min(rows) * ROW:.1f}" '
@@ -127,8 +129,36 @@ def layer_figures(spec, k: int, below: list[float], mine: dict, fmt) -> list[dic
     return out
 
 
+def unrolled(spec, value, fmt) -> dict:
+    """An rnn layer unrolled in time for the first sample of a step: a column per time step (t0: h_0), a row per
+    input, per state unit and per output of the layer after it; each state feeds the next column's."""
+    rnn, after = spec.layers[0], spec.layers[1]
+    r = rnn.recurrence
+    T, F = r.steps, len(r.features)
+    x = [value(("x", 1, "", "", s)) for s in spec.inputs]
+    rows = [(f, [""] + [fmt(x[t * F + i]) for t in range(T)]) for i, f in enumerate(r.features)]
+    rows += [(u, [fmt(x[T * F + j])] + [fmt(value(("a", 1, rnn.name, f"{u}@t{t + 1}", ""))) for t in range(T)])
+             for j, u in enumerate(r.units)]
+    for k in after.kernels:
+        outs = {unit: value(("a", 1, after.name, unit, "")) for unit in after.units if unit.split("@")[0] == k}
+        shown = [fmt(outs[f"{k}@t{t + 1}"]) if f"{k}@t{t + 1}" in outs else "" for t in range(T)]
+        if r.outputs == "last":
+            shown[-1] = fmt(value(("a", 1, after.name, k, "")))
+        rows.append((k, [""] + shown))
+    labels = [["step"]] + [[name] for name, _ in rows]
+    numbers = [["t0 (h0)"] + [f"t{t + 1}" for t in range(T)]] + [cells for _, cells in rows]
+    states = {(1 + len(r.features) + j, c) for j in range(len(r.units)) for c in range(T + 1)}
+    panels = [("", labels, (), ()), ("", numbers, states, ())]
+    cut = f", the gradient cut every {r.bptt} step{'s' * (r.bptt > 1)}" if r.bptt else ""
+    return {"heading": f"{rnn.name} unrolled over {T} time steps: inputs, states (shaded; each feeds the next "
+                       f"step's) and outputs{cut}", "svg": row_svg(panels, [""])}
+
+
 def step_grids(spec, value, fmt) -> list[dict]:
-    """Every grid layer's figures for the first sample of a step; `value(key)` gives a plan key's value."""
+    """Every grid layer's figures for the first sample of a step, and an rnn unrolled in time; `value(key)`
+    gives a plan key's value."""
+    if spec.layers[0].recurrence is not None:
+        return [unrolled(spec, value, fmt)]
     out = []
     for k, layer in enumerate(spec.layers):
         if layer.grid is None:
@@ -144,10 +174,18 @@ def step_grids(spec, value, fmt) -> list[dict]:
 
 def chain_svg(spec) -> Markup:
     """The network as a chain of blocks: the input grid, each layer in words, the output."""
-    boxes = [f"input {'x'.join(map(str, spec.input_shape))}"]
+    r = spec.layers[0].recurrence
+    boxes = [f"input {'x'.join(map(str, spec.input_shape))}" if r is None else
+             f"input {', '.join(r.features)} over {r.steps} steps"]
     for layer in spec.layers:
         g = layer.grid
-        if g is None:
+        if layer.recurrence is not None:
+            boxes.append(f"{layer.name}: rnn, {len(layer.kernels)} unit{'s' * (len(layer.kernels) != 1)}, "
+                         f"{layer.activation.name}")
+        elif g is not None and g.time:
+            boxes.append(f"{layer.name}: dense at {'every step' if r.outputs == 'every' else 'the last step'}, "
+                         f"{layer.activation.name}")
+        elif g is None:
             boxes.append(f"{layer.name}: dense, {len(layer.units)} unit{'s' * (len(layer.units) != 1)}, "
                          f"{layer.activation.name}")
         elif g.conv:

@@ -33,7 +33,7 @@ def network_figure(spec, names, fmt, weights, delta_w=None, live: bool = False) 
     if spec.grids:
         kind, numbers = ("w", weights) if delta_w is None else ("delta_w", delta_w)
         values = [(names.label(kind, *p), fmt(v)) for p, v in zip(spec.parameters, numbers)]
-        svg, caption, tooltip = chain_svg(spec), "the shared weights of the conv layers and the dense weights", ""
+        svg, caption, tooltip = chain_svg(spec), "every weight of the network, the shared ones once", ""
     else:
         svg, values = network_svg(spec, names, fmt, weights, delta_w, live)
         caption = f"{len(values)} connections are too many to label in a diagram of the page's width"

@@ -1,0 +1,171 @@
+"""Elman RNN layers against PyTorch's autograd in float64: 20 random setups mixing time steps, units, inputs,
+h_0, tanh and ReLU, a loss at every step or at the last only, full and truncated BPTT and the three training
+modes. Every recorded z, a, dE/da, delta, per-sample gradient, batch gradient and new weight equals what
+autograd computes from the same weights and data, to a relative 1e-9; the plan evaluated equals the engine;
+every gradient equals a finite difference of the loss.
+
+The oracle is the books' recurrence written in torch, independent of the engine: z_t = b + W_x x_t + W_h h_{t-1},
+h_t = f(z_t) from h_0, the state detached at every k-th step for truncated BPTT (as PyTorch users truncate it),
+the output layer applied at every step (or to h_T), each layer's parameters a leaf in the spec's layout.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tracer import parse_spec, run
+from tracer.model.plan import Plan
+from tracer.model.spec import spec_document
+
+SETUPS = 20
+RTOL, ATOL = 1e-9, 1e-12
+
+
+def random_rnn(seed: int) -> dict:
+    rng = np.random.default_rng(100 + seed)
+    T, F, U, K = int(rng.integers(2, 5)), int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 3))
+    bias = bool(rng.integers(0, 4))
+    outputs = str(rng.choice(["every", "last"]))
+    bptt = ["full", 1, 2][seed % 3]
+    layer = {"name": "h", "type": "rnn", "units": U, "activation": str(rng.choice(["tanh", "relu"])),
+             "bias": bias, "weights": rng.normal(0, 0.6, (U, F + int(bias))).round(3).tolist(),
+             "recurrent": rng.normal(0, 0.6, (U, U)).round(3).tolist(),
+             "h0": rng.normal(0, 0.3, U).round(3).tolist() if seed % 2 else [0.0] * U,
+             "bptt": bptt, "outputs": outputs}
+    out = {"name": "out", "units": K, "activation": str(rng.choice(["linear", "sigmoid"])),
+           "weights": rng.normal(0, 0.6, (K, U + 1)).round(3).tolist()}
+    mode = str(rng.choice(["online", "batch", "minibatch"]))
+    y_shape = (T, K) if outputs == "every" else (K,)
+    return {"name": f"rnn-{seed}", "inputs": {"names": [f"x{f + 1}" for f in range(F)], "steps": T},
+            "layers": [layer, out], "loss": str(rng.choice(["half_sse", "sse", "mse"])), "learning_rate": 0.1,
+            "training": {"mode": mode, "epochs": 2, **({"batch_size": 2} if mode == "minibatch" else {})},
+            "data": [{"x": rng.normal(0, 1, (T, F)).round(2).tolist(), "y": rng.uniform(0, 1, y_shape).tolist()}
+                     for _ in range(3)]}
+
+
+def oracle_step(torch, raw: dict, leaves: list, x: np.ndarray, y_rows: list):
+    """One step in autograd: every state's z and h, every output's z and a (gradients kept), and each sample's
+    loss over its outputs (o@t in time order per output unit, as the trace orders them)."""
+    layer, out = raw["layers"]
+    T, F = raw["inputs"]["steps"], len(raw["inputs"]["names"])
+    rnn, dense = leaves
+    first = int(layer["bias"])
+    b = rnn[:, 0] if first else 0.0
+    Wx, Wh = rnn[:, first:first + F], rnn[:, first + F:]
+    f = torch.tanh if layer["activation"] == "tanh" else torch.relu
+    g = torch.sigmoid if out["activation"] == "sigmoid" else (lambda t: t * 1.0)
+    xs = torch.from_numpy(x[:, :T * F]).reshape(len(x), T, F)  # the spec's x ends with h_0's cells
+    h = torch.tensor(layer["h0"], dtype=torch.float64).expand(len(x), -1)
+    zs, hs, oz, oa = [], [], [], []
+    k = 0 if layer["bptt"] == "full" else layer["bptt"]
+    for t in range(T):
+        if k and t and t % k == 0:
+            h = h.detach()  # truncated BPTT: no gradient into the steps before
+        z = b + xs[:, t] @ Wx.T + h @ Wh.T
+        z.retain_grad()
+        h = f(z)
+        h.retain_grad()
+        zs.append(z)
+        hs.append(h)
+        if layer["outputs"] == "every" or t == T - 1:
+            o = dense[:, 0] + h @ dense[:, 1:].T
+            o.retain_grad()
+            a = g(o)
+            a.retain_grad()
+            oz.append(o)
+            oa.append(a)
+    target = torch.tensor(np.array(y_rows), dtype=torch.float64).reshape(len(x), len(oa), -1)
+    a_all = torch.stack(oa, dim=1)  # samples x steps x outputs
+    squares = (a_all - target) ** 2
+    loss = {"half_sse": 0.5 * squares.sum((1, 2)), "sse": squares.sum((1, 2)), "mse": squares.mean((1, 2))}
+    return zs, hs, oz, oa, loss[raw["loss"]]
+
+
+@pytest.mark.parametrize("seed", range(SETUPS))
+def test_every_recorded_value_equals_autograd(torch, seed):
+    raw = random_rnn(seed)
+    spec = parse_spec(raw)
+    trace = run(spec)
+    leaves = [torch.tensor(l.weights, dtype=torch.float64, requires_grad=True) for l in spec.layers]
+    mode, n = raw["training"]["mode"], len(spec.x)
+    m = {"online": 1, "batch": n, "minibatch": 2}[mode]
+    nodes, weights = trace.nodes, trace.weights
+    for step, start in enumerate([s for _ in range(2) for s in range(0, n, m)], start=1):
+        x = spec.x[start:start + m]
+        y_rows = [raw["data"][i]["y"] for i in range(start, min(start + m, n))]
+        zs, hs, oz, oa, per_sample = oracle_step(torch, raw, leaves, x, y_rows)
+        per_sample.mean().backward()
+        rows = nodes[nodes.step == step]
+        B = len(x)
+        def grads(tensors):  # a state no loss reaches (truncated, before the last step) has no gradient: 0
+            return [torch.zeros_like(t) if t.grad is None else t.grad for t in tensors]
+
+        states = {"z": (zs, 1), "a": (hs, 1), "dE_da": (grads(hs), B), "delta": (grads(zs), B)}
+        outs = {"z": (oz, 1), "a": (oa, 1), "dE_da": (grads(oa), B), "delta": (grads(oz), B)}
+        for name, per_step, order in (("h", states, (0, 1, 2)), ("out", outs, (0, 2, 1))):
+            mine = rows[rows.layer == name]
+            for column, (tensors, scale) in per_step.items():
+                # the trace's order: the states time-major (h1@t1, h2@t1, h1@t2 ...), the outputs by unit (o1@t1, o1@t2)
+                stacked = torch.stack([t.detach() for t in tensors], dim=1).permute(*order)
+                theirs = (stacked.reshape(B, -1) * scale).numpy().ravel()
+                np.testing.assert_allclose(mine[column].to_numpy(), theirs, rtol=RTOL, atol=ATOL,
+                                           err_msg=f"seed {seed}, step {step}, {name}.{column}")
+        update = trace.updates[trace.updates.step == step]
+        grads = np.concatenate([leaf.grad.numpy().ravel() for leaf in leaves])
+        np.testing.assert_allclose(update.grad.to_numpy(), grads, rtol=RTOL, atol=ATOL, err_msg=f"seed {seed}")
+        sample_grads = weights[weights.step == step].grad.to_numpy().reshape(B, -1).mean(axis=0)
+        np.testing.assert_allclose(sample_grads, grads, rtol=RTOL, atol=ATOL, err_msg=f"seed {seed}")
+        with torch.no_grad():
+            for leaf in leaves:
+                leaf -= 0.1 * leaf.grad
+                leaf.grad = None
+        w_new = np.concatenate([leaf.detach().numpy().ravel() for leaf in leaves])
+        np.testing.assert_allclose(update.w_new.to_numpy(), w_new, rtol=RTOL, atol=ATOL, err_msg=f"seed {seed}")
+
+
+def test_the_setups_mix_what_they_should():
+    specs = [random_rnn(seed) for seed in range(SETUPS)]
+    rnn = [s["layers"][0] for s in specs]
+    assert {r["bptt"] for r in rnn} == {"full", 1, 2} and {r["outputs"] for r in rnn} == {"every", "last"}
+    assert {r["activation"] for r in rnn} == {"tanh", "relu"} and {r["bias"] for r in rnn} == {True, False}
+    assert {s["inputs"]["steps"] for s in specs} >= {2, 3, 4} and {len(r["h0"]) for r in rnn} >= {1, 2, 3}
+    assert {s["training"]["mode"] for s in specs} == {"online", "batch", "minibatch"}
+    assert any(any(r["h0"]) for r in rnn)
+
+
+@pytest.mark.parametrize("order", ["simultaneous", "sequential"])
+@pytest.mark.parametrize("seed", range(0, SETUPS, 3))
+def test_plan_evaluated_is_the_engine(seed, order):
+    raw = random_rnn(seed)
+    raw["training"]["update_order"] = order
+    spec = parse_spec(raw)
+    trace = run(spec)
+    for step in trace.values.steps():
+        plan = Plan(spec, len(trace.values.samples(step)))
+        computed = plan.evaluate(trace.values.leaves(step))
+        recorded = trace.values.values(step)
+        assert set(recorded) == {op.key for op in plan.ops}
+        for k, value in recorded.items():
+            assert np.isclose(computed[k], value, rtol=1e-12, atol=1e-14), (step, k, computed[k], value)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 4])
+def test_every_gradient_is_the_finite_difference_of_the_loss(seed):
+    raw = random_rnn(seed)
+    raw["training"] = {"mode": "batch"}
+    for layer in raw["layers"][:1]:
+        layer["activation"] = "tanh"  # smooth: no kink for the differences to straddle
+        layer["bptt"] = "full"  # the loss's own gradient (truncation leaves out terms on purpose)
+    spec = parse_spec(raw)
+    grad = run(spec).updates.grad.to_numpy()
+    h, k = 1e-6, 0
+    for i, layer in enumerate(spec.layers):
+        for index in np.ndindex(layer.weights.shape):
+            def loss_at(shift):
+                weights = [l.weights.copy() for l in spec.layers]
+                weights[i][index] += shift
+                return run(parse_spec(spec_document(spec.with_weights(weights))), record="1").losses.loss.mean()
+            numeric = (loss_at(h) - loss_at(-h)) / (2 * h)
+            assert grad[k] == pytest.approx(numeric, rel=1e-5, abs=1e-9), (layer.name, index)
+            k += 1
+    assert k == len(grad)
