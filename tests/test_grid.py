@@ -15,7 +15,7 @@ from tracer.errors import SpecError, TracerError
 from tracer.model.plan import Plan
 from tracer.model.spec import spec_document
 
-from test_grid_oracle import SETUPS, random_spec
+from test_grid_oracle import SETUPS, random_spec, random_spec_1d
 
 
 def tiny(**changes) -> dict:
@@ -34,9 +34,9 @@ def tiny(**changes) -> dict:
 
 
 @pytest.mark.parametrize("order", ["simultaneous", "sequential"])
-@pytest.mark.parametrize("seed", range(0, SETUPS, 2))
+@pytest.mark.parametrize("seed", [*range(0, SETUPS, 2), "1d-1", "1d-2", "1d-3"])
 def test_plan_evaluated_is_the_engine(seed, order):
-    raw = random_spec(seed)
+    raw = random_spec_1d(int(seed[3:])) if isinstance(seed, str) else random_spec(seed)
     raw["learning_rate"] = 0.02
     raw["training"]["update_order"] = order
     spec = parse_spec(raw)
@@ -128,6 +128,27 @@ def test_bias_rows_take_the_constant_1_and_no_padding_cell_is_a_term():
     assert list(corner.source) == ["bias", "w[2,2]"] and list(corner.cell) == ["bias", "x[1,1]"]
 
 
+def test_a_1d_layer_names_its_cells_by_position_and_reads_one_row():
+    raw = {"name": "c1d", "inputs": {"name": "x", "shape": [2, 7]},
+           "layers": [{"name": "c1", "type": "conv1d", "activation": "relu", "kernel_size": 3, "stride": 2,
+                       "padding": 1, "kernels": [[[0.1, -0.2, 0.3], [0.4, 0.1, -0.1]]], "biases": [0.1]},
+                      {"name": "p1", "type": "maxpool1d", "size": 2},
+                      {"name": "out", "units": 1, "activation": "sigmoid", "weights": [[0.1, 0.2, -0.3]]}],
+           "loss": "half_sse", "learning_rate": 0.1,
+           "data": [{"x": [[1, 2, 0, 1, 3, 1, 0], [0, 1, 2, 1, 0, 2, 1]], "y": [1]}]}
+    spec = parse_spec(raw)
+    c1, p1, _ = spec.layers
+    assert spec.inputs[:2] == ("x[1,1]", "x[1,2]") and c1.units == ("c1[1]", "c1[2]", "c1[3]", "c1[4]")
+    assert c1.sources[1:4] == ("w[1,1]", "w[1,2]", "w[1,3]") and p1.units == ("p1[1]", "p1[2]")
+    z = run(spec).nodes.set_index("unit").z
+    assert z["c1[1]"] == pytest.approx(0.1 + (-0.2 * 1 + 0.3 * 2) + (0.1 * 0 - 0.1 * 1))  # padding left of cell 1
+    raw["layers"].insert(0, {"name": "c0", "type": "conv2d", "activation": "relu", "kernel_size": 1,
+                             "kernels": [[[1.0]]], "biases": [0.0]})
+    raw["inputs"]["shape"] = [1, 2, 7]
+    with pytest.raises(SpecError, match="reads one row of cells"):
+        parse_spec(raw)
+
+
 def test_names_say_where():
     spec = parse_spec(tiny())
     c1, p1, out = spec.layers
@@ -139,8 +160,8 @@ def test_names_say_where():
 
 
 def test_the_spec_document_reads_back_as_the_same_network():
-    for seed in range(4):
-        spec = parse_spec(random_spec(seed))
+    for raw in [*(random_spec(seed) for seed in range(4)), *(random_spec_1d(seed) for seed in range(3))]:
+        spec = parse_spec(raw)
         again = parse_spec(spec_document(spec))
         assert [l.grid for l in again.layers] == [l.grid for l in spec.layers]
         assert np.array_equal(run(again).updates.w_new, run(spec).updates.w_new)

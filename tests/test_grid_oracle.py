@@ -60,10 +60,36 @@ def random_spec(seed: int) -> dict:
                      for _ in range(n)]}
 
 
+def random_spec_1d(seed: int) -> dict:
+    """A conv1d -> pool1d -> dense net on integer-valued sequences of one or two channels."""
+    rng = np.random.default_rng(50 + seed)
+    C, L = int(rng.integers(1, 3)), int(rng.integers(5, 9))
+    K, k, stride, padding = int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 3)), seed % 2
+    bias = bool(rng.integers(0, 4))
+    conv = {"name": "c1", "type": "conv1d", "activation": str(rng.choice(["relu", "tanh"])), "kernel_size": k,
+            "stride": stride, "padding": padding, "bias": bias,
+            "operation": str(rng.choice(["cross_correlation", "convolution"])),
+            "kernels": (rng.integers(-4, 5, size=(K, C, k)) / 4).tolist()}
+    if bias:
+        conv["biases"] = (rng.integers(-2, 3, size=K) / 4).tolist()
+    length = (L + 2 * padding - k) // stride + 1
+    kind = str(rng.choice(["maxpool1d", "avgpool1d"]))
+    pool = {"name": "p1", "type": kind, "size": 2, "stride": int(rng.integers(1, 3))}
+    if kind == "maxpool1d":
+        pool["ties"] = ["first", "shared"][seed // 2 % 2]
+    cells = K * ((length - 2) // pool["stride"] + 1)
+    return {"name": f"grid1d-{seed}", "inputs": {"name": "x", "shape": [C, L]},
+            "layers": [conv, pool, {"name": "out", "units": 1, "activation": "sigmoid",
+                                    "weights": rng.uniform(-0.5, 0.5, size=(1, cells + 1)).tolist()}],
+            "loss": "half_sse", "learning_rate": 0.1, "training": {"mode": str(rng.choice(["online", "batch"])),
+                                                                   "epochs": 2},
+            "data": [{"x": rng.integers(0, 3, size=(C, L)).tolist(), "y": [float(rng.uniform())]} for _ in range(3)]}
+
+
 def shared_max_pool(torch, a, size: int, stride: int):
-    """Each window's max, its gradient shared equally by the tied maxima."""
-    windows = a.unfold(2, size, stride).unfold(3, size, stride)  # N, C, Ho, Wo, size, size
-    flat = windows.reshape(*windows.shape[:4], -1)
+    """Each window's max, its gradient shared equally by the tied maxima (over the last axis only for 1-D)."""
+    windows = a.unfold(-1, size, stride) if a.dim() == 3 else a.unfold(2, size, stride).unfold(3, size, stride)
+    flat = windows.reshape(*windows.shape[:a.dim()], -1)
     top = flat.max(dim=-1, keepdim=True).values
     mask = (flat == top).double().detach()
     return (flat * mask).sum(-1) / mask.sum(-1)
@@ -73,24 +99,27 @@ def oracle_step(torch, spec: dict, leaves: list, x: np.ndarray, y: np.ndarray):
     """One step in autograd: every layer's z and a (with their gradients kept) and the loss of the batch, with
     the spec's reduction (the mean over the batch)."""
     F = torch.nn.functional
-    a = torch.from_numpy(x).reshape(len(x), *spec["inputs"]["shape"])
+    one_d = spec["layers"][0]["type"].endswith("1d")
+    shape = spec["inputs"]["shape"]
+    a = torch.from_numpy(x).reshape(len(x), *(shape if not one_d or len(shape) == 2 else [1, *shape]))
+    conv, max_pool, avg_pool = (F.conv1d, F.max_pool1d, F.avg_pool1d) if one_d else (F.conv2d, F.max_pool2d,
+                                                                                   F.avg_pool2d)
     zs, acts = [], []
     for layer, leaf in zip([l for l in spec["layers"] if l.get("type") != "flatten"], leaves):
-        kind = layer.get("type", "dense")
+        kind = layer.get("type", "dense").replace("1d", "2d")
         if kind == "conv2d":
             k = layer["kernel_size"]
             first = int(layer["bias"])
-            kernel = leaf[:, first:].reshape(leaf.shape[0], a.shape[1], k, k)
+            kernel = leaf[:, first:].reshape(leaf.shape[0], a.shape[1], *([k] if one_d else [k, k]))
             if layer["operation"] == "convolution":
-                kernel = kernel.flip(-1, -2)
-            z = F.conv2d(a, kernel, leaf[:, 0] if first else None, stride=layer["stride"],
-                         padding=layer["padding"])
+                kernel = kernel.flip(-1) if one_d else kernel.flip(-1, -2)
+            z = conv(a, kernel, leaf[:, 0] if first else None, stride=layer["stride"], padding=layer["padding"])
         elif kind == "maxpool2d" and layer["ties"] == "first":
-            z = F.max_pool2d(a, layer["size"], layer["stride"])
+            z = max_pool(a, layer["size"], layer["stride"])
         elif kind == "maxpool2d":
             z = shared_max_pool(torch, a, layer["size"], layer["stride"])
         elif kind == "avgpool2d":
-            z = F.avg_pool2d(a, layer["size"], layer["stride"])
+            z = avg_pool(a, layer["size"], layer["stride"])
         else:
             z = a.reshape(len(x), -1) @ leaf[:, 1:].T + leaf[:, 0]
         z.retain_grad()
@@ -104,9 +133,9 @@ def oracle_step(torch, spec: dict, leaves: list, x: np.ndarray, y: np.ndarray):
     return zs, acts, per_sample
 
 
-@pytest.mark.parametrize("seed", range(SETUPS))
+@pytest.mark.parametrize("seed", [*range(SETUPS), *(f"1d-{s}" for s in range(6))])
 def test_every_recorded_value_equals_autograd(torch, seed):
-    raw = random_spec(seed)
+    raw = random_spec_1d(int(seed[3:])) if isinstance(seed, str) else random_spec(seed)
     spec = parse_spec(raw)
     trace = run(spec)
     leaves = [torch.tensor(l.weights, dtype=torch.float64, requires_grad=True) for l in spec.layers]

@@ -196,8 +196,8 @@ def test_cross_entropy_takes_logits_and_class_indices(tt, torch):
 
 
 @pytest.mark.parametrize("build, message", [
-    (lambda nn, torch: (nn.Sequential(nn.Conv1d(1, 1, 2)), nn.MSELoss(), None),
-     "model[0]: Conv1d cannot be traced"),
+    (lambda nn, torch: (nn.Sequential(nn.Conv3d(1, 1, 2)), nn.MSELoss(), None),
+     "model[0]: Conv3d cannot be traced"),
     (lambda nn, torch: (nn.Sequential(nn.Linear(2, 1)), nn.MSELoss(reduction="none"), None),
      "loss MSELoss: reduction 'none' cannot be traced"),
     (lambda nn, torch: (nn.Sequential(nn.Linear(2, 1)), nn.MSELoss(), "adam"),
@@ -307,6 +307,7 @@ def test_a_recorded_torch_loop_writes_its_folder_a_chunk_at_a_time(tt, tmp_path,
 
 
 GRID_TORCH_SEEDS = [0, 1, 3, 5, 8, 9, 17]  # first-max and mean pools, both operations, 1-2 conv layers, 3 modes
+GRID_TORCH_SEEDS += ["1d-0", "1d-1", "1d-4", "1d-5"]  # Conv1d with MaxPool1d (first ties) and AvgPool1d
 
 
 @pytest.mark.parametrize("seed", GRID_TORCH_SEEDS)
@@ -314,9 +315,9 @@ def test_a_conv_pool_loop_records_equal_to_the_engine(tt, torch, seed):
     """nn.Conv2d, nn.MaxPool2d / AvgPool2d, nn.Flatten and nn.Linear built by model_from_spec, trained by the
     user's loop, recorded: every table and the contributions equal the engine's (a convolution's kernels
     are held flipped by nn.Conv2d and read back in the spec's orientation)."""
-    from test_grid_oracle import random_spec
+    from test_grid_oracle import random_spec, random_spec_1d
 
-    spec = tracer.parse_spec(random_spec(seed))
+    spec = tracer.parse_spec(random_spec_1d(int(seed[3:])) if isinstance(seed, str) else random_spec(seed))
     model, loss_fn, optimizer = tt.model_from_spec(spec)
     assert [type(m).__name__ for m in model if isinstance(m, (torch.nn.Flatten, torch.nn.Linear))][:2] == [
         "Flatten", "Linear"]
@@ -326,6 +327,20 @@ def test_a_conv_pool_loop_records_equal_to_the_engine(tt, torch, seed):
     assert result.same, tracer.format_result(result)
     np.testing.assert_allclose(trace.contributions.contribution, engine.contributions.contribution, rtol=1e-9,
                                atol=1e-12)
+
+
+def test_a_users_conv1d_model_round_trips_through_spec_from_model(tt, torch, tmp_path):
+    nn = torch.nn
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Conv1d(2, 2, 3, padding=1), nn.Tanh(), nn.AvgPool1d(2), nn.Flatten(),
+                          nn.Linear(6, 1), nn.Sigmoid()).double()
+    x, y = torch.rand(3, 2, 6, dtype=torch.float64), torch.rand(3, 1, dtype=torch.float64)
+    loss_fn, optimizer = nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.3)
+    spec = tt.spec_from_model(model, x, y, loss_fn, optimizer, batch_size=1, path=tmp_path / "mine.yaml")
+    assert [l.grid.name if l.grid else "dense" for l in spec.layers] == ["conv1d", "avgpool1d", "dense"]
+    assert spec.inputs[:2] == ("x[1,1]", "x[1,2]") and spec.layers[0].units[0] == "c1[1,1]"
+    trace = train(tt, spec, model, loss_fn, optimizer, spec_for_record=spec)
+    assert tracer.diff_traces(trace, tracer.run(tracer.load_spec(tmp_path / "mine.yaml"))).same
 
 
 def test_a_users_conv_model_round_trips_through_spec_from_model(tt, torch, tmp_path):

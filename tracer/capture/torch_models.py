@@ -17,7 +17,7 @@ from torch.nn import functional as F
 from ..errors import TracerError
 from ..model import activations as acts
 from .recorder import batches as numpy_batches
-from .torch_grid import GRID_MODULES, check_module, grid_module
+from .torch_grid import CONVS, GRID_MODULES, check_module, grid_module
 
 SPEC_ATTRIBUTE = "tracer_spec"  # model_from_spec leaves the spec on the model, so record() needs no spec
 
@@ -209,7 +209,7 @@ def read_model(model) -> list[ModelLayer]:
             layers.append(ModelLayer(module, None, acts.Linear(), place))
             continue
         activation = _activation_of(module, place)
-        if layers and isinstance(layers[-1].linear, (nn.MaxPool2d, nn.AvgPool2d)):
+        if layers and isinstance(layers[-1].linear, GRID_MODULES) and not isinstance(layers[-1].linear, CONVS):
             raise TracerError(place, f"{type(module).__name__} after a pool cannot be traced: a spec's pool has no "
                                      "activation; put it before the pool")
         if not layers or layers[-1].module is not None:
@@ -378,5 +378,6 @@ def batches(spec, epochs: int | None = None):
     inputs as (samples, channels, height, width), as nn.Conv2d takes it."""
     for x, y in numpy_batches(spec, epochs):
         if spec.input_shape is not None:
-            x = x.reshape(len(x), *spec.input_shape)
+            C, H, W = spec.input_shape
+            x = x.reshape(len(x), C, W) if spec.layers[0].grid.dims == 1 else x.reshape(len(x), C, H, W)
         yield torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y))

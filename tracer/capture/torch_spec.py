@@ -8,7 +8,7 @@ import yaml
 from ..errors import TracerError
 from ..io.atomic import write_text
 from ..model.spec import parse_spec
-from .torch_grid import GRID_MODULES, grid_entry
+from .torch_grid import CONVS, GRID_MODULES, ONE_D, SPEC_TYPES, grid_entry
 from .torch_models import check_optimizer, loss_kind, read_model
 
 
@@ -63,9 +63,11 @@ def _grid_shape(x, layers) -> list[int] | None:
     if not isinstance(layers[0].linear, GRID_MODULES):
         return None
     dims = tuple(x.shape)[1:]
-    if len(dims) != 3:
+    one_d = isinstance(layers[0].linear, ONE_D)
+    if len(dims) != (2 if one_d else 3):
+        wanted = "samples x channels x length" if one_d else "samples x channels x height x width"
         raise TracerError("spec_from_model", f"x of a model starting with {type(layers[0].linear).__name__} must be "
-                                             f"samples x channels x height x width, got {tuple(x.shape)}")
+                                             f"{wanted}, got {tuple(x.shape)}")
     return [int(d) for d in dims]
 
 
@@ -77,7 +79,7 @@ def _layers(layers, kind) -> list[dict]:
         activation = layer.activation
         written = {"name": activation.name, **activation.params} if activation.params else activation.name
         if isinstance(layer.linear, GRID_MODULES):
-            if isinstance(layer.linear, torch.nn.Conv2d):
+            if isinstance(layer.linear, CONVS):
                 convs += 1
                 name = f"c{convs}"
             else:
@@ -85,7 +87,7 @@ def _layers(layers, kind) -> list[dict]:
                 name = f"p{pools}"
             out.append(grid_entry(layer.linear, name, written, layer.place))
             continue
-        if out and out[-1].get("type") in ("conv2d", "maxpool2d", "avgpool2d"):
+        if out and out[-1].get("type") in SPEC_TYPES.values():
             out.append({"type": "flatten"})
         k = dense.index(layer)
         last = k == len(dense) - 1

@@ -21,10 +21,13 @@ OPERATIONS = ("cross_correlation", "convolution")  # the kernel as given, or fli
 TIE_RULES = ("first", "shared")  # a tied max: the first maximum in reading order gets the gradient, or all equally
 
 
-def cell_names(prefix: str, shape: tuple[int, int, int]) -> tuple[str, ...]:
+def cell_names(prefix: str, shape: tuple[int, int, int], dims: int = 2) -> tuple[str, ...]:
     """The names of a grid's cells in channel, row, column order (PyTorch's flatten order): x[r,c] for one
-    channel, x[ch,r,c] for several."""
+    channel, x[ch,r,c] for several; a 1-D grid's (one row) x[i] and x[ch,i]."""
     C, H, W = shape
+    if dims == 1:
+        return tuple(f"{prefix}[{i + 1}]" if C == 1 else f"{prefix}[{ch + 1},{i + 1}]" for ch in range(C)
+                     for i in range(W))
     if C == 1:
         return tuple(f"{prefix}[{r + 1},{c + 1}]" for r in range(H) for c in range(W))
     return tuple(f"{prefix}[{ch + 1},{r + 1},{c + 1}]" for ch in range(C) for r in range(H) for c in range(W))
@@ -50,6 +53,12 @@ class Grid:
     ties: str = "first"
     start: int = 0  # the row of the first window (a dense layer over an rnn's last state starts at the last row)
     time: bool = False  # a dense layer applied over an rnn layer's time steps (tracer.model.rnn.over_time)
+    dims: int = 2  # 1: a conv1d or pool1d over (channels, 1, length), padded along the length only
+
+    @property
+    def name(self) -> str:
+        """The layer's type as a spec writes it: conv2d, maxpool1d, ..."""
+        return self.kind.replace("2d", "1d") if self.dims == 1 else self.kind
 
     @property
     def conv(self) -> bool:
@@ -75,13 +84,15 @@ class Grid:
         if self.time:
             when = "at every time step" if Ho > 1 else "to the last time step's state"
             return f"dense, the same weights applied {when}: {names[0]} .. {names[-1]}"
+        one = self.dims == 1
+        size, given, out = (f"{kw}", f"{C}x{W}", f"{K}x{Wo}") if one else (f"{kh}x{kw}", f"{C}x{H}x{W}", f"{K}x{Ho}x{Wo}")
         if self.conv:
-            what = (f"{K} kernel{'s' * (K != 1)} of {kh}x{kw} over {C}x{H}x{W}, stride {self.stride}, padding "
+            what = (f"{K} kernel{'s' * (K != 1)} of {size} over {given}, stride {self.stride}, padding "
                     f"{self.padding}, {self.operation.replace('_', '-')}")
         else:
-            what = f"{kh}x{kw} windows, stride {self.stride}" + (f", ties: {self.ties}" if self.kind == "maxpool2d"
-                                                                  else "")
-        return f"{self.kind}: {what} -> {K}x{Ho}x{Wo} positions {names[0]} .. {names[-1]}"
+            what = f"{size} windows, stride {self.stride}" + (f", ties: {self.ties}" if self.kind == "maxpool2d"
+                                                               else "")
+        return f"{self.name}: {what} -> {out} positions {names[0]} .. {names[-1]}"
 
     @functools.cached_property
     def channel(self) -> np.ndarray:
@@ -100,7 +111,7 @@ class Grid:
         chans = np.arange(C) if self.conv else None
         ch, i, j = (a.ravel() for a in np.meshgrid(chans if self.conv else [0], np.arange(kh), np.arange(kw),
                                                    indexing="ij"))
-        rows = self.start + r[:, None] * self.stride + i[None, :] - self.padding
+        rows = self.start + r[:, None] * self.stride + i[None, :] - (self.padding if self.dims == 2 else 0)
         cols = c[:, None] * self.stride + j[None, :] - self.padding
         channel = np.broadcast_to(ch[None, :], rows.shape) if self.conv else np.broadcast_to(k[:, None], rows.shape)
         inside = (rows >= 0) & (rows < H) & (cols >= 0) & (cols < W)
@@ -155,7 +166,7 @@ def kernel_names(kernels: int) -> tuple[str, ...]:
 def weight_names(grid: Grid) -> tuple[str, ...]:
     """A kernel's weights by cell: w[i,j] for one input channel, w[ch,i,j] for several."""
     kh, kw = grid.size
-    return cell_names("w", (grid.kernel_cells // (kh * kw), kh, kw))
+    return cell_names("w", (grid.kernel_cells // (kh * kw), kh, kw), grid.dims)
 
 
 def dense_only(spec, place: str, what: str,

@@ -14,53 +14,63 @@ from .activations import make_activation
 from .fields import activation_of, boolean, draw, flat_cells, name, no_unknown, number, required, whole
 from .grid import KINDS, OPERATIONS, TIE_RULES, Grid, cell_names, kernel_names, out_size, weight_names
 
-GRID_KINDS = (*KINDS, "flatten")
+GRID_KINDS = (*KINDS, "conv1d", "maxpool1d", "avgpool1d", "flatten")
 CONV_KEYS = {"name", "type", "activation", "out_channels", "kernel_size", "stride", "padding", "operation",
              "kernels", "bias", "biases", "init", "frozen"}
 POOL_KEYS = {"name", "type", "size", "stride", "ties"}
 MAX_SIDE = 1000  # rows or columns of a grid
 
 
-def input_shape_of(raw, place: str = "inputs") -> tuple[str, tuple[int, int, int]]:
-    """(name, (channels, height, width)) of `inputs: {name: x, shape: [C, H, W]}` ([H, W]: one channel)."""
+def input_shape_of(raw, place: str = "inputs", dims: int = 2) -> tuple[str, tuple[int, int, int]]:
+    """(name, (channels, height, width)) of `inputs: {name: x, shape: [C, H, W]}` ([H, W]: one channel); before
+    a 1-D layer (dims 1) the shape is [C, L] or [L], held as (C, 1, L)."""
     no_unknown(raw, {"name", "shape"}, place)
     prefix = name(raw.get("name", "x"), f"{place}.name")
     shape = required(raw, "shape", place)
-    if not isinstance(shape, list) or len(shape) not in (2, 3):
-        raise SpecError(f"{place}.shape", "expected [height, width] or [channels, height, width]")
-    dims = [whole(v, f"{place}.shape[{i}]", maximum=MAX_SIDE) for i, v in enumerate(shape)]
-    return prefix, tuple([1] * (3 - len(dims)) + dims)
+    if not isinstance(shape, list) or len(shape) not in ((1, 2) if dims == 1 else (2, 3)):
+        raise SpecError(f"{place}.shape", "expected [length] or [channels, length] before a 1-D layer" if dims == 1
+                        else "expected [height, width] or [channels, height, width]")
+    sizes = [whole(v, f"{place}.shape[{i}]", maximum=MAX_SIDE) for i, v in enumerate(shape)]
+    if dims == 1:
+        return prefix, (sizes[0] if len(sizes) == 2 else 1, 1, sizes[-1])
+    return prefix, tuple([1] * (3 - len(sizes)) + sizes)
 
 
 def grid_layer_of(raw: dict, place: str, index: int, shape, init, rng) -> dict:
     """The fields of a conv2d or pool layer (tracer.model.spec.Layer's) reading a grid of `shape` (channels,
     height, width; None: the layer before is not a grid, which only a dense layer may follow)."""
-    kind = raw["type"]
+    dims = 1 if raw["type"].endswith("1d") else 2
+    kind = raw["type"].replace("1d", "2d")
     if shape is None:
         raise SpecError(f"{place}.type", f"a {kind} layer reads a grid: give inputs as {{name: x, shape: [C, H, W]}} "
                                          "and put grid layers before the dense ones")
+    if dims == 1 and shape[1] != 1:
+        raise SpecError(f"{place}.type", f"a {raw['type']} layer reads one row of cells; the layer before gives "
+                                         f"{shape[1]} rows (use a 2-D layer)")
     no_unknown(raw, CONV_KEYS if kind == "conv2d" else POOL_KEYS, place)
     layer_name = name(raw.get("name", f"L{index + 1}"), f"{place}.name")
     if kind == "conv2d":
-        return conv_layer(raw, place, layer_name, shape, init, rng)
-    size = pair(required(raw, "size", place), f"{place}.size")
-    stride = whole(raw.get("stride", size[0]), f"{place}.stride", maximum=MAX_SIDE)
+        return conv_layer(raw, place, layer_name, shape, init, rng, dims)
+    size = pair(required(raw, "size", place), f"{place}.size", dims)
+    stride = whole(raw.get("stride", size[1] if dims == 1 else size[0]), f"{place}.stride", maximum=MAX_SIDE)
     ties = str(raw.get("ties", "first"))
     if ties not in TIE_RULES or (ties != "first" and kind != "maxpool2d"):
         raise SpecError(f"{place}.ties", f"expected {' or '.join(TIE_RULES)} (a max pool's tied maximum: the first "
                                          "in reading order gets the gradient, or the tied cells share it)")
-    grid = Grid(kind, shape, (shape[0], *window_counts(shape, size, stride, 0, place)), size, stride, ties=ties)
+    grid = Grid(kind, shape, (shape[0], *window_counts(shape, size, stride, 0, place, dims)), size, stride, ties=ties,
+                dims=dims)
     empty = np.zeros((0, 0))
-    return dict(name=layer_name, units=cell_names(layer_name, grid.out_shape), activation=make_activation("linear"),
+    return dict(name=layer_name, units=cell_names(layer_name, grid.out_shape, dims),
+                activation=make_activation("linear"),
                 bias=False, sources=(), weights=empty, frozen=empty.astype(bool), grid=grid)
 
 
-def conv_layer(raw: dict, place: str, layer_name: str, shape, init, rng) -> dict:
+def conv_layer(raw: dict, place: str, layer_name: str, shape, init, rng, dims: int = 2) -> dict:
     """A conv2d layer: its kernels (given, or drawn by init) and a bias per kernel."""
     activation = activation_of(required(raw, "activation", place), f"{place}.activation")
     if activation.vector:
         raise SpecError(f"{place}.activation", "softmax is supported on the output layer only")
-    size = pair(required(raw, "kernel_size", place), f"{place}.kernel_size")
+    size = pair(required(raw, "kernel_size", place), f"{place}.kernel_size", dims)
     stride = whole(raw.get("stride", 1), f"{place}.stride", maximum=MAX_SIDE)
     padding = whole(raw.get("padding", 0), f"{place}.padding", 0, maximum=MAX_SIDE)
     operation = str(raw.get("operation", "cross_correlation"))
@@ -71,8 +81,8 @@ def conv_layer(raw: dict, place: str, layer_name: str, shape, init, rng) -> dict
     given = raw.get("kernels")
     count = len(given) if isinstance(given, list) else None
     K = whole(raw.get("out_channels", count or 1), f"{place}.out_channels", maximum=MAX_SIDE)
-    grid = Grid("conv2d", shape, (K, *window_counts(shape, size, stride, padding, place)), size, stride, padding,
-                operation)
+    grid = Grid("conv2d", shape, (K, *window_counts(shape, size, stride, padding, place, dims)), size, stride, padding,
+                operation, dims=dims)
     sources = (("bias",) if bias else ()) + weight_names(grid)
     if given is None:
         if "biases" in raw:
@@ -89,7 +99,7 @@ def conv_layer(raw: dict, place: str, layer_name: str, shape, init, rng) -> dict
         mask[:, 1:] = frozen == "weights"
     elif frozen is not False:
         raise SpecError(f"{place}.frozen", "expected true, false, 'bias' or 'weights' (a conv's weights are shared)")
-    return dict(name=layer_name, units=cell_names(layer_name, grid.out_shape), activation=activation, bias=bias,
+    return dict(name=layer_name, units=cell_names(layer_name, grid.out_shape, dims), activation=activation, bias=bias,
                 sources=sources, weights=weights, frozen=mask, grid=grid, kernels=kernel_names(K))
 
 
@@ -119,18 +129,21 @@ def kernels_of(raw: dict, place: str, grid: Grid, K: int, bias: bool) -> np.ndar
     return np.array(rows, float)
 
 
-def pair(value, place: str) -> tuple[int, int]:
-    """A window's size: n (square) or [rows, columns]."""
+def pair(value, place: str, dims: int = 2) -> tuple[int, int]:
+    """A window's size: n (square) or [rows, columns]; a 1-D window's n, as (1, n)."""
+    if dims == 1:
+        return 1, whole(value, place, maximum=MAX_SIDE)
     if isinstance(value, list) and len(value) == 2:
         return tuple(whole(v, f"{place}[{i}]", maximum=MAX_SIDE) for i, v in enumerate(value))
     n = whole(value, place, maximum=MAX_SIDE)
     return n, n
 
 
-def window_counts(shape, size, stride: int, padding: int, place: str) -> tuple[int, int]:
-    """(rows, columns) of positions: the window must fit the padded grid at least once."""
+def window_counts(shape, size, stride: int, padding: int, place: str, dims: int = 2) -> tuple[int, int]:
+    """(rows, columns) of positions: the window must fit the padded grid at least once (a 1-D grid: one row)."""
     _, H, W = shape
-    Ho, Wo = out_size(H, size[0], stride, padding), out_size(W, size[1], stride, padding)
+    Ho = 1 if dims == 1 else out_size(H, size[0], stride, padding)
+    Wo = out_size(W, size[1], stride, padding)
     if Ho < 1 or Wo < 1:
         raise SpecError(place, f"a {size[0]}x{size[1]} window does not fit the {H}x{W} grid"
                                f"{f' padded by {padding}' if padding else ''}; make it smaller")
@@ -145,13 +158,16 @@ def activation_document(act):
 def grid_document(layer) -> dict:
     """The spec mapping parse_spec reads back as this grid layer (spec_document's part for it)."""
     g = layer.grid
+    size = g.size[1] if g.dims == 1 else list(g.size)
     if not g.conv:
-        out = {"name": layer.name, "type": g.kind, "size": list(g.size), "stride": g.stride}
+        out = {"name": layer.name, "type": g.name, "size": size, "stride": g.stride}
         return {**out, "ties": g.ties} if g.kind == "maxpool2d" else out
     C, (kh, kw) = g.in_shape[0], g.size
-    cells = layer.weights[:, int(layer.bias):].reshape(len(layer.kernels), C, kh, kw)
-    out = {"name": layer.name, "type": "conv2d", "activation": activation_document(layer.activation),
-           "out_channels": len(layer.kernels), "kernel_size": list(g.size), "stride": g.stride,
+    cells = layer.weights[:, int(layer.bias):].reshape(len(layer.kernels), C, kh * kw if g.dims == 1 else kh, -1)
+    if g.dims == 1:
+        cells = cells[..., 0]
+    out = {"name": layer.name, "type": g.name, "activation": activation_document(layer.activation),
+           "out_channels": len(layer.kernels), "kernel_size": size, "stride": g.stride,
            "padding": g.padding, "operation": g.operation, "bias": layer.bias,
            "kernels": (cells[:, 0] if C == 1 else cells).tolist()}
     if layer.bias:

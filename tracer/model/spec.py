@@ -193,7 +193,9 @@ def spec_document(spec: Spec) -> dict:
         y = [targets_by_step(row, r) for row in spec.y] if r.outputs == "every" else spec.y.tolist()
         data = [{"x": xr, "y": yr} for xr, yr in zip(x, y)]
     if spec.input_shape is not None:
-        inputs = {"name": spec.inputs[0].split("[")[0], "shape": list(spec.input_shape)}
+        C, H, W = spec.input_shape
+        one_d = spec.layers[0].grid.dims == 1
+        inputs = {"name": spec.inputs[0].split("[")[0], "shape": [C, W] if one_d else [C, H, W]}
         flat = next((i for i, l in enumerate(spec.layers) if l.grid is None), None)
         if flat is not None:
             layers.insert(flat, {"type": "flatten"})
@@ -212,7 +214,9 @@ def parse_spec(raw, base: Path = Path("."), path: Path | None = None, read_csv=N
         raise SpecError("", "a spec must be a mapping with keys name, inputs, layers, loss, learning_rate, data")
     no_unknown(raw, TOP_KEYS, "")
     name = slug(required(raw, "name", ""), "name")
-    inputs, shape, sequence = inputs_of(required(raw, "inputs", ""))
+    first = raw.get("layers")[0] if isinstance(raw.get("layers"), list) and raw["layers"] else None
+    inputs, shape, sequence = inputs_of(required(raw, "inputs", ""), first.get("type", "") if isinstance(first, dict)
+                                        else "")
     training = training_of(raw.get("training", {}) or {})
     x, y = data_of(required(raw, "data", ""), base, len(inputs), read_csv, grid=shape is not None or bool(sequence))
     init = raw.get("init")
@@ -253,15 +257,16 @@ def parse_spec(raw, base: Path = Path("."), path: Path | None = None, read_csv=N
     )
 
 
-def inputs_of(raw) -> tuple[tuple[str, ...], tuple[int, int, int] | None, tuple | None]:
+def inputs_of(raw, first_type: str = "") -> tuple[tuple[str, ...], tuple[int, int, int] | None, tuple | None]:
     """The inputs' names; for a grid of inputs ({name: x, shape: [C, H, W]}) its shape; for a sequence
     ({names: [x1], steps: T}) its (steps, features)."""
     if isinstance(raw, dict) and "steps" in raw:
         names, steps, features = sequence_inputs(raw)
         return names, None, (steps, features)
     if isinstance(raw, dict):
-        prefix, shape = input_shape_of(raw)
-        return cell_names(prefix, shape), shape, None
+        dims = 1 if str(first_type).endswith("1d") else 2  # [C, L] before a 1-D layer
+        prefix, shape = input_shape_of(raw, dims=dims)
+        return cell_names(prefix, shape, dims), shape, None
     return names_of(raw, "inputs", "x"), None, None
 
 
