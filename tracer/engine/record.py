@@ -118,8 +118,8 @@ class Recorder:
 
     @staticmethod
     def estimate_bytes(spec, epochs: int, steps: int | None = None) -> int:
-        """Bytes a traced run will hold (the recorder's arrays and the four DataFrames built from them), for all
-        steps or `steps` of them, before allocating anything."""
+        """Bytes a traced run will hold (the recorder's arrays and the DataFrames built from them, a conv's or rnn's
+        contributions too), for all steps or `steps` of them, before allocating anything."""
         n = len(spec.x)
         per_epoch = math.ceil(n / spec.batch_size)
         steps = epochs * per_epoch if steps is None else steps
@@ -129,7 +129,9 @@ class Recorder:
         recorder = rows * (40 * units + 8 * params + 24) + 32 * steps * params
         tables = rows * (34 * units + 43 * params + 24) + 27 * steps * params  # keys, inputs, w, categoricals
         run = 80 * params  # the run's weights, gradients and changes, the parameters' names (measured: 1-sample nets)
-        return recorder + tables + run
+        taps = sum(len(l.taps()[0]) for l in spec.layers if l.shared)
+        terms = rows * taps * 84  # each term: 8 bytes recorded, 24 of values, 24 of keys, 28 of names (codes, copies)
+        return recorder + tables + run + terms
 
     def begin(self, step: int, epoch: int, samples: np.ndarray, theta: np.ndarray, change) -> int | None:
         """Start a step: its first row, or None when the step is not recorded; keeps the weights before it and
