@@ -88,7 +88,7 @@ BAD = [
     (lambda r: r["layers"].insert(0, {"name": "d", "units": 1, "activation": "tanh", "weights": [[0, 1]]}),
      "layers[0].type", "rnn layer first"),
     (lambda r: r["layers"].append({"name": "z", "units": 1, "activation": "linear", "weights": [[0, 1]]}),
-     "layers[out]", "outputs: last"),
+     "layers[1]", "outputs: last"),
     (lambda r: r["data"][0].update(y=[[0.2], [0.1]]), "data[0].y", "expected 3"),
 ]
 

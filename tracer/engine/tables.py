@@ -11,7 +11,6 @@ COLUMNS = {"nodes": NODES, "weights": WEIGHTS, "updates": UPDATES, "losses": LOS
 # a fifth table, only for networks with conv layers: each shared weight's gradient term per position and sample
 CONTRIBUTIONS = ["epoch", "step", "sample", "layer", "unit", "source", "position", "cell", "input", "delta",
                  "contribution"]
-CONTRIBUTION_KEYS = ["epoch", "step", "sample", "layer", "unit", "source", "position"]
 READABLE = {**COLUMNS, "contributions": CONTRIBUTIONS}  # every table a trace folder may hold
 KEYS = {  # columns that identify a row; the rest are values
     "nodes": ["epoch", "step", "sample", "layer", "unit"],

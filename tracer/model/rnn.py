@@ -137,14 +137,14 @@ def rows_of(raw, place: str, n_rows: int, n_cols: int, what: str) -> np.ndarray:
     return np.array([[number(v, f"{place}[{j}][{k}]") for k, v in enumerate(row)] for j, row in enumerate(raw)])
 
 
-def over_time(dense, recurrence: Recurrence, last: bool) -> dict:
+def over_time(dense, recurrence: Recurrence, last: bool, place: str) -> dict:
     """The dense layer after an rnn layer as a conv over time: its weights applied to the states of every time
     step (`outputs: every`, units o@t1, o@t2, ...) or of the last one (`outputs: last`, units as named)."""
     T, U = recurrence.steps, len(recurrence.units)
     every = recurrence.outputs == "every"
     if every and not last:
-        raise SpecError(f"layers[{dense.name}]", "with outputs: every the layer after the rnn layer is the output "
-                                                 "layer (one at every time step); use outputs: last for more")
+        raise SpecError(place, "with outputs: every the layer after the rnn layer is the output layer (one at every "
+                               "time step); use outputs: last for more layers")
     grid = Grid("conv2d", (1, T, U), (len(dense.units), T if every else 1, 1), (1, U), start=0 if every else T - 1,
                 time=True)
     units = tuple(f"{u}@t{t + 1}" for u in dense.units for t in range(T)) if every else dense.units

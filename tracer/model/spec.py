@@ -327,7 +327,7 @@ def layers_of(raw, inputs: tuple[str, ...], init, rng, shape=None, sequence=None
             layer = Layer(**rnn_layer_of(lraw, f"layers[{i}]", i, steps, features, init, rng))
         elif kind == "dense" and layers and layers[-1].recurrence is not None:  # applied over the time steps
             dense = layer_of(lraw, f"layers[{i}]", i, layers[-1].rows, init, rng, last=i == len(raw) - 1)
-            layer = Layer(**over_time(dense, layers[-1].recurrence, last=i == len(raw) - 1))
+            layer = Layer(**over_time(dense, layers[-1].recurrence, i == len(raw) - 1, f"layers[{i}]"))
         elif sequence and not layers:
             raise SpecError(f"layers[{i}].type", "a sequence of inputs is read by an rnn layer first")
         elif kind == "dense":
