@@ -23,6 +23,7 @@ from tracer.io.resources import example_paths, find_example
 from tracer.export.xlsx import write_workbook
 from tracer.io.workbooks import read_xlsx
 from test_grid import tiny
+from test_rnn import demo as rnn_demo
 from test_grid_oracle import random_spec
 from test_rnn_oracle import random_rnn
 from traces import example_trace
@@ -70,7 +71,7 @@ def recalculated(workbooks, soffice, tmp_path_factory):
     books.update({("every", spec.name): every_activation_workbook(spec, out) for spec in every_activation_specs()})
     books["student"] = student_workbook(out)
     books.update({("grid", seed): grid_workbooks(seed, out)[1] for seed in GRID_SEEDS})
-    books[("grid", "edited")] = edited_grid_workbook(out)
+    books.update({("edited", kind): edited_shared_workbook(kind, out) for kind in SHARED_EDITS})
     paths = recalculate_many(soffice, list(books.values()), tmp_path_factory.mktemp("lo"))
     return {key: (books[key], path) for key, path in zip(books, paths)}
 
@@ -213,20 +214,24 @@ def grid_workbooks(seed, out: Path) -> tuple[Path, Path]:
     return paths
 
 
-GRID_EDITS = {("c1", "k1", "w[2,2]"): -0.6, "x_2_3_1": 4.0}  # a kernel weight; x[2,3] of sample 1
+SHARED_EDITS = {  # per net: a shared weight (layer, row, source) and an input of sample 1 (its defined name)
+    "conv": (tiny, ("c1", "k1", "w[2,2]"), -0.6, "x_2_3_1", "x[2,3]", 4.0),  # a kernel weight; x[2,3]
+    "rnn": (rnn_demo, ("h", "h1", "h2"), 0.9, "x1_t2_1", "x1@t2", -1.5),  # a recurrent weight; x1 at step 2
+}
 
 
-def edited_grid_workbook(out: Path) -> Path:
-    """The tiny conv net's formula workbook with one kernel weight and one input changed in their cells."""
-    path = out / "tiny-conv.xlsx"
-    write_workbook(tracer.run(tracer.parse_spec(tiny())), path, formulas=True)
+def edited_shared_workbook(kind: str, out: Path) -> Path:
+    """A conv or rnn net's formula workbook with one shared weight and one input changed in their cells."""
+    make, where, weight, name, _, value = SHARED_EDITS[kind]
+    path = out / f"{kind}.xlsx"
+    write_workbook(tracer.run(tracer.parse_spec(make())), path, formulas=True)
     wb = openpyxl.load_workbook(path)
-    row = next(r for r in wb["overview"].iter_rows() if tuple(c.value for c in r[2:5]) == ("c1", "k1", "w[2,2]"))
-    row[1].value = GRID_EDITS[("c1", "k1", "w[2,2]")]
-    sheet, cell = wb.defined_names["x_2_3_1"].attr_text.replace("$", "").split("!")
-    wb[sheet.strip("'")][cell] = GRID_EDITS["x_2_3_1"]
-    wb.save(out / "tiny-conv-changed.xlsx")
-    return out / "tiny-conv-changed.xlsx"
+    row = next(r for r in wb["overview"].iter_rows() if tuple(c.value for c in r[2:5]) == where)
+    row[1].value = weight
+    sheet, cell = wb.defined_names[name].attr_text.replace("$", "").split("!")
+    wb[sheet.strip("'")][cell] = value
+    wb.save(out / f"{kind}-changed.xlsx")
+    return out / f"{kind}-changed.xlsx"
 
 
 @pytest.mark.parametrize("seed", GRID_SEEDS)
@@ -250,13 +255,17 @@ def test_libreoffice_recomputes_every_conv_and_pool_formula_to_the_engine(seed, 
         assert any("SUM(" in t for t in texts) and len(texts) > 200
 
 
-def test_editing_a_kernel_weight_and_an_input_recomputes_like_a_fresh_run(recalculated, tmp_path):
-    recomputed = openpyxl.load_workbook(recalculated[("grid", "edited")][1], data_only=True)
-    spec = tracer.parse_spec(tiny())
+@pytest.mark.parametrize("kind", SHARED_EDITS)
+def test_editing_a_shared_weight_and_an_input_recomputes_like_a_fresh_run(kind, recalculated, tmp_path):
+    """A conv's kernel weight or an rnn's recurrent weight, and an input, changed in the cells a user changes:
+    LibreOffice's worked example and iterations equal those of a fresh run of the edited spec."""
+    make, (_, row, source), weight, _, input_name, value = SHARED_EDITS[kind]
+    recomputed = openpyxl.load_workbook(recalculated[("edited", kind)][1], data_only=True)
+    spec = tracer.parse_spec(make())
     weights = [l.weights.copy() for l in spec.layers]
-    weights[0][0, spec.layers[0].sources.index("w[2,2]")] = GRID_EDITS[("c1", "k1", "w[2,2]")]
+    weights[0][spec.layers[0].rows.index(row), spec.layers[0].sources.index(source)] = weight
     x = spec.x.copy()
-    x[0, spec.inputs.index("x[2,3]")] = GRID_EDITS["x_2_3_1"]
+    x[0, spec.inputs.index(input_name)] = value
     write_workbook(tracer.run(spec.replace(x=x).with_weights(weights)), tmp_path / "fresh.xlsx")
     fresh = openpyxl.load_workbook(tmp_path / "fresh.xlsx")
     for sheet in ("worked example", "iterations"):
