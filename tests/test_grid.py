@@ -271,3 +271,24 @@ def test_the_memory_estimate_counts_the_contributions(seed):
     trace = run(spec)
     held = sum(df.memory_usage(deep=True).sum() for df in trace.tables.values())
     assert Recorder.estimate_bytes(spec, spec.training.epochs) >= held
+
+
+@pytest.mark.parametrize("change, place, words", [
+    (lambda r: r.update(inputs={"name": "x", "shape": [1000, 1000, 1000]}), "inputs.shape", "1,000,000,000 cells"),
+    (lambda r: r.update(inputs={"name": "x", "shape": [3, 1000, 1000]}), "inputs.shape", "3,000,000 cells"),
+    (lambda r: r.update(inputs={"name": "x", "shape": [1, 300, 300]}, data=[{"x": [0] * 90_000, "y": [1]}]) or
+     r["layers"][0].update(kernel_size=3, out_channels=2, kernels=None, biases=None, init={"method": "normal"}),
+     "layers[0]", "positions over all channels"),
+    (lambda r: r.update(inputs={"name": "x", "shape": [1, 300, 300]}, data=[{"x": [0] * 90_000, "y": [1]}]) or
+     r["layers"][0].update(kernel_size=40, out_channels=1, kernels=None, biases=None, init={"method": "normal"}),
+     "layers[0]", "window cells"),
+], ids=["input cells", "input cells 2", "positions", "terms"])
+def test_a_grid_too_big_for_the_machine_is_refused_before_anything_is_allocated(change, place, words):
+    raw = tiny()
+    change(raw)
+    for key in ("kernels", "biases"):
+        if raw["layers"][0].get(key) is None:
+            raw["layers"][0].pop(key, None)
+    with pytest.raises(SpecError) as caught:
+        parse_spec(raw)
+    assert caught.value.place == place and words in str(caught.value)

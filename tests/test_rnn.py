@@ -137,3 +137,12 @@ def test_tracer_run_writes_the_trace_workbook_and_report_of_an_rnn(tmp_path):
     back = tracer.load_trace(tmp_path / "t")
     assert len(back.contributions) == 3 * 2 * 4 + 3 * 3  # states: 3 steps x 2 units x 4 weights; out: 3 x 3
     assert "h unrolled over 3 time steps" in (tmp_path / "r.html").read_text()
+
+
+def test_a_sequence_too_long_for_the_machine_is_refused():
+    with pytest.raises(SpecError, match="inputs over the steps is more than the limit"):
+        parse_spec(demo(inputs={"names": [f"x{i}" for i in range(200)], "steps": 1000}))
+    with pytest.raises(SpecError, match="terms"):
+        parse_spec(demo(inputs={"names": ["x1"], "steps": 1000}, data=[{"x": [[0]] * 1000, "y": [[0]] * 1000}],
+                        layers=[{"name": "h", "type": "rnn", "units": 200, "activation": "tanh", "init": {}},
+                                demo()["layers"][1]]))

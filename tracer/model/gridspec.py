@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import SpecError
 from .activations import make_activation
-from .fields import activation_of, boolean, draw, flat_cells, name, no_unknown, number, required, whole
+from .fields import MAX_NAMES, activation_of, boolean, draw, flat_cells, name, no_unknown, number, required, whole
 from .grid import KINDS, OPERATIONS, TIE_RULES, Grid, cell_names, kernel_names, out_size, weight_names
 
 GRID_KINDS = (*KINDS, "conv1d", "maxpool1d", "avgpool1d", "flatten")
@@ -19,6 +19,14 @@ CONV_KEYS = {"name", "type", "activation", "out_channels", "kernel_size", "strid
              "kernels", "bias", "biases", "init", "frozen"}
 POOL_KEYS = {"name", "type", "size", "stride", "ties"}
 MAX_SIDE = 1000  # rows or columns of a grid
+MAX_TERMS = 10_000_000  # a layer's positions x window cells: what each sample's forward pass and trace hold
+
+
+def limited(count: int, place: str, what: str, limit: int = MAX_NAMES) -> int:
+    """A grid's number of cells (or terms), refused in one line past `limit` before anything is allocated."""
+    if count > limit:
+        raise SpecError(place, f"{count:,} {what} is more than the limit of {limit:,}; make the grid smaller")
+    return count
 
 
 def input_shape_of(raw, place: str = "inputs", dims: int = 2) -> tuple[str, tuple[int, int, int]]:
@@ -31,6 +39,7 @@ def input_shape_of(raw, place: str = "inputs", dims: int = 2) -> tuple[str, tupl
         raise SpecError(f"{place}.shape", "expected [length] or [channels, length] before a 1-D layer" if dims == 1
                         else "expected [height, width] or [channels, height, width]")
     sizes = [whole(v, f"{place}.shape[{i}]", maximum=MAX_SIDE) for i, v in enumerate(shape)]
+    limited(int(np.prod(sizes)), f"{place}.shape", "cells")
     if dims == 1:
         return prefix, (sizes[0] if len(sizes) == 2 else 1, 1, sizes[-1])
     return prefix, tuple([1] * (3 - len(sizes)) + sizes)
@@ -81,8 +90,8 @@ def conv_layer(raw: dict, place: str, layer_name: str, shape, init, rng, dims: i
     given = raw.get("kernels")
     count = len(given) if isinstance(given, list) else None
     K = whole(raw.get("out_channels", count or 1), f"{place}.out_channels", maximum=MAX_SIDE)
-    grid = Grid("conv2d", shape, (K, *window_counts(shape, size, stride, padding, place, dims)), size, stride, padding,
-                operation, dims=dims)
+    grid = Grid("conv2d", shape, (K, *window_counts(shape, size, stride, padding, place, dims, K)), size, stride,
+                padding, operation, dims=dims)
     sources = (("bias",) if bias else ()) + weight_names(grid)
     if given is None:
         if "biases" in raw:
@@ -139,14 +148,19 @@ def pair(value, place: str, dims: int = 2) -> tuple[int, int]:
     return n, n
 
 
-def window_counts(shape, size, stride: int, padding: int, place: str, dims: int = 2) -> tuple[int, int]:
-    """(rows, columns) of positions: the window must fit the padded grid at least once (a 1-D grid: one row)."""
+def window_counts(shape, size, stride: int, padding: int, place: str, dims: int = 2, channels: int | None = None
+                  ) -> tuple[int, int]:
+    """(rows, columns) of positions: the window must fit the padded grid at least once (a 1-D grid: one row);
+    `channels` out (a conv's kernels; a pool keeps the grid's)."""
     _, H, W = shape
     Ho = 1 if dims == 1 else out_size(H, size[0], stride, padding)
     Wo = out_size(W, size[1], stride, padding)
     if Ho < 1 or Wo < 1:
         raise SpecError(place, f"a {size[0]}x{size[1]} window does not fit the {H}x{W} grid"
                                f"{f' padded by {padding}' if padding else ''}; make it smaller")
+    channels = shape[0] if channels is None else channels
+    limited(channels * Ho * Wo, place, "positions over all channels")
+    limited(channels * Ho * Wo * shape[0] * size[0] * size[1], place, "window cells over all positions", MAX_TERMS)
     return Ho, Wo
 
 

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import SpecError
-from .fields import activation_of, boolean, draw, name, names_of, no_unknown, number, required, whole
+from .fields import MAX_NAMES, activation_of, boolean, draw, name, names_of, no_unknown, number, required, whole
 from .grid import Grid
 
+MAX_TERMS = 10_000_000  # states x weights of one unit: what each sample's forward pass and trace hold
 RNN_KEYS = {"name", "type", "units", "activation", "weights", "recurrent", "bias", "h0", "bptt", "outputs", "init",
             "frozen"}
 MAX_STEPS = 1000
@@ -86,6 +87,9 @@ def sequence_inputs(raw: dict) -> tuple[tuple[str, ...], int, tuple[str, ...]]:
     no_unknown(raw, {"names", "steps"}, "inputs")
     features = names_of(required(raw, "names", "inputs"), "inputs.names", "x")
     steps = whole(required(raw, "steps", "inputs"), "inputs.steps", maximum=MAX_STEPS)
+    if steps * len(features) > MAX_NAMES:
+        raise SpecError("inputs", f"{steps * len(features):,} inputs over the steps is more than the limit of "
+                                  f"{MAX_NAMES:,}; use fewer steps or inputs")
     return tuple(f"{f}@t{t + 1}" for t in range(steps) for f in features), steps, features
 
 
@@ -103,6 +107,9 @@ def rnn_layer_of(raw: dict, place: str, index: int, steps: int | None, features,
     bias = boolean(raw.get("bias", True), f"{place}.bias")
     sources = (("bias",) if bias else ()) + tuple(features) + tuple(units)
     U = len(units)
+    if steps * U * len(sources) > MAX_TERMS:
+        raise SpecError(f"{place}.units", f"{steps:,} steps x {U:,} units x {len(sources):,} weights is more than "
+                                          f"the limit of {MAX_TERMS:,} terms; use fewer steps or units")
     if "weights" in raw or "recurrent" in raw:
         given = rows_of(required(raw, "weights", place), f"{place}.weights", U, int(bias) + len(features),
                         "bias and a weight per input" if bias else "a weight per input")
