@@ -31,6 +31,18 @@ def _size(value, module=None):
     return int(values[0]) if isinstance(module, ONE_D) else [int(values[0]), int(values[1])]
 
 
+def _stride(module):
+    """A module's stride as PyTorch holds it; a pool's default is its window."""
+    return module.stride if getattr(module, "stride", None) is not None else module.kernel_size
+
+
+def _first_ties(layer, fix: str) -> None:
+    """Refuse a spec's max pool whose tied maxima share the gradient: PyTorch gives it to the first one."""
+    if layer.grid.kind == "maxpool2d" and layer.grid.ties != "first":
+        raise TracerError(f"layers[{layer.name}].ties", "PyTorch's MaxPool2d sends a tied maximum's gradient to the "
+                                                        f"first maximum; {fix}")
+
+
 def check_module(module, place: str) -> None:
     """Refuse what a spec's grid layer cannot express."""
     if isinstance(module, CONVS):
@@ -45,8 +57,7 @@ def check_module(module, place: str) -> None:
                                                    (module.dilation not in (1, (1,), (1, 1)) or module.return_indices)):
         raise TracerError(place, f"{type(module).__name__} with padding, ceil_mode, dilation or return_indices "
                                  "cannot be traced")
-    stride = module.stride if module.stride is not None else module.kernel_size
-    _one(stride, "stride", place)
+    _one(_stride(module), "stride", place)
     if isinstance(module, nn.AvgPool2d) and module.divisor_override is not None:
         raise TracerError(place, "AvgPool2d with divisor_override cannot be traced")
 
@@ -67,9 +78,8 @@ def grid_entry(module, name: str, activation, place: str) -> dict:
         if frozen:
             entry["frozen"] = True if len(frozen) == 2 or module.bias is None else frozen[0]
         return entry
-    stride = module.stride if module.stride is not None else module.kernel_size
     entry = {"name": name, "type": SPEC_TYPES[type(module)], "size": _size(module.kernel_size, module),
-             "stride": _one(stride, "stride", place)}
+             "stride": _one(_stride(module), "stride", place)}
     return {**entry, "ties": "first"} if isinstance(module, MAX_POOLS) else entry  # PyTorch's tie rule
 
 
@@ -87,10 +97,8 @@ def grid_module(layer):
             if layer.bias:
                 conv.bias.copy_(torch.from_numpy(layer.weights[:, 0]))
         return conv
+    _first_ties(layer, "use ties: first")
     if g.kind == "maxpool2d":
-        if g.ties != "first":
-            raise TracerError(f"layers[{layer.name}].ties", "PyTorch's MaxPool2d sends a tied maximum's gradient to "
-                                                            "the first maximum; use ties: first")
         return nn.MaxPool1d(g.size[1], g.stride) if one_d else nn.MaxPool2d(g.size, g.stride)
     return nn.AvgPool1d(g.size[1], g.stride) if one_d else nn.AvgPool2d(g.size, g.stride)
 
@@ -114,16 +122,13 @@ def check_grid(module, want, place: str) -> None:
         raise TracerError(place, f"is {type(module).__name__}; the spec's layer {want.name!r} is "
                                  f"{g.name if g is not None else 'dense'}")
     check_module(module, place)
-    stride = module.stride if getattr(module, "stride", None) is not None else module.kernel_size
-    got = [_size(module.kernel_size, module), _one(stride, "stride", place)]
+    _first_ties(want, "record against a spec with ties: first")
+    got = [_size(module.kernel_size, module), _one(_stride(module), "stride", place)]
     expected = [g.size[1] if g.dims == 1 else list(g.size), g.stride]
     if g.conv:
         got += [_one(module.padding, "padding", place), module.in_channels, module.out_channels,
                 module.bias is not None]
         expected += [g.padding, g.in_shape[0], g.out_shape[0], want.bias]
-    elif g.kind == "maxpool2d" and g.ties != "first":
-        raise TracerError(f"layers[{want.name}].ties", "PyTorch's MaxPool2d sends a tied maximum's gradient to the "
-                                                       "first maximum; record against a spec with ties: first")
     if got != expected:
         raise TracerError(place, f"has kernel size, stride{', padding, channels in and out, bias' if g.conv else ''} "
                                  f"{got}; the spec's layer {want.name!r} has {expected}")

@@ -1,10 +1,11 @@
-"""The engine's grid layers: a conv2d computed as the dense layer it is, a pool as a max or mean of windows.
+"""The engine's layers with windows or time steps: a conv, a pool (max or mean of windows), an rnn.
 
 A conv layer's position reads its window's cells times its kernel's weights, and sends its delta back to the
-same cells through the same weights (Frey eq. 4 over the windows); each shared weight's gradient is the sum of
-its terms over positions (and the batch). A pool remembers, per sample, which cells of each
-window its value came from, and routes each position's delta back to them (the first maximum, the tied maxima
-equally, or every cell 1/n for the mean).
+same cells through the same weights (Frey eq. 4 over the windows). A pool remembers, per sample, which cells of
+each window its value came from, and routes each position's delta back to them (the first maximum, the tied
+maxima equally, or every cell 1/n for the mean). An rnn steps its states through time and its error terms back
+through time. A shared weight's gradient (a conv's, an rnn's) is the sum of its terms over positions or time
+steps, and the batch (Taps).
 """
 from __future__ import annotations
 
@@ -30,6 +31,12 @@ class Taps:
         """Each term of each shared weight's gradient, samples x taps: delta of the position times the cell
         under the weight (1 for a bias)."""
         return delta[:, self.position] * self.cells(a_in, a)[:, self.cell]
+
+    def gradient(self, delta: np.ndarray, a_in: np.ndarray, a: np.ndarray | None, out: np.ndarray) -> None:
+        """dE/dw of every shared weight into `out` (its layer's weight matrix): its terms summed over the
+        positions or time steps and the batch."""
+        total = self.terms(delta, a_in, a).sum(axis=0)
+        out[...] = np.bincount(self.weight, weights=total, minlength=self.size).reshape(out.shape)
 
     def sums(self, terms: np.ndarray) -> np.ndarray:
         """Each shared weight's gradient (samples x weights): its terms summed over the positions."""
@@ -72,9 +79,7 @@ class Conv:
 
     def gradients(self, delta: np.ndarray, a_in: np.ndarray) -> None:
         """dE/dw of every shared weight: its terms summed over positions and the batch (into `grads`)."""
-        total = self.taps.terms(delta, a_in).sum(axis=0)
-        flat = np.bincount(self.taps.weight, weights=total, minlength=self.kernels.size)
-        self.grads[...] = flat.reshape(self.grads.shape)
+        self.taps.gradient(delta, a_in, None, self.grads)
 
 
 class Pool:
@@ -155,9 +160,7 @@ class Recurrent:
 
     def gradients(self, delta: np.ndarray, a_in: np.ndarray) -> None:
         """dE/dw of every shared weight: its terms summed over the time steps and the batch (into `grads`)."""
-        total = self.taps.terms(delta, a_in, self.states).sum(axis=0)
-        flat = np.bincount(self.taps.weight, weights=total, minlength=self.weights.size)
-        self.grads[...] = flat.reshape(self.grads.shape)
+        self.taps.gradient(delta, a_in, self.states, self.grads)
 
 
 def grid_step(layer, kernels: np.ndarray, grads: np.ndarray):

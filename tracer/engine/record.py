@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..errors import TracerError
 from ..steps import select_steps
+from ..model.grid import term_names
 from .grids import Taps
 from .stepview import StepValues
 from .trace import Trace, labels, param_names, weight_matrices
@@ -270,11 +271,11 @@ def contributions(spec, rec, rows: int, sample, row_step, row_epoch) -> pd.DataF
         below = spec.inputs if l == 0 else spec.layers[l - 1].units
         r = layer.recurrence
         cells = r.cell_names(below, layer.units) if r is not None else (*below, "bias")
-        width = len(layer.sources)
+        kernels, sources, positions = zip(*term_names(layer))
         names["layer"] += [layer.name] * len(taps.weight)
-        names["unit"] += [layer.kernels[w // width] for w in taps.weight]
-        names["source"] += [layer.sources[w % width] for w in taps.weight]
-        names["position"] += [layer.units[p] for p in taps.position]
+        names["unit"] += kernels
+        names["source"] += sources
+        names["position"] += positions
         names["cell"] += [cells[c] for c in taps.cell]
         prev = spec.x[sample] if l == 0 else rec.a[:rows, rec.cols[l - 1]:rec.cols[l]]
         inputs.append(taps.cells(prev, rec.a[:rows, rec.cols[l]:rec.cols[l + 1]])[:, taps.cell])

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..model.grid import term_names
 from ..model.plan import Plan
 from .epochs import losses_after_epochs
 
@@ -72,13 +73,8 @@ class StepValues:
     @functools.cached_property
     def term_index(self) -> dict:
         """(layer, position, weight) -> column of `terms`: the conv layers' taps in network order."""
-        keys = []
-        for layer in self.spec.layers:
-            if layer.shared:
-                position, _, weight = layer.taps()
-                width = len(layer.sources)
-                keys += [(layer.name, layer.units[p], layer.sources[w % width])
-                         for p, w in zip(position.tolist(), weight.tolist())]
+        keys = [(layer.name, position, source) for layer in self.spec.layers if layer.shared
+                for _, source, position in term_names(layer)]
         return {k: i for i, k in enumerate(keys)}
 
     @functools.cached_property

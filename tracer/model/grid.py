@@ -147,6 +147,15 @@ class Grid:
         return pos[order], cell[order], weight[order]
 
 
+def term_names(layer) -> list[tuple[str, str, str]]:
+    """(row, source, position) of each term of a conv's or rnn's shared weights, in Layer.taps's order: the
+    weight (k1, w[2,1]) and the position or state whose delta the term takes (c1[1,2,1], h1@t2)."""
+    position, _, weight = layer.taps()
+    width = len(layer.sources)
+    return [(layer.rows[w // width], layer.sources[w % width], layer.units[p])
+            for p, w in zip(position.tolist(), weight.tolist())]
+
+
 def routed_cells(grid: Grid, cells: np.ndarray) -> set[int]:
     """The input cells a pool's gradient goes back to for one sample's `cells` (flat): each window's first
     maximum, every tied maximum (ties: shared), or every cell of a window (a mean)."""

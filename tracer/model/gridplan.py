@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import functools
 
+from .grid import term_names
 from .gridrules import PoolValue, PositionSum, Routed
+from .keys import key
 from .rules import Activate, BackSum, Grad, NetInput
-
-
-def plan_key(kind: str, sample: int = 0, layer: str = "", unit: str = "", source: str = "") -> tuple:
-    return (kind, sample, layer, unit, source)  # the plan's key (tracer.model.plan.key)
 
 
 @functools.lru_cache(maxsize=32)
@@ -31,18 +29,18 @@ def forward_ops(layer, b: int, source_keys: list[tuple], op) -> list:
     `op(key, rule, operands)` makes an op of the forward phase."""
     g, out = layer.grid, []
     for p, u in enumerate(layer.units):
-        z = plan_key("z", b, layer.name, u)
+        z = key("z", b, layer.name, u)
         cells = [(slot, c) for slot, c in enumerate(g.window[p].tolist()) if c >= 0]
         if g.conv:
             kernel = layer.kernels[g.channel[p]]
-            operands = [plan_key("w", 0, layer.name, kernel, "bias")] if layer.bias else []
+            operands = [key("w", 0, layer.name, kernel, "bias")] if layer.bias else []
             for slot, c in cells:
                 source = layer.sources[int(layer.bias) + int(g.weight[p, slot])]
-                operands += [plan_key("w", 0, layer.name, kernel, source), source_keys[c]]
+                operands += [key("w", 0, layer.name, kernel, source), source_keys[c]]
             out.append(op(z, NetInput(layer.bias), tuple(operands)))
         else:
             out.append(op(z, PoolValue(g.kind), tuple(source_keys[c] for _, c in cells)))
-        out.append(op(plan_key("a", b, layer.name, u), Activate(layer.activation, 0), (z,)))
+        out.append(op(key("a", b, layer.name, u), Activate(layer.activation, 0), (z,)))
     return out
 
 
@@ -57,13 +55,13 @@ def back_operands(above, cell: int, b: int, back_w: str, source_keys: list[tuple
         for p, slot in windows:
             kernel = above.kernels[g.channel[p]]
             source = above.sources[int(above.bias) + int(g.weight[p, slot])]
-            operands += [plan_key(back_w, 0, above.name, kernel, source),
-                         plan_key("delta", b, above.name, above.units[p])]
+            operands += [key(back_w, 0, above.name, kernel, source),
+                         key("delta", b, above.name, above.units[p])]
         return BackSum(), tuple(operands)
     operands, sizes = [], []
     for p, slot in windows:
         cells = [c for c in g.window[p].tolist() if c >= 0]
-        operands += [plan_key("delta", b, above.name, above.units[p]), *(source_keys[c] for c in cells)]
+        operands += [key("delta", b, above.name, above.units[p]), *(source_keys[c] for c in cells)]
         sizes.append((len(cells), cells.index(cell)))
     return Routed(g.kind, g.ties, tuple(sizes)), tuple(operands)
 
@@ -75,15 +73,15 @@ def rnn_forward_ops(layer, b: int, source_keys: list[tuple], op) -> list:
     F = len(r.features)
     for t in range(r.steps):
         for u in r.units:
-            operands = [plan_key("w", 0, layer.name, u, "bias")] if layer.bias else []
+            operands = [key("w", 0, layer.name, u, "bias")] if layer.bias else []
             for f, feature in enumerate(r.features):
-                operands += [plan_key("w", 0, layer.name, u, feature), source_keys[t * F + f]]
+                operands += [key("w", 0, layer.name, u, feature), source_keys[t * F + f]]
             for j in r.units:
-                before = plan_key("a", b, layer.name, f"{j}@t{t}") if t else source_keys[r.steps * F + r.units.index(j)]
-                operands += [plan_key("w", 0, layer.name, u, j), before]
-            z = plan_key("z", b, layer.name, f"{u}@t{t + 1}")
+                before = key("a", b, layer.name, f"{j}@t{t}") if t else source_keys[r.steps * F + r.units.index(j)]
+                operands += [key("w", 0, layer.name, u, j), before]
+            z = key("z", b, layer.name, f"{u}@t{t + 1}")
             out.append(op(z, NetInput(layer.bias), tuple(operands)))
-            out.append(op(plan_key("a", b, layer.name, f"{u}@t{t + 1}"), Activate(layer.activation, 0), (z,)))
+            out.append(op(key("a", b, layer.name, f"{u}@t{t + 1}"), Activate(layer.activation, 0), (z,)))
     return out
 
 
@@ -94,13 +92,13 @@ def recurrent_operands(layer, state: int, b: int) -> tuple:
     t, u = divmod(state, len(r.units))
     if t == r.steps - 1 or r.cut(t + 1):
         return ()
-    return tuple(k for j in r.units for k in (plan_key("w", 0, layer.name, j, r.units[u]),
-                                               plan_key("delta", b, layer.name, f"{j}@t{t + 2}")))
+    return tuple(k for j in r.units for k in (key("w", 0, layer.name, j, r.units[u]),
+                                               key("delta", b, layer.name, f"{j}@t{t + 2}")))
 
 
 def cell_keys(layer, b: int, source_keys: list[tuple]) -> list:
     """The keys of the cells a shared weight's terms read, in Layer.taps's layout (the constant 1 last)."""
-    own = [plan_key("a", b, layer.name, u) for u in layer.units] if layer.recurrence is not None else []
+    own = [key("a", b, layer.name, u) for u in layer.units] if layer.recurrence is not None else []
     return [*source_keys, *own, None]
 
 
@@ -109,19 +107,16 @@ def gradient_ops(layer, b: int, source_keys: list[tuple], sign: float, op) -> li
     cell under the weight, kind 'contrib'), then each weight's gradient, their sum. A pool has none."""
     if not layer.shared:
         return []
-    width = len(layer.sources)
-    position, cell, weight = layer.taps()
+    _, cell, _ = layer.taps()
     source_keys = cell_keys(layer, b, source_keys)
-    terms: dict[int, list] = {}
+    terms: dict[tuple, list] = {}
     out = []
-    for p, c, w in zip(position.tolist(), cell.tolist(), weight.tolist()):
-        source = layer.sources[w % width]
-        key = plan_key("contrib", b, layer.name, layer.units[p], source)
-        delta = plan_key("delta", b, layer.name, layer.units[p])
+    for c, (row, source, position) in zip(cell.tolist(), term_names(layer)):
+        term = key("contrib", b, layer.name, position, source)
+        delta = key("delta", b, layer.name, position)
         bias = source == "bias"
-        out.append(op(key, Grad(bias, False, sign), (delta,) if bias else (delta, source_keys[c])))
-        terms.setdefault(w, []).append(key)
-    for w, keys in terms.items():
-        grad = plan_key("grad", b, layer.name, layer.kernels[w // width], layer.sources[w % width])
-        out.append(op(grad, PositionSum(), tuple(keys)))
+        out.append(op(term, Grad(bias, False, sign), (delta,) if bias else (delta, source_keys[c])))
+        terms.setdefault((row, source), []).append(term)
+    for (row, source), keys in terms.items():
+        out.append(op(key("grad", b, layer.name, row, source), PositionSum(), tuple(keys)))
     return out

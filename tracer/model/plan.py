@@ -18,17 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .keys import key
 from .gridplan import back_operands, forward_ops, gradient_ops, recurrent_operands, rnn_forward_ops
 from .rules import (Activate, BackSum, BatchGrad, Change, Derivative, ErrorTerm, FusedErrorTerm, Grad, LossDerivative,
                     LossValue, NetInput, NewWeight, SoftmaxErrorTerm)
 
 LEAVES = ("x", "y", "w", "delta_w_prev")
 PHASES = ("forward", "loss", "backward", "gradients", "batch", "change", "new")
-
-
-def key(kind: str, sample: int = 0, layer: str = "", unit: str = "", source: str = "") -> tuple:
-    """The name of a quantity in a plan."""
-    return (kind, sample, layer, unit, source)
 
 
 @dataclass(frozen=True)
