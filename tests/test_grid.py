@@ -12,10 +12,10 @@ import pytest
 import tracer
 from tracer import parse_spec, run
 from tracer.errors import SpecError, TracerError
-from tracer.model.plan import Plan
 from tracer.model.spec import spec_document
 
 from test_grid_oracle import SETUPS, random_spec, random_spec_1d
+from test_plan import assert_plan_is_the_engine
 
 
 def tiny(**changes) -> dict:
@@ -41,13 +41,7 @@ def test_plan_evaluated_is_the_engine(seed, order):
     raw["training"]["update_order"] = order
     spec = parse_spec(raw)
     trace = run(spec)
-    for step in trace.values.steps():
-        plan = Plan(spec, len(trace.values.samples(step)))
-        computed = plan.evaluate(trace.values.leaves(step))
-        recorded = trace.values.values(step)
-        assert set(recorded) == {op.key for op in plan.ops}
-        for k, value in recorded.items():
-            assert np.isclose(computed[k], value, rtol=1e-12, atol=1e-14), (step, k, computed[k], value)
+    assert_plan_is_the_engine(spec, trace, trace.values.steps())
 
 
 def batch_loss(raw: dict) -> float:
@@ -235,17 +229,24 @@ def test_a_run_that_stops_at_a_divergence_cuts_the_contributions_with_it():
     assert trace.stopped and set(trace.contributions.step) == set(trace.nodes.step) == {1, 2}
 
 
-def test_tracer_run_writes_the_trace_workbook_and_report_of_a_conv_net(tmp_path):
+def run_with_every_output(raw: dict, folder) -> subprocess.CompletedProcess:
+    """`tracer run` of the spec as a file, writing its trace (t/), formula workbook (out.xlsx) and report
+    (out.html) into `folder`; it must exit 0."""
     import yaml
 
-    path = tmp_path / "conv.yaml"
-    path.write_text(yaml.safe_dump(tiny()))
-    done = subprocess.run([sys.executable, "-m", "tracer", "run", str(path), "--trace", str(tmp_path / "t"),
-                           "--xlsx", str(tmp_path / "c.xlsx"), "--html", str(tmp_path / "c.html"), "--formulas"],
+    path = folder / "spec.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    done = subprocess.run([sys.executable, "-m", "tracer", "run", str(path), "--trace", str(folder / "t"),
+                           "--xlsx", str(folder / "out.xlsx"), "--html", str(folder / "out.html"), "--formulas"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "t" / "contributions.csv").exists() and (tmp_path / "c.xlsx").exists()
-    html = (tmp_path / "c.html").read_text()
+    return done
+
+
+def test_tracer_run_writes_the_trace_workbook_and_report_of_a_conv_net(tmp_path):
+    done = run_with_every_output(tiny(), tmp_path)
+    assert (tmp_path / "t" / "contributions.csv").exists() and (tmp_path / "out.xlsx").exists()
+    html = (tmp_path / "out.html").read_text()
     assert "c1: k1 over x" in html and "p1: 2x2 windows, stride 1" in html
     assert "c1.k1: bias 0.135316" in done.stdout  # the summary lists each kernel's final weights
 

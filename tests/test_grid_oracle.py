@@ -133,20 +133,41 @@ def oracle_step(torch, spec: dict, leaves: list, x: np.ndarray, y: np.ndarray):
     return zs, acts, per_sample
 
 
+def schedule(raw: dict, n: int) -> list[tuple[int, slice]]:
+    """(step, its samples' rows) of a setup's two epochs, grouped as its training mode groups them."""
+    m = {"online": 1, "batch": n, "minibatch": 2}[raw["training"]["mode"]]
+    return list(enumerate([slice(s, s + m) for _ in range(2) for s in range(0, n, m)], start=1))
+
+
+def check_the_update(torch, trace, step: int, leaves: list, samples: int, seed) -> None:
+    """After backward(): the step's batch gradient, each sample's gradient (their mean) and the new weights equal
+    autograd's, the leaves then updated by SGD as the spec's learning rate of 0.1 does."""
+    update = trace.updates[trace.updates.step == step]
+    learning = [leaf for leaf in leaves if leaf.numel()]  # a pool has no weights
+    grads = np.concatenate([leaf.grad.numpy().ravel() for leaf in learning])
+    np.testing.assert_allclose(update.grad.to_numpy(), grads, rtol=RTOL, atol=ATOL, err_msg=f"seed {seed}")
+    weights = trace.weights
+    sample_grads = weights[weights.step == step].grad.to_numpy().reshape(samples, -1).mean(axis=0)
+    np.testing.assert_allclose(sample_grads, grads, rtol=RTOL, atol=ATOL, err_msg=f"seed {seed}")
+    with torch.no_grad():
+        for leaf in learning:
+            leaf -= 0.1 * leaf.grad
+            leaf.grad = None
+    w_new = np.concatenate([leaf.detach().numpy().ravel() for leaf in leaves])
+    np.testing.assert_allclose(update.w_new.to_numpy(), w_new, rtol=RTOL, atol=ATOL, err_msg=f"seed {seed}")
+
+
 @pytest.mark.parametrize("seed", [*range(SETUPS), *(f"1d-{s}" for s in range(6))])
 def test_every_recorded_value_equals_autograd(torch, seed):
     raw = random_spec_1d(int(seed[3:])) if isinstance(seed, str) else random_spec(seed)
     spec = parse_spec(raw)
     trace = run(spec)
     leaves = [torch.tensor(l.weights, dtype=torch.float64, requires_grad=True) for l in spec.layers]
-    mode, n = raw["training"]["mode"], len(spec.x)
-    m = {"online": 1, "batch": n, "minibatch": 2}[mode]
-    nodes, weights = trace.nodes, trace.weights
-    for step, start in enumerate([s for _ in range(2) for s in range(0, n, m)], start=1):
-        x, y = spec.x[start:start + m], spec.y[start:start + m]
+    for step, rows_of_step in schedule(raw, len(spec.x)):
+        x, y = spec.x[rows_of_step], spec.y[rows_of_step]
         zs, acts, per_sample = oracle_step(torch, raw, leaves, x, y)
         per_sample.mean().backward()  # the spec's reduction: the batch's mean gradient
-        rows = nodes[nodes.step == step]
+        rows = trace.nodes[trace.nodes.step == step]
         for l, layer in enumerate(spec.layers):
             mine = rows[rows.layer == layer.name]
             for column, tensor, scale in (("z", zs[l], 1), ("a", acts[l], 1), ("dE_da", acts[l].grad, len(x)),
@@ -154,17 +175,7 @@ def test_every_recorded_value_equals_autograd(torch, seed):
                 theirs = (tensor.detach().reshape(len(x), -1) * scale).numpy().ravel()
                 np.testing.assert_allclose(mine[column].to_numpy(), theirs, rtol=RTOL, atol=ATOL,
                                            err_msg=f"seed {seed}, step {step}, {layer.name}.{column}")
-        update = trace.updates[trace.updates.step == step]
-        grads = np.concatenate([leaf.grad.numpy().ravel() for leaf in leaves if leaf.numel()])
-        np.testing.assert_allclose(update.grad.to_numpy(), grads, rtol=RTOL, atol=ATOL, err_msg=f"seed {seed}")
-        sample_grads = weights[weights.step == step].grad.to_numpy().reshape(len(x), -1).mean(axis=0)
-        np.testing.assert_allclose(sample_grads, grads, rtol=RTOL, atol=ATOL, err_msg=f"seed {seed}")
-        with torch.no_grad():
-            for leaf in [leaf for leaf in leaves if leaf.numel()]:  # a pool has no weights
-                leaf -= 0.1 * leaf.grad
-                leaf.grad = None
-        w_new = np.concatenate([leaf.detach().numpy().ravel() for leaf in leaves])
-        np.testing.assert_allclose(update.w_new.to_numpy(), w_new, rtol=RTOL, atol=ATOL, err_msg=f"seed {seed}")
+        check_the_update(torch, trace, step, leaves, len(x), seed)
 
 
 def test_the_setups_mix_what_they_should():

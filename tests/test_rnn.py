@@ -4,8 +4,6 @@ take rnn layers yet saying so. (Against PyTorch's autograd and finite difference
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ from tracer.errors import SpecError, TracerError
 from tracer.grading.check import check_answers
 from tracer.model.spec import spec_document
 
+from test_grid import run_with_every_output
 from test_grid_grading import key
 from test_rnn_oracle import random_rnn
 
@@ -126,17 +125,11 @@ def test_what_does_not_take_rnn_layers_yet_says_so(tmp_path, torch):
 
 
 def test_tracer_run_writes_the_trace_workbook_and_report_of_an_rnn(tmp_path):
-    import yaml
-
-    path = tmp_path / "rnn.yaml"
-    path.write_text(yaml.safe_dump(demo()))
-    done = subprocess.run([sys.executable, "-m", "tracer", "run", str(path), "--trace", str(tmp_path / "t"),
-                           "--xlsx", str(tmp_path / "r.xlsx"), "--html", str(tmp_path / "r.html"), "--formulas"],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    run_with_every_output(demo(), tmp_path)
     back = tracer.load_trace(tmp_path / "t")
     assert len(back.contributions) == 3 * 2 * 4 + 3 * 3  # states: 3 steps x 2 units x 4 weights; out: 3 x 3
-    assert "h unrolled over 3 time steps" in (tmp_path / "r.html").read_text()
+    assert (tmp_path / "out.xlsx").exists()
+    assert "h unrolled over 3 time steps" in (tmp_path / "out.html").read_text()
 
 
 def test_a_sequence_too_long_for_the_machine_is_refused():

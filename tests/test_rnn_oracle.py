@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 
 from tracer import parse_spec, run
-from tracer.model.plan import Plan
 from tracer.model.spec import spec_document
+
+from test_grid_oracle import check_the_update, schedule
+from test_plan import assert_plan_is_the_engine
 
 SETUPS = 20
 RTOL, ATOL = 1e-9, 1e-12
@@ -87,16 +89,13 @@ def test_every_recorded_value_equals_autograd(torch, seed):
     spec = parse_spec(raw)
     trace = run(spec)
     leaves = [torch.tensor(l.weights, dtype=torch.float64, requires_grad=True) for l in spec.layers]
-    mode, n = raw["training"]["mode"], len(spec.x)
-    m = {"online": 1, "batch": n, "minibatch": 2}[mode]
-    nodes, weights = trace.nodes, trace.weights
-    for step, start in enumerate([s for _ in range(2) for s in range(0, n, m)], start=1):
-        x = spec.x[start:start + m]
-        y_rows = [raw["data"][i]["y"] for i in range(start, min(start + m, n))]
-        zs, hs, oz, oa, per_sample = oracle_step(torch, raw, leaves, x, y_rows)
+    for step, rows_of_step in schedule(raw, len(spec.x)):
+        x = spec.x[rows_of_step]
+        zs, hs, oz, oa, per_sample = oracle_step(torch, raw, leaves, x, [d["y"] for d in raw["data"][rows_of_step]])
         per_sample.mean().backward()
-        rows = nodes[nodes.step == step]
+        rows = trace.nodes[trace.nodes.step == step]
         B = len(x)
+
         def grads(tensors):  # a state no loss reaches (truncated, before the last step) has no gradient: 0
             return [torch.zeros_like(t) if t.grad is None else t.grad for t in tensors]
 
@@ -110,17 +109,7 @@ def test_every_recorded_value_equals_autograd(torch, seed):
                 theirs = (stacked.reshape(B, -1) * scale).numpy().ravel()
                 np.testing.assert_allclose(mine[column].to_numpy(), theirs, rtol=RTOL, atol=ATOL,
                                            err_msg=f"seed {seed}, step {step}, {name}.{column}")
-        update = trace.updates[trace.updates.step == step]
-        grads = np.concatenate([leaf.grad.numpy().ravel() for leaf in leaves])
-        np.testing.assert_allclose(update.grad.to_numpy(), grads, rtol=RTOL, atol=ATOL, err_msg=f"seed {seed}")
-        sample_grads = weights[weights.step == step].grad.to_numpy().reshape(B, -1).mean(axis=0)
-        np.testing.assert_allclose(sample_grads, grads, rtol=RTOL, atol=ATOL, err_msg=f"seed {seed}")
-        with torch.no_grad():
-            for leaf in leaves:
-                leaf -= 0.1 * leaf.grad
-                leaf.grad = None
-        w_new = np.concatenate([leaf.detach().numpy().ravel() for leaf in leaves])
-        np.testing.assert_allclose(update.w_new.to_numpy(), w_new, rtol=RTOL, atol=ATOL, err_msg=f"seed {seed}")
+        check_the_update(torch, trace, step, leaves, B, seed)
 
 
 def test_the_setups_mix_what_they_should():
@@ -140,13 +129,7 @@ def test_plan_evaluated_is_the_engine(seed, order):
     raw["training"]["update_order"] = order
     spec = parse_spec(raw)
     trace = run(spec)
-    for step in trace.values.steps():
-        plan = Plan(spec, len(trace.values.samples(step)))
-        computed = plan.evaluate(trace.values.leaves(step))
-        recorded = trace.values.values(step)
-        assert set(recorded) == {op.key for op in plan.ops}
-        for k, value in recorded.items():
-            assert np.isclose(computed[k], value, rtol=1e-12, atol=1e-14), (step, k, computed[k], value)
+    assert_plan_is_the_engine(spec, trace, trace.values.steps())
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 4])

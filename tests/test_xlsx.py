@@ -146,6 +146,16 @@ def test_ekman_worked_example_reads_like_the_book(workbooks):
     assert worked["w_xg1"] == "=w_xg1" and worked["Δw_xg1"].startswith("=-learning_rate*")
 
 
+def assert_same_sheets(recomputed, fresh) -> None:
+    """The worked example and the iterations of a workbook LibreOffice recomputed equal a fresh run's, cell by
+    cell (the same cells, values within close())."""
+    for sheet in ("worked example", "iterations"):
+        got, want = numbers(recomputed[sheet]), numbers(fresh[sheet])
+        assert got.keys() == want.keys(), sheet
+        bad = [(k, got[k], want[k]) for k in want if not close(got[k], want[k])]
+        assert not bad, (sheet, bad[:5])
+
+
 def numbers(ws) -> dict:
     """Every numeric cell of a sheet by coordinate."""
     return {c.coordinate: c.value for row in ws.iter_rows() for c in row
@@ -188,11 +198,7 @@ def test_editing_the_learning_rate_a_weight_and_an_input_recomputes_like_a_fresh
     edited = spec.replace(learning_rate=EDITS["learning_rate"], x=x).with_weights(weights)
     write_workbook(tracer.run(edited), tmp_path / "fresh.xlsx")
     fresh = openpyxl.load_workbook(tmp_path / "fresh.xlsx")
-    for sheet in ("worked example", "iterations"):
-        got, want = numbers(recomputed[sheet]), numbers(fresh[sheet])
-        assert got.keys() == want.keys(), sheet
-        bad = [(k, got[k], want[k]) for k in want if not close(got[k], want[k])]
-        assert not bad, (sheet, bad[:5])
+    assert_same_sheets(recomputed, fresh)
     loss = {book: [r[9] for r in b["overview"].iter_rows(min_row=2, values_only=True) if isinstance(r[8], int)]
             for book, b in (("got", recomputed), ("want", fresh))}
     assert len(loss["want"]) == spec.training.epochs
@@ -268,11 +274,7 @@ def test_editing_a_shared_weight_and_an_input_recomputes_like_a_fresh_run(kind, 
     x[0, spec.inputs.index(input_name)] = value
     write_workbook(tracer.run(spec.replace(x=x).with_weights(weights)), tmp_path / "fresh.xlsx")
     fresh = openpyxl.load_workbook(tmp_path / "fresh.xlsx")
-    for sheet in ("worked example", "iterations"):
-        got, want = numbers(recomputed[sheet]), numbers(fresh[sheet])
-        assert got.keys() == want.keys(), sheet
-        bad = [(k, got[k], want[k]) for k in want if not close(got[k], want[k])]
-        assert not bad, (sheet, bad[:5])
+    assert_same_sheets(recomputed, fresh)
     write_workbook(tracer.run(spec), tmp_path / "unedited.xlsx")
     unedited = numbers(openpyxl.load_workbook(tmp_path / "unedited.xlsx")["worked example"])
     assert unedited != numbers(fresh["worked example"]), "the edits change the numbers"
