@@ -89,6 +89,7 @@ BAD = [
     (lambda r: r["layers"].append({"name": "z", "units": 1, "activation": "linear", "weights": [[0, 1]]}),
      "layers[1]", "outputs: last"),
     (lambda r: r["data"][0].update(y=[[0.2], [0.1]]), "data[0].y", "expected 3"),
+    (lambda r: r["layers"][1].update(bias="threshold"), "layers[1].bias", "use bias: true"),
 ]
 
 
@@ -114,14 +115,9 @@ def test_an_exercise_on_an_rnn_checks_and_names_the_mistakes_of_bptt():
     assert (mark.status, mark.diagnosis) == ("wrong", "shared weight's gradient from one position only")
 
 
-def test_what_does_not_take_rnn_layers_yet_says_so(tmp_path, torch):
-    spec = parse_spec(demo())
+def test_what_does_not_take_rnn_layers_yet_says_so():
     with pytest.raises(TracerError, match="the live page does not take rnn layers yet"):
-        tracer.live_html(spec)
-    with pytest.raises(TracerError, match="rnn layers are not built as nn.RNN yet"):
-        from tracer import torch as tt
-
-        tt.model_from_spec(spec)
+        tracer.live_html(parse_spec(demo()))
 
 
 def test_tracer_run_writes_the_trace_workbook_and_report_of_an_rnn(tmp_path):

@@ -21,10 +21,11 @@ if importlib.util.find_spec("torch") is None:  # the framework (this module is t
     raise ImportError("tracer.torch needs PyTorch: pip install 'backprop-tracer[torch]' "
                       "(the CPU wheel is enough: --index-url https://download.pytorch.org/whl/cpu)")
 
+from .capture.torch_api import batches, model_from_spec, record
 from .capture.torch_models import (BipolarSigmoid, Gaussian, GainSigmoid, GainTanh, GradientFactorLoss, PiecewiseLinear,
-                                   SSELoss, batches, model_from_spec)
-from .capture.torch_record import record
+                                   SSELoss)
+from .capture.torch_rnn import ElmanNet
 from .capture.torch_spec import spec_from_model
 
-__all__ = ["BipolarSigmoid", "Gaussian", "GainSigmoid", "GainTanh", "GradientFactorLoss", "PiecewiseLinear", "SSELoss",
+__all__ = ["BipolarSigmoid", "ElmanNet", "Gaussian", "GainSigmoid", "GainTanh", "GradientFactorLoss", "PiecewiseLinear", "SSELoss",
            "batches", "model_from_spec", "record", "spec_from_model"]

@@ -1,23 +1,18 @@
-"""PyTorch models from specs and specs from PyTorch models, and what a model's modules mean in spec terms.
-
-`model_from_spec` builds the spec's network as an `nn.Sequential` of `nn.Linear` and activation modules (the
-books' activations that PyTorch lacks are small modules here), with the loss module and `torch.optim.SGD` the
-spec describes, all in float64. `read_model` reads an `nn.Sequential` back into layers, and `loss_kind` a loss
-module, refusing in one line what a spec cannot express (a convolution, Adam, Nesterov momentum).
+"""What a PyTorch model's modules mean in spec terms: the books' activations and losses that PyTorch lacks, as
+small modules; `read_model` reads an `nn.Sequential` into layers, `loss_kind` a loss module and
+`check_optimizer` an optimizer, refusing in one line what a spec cannot express (Adam, Nesterov momentum).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from ..errors import TracerError
 from ..model import activations as acts
-from .recorder import batches as numpy_batches
-from .torch_grid import CONVS, GRID_MODULES, check_module, grid_module
+from .torch_grid import CONVS, GRID_MODULES, check_module
 
 SPEC_ATTRIBUTE = "tracer_spec"  # model_from_spec leaves the spec on the model, so record() needs no spec
 
@@ -93,7 +88,7 @@ class SSELoss(nn.Module):
         return "mse" if self.outputs_mean else "half_sse" if self.half else "sse"
 
     def per_sample(self, a, y):
-        squares = (0.5 if self.half else 1.0) * (a - y) ** 2
+        squares = (0.5 if self.half else 1.0) * (a - y).reshape(len(a), -1) ** 2
         return squares.mean(dim=-1) if self.outputs_mean else squares.sum(dim=-1)
 
     def forward(self, a, y):
@@ -114,7 +109,7 @@ class GradientFactorLoss(nn.Module):
         return self.printed.per_sample(a, y)
 
     def forward(self, a, y):
-        surrogate = 0.5 * self.factor * ((a - y) ** 2).sum(dim=-1)
+        surrogate = 0.5 * self.factor * ((a - y).reshape(len(a), -1) ** 2).sum(dim=-1)
         surrogate = surrogate.mean() if self.reduction == "mean" else surrogate.sum()
         return self.printed(a, y).detach() + (surrogate - surrogate.detach())
 
@@ -162,7 +157,7 @@ class LossKind:
         elementwise = {nn.MSELoss: lambda: (output - y) ** 2,
                        nn.BCELoss: lambda: F.binary_cross_entropy(output, y, reduction="none"),
                        nn.BCEWithLogitsLoss: lambda: F.binary_cross_entropy_with_logits(output, y, reduction="none")}
-        values = elementwise[type(m)]()
+        values = elementwise[type(m)]().reshape(len(output), -1)  # a sequence's outputs at every time step too
         return values.mean(dim=-1) if self.per_output_mean else values.sum(dim=-1)
 
 
@@ -277,107 +272,3 @@ def check_optimizer(optimizer) -> dict:
         raise TracerError("optimizer SGD", "parameter groups with different settings cannot be traced")
     lr, momentum, weight_decay = settings[0]
     return {"learning_rate": float(lr), "momentum": float(momentum), "weight_decay": float(weight_decay)}
-
-
-def model_from_spec(spec):
-    """(nn.Sequential, loss module, torch.optim.SGD) that train as the spec does, in float64: conv and pool
-    layers as nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, and an nn.Flatten before the first dense layer after them."""
-    if spec.layers[0].recurrence is not None:
-        raise TracerError("model_from_spec", "rnn layers are not built as nn.RNN yet; the engine traces them: "
-                                             "tracer run SPEC --trace DIR")
-    if spec.update_order.sequential:
-        raise TracerError("training.update_order", "sequential updates (each layer before the next back-"
-                                                   "propagates) cannot be written as loss.backward() then "
-                                                   "optimizer.step(); use the simultaneous order")
-    last = len(spec.layers) - 1
-    logits = spec.loss.name == "cross_entropy"
-    modules = []
-    for k, layer in enumerate(spec.layers):
-        if layer.grid is not None:
-            linear = grid_module(layer)
-        else:
-            if k and spec.layers[k - 1].grid is not None:
-                modules.append(nn.Flatten())
-            linear = nn.Linear(layer.n_inputs, len(layer.units), bias=layer.bias, dtype=torch.float64)
-            with torch.no_grad():
-                linear.weight.copy_(torch.from_numpy(layer.weights[:, int(layer.bias):]))
-                if layer.bias:  # a threshold θ on a −1 input is the bias −θ
-                    linear.bias.copy_(torch.from_numpy(layer.weights[:, 0] * layer.bias_input))
-        if layer.weights.size:
-            _freeze(linear, layer)
-        modules.append(linear)
-        module = _module_for(layer.activation, output=k == last, logits=logits)
-        if module is not None:
-            modules.append(module)
-    model = nn.Sequential(*modules)
-    setattr(model, SPEC_ATTRIBUTE, spec)
-    optimizer = torch.optim.SGD(model.parameters(), lr=spec.learning_rate, momentum=spec.momentum,
-                                weight_decay=spec.weight_decay)
-    return model, _loss_module(spec), optimizer
-
-
-def _freeze(linear, layer) -> None:
-    """requires_grad=False for a frozen bias or weight matrix; PyTorch cannot freeze part of a tensor."""
-    frozen = layer.frozen
-    parts = [(linear.weight, frozen[:, int(layer.bias):])] + ([(linear.bias, frozen[:, 0])] if layer.bias else [])
-    for parameter, mask in parts:
-        if mask.all():
-            parameter.requires_grad_(False)
-        elif mask.any():
-            raise TracerError(f"layers[{layer.name}].frozen", "freezes part of a weight matrix; PyTorch freezes "
-                                                              "whole tensors (freeze 'bias' or 'weights')")
-
-
-def _module_for(act, output: bool, logits: bool):
-    if act.name == "softmax" and output and logits:
-        return None  # CrossEntropyLoss takes the logits z and applies the softmax itself
-    if act.name == "relu":
-        return nn.ReLU()
-    if act.name == "tanh":
-        return nn.Tanh() if act.plain else GainTanh(act.a, act.b)
-    if act.name == "bipolar_sigmoid":
-        return BipolarSigmoid(act.sigma)
-    if act.name == "sigmoid":
-        return nn.Sigmoid() if act.alpha == 1.0 else GainSigmoid(act.alpha)
-    if act.name == "leaky_relu":
-        return nn.LeakyReLU(act.slope)
-    if act.name == "linear":
-        return None
-    if act.name == "softmax":
-        return nn.Softmax(dim=-1)
-    if act.name == "piecewise_linear":
-        return PiecewiseLinear(act.xmin, act.xmax)
-    if act.name == "gaussian":
-        return Gaussian(act.mu, act.sigma)
-    raise TracerError(f"activation {act.name}", "has no gradient to train with in PyTorch (its derivative is 0)")
-
-
-def _loss_module(spec):
-    reduction = spec.training.reduction
-    outputs = len(spec.layers[-1].units)
-    name = spec.loss.name
-    if spec.loss.gradient_factor is not None:  # the printed value, the update's gradient
-        printed = SSELoss(half=name == "half_sse", reduction=reduction, outputs_mean=name == "mse")
-        return GradientFactorLoss(printed, spec.loss.gradient_factor)
-    if name == "half_sse":
-        return SSELoss(half=True, reduction=reduction)
-    if name == "sse":
-        return nn.MSELoss(reduction=reduction) if reduction == "sum" or outputs == 1 else SSELoss(False, reduction)
-    if name == "mse":  # nn.MSELoss(): the mean over the batch's samples and outputs
-        return nn.MSELoss() if reduction == "mean" or outputs == 1 else SSELoss(False, reduction, outputs_mean=True)
-    if name == "cross_entropy":
-        return nn.CrossEntropyLoss(reduction=reduction)
-    if reduction == "mean" and outputs > 1:
-        raise TracerError("loss", "binary cross-entropy over several outputs with the mean: nn.BCELoss would also "
-                                  "average over the outputs; use training.reduction: sum")
-    return nn.BCELoss(reduction=reduction)
-
-
-def batches(spec, epochs: int | None = None):
-    """(x, y) tensors (float64) of each step in the spec's training order, as `tracer.run` trains; a grid of
-    inputs as (samples, channels, height, width), as nn.Conv2d takes it."""
-    for x, y in numpy_batches(spec, epochs):
-        if spec.input_shape is not None:
-            C, H, W = spec.input_shape
-            x = x.reshape(len(x), C, W) if spec.layers[0].grid.dims == 1 else x.reshape(len(x), C, H, W)
-        yield torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y))

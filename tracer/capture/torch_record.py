@@ -8,8 +8,6 @@ weights after; delta w is their difference. Samples are found in the spec's data
 """
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import torch
 
@@ -18,7 +16,7 @@ from ..errors import TracerError
 from ..model.losses import make_loss
 from .steps import RecordedLoop, Steps
 from .torch_grid import check_grid, kernel_tensor
-from .torch_models import SPEC_ATTRIBUTE, check_optimizer, loss_kind, read_model
+from .torch_models import check_optimizer, loss_kind, read_model
 
 
 class Pass:
@@ -30,6 +28,11 @@ class Pass:
         self.z, self.a = [None] * count, [None] * count
         self.dz, self.da = [None] * count, [None] * count
         self.output = self.loss_input = self.y = None
+
+    @property
+    def used(self) -> bool:
+        """Whether a loss of this pass's output was back-propagated."""
+        return self.y is not None and self.dz[0] is not None
 
 
 class TorchRecording(RecordedLoop):
@@ -100,7 +103,7 @@ class TorchRecording(RecordedLoop):
         self.grads = [None if t.grad is None else t.grad.detach().clone() for t in self.tensors]
 
     def _step_ends(self, optimizer, args, kwargs):
-        used = [p for p in self.passes if p.y is not None and p.dz[0] is not None]
+        used = [p for p in self.passes if p.used]
         self.passes = []
         if not used:
             raise TracerError("optimizer.step()", "no loss of the model's output was back-propagated in this step; "
@@ -113,7 +116,7 @@ class TorchRecording(RecordedLoop):
         kind, outputs = self.kind, len(self.spec.layers[-1].units)
         passes = [p for used, *_ in self.steps for p in used]
         x = _flat(torch.cat([p.x for p in passes]))
-        y = _numpy(torch.cat([_targets(p.y, outputs) for p in passes]))
+        y = as_numpy(torch.cat([_targets(p.y, outputs) for p in passes]))
         scale = np.repeat([float(len(p.x)) if kind.reduction == "mean" else 1.0 for p in passes],
                           [len(p.x) for p in passes])[:, None]  # undoes the loss's 1/B: per-sample values
         sizes = np.array([sum(len(p.x) for p in used) for used, *_ in self.steps])
@@ -134,9 +137,9 @@ class TorchRecording(RecordedLoop):
                 dE_da, delta = -dE_da, -delta
             layers.append({"z": z, "a": a, "da_dz": activation.da_dz(z, a), "dE_da": dE_da, "delta": delta})
         with torch.no_grad():
-            loss = _numpy(kind.per_sample(torch.cat([p.loss_input for p in passes]), torch.cat([p.y for p in passes])))
+            loss = as_numpy(kind.per_sample(torch.cat([p.loss_input for p in passes]), torch.cat([p.y for p in passes])))
         w_old, grad, w_new = (self._per_step(k) for k in (1, 2, 3))
-        samples = _samples(self.spec, x, y, sizes)
+        samples = sample_rows(self.spec, x, y, sizes)
         return Steps(sizes, samples, layers, loss, w_old, grad, w_new)
 
     def _per_step(self, k: int) -> np.ndarray:
@@ -158,27 +161,7 @@ class TorchRecording(RecordedLoop):
                 t += 1
             if blocks:  # a pool has no weights
                 columns.append(torch.cat(blocks, dim=2).reshape(len(self.steps), -1))
-        return _numpy(torch.cat(columns, dim=1)).copy()
-
-
-@contextlib.contextmanager
-def record(model, loss_fn, optimizer, spec=None):
-    """Record the training loop run inside the block; `trace()` of what it yields gives the Trace.
-
-    The spec names the layers, units and samples: the one `model_from_spec` built the model from, or `spec`.
-    """
-    spec = spec if spec is not None else getattr(model, SPEC_ATTRIBUTE, None)
-    if spec is None:
-        raise TracerError("record", "needs the spec the model follows: build the model with tt.model_from_spec"
-                                    "(spec), or pass spec=tt.spec_from_model(model, x, y, loss_fn, optimizer)")
-    if spec.layers[0].recurrence is not None:
-        raise TracerError("record", "loops over nn.RNN are not recorded yet; the engine traces the spec's rnn layer: "
-                                    "tracer run SPEC --trace DIR")
-    recording = TorchRecording(spec, model, loss_fn, optimizer)
-    try:
-        yield recording
-    finally:
-        recording.close()
+        return as_numpy(torch.cat(columns, dim=1)).copy()
 
 
 def _check_shapes(layers, spec) -> None:
@@ -203,16 +186,16 @@ def _parameters(linear) -> list:
     return ([bias] if bias is not None else []) + ([weight] if weight is not None else [])
 
 
-def _numpy(tensor) -> np.ndarray:
+def as_numpy(tensor) -> np.ndarray:
     return tensor.detach().double().numpy()
 
 
 def _flat(tensor) -> np.ndarray:
     """Rows of samples, a conv's or pool's (channels, height, width) flat in the spec's cell order."""
-    return _numpy(tensor).reshape(len(tensor), -1)
+    return as_numpy(tensor).reshape(len(tensor), -1)
 
 
-def _samples(spec, x, y, sizes) -> np.ndarray:
+def sample_rows(spec, x, y, sizes) -> np.ndarray:
     """Rows of the spec's data the samples are, found by their values (where values repeat, the row the spec's
     training order has there); a sample not in the data is refused, naming its step."""
     rows: dict[bytes, list[int]] = {}

@@ -9,7 +9,8 @@ from ..errors import TracerError
 from ..io.atomic import write_text
 from ..model.spec import parse_spec
 from .torch_grid import CONVS, GRID_MODULES, ONE_D, SPEC_TYPES, grid_entry
-from .torch_models import check_optimizer, loss_kind, read_model
+from .torch_models import ModelLayer, check_optimizer, loss_kind, read_model
+from .torch_rnn import bptt_of, head_activation_of, recurrent_parts, trial_pass
 
 
 def spec_from_model(model, x, y, loss_fn, optimizer=None, *, learning_rate: float | None = None,
@@ -22,19 +23,26 @@ def spec_from_model(model, x, y, loss_fn, optimizer=None, *, learning_rate: floa
 
     Example: spec = tt.spec_from_model(model, X, Y, nn.MSELoss(), opt, batch_size=2, path="mine.yaml")
     """
-    layers = read_model(model)
     kind = loss_kind(loss_fn)
     settings = check_optimizer(optimizer) if optimizer is not None else None
     if settings is None:
         if learning_rate is None:
             raise TracerError("spec_from_model", "give the optimizer (torch.optim.SGD) or learning_rate=")
         settings = {"learning_rate": float(learning_rate), "momentum": 0.0, "weight_decay": 0.0}
-    shape = _grid_shape(x, layers)
-    x = _array(x, "x")
-    outputs = layers[-1].linear.out_features
-    y = _array(y, "y", outputs if isinstance(loss_fn, torch.nn.CrossEntropyLoss) else None)
+    parts = recurrent_parts(model)
+    if parts is not None:
+        inputs, layers, x, y = _recurrent(model, parts, x, y, kind)
+    else:
+        layers = read_model(model)
+        shape = _grid_shape(x, layers)
+        inputs = {"name": "x", "shape": shape} if shape else [f"x{i + 1}" for i in range(layers[0].linear.in_features)]
+        x = _array(x, "x")
+        outputs = layers[-1].linear.out_features
+        y = _array(y, "y", outputs if isinstance(loss_fn, torch.nn.CrossEntropyLoss) else None)
+        layers = _layers(layers, kind)
     if len(x) != len(y):
         raise TracerError("spec_from_model", f"x has {len(x)} samples and y {len(y)}")
+    outputs = np.asarray(y[0]).size
     if kind.per_output_mean and outputs > 1 and kind.name != "mse":
         raise TracerError(f"loss {type(loss_fn).__name__}", "with reduction='mean' averages over the outputs too, "
                                                             "which no spec loss but mse does; use reduction='sum'")
@@ -43,19 +51,55 @@ def spec_from_model(model, x, y, loss_fn, optimizer=None, *, learning_rate: floa
     mode = "online" if batch_size == 1 else "batch" if batch_size >= n else "minibatch"
     raw = {
         "name": name,
-        "inputs": {"name": "x", "shape": shape} if shape else [f"x{i + 1}" for i in range(layers[0].linear.in_features)],
-        "layers": _layers(layers, kind),
+        "inputs": inputs,
+        "layers": layers,
         "loss": kind.name if kind.gradient_factor is None else {"name": kind.name,
                                                                   "gradient_factor": kind.gradient_factor},
         **{k: v for k, v in settings.items() if k == "learning_rate" or v},
         "training": {"mode": mode, "epochs": int(epochs), "reduction": kind.reduction,
                      **({"batch_size": batch_size} if mode == "minibatch" else {})},
-        "data": [{"x": xr.tolist(), "y": yr.tolist()} for xr, yr in zip(x, y)],
+        "data": [{"x": np.asarray(xr).tolist(), "y": np.asarray(yr).tolist()} for xr, yr in zip(x, y)],
     }
     spec = parse_spec(raw)
     if path is not None:
         write_text(path, yaml.safe_dump(raw, sort_keys=False, default_flow_style=None))
     return spec
+
+
+def _recurrent(model, parts, x, y, kind) -> tuple[dict, list[dict], np.ndarray, np.ndarray]:
+    """(inputs, layers, x, y) of a recurrent model's spec: its rnn layer and the dense layer after it as one trial
+    forward pass on x shows them (where the state is detached, h_0, the head at every time step or the last), x
+    as samples x time steps x inputs and y a row of outputs per time step (or the last's)."""
+    seen = trial_pass(model, parts, x)
+    sequences = seen.sequences().detach().double().numpy()
+    every = seen.z.ndim == 3
+    if kind.logits is not None and kind.name == "cross_entropy" and every:
+        raise TracerError("loss CrossEntropyLoss", "over every time step cannot be traced; use it on the last state")
+    rnn = parts.rnn
+    trains = [rnn.weight_ih_l0.requires_grad, rnn.weight_hh_l0.requires_grad]
+    trains += [parts.bias_trained() is not None] if rnn.bias else []
+    if any(trains) and not all(trains):
+        raise TracerError(parts.rnn_place, "freezes some of nn.RNN's weights; a spec freezes a whole rnn layer")
+    h0 = np.zeros((len(sequences), rnn.hidden_size)) if seen.h0 is None else seen.h0.double().numpy()
+    if not np.all(h0 == h0[:1]):
+        raise TracerError("spec_from_model", "the model starts each sample from another h_0; a spec's rnn layer has "
+                                             "one h0")
+    values = lambda t: t.detach().double().numpy()
+    weights = values(rnn.weight_ih_l0)
+    if rnn.bias:  # the books' one bias is nn.RNN's two summed
+        weights = np.hstack([values(rnn.bias_ih_l0 + rnn.bias_hh_l0)[:, None], weights])
+    bptt = bptt_of(seen.cuts, sequences.shape[1], parts.rnn_place) if all(trains) else 0
+    layer = {"name": "H", "type": "rnn", "units": rnn.hidden_size, "activation": rnn.nonlinearity, "bias": rnn.bias,
+             "weights": weights.tolist(), "recurrent": values(rnn.weight_hh_l0).tolist(), "h0": h0[0].tolist(),
+             "bptt": bptt or "full", "outputs": "every" if every else "last",
+             **({} if all(trains) else {"frozen": True})}
+    activation = kind.logits if kind.logits is not None else head_activation_of(model, seen.z, seen.output)
+    (dense,) = _layers([ModelLayer(parts.head, None, activation, parts.head_place)], kind)
+    y = y.detach().double().numpy() if isinstance(y, torch.Tensor) else np.asarray(y, dtype=float)
+    if every and not rnn.batch_first:
+        y = y.transpose(1, 0, 2)
+    inputs = {"names": [f"x{i + 1}" for i in range(rnn.input_size)], "steps": sequences.shape[1]}
+    return inputs, [layer, dense], sequences, y
 
 
 def _grid_shape(x, layers) -> list[int] | None:

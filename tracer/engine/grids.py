@@ -145,6 +145,14 @@ class Recurrent:
         self.states = states.reshape(n, T * U)
         return z.reshape(n, T * U)
 
+    def net_inputs(self, a_in: np.ndarray, states: np.ndarray) -> np.ndarray:
+        """z of every state from given states (a recorded loop's): z_t = b + W_x x_t + W_h h_{t-1}, h_0 from a_in."""
+        b, Wx, Wh = self.parts()
+        n, T, U = len(a_in), self.T, self.U
+        x = a_in[:, :T * self.F].reshape(n, T, self.F)
+        before = np.concatenate([a_in[:, None, T * self.F:], states.reshape(n, T, U)[:, :-1]], axis=1)
+        return (b + x @ Wx.T + before @ Wh.T).reshape(n, T * U)
+
     def through_time(self, dE_da: np.ndarray, da_dz: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(dE/da, delta) of every state: dE/da is what the layer above sends plus Σ_j w_h[j,u] δ_j(t+1), back
         from the last step (but not across a truncation), and delta = dE/da · da/dz."""

@@ -152,11 +152,14 @@ def over_time(dense, recurrence: Recurrence, last: bool, place: str) -> dict:
     if every and not last:
         raise SpecError(place, "with outputs: every the layer after the rnn layer is the output layer (one at every "
                                "time step); use outputs: last for more layers")
+    if dense.threshold:  # each time step's term reads the bias cell as +1, as a conv's does
+        raise SpecError(f"{place}.bias", "a threshold on the layer after an rnn layer is not supported; use bias: true "
+                                         "(the threshold θ is the bias −θ)")
     grid = Grid("conv2d", (1, T, U), (len(dense.units), T if every else 1, 1), (1, U), start=0 if every else T - 1,
                 time=True)
     units = tuple(f"{u}@t{t + 1}" for u in dense.units for t in range(T)) if every else dense.units
     return dict(name=dense.name, units=units, activation=dense.activation, bias=dense.bias, sources=dense.sources,
-                weights=dense.weights, frozen=dense.frozen, bias_input=dense.bias_input, grid=grid,
+                weights=dense.weights, frozen=dense.frozen, grid=grid,
                 kernels=dense.units)
 
 
