@@ -11,7 +11,7 @@ import tracer
 from tracer.io.tracefiles import read_trace
 from tracer.io.tracewriter import write_trace
 from tracer.io.resources import example_paths, find_example
-from tracer.engine.trace import COLUMNS
+from tracer.engine.tables import READABLE
 
 
 def spec_from(**changes):
@@ -36,8 +36,9 @@ def spec_from(**changes):
 def test_tables_have_the_contract_columns_and_sizes(path):
     spec = tracer.load_spec(path)
     trace = tracer.run(spec, epochs=min(spec.training.epochs, 3))
+    assert (trace.contributions is not None) == any(l.shared for l in spec.layers)  # shared weights' terms
     for name, df in trace.tables.items():
-        assert list(df.columns) == COLUMNS[name]
+        assert list(df.columns) == READABLE[name]
     epochs = min(spec.training.epochs, 3)
     samples = epochs * len(spec.x)
     units = sum(len(l.units) for l in spec.layers)
@@ -52,8 +53,15 @@ def test_tables_have_the_contract_columns_and_sizes(path):
     # where delta is -dE/dz (Negnevitsky); a bias's input is 1, a threshold's -1
     merged = trace.weights.merge(trace.updates[["step", "layer", "unit", "source", "w_old"]])
     assert (merged["w"] == merged["w_old"]).all()
-    with_delta = trace.weights.merge(trace.nodes[["step", "sample", "layer", "unit", "delta"]])
-    assert len(with_delta) == len(trace.weights)
+    shared = trace.weights["layer"].astype(str).isin([l.name for l in spec.layers if l.shared])
+    if shared.any():  # a shared weight's grad: the sum of its terms over positions or time steps
+        terms = trace.contributions.groupby(["step", "sample", "layer", "unit", "source"], observed=True).contribution
+        summed = trace.weights[shared].join(terms.sum(), on=["step", "sample", "layer", "unit", "source"])
+        np.testing.assert_allclose(summed["grad"], summed["contribution"], rtol=1e-12, atol=1e-15)
+    if shared.all():
+        return
+    with_delta = trace.weights[~shared].merge(trace.nodes[["step", "sample", "layer", "unit", "delta"]])
+    assert len(with_delta) == (~shared).sum()
     sign = spec.delta_sign
     np.testing.assert_allclose(with_delta["grad"], sign * with_delta["delta"] * with_delta["input"], rtol=1e-15,
                                atol=0)

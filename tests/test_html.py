@@ -287,7 +287,8 @@ def test_report_in_a_real_browser(example, chromium, tmp_path):
         assert visit.requests == []
         assert trace.spec.title in visit.text
         first_step = trace.updates[trace.updates["step"] == 1]
-        shown = [f"{v:.4g}".replace("-", "−") for v in first_step["w_new"]]
+        shown = [f"{v:.4g}".split("e")[0].replace("-", "−") + ("·10" if "e" in f"{v:.4g}" else "")
+                 for v in first_step["w_new"]]  # 8.921e-05 written 8.921·10⁻⁵
         assert all(v in visit.text for v in shown), shown
         # MathML laid out as mathematics: math boxes with a size, scripts placed, no markup shown as text
         info = page.evaluate("""() => [...document.querySelectorAll('math')].slice(0, 80).map(m => {
@@ -306,7 +307,9 @@ def test_report_in_a_real_browser(example, chromium, tmp_path):
             if tag == "msup":
                 assert script_top < base_top, (tag, base_top, script_top)
         assert "<mi>" not in visit.text and "<msub>" not in visit.text
-        svg = page.evaluate("() => [...document.querySelectorAll('svg.net')].map(s => s.getBoundingClientRect().width)")
+        figures = "svg.grid" if trace.spec.grids else "svg.net"  # conv and rnn nets: their grid figures
+        svg = page.evaluate(f"() => [...document.querySelectorAll('{figures}')]"
+                            ".map(s => s.getBoundingClientRect().width)")
         assert svg and all(w > 100 for w in svg)
         if SHOTS:
             Path(SHOTS).mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import tracer
 from tracer.export.html.labels import Box, Edge, place, point_segment_distance, segments_cross
 from tracer.export.html.mathml import Fmt
 from tracer.export.html.svg import network_figure, network_svg
+from tracer.io.resources import example_paths
 from tracer.model.notation import profile
 from tracer.model.spec import parse_spec
 from nets import random_net_dict
@@ -51,7 +52,11 @@ def assert_labels_on_their_own_edges(svg: str) -> int:
     return len(halos)
 
 
-def test_labels_sit_on_their_own_edges_in_every_example(example):
+DENSE = [p for p in example_paths() if not tracer.load_spec(p).grids]  # conv and rnn nets: a chain of blocks
+
+
+@pytest.mark.parametrize("example", DENSE, ids=[p.stem for p in DENSE])
+def test_labels_sit_on_their_own_edges_in_every_dense_example(example):
     labelled = [assert_labels_on_their_own_edges(svg) for svg, values in diagrams(tracer.load_spec(example))]
     assert any(labelled), "every bundled example is small enough to be labelled"
 

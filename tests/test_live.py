@@ -109,6 +109,11 @@ def test_every_number_is_the_engines_and_follows_an_edit(example, chromium, tmp_
     link reproduces the edited page; nothing is fetched from the network."""
     spec = tracer.load_spec(example)
     path = tmp_path / "page.live.html"
+    if spec.grids:  # conv and rnn networks: their report and workbook (test_html.py, test_xlsx.py)
+        with pytest.raises(tracer.TracerError, match="the live page does not take"):
+            tracer.write_live(spec, path)
+        assert not path.exists()
+        return
     tracer.write_live(spec, path)
     with open_page(chromium, path, width=1280) as (page, visit):
         steps = shown_steps(page)

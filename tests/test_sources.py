@@ -342,3 +342,70 @@ def test_hagan_matrix_form_sensitivities_with_F_equal_eT_e():
     assert matches_printed(float(new[("o", "bias")]), book["b2"])
     for unit, w, b in zip(("h1", "h2"), book["W1"], book["b1"]):
         assert matches_printed(float(new[(unit, "p")]), w) and matches_printed(float(new[(unit, "bias")]), b)
+
+
+def test_yeh_rnn_prints_the_forward_pass_and_backpropagates_through_time():
+    """Tom Yeh's RNN by hand: h_1 = [3, 6], y_1 = 3, h_2 = [1, 17], y_2 = 16 as printed; then the backward pass
+    written out as the books unroll it (the source stops at the forward pass): δy_t = y_t − t_t, dE/dh_t =
+    Vᵀ δy_t + Wᵀ δh_(t+1), δh_t = dE/dh_t · ReLU'(z_t), and each shared weight's gradient summed over t."""
+    trace = run("yeh-rnn")
+    nodes = trace.nodes.set_index("unit")
+    printed = {"h1@t1": 3, "h2@t1": 6, "y@t1": 3, "h1@t2": 1, "h2@t2": 17, "y@t2": 16}
+    assert {u: nodes.a[u] for u in printed} == printed
+    U, W, V = [1, 2], [[1, -1], [1, 1]], [-1, 1]
+    x, target, eta = [3, 4], [4, 15], 0.01
+    h, z = [[0.0, 0.0]], []
+    for t in range(2):
+        z.append([U[j] * x[t] + sum(W[j][i] * h[t][i] for i in range(2)) for j in range(2)])
+        h.append([max(v, 0.0) for v in z[t]])
+    y = [sum(V[j] * h[t + 1][j] for j in range(2)) for t in range(2)]
+    delta_y = [y[t] - target[t] for t in range(2)]  # 1/2 SSE and a linear output
+    delta_h = [[0.0, 0.0], [0.0, 0.0]]
+    for t in (1, 0):
+        later = [sum(W[k][j] * delta_h[t + 1][k] for k in range(2)) if t == 0 else 0.0 for j in range(2)]
+        delta_h[t] = [(V[j] * delta_y[t] + later[j]) * (1.0 if z[t][j] > 0 else 0.0) for j in range(2)]
+    for j in range(2):
+        assert nodes.delta[f"h{j + 1}@t1"] == pytest.approx(delta_h[0][j], abs=1e-12)
+        assert nodes.delta[f"h{j + 1}@t2"] == pytest.approx(delta_h[1][j], abs=1e-12)
+    grad = {("h", f"h{j + 1}", "x"): sum(delta_h[t][j] * x[t] for t in range(2)) for j in range(2)}
+    grad |= {("h", f"h{j + 1}", f"h{i + 1}"): sum(delta_h[t][j] * h[t][i] for t in range(2))
+             for j in range(2) for i in range(2)}
+    grad |= {("out", "y", f"h{j + 1}"): sum(delta_y[t] * h[t + 1][j] for t in range(2)) for j in range(2)}
+    updates = trace.updates.set_index(["layer", "unit", "source"])
+    for where, g in grad.items():
+        assert updates.grad[where] == pytest.approx(g, abs=1e-12), where
+        assert updates.w_new[where] == pytest.approx(updates.w_old[where] - eta * g, abs=1e-12), where
+
+
+def test_rmit_convolution_prints_its_feature_map_and_the_pool_routes_ties_to_the_first_maximum():
+    """RMIT COSC2779's printed 5x5 cross-correlation of the 7x7 image with [[1,1,1],[0,0,0],[-1,-1,-1]]; then
+    ReLU, the 2x2 max pool and the sigmoid output, and back: δo = (o − y) o (1 − o), each pooled cell's dE/da =
+    w δo routed to the first maximum of its window, and the kernel's gradient Σ over positions of δ · x."""
+    trace = run("rmit-conv-pool")
+    nodes = trace.nodes.set_index("unit")
+    printed = [[8, 4, 0, 0, 0], [12, 12, 8, 4, 0], [4, 8, 8, 4, 0], [0, 0, 4, 8, 12], [0, 0, 4, 8, 12]]
+    assert [[nodes.z[f"c1[{r + 1},{c + 1}]"] for c in range(5)] for r in range(5)] == printed
+    spec = trace.spec
+    image = spec.x[0].reshape(7, 7)
+    kernel, eta = [[1, 1, 1], [0, 0, 0], [-1, -1, -1]], 0.01
+    feature = [[max(sum(kernel[i][j] * image[r + i][c + j] for i in range(3) for j in range(3)), 0.0)
+                for c in range(5)] for r in range(5)]
+    windows = {(R, C): [(2 * R + i, 2 * C + j) for i in range(2) for j in range(2)] for R in range(2) for C in range(2)}
+    pooled = {w: max(feature[r][c] for r, c in cells) for w, cells in windows.items()}
+    assert pooled == {(0, 0): 12, (0, 1): 8, (1, 0): 8, (1, 1): 8}  # ties in windows (0, 0) and (1, 1)
+    out = spec.layers[-1].weights[0]  # bias, then a weight per pooled cell in reading order
+    o = sig(out[0] + sum(out[1 + 2 * R + C] * pooled[(R, C)] for R, C in windows))
+    delta_o = (o - 1.0) * o * (1 - o)
+    delta = [[0.0] * 5 for _ in range(5)]
+    for (R, C), cells in windows.items():
+        r, c = next(cell for cell in cells if feature[cell[0]][cell[1]] == pooled[(R, C)])  # the first maximum
+        delta[r][c] = out[1 + 2 * R + C] * delta_o * (1.0 if feature[r][c] > 0 else 0.0)
+    assert nodes.delta["c1[2,1]"] == pytest.approx(delta[1][0], abs=1e-15) and nodes.delta["c1[2,2]"] == 0
+    grads = [[sum(delta[r][c] * image[r + i][c + j] for r in range(5) for c in range(5)) for j in range(3)]
+             for i in range(3)]
+    updates = trace.updates.set_index(["unit", "source"])
+    for i in range(3):
+        for j in range(3):
+            assert updates.grad[("k1", f"w[{i + 1},{j + 1}]")] == pytest.approx(grads[i][j], abs=1e-15)
+            assert updates.w_new[("k1", f"w[{i + 1},{j + 1}]")] == pytest.approx(kernel[i][j] - eta * grads[i][j],
+                                                                                 abs=1e-15)

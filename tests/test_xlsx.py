@@ -98,10 +98,11 @@ def test_values_workbook_holds_the_trace(name, workbooks):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         back = read_xlsx(values_path)
-    for table, df in trace.tables.items():  # bit for bit, the engine's dtypes; long tables stop at max_rows
+    four = {t: df for t, df in trace.tables.items() if t != "contributions"}  # its terms: the step sheets' formulas
+    for table, df in four.items():  # bit for bit, the engine's dtypes; long tables stop at max_rows
         n = min(len(df), ROWS)
         pd.testing.assert_frame_equal(back.tables[table], df.iloc[:n], check_exact=True, obj=table)
-    cut = [t for t, df in trace.tables.items() if len(df) > ROWS]
+    cut = [t for t, df in four.items() if len(df) > ROWS]
     assert len(caught) == len(cut) and all("holds only the first" in str(w.message) for w in caught)
     wb = openpyxl.load_workbook(values_path, read_only=True)
     iterations = iteration_rows(wb["iterations"])

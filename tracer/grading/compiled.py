@@ -77,10 +77,32 @@ class StudentCompiler:
         rows = self.ex.samples[step]
         return self.index[(kind, step, rows[b - 1] if b else 0, layer, unit, source)]
 
+    def is_given(self, step: int, k: tuple) -> bool:
+        """Whether g gives plan key k: an item or a given (a shared weight's terms are neither: they are
+        computed from items inside the function)."""
+        kind, b, layer, unit, source = k
+        if kind in ("x", "y", "w", "delta_w_prev"):
+            return True
+        rows = self.ex.samples.get(step)
+        return rows is not None and (kind, step, rows[b - 1] if b else 0, layer, unit, source) in self.index
+
+    def operand(self, step: int, k: tuple, lines: list, names: dict) -> str:
+        """k as g gives it, or computed from what g gives by the plan's op (its lines added to `lines`)."""
+        if k in names:
+            return names[k]
+        if self.is_given(step, k):
+            return f"g({self.ref(step, k)})"
+        op = self.ex.plans[step][k]
+        expr = js_of(op.rule, [self.operand(step, o, lines, names) for o in op.operands])
+        names[k] = f"t{len(names)}"
+        lines.append((names[k], expr))
+        return names[k]
+
     def own(self, item) -> str:
         """The item's op over the values g gives."""
-        op = self.ex.op(item)
-        return self.language.function([], js_of(op.rule, [f"g({self.ref(item.step, k)})" for k in op.operands]))
+        op, lines, names = self.ex.op(item), [], {}
+        result = js_of(op.rule, [self.operand(item.step, k, lines, names) for k in op.operands])
+        return self.language.function(lines, result)
 
     def chain(self, item, alt) -> str:
         """The item's value when `alt` computes its key instead of the plan's op (Plan.value_with)."""
@@ -90,9 +112,9 @@ class StudentCompiler:
             if k in names:
                 return names[k]
             if k == alt.key:
-                expr = js_of(alt.rule, [f"g({self.ref(step, o)})" for o in alt.operands])
+                expr = js_of(alt.rule, [self.operand(step, o, lines, names) for o in alt.operands])
             elif not plan.depends(k, alt.key):
-                return f"g({self.ref(step, k)})"
+                return self.operand(step, k, lines, names)
             else:
                 expr = js_of(plan[k].rule, [emit(o) for o in plan[k].operands])
             names[k] = f"t{len(names)}"

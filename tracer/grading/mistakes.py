@@ -110,7 +110,7 @@ def _other_unit(op, spec):
         return [dataclasses.replace(op, operands=tuple((*k[:4], other) if i % 2 == 0 else k
                                                        for i, k in enumerate(op.operands)))
                 for other in layer.units if other != op.unit]
-    if op.kind == "grad" and len(op.operands) == 2:
+    if op.kind == "grad" and isinstance(op.rule, Grad) and len(op.operands) == 2:  # dense (a shared one sums)
         delta, source = op.operands
         others = [s for s in layers[op.layer].sources if s not in ("bias", op.source)]
         return [dataclasses.replace(op, operands=(delta, (*source[:-1], s) if source[0] == "x"

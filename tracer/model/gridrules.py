@@ -25,6 +25,9 @@ class PoolValue:
     def formula(self, *cells):
         return f"{'AVERAGE' if self.mean else 'MAX'}({','.join(cells)})"
 
+    def js(self, *cells):
+        return f"(({'+'.join(cells)})/{len(cells)})" if self.mean else f"Math.max({','.join(cells)})"
+
     def written(self, op, w):
         return Call("mean" if self.mean else "max", tuple(w.operand(k, op) for k in op.operands))
 
@@ -79,6 +82,21 @@ class Routed:
                 terms.append(f"IF({window[i]}={top},{delta}/({count}),0)")
         return "+".join(terms) or "0"
 
+    def js(self, *names):
+        terms = []
+        for delta, window, i in self._split(names):
+            if self.mean:
+                terms.append(f"{delta}/{len(window)}")
+                continue
+            top = f"Math.max({','.join(window)})"
+            if self.ties == "first":
+                test = "&&".join([f"{window[i]}=={top}", *(f"{c}<{top}" for c in window[:i])])
+                terms.append(f"(({test})?{delta}:0)")
+            else:
+                count = "1" if self.ties == "every" else "+".join(f"({c}=={top}?1:0)" for c in window)
+                terms.append(f"(({window[i]}=={top})?{delta}/({count}):0)")
+        return f"({'+'.join(terms) or '0'})"
+
     def written(self, op, w):
         terms = []
         for delta, window, _ in self._split(op.operands):
@@ -102,6 +120,9 @@ class PositionSum(Arithmetic):
 
     def formula(self, *cells):
         return f"SUM({','.join(cells)})" if len(cells) > 1 else cells[0]
+
+    def js(self, *names):
+        return f"({'+'.join(names)})"
 
     def written(self, op, w):
         refs = [Ref(k) for k in op.operands]

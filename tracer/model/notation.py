@@ -16,6 +16,8 @@ the form of the update) are fields of the profile, read by the plan's written fo
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 
 KINDS = ("x", "target", "z", "a", "da_dz", "dE_da", "delta", "w", "grad", "delta_w", "w_new", "loss", "eta")
@@ -194,6 +196,9 @@ def profile(name: str | None, spec=None) -> "Notation":
     return Notation(PROFILES[key], spec)
 
 
+LAYER_FIELD = re.compile(r"\{(l|l1|L|Lrel|u|p)\}")  # template fields that differ between layers
+
+
 def _unit_source_index(layer, j, i) -> str:
     """Davila's one-unit-per-layer names, indexed where a layer has several units (j) or inputs (k): w^L_jk."""
     if layer is None or j is None or i in (None, 0):
@@ -233,9 +238,20 @@ class Notation:
             else:
                 role = "first" if k == 0 else "last" if k == len(self.spec.layers) - 1 else ""
             template = self._template_for_weight(role, k)
-            return template.format(**self._fields(k, j, source, i))
+            return self._own(template, template.format(**self._fields(k, j, source, i)), k, role)
         role = "output" if k == len(self.spec.layers) - 1 else "hidden"
-        return self.profile.template(kind, role).format(**self._fields(k, j, source, None))
+        template = self.profile.template(kind, role)
+        return self._own(template, template.format(**self._fields(k, j, source, None)), k, role)
+
+    def _own(self, template: str, text: str, k: int, role: str) -> str:
+        """A label made the layer's own: a book that writes one hidden layer (Frey's a_j^h, Maren's H_h) names
+        the units of every hidden layer alike, so where a network has several layers of the role, a template with
+        no layer in it gets the layer's name after it (a_1^h (p1)): labels are answer keys and must not clash."""
+        last = len(self.spec.layers) - 1
+        alike = {"hidden": range(last), "": range(1, last), "first": [0], "last": [last], "output": [last]}
+        if len(alike.get(role, ())) < 2 or LAYER_FIELD.search(template):
+            return text
+        return f"{text} ({self.spec.layers[k].name})"
 
     def _shared_label(self, kind: str, layer, unit: str, source: str) -> str:
         """A shared weight in every notation: a conv kernel's as its kernel and cell (k1[1,2], the bias b_k1), an
