@@ -350,7 +350,7 @@ def test_yeh_rnn_prints_the_forward_pass_and_backpropagates_through_time():
     Vᵀ δy_t + Wᵀ δh_(t+1), δh_t = dE/dh_t · ReLU'(z_t), and each shared weight's gradient summed over t."""
     trace = run("yeh-rnn")
     nodes = trace.nodes.set_index("unit")
-    printed = {"h1@t1": 3, "h2@t1": 6, "y@t1": 3, "h1@t2": 1, "h2@t2": 17, "y@t2": 16}
+    printed = {"h1@t1": 3, "h2@t1": 6, "o@t1": 3, "h1@t2": 1, "h2@t2": 17, "o@t2": 16}  # o: the source's y
     assert {u: nodes.a[u] for u in printed} == printed
     U, W, V = [1, 2], [[1, -1], [1, 1]], [-1, 1]
     x, target, eta = [3, 4], [4, 15], 0.01
@@ -370,7 +370,7 @@ def test_yeh_rnn_prints_the_forward_pass_and_backpropagates_through_time():
     grad = {("h", f"h{j + 1}", "x"): sum(delta_h[t][j] * x[t] for t in range(2)) for j in range(2)}
     grad |= {("h", f"h{j + 1}", f"h{i + 1}"): sum(delta_h[t][j] * h[t][i] for t in range(2))
              for j in range(2) for i in range(2)}
-    grad |= {("out", "y", f"h{j + 1}"): sum(delta_y[t] * h[t + 1][j] for t in range(2)) for j in range(2)}
+    grad |= {("out", "o", f"h{j + 1}"): sum(delta_y[t] * h[t + 1][j] for t in range(2)) for j in range(2)}
     updates = trace.updates.set_index(["layer", "unit", "source"])
     for where, g in grad.items():
         assert updates.grad[where] == pytest.approx(g, abs=1e-12), where
