@@ -537,8 +537,8 @@ GRID_GEOMETRY = """() => [...document.querySelectorAll('svg.grid')].map(svg => {
 })"""
 
 
-@pytest.mark.parametrize("seed", [None, 16, 4, "rnn-4"])  # tiny-conv; shared ties, two convs; 2 channels; an rnn
-def test_grid_figures_read_on_a_projector(seed, chromium, tmp_path):
+@pytest.mark.parametrize("seed", [None, 16, 4, "rnn-4", "rmit-conv-pool", "yeh-rnn"])  # tiny-conv; shared ties,
+def test_grid_figures_read_on_a_projector(seed, chromium, tmp_path):  # two convs; 2 channels; rnn; the bundled
     """At 1280 px: every grid figure's text at least 12 px, no text over another, each number inside its cell,
     no operator over a panel; the conv's input, kernel and output and the pool's input and output are all there,
     the first window outlined and the chosen maxima shaded."""
@@ -546,8 +546,11 @@ def test_grid_figures_read_on_a_projector(seed, chromium, tmp_path):
     from test_grid_oracle import random_spec
     from test_rnn_oracle import random_rnn
 
-    raw = tiny() if seed is None else random_rnn(int(seed[4:])) if isinstance(seed, str) else random_spec(seed)
-    spec = tracer.parse_spec(raw)
+    if seed in ("rmit-conv-pool", "yeh-rnn"):
+        spec = tracer.load_spec(find_example(seed))
+    else:
+        raw = tiny() if seed is None else random_rnn(int(seed[4:])) if isinstance(seed, str) else random_spec(seed)
+        spec = tracer.parse_spec(raw)
     path = tmp_path / "grid.html"
     write_report(tracer.run(spec), path, steps="1")
     html = path.read_text()

@@ -14,6 +14,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+import yaml
 
 import tracer
 import tracer.model.notation
@@ -221,9 +222,16 @@ def grid_workbooks(seed, out: Path) -> tuple[Path, Path]:
     return paths
 
 
+def bundled(name: str):
+    """The raw spec of a bundled example, as SHARED_EDITS' nets are made."""
+    return lambda: yaml.safe_load(find_example(name).read_text(encoding="utf-8"))
+
+
 SHARED_EDITS = {  # per net: a shared weight (layer, row, source) and an input of sample 1 (its defined name)
     "conv": (tiny, ("c1", "k1", "w[2,2]"), -0.6, "x_2_3_1", "x[2,3]", 4.0),  # a kernel weight; x[2,3]
     "rnn": (rnn_demo, ("h", "h1", "h2"), 0.9, "x1_t2_1", "x1@t2", -1.5),  # a recurrent weight; x1 at step 2
+    "rmit-conv-pool": (bundled("rmit-conv-pool"), ("c1", "k1", "w[2,2]"), 0.5, "x_2_3_1", "x[2,3]", 2.0),
+    "yeh-rnn": (bundled("yeh-rnn"), ("h", "h1", "h2"), -0.5, "x_t2_1", "x@t2", 2.0),
 }
 
 
