@@ -39,6 +39,21 @@ def test_an_rnn_loop_records_equal_to_the_engine(tt, torch, seed):
                                atol=1e-12)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 4])
+def test_momentum_weight_decay_bce_and_minus_dE_dz_record_equal_to_the_engine(tt, seed):
+    """The update's momentum and weight decay, a sigmoid output under BCELoss (sum), and a spec whose delta is
+    -dE/dz: the recorded states' values follow the spec's conventions as a dense layer's do."""
+    raw = random_rnn(seed)
+    raw.update(delta="-dE/dz", momentum=0.5, weight_decay=0.01)
+    if seed % 2:
+        raw["loss"], raw["training"]["reduction"] = "binary_cross_entropy", "sum"
+        raw["layers"][1]["activation"] = "sigmoid"
+    spec = parse_spec(raw)
+    trace = train(tt, spec, *tt.model_from_spec(spec))
+    result = tracer.diff_traces(trace, tracer.run(spec))
+    assert result.same, tracer.format_result(result)
+
+
 def test_the_recorded_states_and_gradients_are_pytorchs_own(tt, torch):
     """The demo's first states by hand, read from nn.RNN's output; and a model whose W_h[1,1] is not the spec's
     differs from the engine first in that weight and then in exactly the states and outputs W_h[1,1] reaches
