@@ -18,6 +18,7 @@ from ..errors import TracerError
 from ..steps import select_steps
 from ..model.grid import term_names
 from .grids import Taps
+from .memory import empty, full, repeat
 from .stepview import StepValues
 from .trace import Trace, labels, param_names, weight_matrices
 
@@ -101,10 +102,10 @@ class Recorder:
         self.taps = [Taps(l) if l.shared else None for l in spec.layers]
         T = np.cumsum([0] + [0 if t is None else len(t.position) for t in self.taps]).tolist()
         self.tap_range = list(zip(T[:-1], T[1:]))
-        self.terms = np.empty((window, T[-1]))  # each conv weight's gradient terms: delta times input, per position
-        self.z, self.a, self.da_dz, self.dE_da, self.delta = (np.empty((window, units)) for _ in range(5))
-        self.grads = np.empty((window, params))  # each sample's dE/dw = delta_j input_i (Frey eq. 1)
-        self.w_old, self.grad, self.delta_w, self.w_new = (np.empty((steps, params)) for _ in range(4))
+        self.terms = empty((window, T[-1]))  # each conv weight's gradient terms: delta times input, per position
+        self.z, self.a, self.da_dz, self.dE_da, self.delta = (empty((window, units)) for _ in range(5))
+        self.grads = empty((window, params))  # each sample's dE/dw = delta_j input_i (Frey eq. 1)
+        self.w_old, self.grad, self.delta_w, self.w_new = (empty((steps, params)) for _ in range(4))
         self.losses = np.empty(rows)
         self.sample = np.empty(rows, np.int64)  # row of the data set, 0-based
         self.change_before: dict[int, np.ndarray] = {}  # step -> delta w of the unrecorded step before it
@@ -228,10 +229,10 @@ def step_tables(spec, rec, rows: int, steps: int, sample, row_step, row_epoch, s
     units = [u for l in spec.layers for u in l.units]
     unit_layer = [l.name for l in spec.layers for _ in l.units]
     U = len(units)
-    target = np.full((rows, U), np.nan)
+    target = full((rows, U), np.nan)
     target[:, rec.cols[-2]:] = spec.y[sample]
     nodes = pd.DataFrame({
-        "epoch": np.repeat(row_epoch, U), "step": np.repeat(row_step, U), "sample": np.repeat(sample + 1, U),
+        "epoch": repeat(row_epoch, U), "step": repeat(row_step, U), "sample": repeat(sample + 1, U),
         "layer": labels(unit_layer, rows), "unit": labels(units, rows),
         "z": rec.z[:rows].ravel(), "a": rec.a[:rows].ravel(), "da_dz": rec.da_dz[:rows].ravel(),
         "dE_da": rec.dE_da[:rows].ravel(), "delta": rec.delta[:rows].ravel(), "target": target.ravel(),
@@ -241,14 +242,14 @@ def step_tables(spec, rec, rows: int, steps: int, sample, row_step, row_epoch, s
     P = len(p_layer)
     w = rec.w_old[:steps] if rows == steps else rec.w_old[np.repeat(np.arange(steps), sizes)]  # online: a view
     weights = pd.DataFrame({
-        "epoch": np.repeat(row_epoch, P), "step": np.repeat(row_step, P), "sample": np.repeat(sample + 1, P),
+        "epoch": repeat(row_epoch, P), "step": repeat(row_step, P), "sample": repeat(sample + 1, P),
         "layer": labels(p_layer, rows), "unit": labels(p_unit, rows), "source": labels(p_source, rows),
         "input": layer_inputs(spec, rec, sample, rows).ravel(), "w": w.ravel(),
         "grad": rec.grads[:rows].ravel(),
     }, copy=False)
 
     updates = pd.DataFrame({
-        "epoch": np.repeat(rec.step_epoch[k], P), "step": np.repeat(rec.step_ids[k], P),
+        "epoch": repeat(rec.step_epoch[k], P), "step": repeat(rec.step_ids[k], P),
         "layer": labels(p_layer, steps), "unit": labels(p_unit, steps), "source": labels(p_source, steps),
         "w_old": rec.w_old[:steps].ravel(), "grad": rec.grad[:steps].ravel(),
         "delta_w": rec.delta_w[:steps].ravel(), "w_new": rec.w_new[:steps].ravel(),
@@ -282,7 +283,7 @@ def contributions(spec, rec, rows: int, sample, row_step, row_epoch) -> pd.DataF
         deltas.append(rec.delta[:rows, rec.col_range[l][0] + taps.position])
     T = len(names["layer"])
     return pd.DataFrame({
-        "epoch": np.repeat(row_epoch, T), "step": np.repeat(row_step, T), "sample": np.repeat(sample + 1, T),
+        "epoch": repeat(row_epoch, T), "step": repeat(row_step, T), "sample": repeat(sample + 1, T),
         **{column: labels(values, rows) for column, values in names.items()},
         "input": np.concatenate(inputs, axis=1).ravel(), "delta": np.concatenate(deltas, axis=1).ravel(),
         "contribution": rec.terms[:rows].ravel(),
@@ -305,7 +306,7 @@ def layer_inputs(spec, rec, sample, rows: int) -> np.ndarray:
     """What multiplies each weight in each sample (rows x parameters): 1 for a bias (−1 for a threshold), else
     the source's value; NaN for a conv's shared weight, which multiplies a cell of every window (the
     contributions table has each)."""
-    out = np.empty((rows, spec.n_weights))
+    out = empty((rows, spec.n_weights))
     o = 0
     for l, layer in enumerate(spec.layers):
         if layer.shared or layer.grid is not None:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import TracerError
+from .memory import tile
 
 from .tables import (COLUMNS, CONTRIBUTIONS, INT_COLUMNS, KEYS, LOSSES, NODES, TEXT_COLUMNS, UPDATES,  # noqa: F401
                      WEIGHTS)
@@ -148,7 +149,7 @@ def labels(names: list[str], repeats: int) -> pd.Categorical:
     """
     position = {n: i for i, n in enumerate(dict.fromkeys(names))}  # a dict: .index() was quadratic in the size
     codes = np.array([position[n] for n in names], dtype=np.int8 if len(position) < 128 else np.int32)
-    return pd.Categorical.from_codes(np.tile(codes, repeats), dtype=category_type(tuple(position)), validate=False)
+    return pd.Categorical.from_codes(tile(codes, repeats), dtype=category_type(tuple(position)), validate=False)
 
 
 @functools.lru_cache(maxsize=64)
