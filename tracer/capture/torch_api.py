@@ -13,8 +13,7 @@ from torch import nn
 from ..errors import TracerError
 from .recorder import batches as numpy_batches
 from .torch_grid import grid_module
-from .torch_models import (SPEC_ATTRIBUTE, BipolarSigmoid, GainSigmoid, GainTanh, Gaussian, GradientFactorLoss,
-                           PiecewiseLinear, SSELoss)
+from .torch_models import SPEC_ATTRIBUTE, GradientFactorLoss, SSELoss, activation_module, freeze
 from .torch_record import TorchRecording
 from .torch_rnn import rnn_modules
 from .torch_rnn_record import TorchRNNRecording
@@ -48,8 +47,7 @@ def model_from_spec(spec):
     last = len(spec.layers) - 1
     logits = spec.loss.name == "cross_entropy"
     if spec.layers[0].recurrence is not None:
-        model = rnn_modules(spec, lambda act: _module_for(act, output=True, logits=logits), _freeze)
-        return _with_spec(model, spec)
+        return _with_spec(rnn_modules(spec, logits), spec)
     modules = []
     for k, layer in enumerate(spec.layers):
         if layer.grid is not None:
@@ -63,9 +61,9 @@ def model_from_spec(spec):
                 if layer.bias:  # a threshold θ on a −1 input is the bias −θ
                     linear.bias.copy_(torch.from_numpy(layer.weights[:, 0] * layer.bias_input))
         if layer.weights.size:
-            _freeze(linear, layer)
+            freeze(linear, layer)
         modules.append(linear)
-        module = _module_for(layer.activation, output=k == last, logits=logits)
+        module = activation_module(layer.activation, output=k == last, logits=logits)
         if module is not None:
             modules.append(module)
     return _with_spec(nn.Sequential(*modules), spec)
@@ -77,42 +75,6 @@ def _with_spec(model, spec):
     optimizer = torch.optim.SGD(model.parameters(), lr=spec.learning_rate, momentum=spec.momentum,
                                 weight_decay=spec.weight_decay)
     return model, _loss_module(spec), optimizer
-
-
-def _freeze(linear, layer) -> None:
-    """requires_grad=False for a frozen bias or weight matrix; PyTorch cannot freeze part of a tensor."""
-    frozen = layer.frozen
-    parts = [(linear.weight, frozen[:, int(layer.bias):])] + ([(linear.bias, frozen[:, 0])] if layer.bias else [])
-    for parameter, mask in parts:
-        if mask.all():
-            parameter.requires_grad_(False)
-        elif mask.any():
-            raise TracerError(f"layers[{layer.name}].frozen", "freezes part of a weight matrix; PyTorch freezes "
-                                                              "whole tensors (freeze 'bias' or 'weights')")
-
-
-def _module_for(act, output: bool, logits: bool):
-    if act.name == "softmax" and output and logits:
-        return None  # CrossEntropyLoss takes the logits z and applies the softmax itself
-    if act.name == "relu":
-        return nn.ReLU()
-    if act.name == "tanh":
-        return nn.Tanh() if act.plain else GainTanh(act.a, act.b)
-    if act.name == "bipolar_sigmoid":
-        return BipolarSigmoid(act.sigma)
-    if act.name == "sigmoid":
-        return nn.Sigmoid() if act.alpha == 1.0 else GainSigmoid(act.alpha)
-    if act.name == "leaky_relu":
-        return nn.LeakyReLU(act.slope)
-    if act.name == "linear":
-        return None
-    if act.name == "softmax":
-        return nn.Softmax(dim=-1)
-    if act.name == "piecewise_linear":
-        return PiecewiseLinear(act.xmin, act.xmax)
-    if act.name == "gaussian":
-        return Gaussian(act.mu, act.sigma)
-    raise TracerError(f"activation {act.name}", "has no gradient to train with in PyTorch (its derivative is 0)")
 
 
 def _loss_module(spec):

@@ -272,3 +272,40 @@ def check_optimizer(optimizer) -> dict:
         raise TracerError("optimizer SGD", "parameter groups with different settings cannot be traced")
     lr, momentum, weight_decay = settings[0]
     return {"learning_rate": float(lr), "momentum": float(momentum), "weight_decay": float(weight_decay)}
+
+
+def freeze(linear, layer) -> None:
+    """requires_grad=False for a frozen bias or weight matrix; PyTorch cannot freeze part of a tensor."""
+    frozen = layer.frozen
+    parts = [(linear.weight, frozen[:, int(layer.bias):])] + ([(linear.bias, frozen[:, 0])] if layer.bias else [])
+    for parameter, mask in parts:
+        if mask.all():
+            parameter.requires_grad_(False)
+        elif mask.any():
+            raise TracerError(f"layers[{layer.name}].frozen", "freezes part of a weight matrix; PyTorch freezes "
+                                                              "whole tensors (freeze 'bias' or 'weights')")
+
+
+def activation_module(act, output: bool, logits: bool):
+    """The module computing a spec's activation after its Linear (None: the identity, or the loss applies it)."""
+    if act.name == "softmax" and output and logits:
+        return None  # CrossEntropyLoss takes the logits z and applies the softmax itself
+    if act.name == "relu":
+        return nn.ReLU()
+    if act.name == "tanh":
+        return nn.Tanh() if act.plain else GainTanh(act.a, act.b)
+    if act.name == "bipolar_sigmoid":
+        return BipolarSigmoid(act.sigma)
+    if act.name == "sigmoid":
+        return nn.Sigmoid() if act.alpha == 1.0 else GainSigmoid(act.alpha)
+    if act.name == "leaky_relu":
+        return nn.LeakyReLU(act.slope)
+    if act.name == "linear":
+        return None
+    if act.name == "softmax":
+        return nn.Softmax(dim=-1)
+    if act.name == "piecewise_linear":
+        return PiecewiseLinear(act.xmin, act.xmax)
+    if act.name == "gaussian":
+        return Gaussian(act.mu, act.sigma)
+    raise TracerError(f"activation {act.name}", "has no gradient to train with in PyTorch (its derivative is 0)")

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..errors import TracerError
 from ..model import activations as acts
-from .torch_models import MODULE_ACTIVATIONS
+from .torch_models import MODULE_ACTIVATIONS, activation_module, freeze
 
 RNN_ACTIVATIONS = {"tanh": acts.Tanh, "relu": acts.ReLU}  # nn.RNN's nonlinearity
 
@@ -189,14 +189,13 @@ def check_recurrent(parts: RecurrentModel, spec) -> None:
     parts.bias_trained()
 
 
-def rnn_modules(spec, head_activation, freeze):
-    """(nn.RNN, nn.Linear) of a spec's rnn layer and the dense layer after it, its weights copied in (b_hh frozen
-    at 0), float64; `head_activation(activation)` gives the head's activation module, `freeze(module, layer)`
-    freezes what the spec freezes."""
-    layer, dense = spec.layers[0], spec.layers[1:2][0] if len(spec.layers) == 2 else None
-    if dense is None:
+def rnn_modules(spec, logits: bool) -> ElmanNet:
+    """The ElmanNet of a spec's rnn layer and the dense layer after it (nn.RNN, nn.Linear and the head's
+    activation; none where the loss takes logits), its weights copied in (b_hh frozen at 0), float64."""
+    if len(spec.layers) != 2:
         raise TracerError("model_from_spec", "an rnn layer is built with exactly one dense layer after it "
                                              f"(the spec has {len(spec.layers) - 1})")
+    layer, dense = spec.layers
     name = layer.activation.name
     if name not in RNN_ACTIVATIONS or getattr(layer.activation, "params", {}):
         raise TracerError(f"layers[{layer.name}].activation", f"{name} cannot be built: nn.RNN computes tanh or relu")
@@ -217,10 +216,10 @@ def rnn_modules(spec, head_activation, freeze):
     head = nn.Linear(U, len(dense.kernels), bias=dense.bias, dtype=torch.float64)
     with torch.no_grad():
         head.weight.copy_(torch.from_numpy(dense.weights[:, int(dense.bias):]))
-        if dense.bias:  # a threshold θ on a −1 input is the bias −θ
-            head.bias.copy_(torch.from_numpy(dense.weights[:, 0] * dense.bias_input))
+        if dense.bias:
+            head.bias.copy_(torch.from_numpy(dense.weights[:, 0]))
     freeze(head, dense)
-    return ElmanNet(rnn, head, head_activation(dense.activation), r.h0, r.bptt, r.outputs)
+    return ElmanNet(rnn, head, activation_module(dense.activation, True, logits), r.h0, r.bptt, r.outputs)
 
 
 def head_activation_of(model, z, output) -> acts.Activation:

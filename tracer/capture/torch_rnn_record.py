@@ -138,7 +138,7 @@ class TorchRNNRecording(TorchRecording):
             blocks.insert(0, bias)
         head = [stacked(parts.head.weight)]
         if parts.head.bias is not None:
-            head.insert(0, stacked(parts.head.bias) * self.spec.layers[1].bias_input)
+            head.insert(0, stacked(parts.head.bias))
         columns = [torch.cat(blocks, dim=2).reshape(count, -1), torch.cat(head, dim=2).reshape(count, -1)]
         return as_numpy(torch.cat(columns, dim=1)).copy()
 
