@@ -154,6 +154,21 @@ def test_a_truncation_or_h0_other_than_the_specs_is_named_at_its_step(tt, torch)
         train(tt, spec, *tt.model_from_spec(spec), spec_for_record=started)
 
 
+def test_a_head_at_other_time_steps_than_the_specs_is_named(tt, torch):
+    """A model that applies its nn.Linear at every step, recorded against a spec whose loss is at the last."""
+    spec = parse_spec(demo())
+    last = parse_spec(demo(layers=[dict(demo()["layers"][0], outputs="last"), demo()["layers"][1]],
+                           data=[{"x": [[1.0], [0.5], [-0.5]], "y": [0.4]}]))
+    model, loss_fn, optimizer = tt.model_from_spec(spec)
+    with pytest.raises(TracerError, match="applies its nn.Linear to every time step; the spec's rnn layer has "
+                                          "outputs: last") as caught:
+        with tt.record(model, loss_fn, optimizer, spec=last):
+            x, y = next(iter(tt.batches(spec)))
+            loss_fn(model(x), y).backward()
+            optimizer.step()
+    assert caught.value.place == "step 1"
+
+
 def both_biases(torch):
     model = Net(torch)
     model.rnn.bias_hh_l0.requires_grad_(True)
@@ -186,3 +201,20 @@ def test_the_books_bias_trains_once_in_the_built_model(tt, torch):
     trace = train(tt, spec, *tt.model_from_spec(spec))
     bias = trace.updates[(trace.updates.unit == "h1") & (trace.updates.source == "bias")].iloc[0]
     assert bias.delta_w == pytest.approx(-0.1 * bias.grad, rel=1e-12) and not math.isnan(bias.grad)
+
+
+def test_a_module_called_outside_the_models_forward_pass_is_not_recorded(tt, torch):
+    """Looking at a layer's output by hand inside the block (model.rnn(x), model[0](x)) leaves the trace as it
+    was: only the model's own forward passes are recorded."""
+    for spec in (parse_spec(demo()), tracer.load_spec("ekman")):
+        model, loss_fn, optimizer = tt.model_from_spec(spec)
+        layer = model.rnn if isinstance(model, tt.ElmanNet) else model[0]
+        with tt.record(model, loss_fn, optimizer) as rec:
+            for x, y in tt.batches(spec):
+                optimizer.zero_grad()
+                loss_fn(model(x), y).backward()
+                layer(x)
+                optimizer.step()
+                layer(x)
+        result = tracer.diff_traces(rec.trace(), tracer.run(spec))
+        assert result.same, tracer.format_result(result)

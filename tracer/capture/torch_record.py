@@ -83,6 +83,8 @@ class TorchRecording(RecordedLoop):
     def _saver(self, l: int, name: str):
         def save(module, args, output):
             p = self.current
+            if p is None:  # a call of the module outside the model's forward pass
+                return
             getattr(p, name)[l] = output.detach()
             if output.requires_grad:
                 output.register_hook(lambda grad: getattr(p, "d" + name).__setitem__(l, grad))
@@ -91,6 +93,7 @@ class TorchRecording(RecordedLoop):
     def _model_ends(self, module, args, output):
         self.current.output = output
         self.passes.append(self.current)
+        self.current = None
 
     def _loss_seen(self, module, args, kwargs, output):
         given, target = (list(args) + [kwargs.get("input"), kwargs.get("target")][len(args):])[:2]

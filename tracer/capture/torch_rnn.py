@@ -63,6 +63,9 @@ class SequencePass:
 
     def rnn_seen(self, module, args, kwargs, output) -> None:
         x, h = args[0], (args[1] if len(args) > 1 else kwargs.get("hx"))
+        if not isinstance(x, torch.Tensor) or x.ndim != 3:
+            raise TracerError("nn.RNN", "takes a batch of sequences here, samples x time steps x inputs (batch_first) "
+                                        "or time steps x samples x inputs: unbatched or packed input cannot be traced")
         out, batch_first = output[0], module.batch_first
         start = sum(c.shape[1] for c in self.xs)
         if start == 0:

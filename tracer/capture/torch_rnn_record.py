@@ -44,16 +44,24 @@ class TorchRNNRecording(TorchRecording):
         hook = self.handles.append
         hook(model.register_forward_pre_hook(lambda module, args: setattr(self, "current", SequencePass())))
         hook(model.register_forward_hook(self._model_ends))
-        hook(self.parts.rnn.register_forward_hook(lambda *seen, **kw: self.current.rnn_seen(*seen, **kw),
-                                                  with_kwargs=True))
-        hook(self.parts.head.register_forward_hook(lambda *seen: self.current.head_seen(*seen)))
+        hook(self.parts.rnn.register_forward_hook(self._rnn_seen, with_kwargs=True))
+        hook(self.parts.head.register_forward_hook(self._head_seen))
         hook(loss_fn.register_forward_hook(self._loss_seen, with_kwargs=True))
         hook(optimizer.register_step_pre_hook(self._step_starts))
         hook(optimizer.register_step_post_hook(self._step_ends))
 
+    def _rnn_seen(self, module, args, kwargs, output):
+        if self.current is not None:  # else a call of the module outside the model's forward pass
+            self.current.rnn_seen(module, args, kwargs, output)
+
+    def _head_seen(self, module, args, output):
+        if self.current is not None:
+            self.current.head_seen(module, args, output)
+
     def _model_ends(self, module, args, output):
         self.current.output_seen(output)
         self.passes.append(self.current)
+        self.current = None
 
     def _step_ends(self, optimizer, args, kwargs):
         super()._step_ends(optimizer, args, kwargs)
@@ -70,6 +78,10 @@ class TorchRNNRecording(TorchRecording):
         if sum(x.shape[1] for x in p.xs) != r.steps:
             raise TracerError(f"step {step}", f"nn.RNN ran {sum(x.shape[1] for x in p.xs)} time steps; the spec's "
                                               f"sequences have {r.steps}")
+        if (p.z.ndim == 3) != (r.outputs == "every"):
+            said = "every time step" if p.z.ndim == 3 else "the last state only"
+            raise TracerError(f"step {step}", f"the model applies its nn.Linear to {said}; the spec's rnn layer has "
+                                              f"outputs: {r.outputs}")
         expected = {t for t in range(1, r.steps) if r.cut(t)}
         if any(t.requires_grad for t in self.parts.rnn.parameters()) and p.cuts != expected:
             said = lambda cuts: f"before time steps {sorted(t + 1 for t in cuts)}" if cuts else "nowhere"
