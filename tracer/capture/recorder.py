@@ -16,7 +16,9 @@ value where your code and the engine part:
 
 What you do not give is computed as the engine defines it, from what you gave: the loss from your output,
 da/dz from your z and a, dE/da from your deltas (output: the loss's derivative), the batch gradient from
-your deltas and inputs (summed or averaged as the spec says), delta w as w_new - w_old.
+your deltas and inputs (summed or averaged as the spec says), delta w as w_new - w_old. Conv and pool layers
+take arrays of samples x channels x rows x columns, a conv's kernels as kernels x channels x rows x columns; a
+pool has no update.
 """
 from __future__ import annotations
 
@@ -24,7 +26,6 @@ import numpy as np
 
 from ..engine.train import epoch_orders
 from ..errors import TracerError
-from ..model.grid import dense_only
 from .steps import PER_SAMPLE, RecordedLoop, Steps, check_sizes
 
 
@@ -57,7 +58,10 @@ class Recorder(RecordedLoop):
     """Collects what a user's loop computed, step by step, and builds the Trace the engine would build."""
 
     def __init__(self, spec):
-        dense_only(spec, "Recorder", "the NumPy loop recorder", "record the loop with tracer.torch, which does")
+        rnn = next((l for l in spec.layers if l.recurrence is not None), None)
+        if rnn is not None:
+            raise TracerError("Recorder", f"the NumPy loop recorder does not take rnn layers yet (layer {rnn.name}); "
+                                          "record the loop with tracer.torch, which does")
         self.spec = spec
         self.names = [l.name for l in spec.layers]
         self.expected = step_rows(spec)
@@ -96,9 +100,12 @@ class Recorder(RecordedLoop):
 
     def update(self, layer, w_new, b_new=None, grad=None, w_old=None) -> None:
         """A layer's weights after the step: w_new (units x inputs, or units x (1 + inputs) with the bias in
-        column 0) and b_new (units) if given apart. Optionally the batch gradient as the update used it (NaN
-        where unknown), and the weights before the step when they are not the last step's w_new."""
+        column 0; a conv's kernels x channels x rows x columns) and b_new (units, or kernels) if given apart.
+        Optionally the batch gradient as the update used it (NaN where unknown), and the weights before the step
+        when they are not the last step's w_new. A pool has none: it needs no update."""
         l = self._layer(layer, "update")
+        if self.spec.layers[l].weights.size == 0:
+            raise TracerError(f"layer {self.names[l]!r}", "a pool has no weights to update; update the other layers")
         values = {"w_new": self._matrix(w_new, b_new, l, "w_new")}
         if grad is not None:
             values["grad"] = self._matrix(grad, None, l, "grad")
@@ -140,7 +147,8 @@ class Recorder(RecordedLoop):
     def _new_step(self, rows) -> dict:
         check_sizes(self.spec, [len(rows)], first=len(self.steps))
         n = len(self.names)
-        return {"samples": rows, "loss": None, "forward": [None] * n, "backward": [None] * n, "update": [None] * n}
+        updated = [{} if layer.weights.size == 0 else None for layer in self.spec.layers]  # a pool has no weights
+        return {"samples": rows, "loss": None, "forward": [None] * n, "backward": [None] * n, "update": updated}
 
     def _put(self, l: int, part: str, values: dict) -> None:
         if self.current is None:
@@ -186,6 +194,8 @@ class Recorder(RecordedLoop):
         B = len(self.current["samples"])
         width = len(self.spec.layers[l].units) if width is None else width
         array = numbers(value, f"layer {self.names[l]!r}: {name}")  # a copy: the loop may reuse its arrays
+        if array.ndim > 2 and array.shape[0] == B and np.prod(array.shape[1:]) == width:
+            array = array.reshape(B, width)  # a conv's or pool's samples x channels x rows x columns
         if array.ndim == 1 and B == 1 and array.size == width or array.shape == (width, 1) and B == 1:
             array = array.reshape(1, width)
         elif array.ndim == 1 and width == 1 and array.size == B:
@@ -199,9 +209,11 @@ class Recorder(RecordedLoop):
     def _matrix(self, w, b, l: int, name: str) -> np.ndarray:
         """A layer's weight matrix as the spec holds it: units x sources, the bias (if any) in column 0."""
         layer = self.spec.layers[l]
-        units, inputs = len(layer.units), layer.n_inputs
+        units, inputs = len(layer.rows), len(layer.sources) - int(layer.bias)  # a conv's rows: its kernels
         place = f"layer {layer.name!r}: {name}"
         w = numbers(w, place)
+        if w.ndim > 2 and w.shape[0] == units:
+            w = w.reshape(units, -1)  # kernels x channels x rows x columns
         if b is not None:
             if not layer.bias:
                 raise TracerError(place, "b_new given but the layer has no bias")

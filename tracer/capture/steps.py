@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine.grids import Taps, grid_step
 from ..engine.record import Recorder as StepArrays
 from ..engine.record import Recording, build_trace, step_sizes
 from ..engine.stream import Stream, chunk_steps
@@ -135,6 +136,8 @@ def _complete(spec, steps: Steps, step_of_row, first_row, sizes) -> None:
     layers, last = steps.layers, len(spec.layers) - 1
     y = spec.y[steps.samples]
     for layer, values in zip(spec.layers, layers):
+        if layer.grid is not None and not layer.grid.conv and np.isnan(values["z"]).any():
+            _fill(values["z"], values["a"])  # a pool's value is its net input: a = z
         if np.isnan(values["da_dz"]).any():
             _fill(values["da_dz"], Derivative(layer.activation).value(values["z"], values["a"]))
     output, out = layers[last], spec.layers[last]
@@ -147,7 +150,9 @@ def _complete(spec, steps: Steps, step_of_row, first_row, sizes) -> None:
     weights = {"w": steps.w_old, "w_new": steps.w_new}
     wanted = spec.update_order.backprop_weights
     for l in range(last - 1, -1, -1):
-        if np.isnan(layers[l]["dE_da"]).any():
+        if np.isnan(layers[l]["dE_da"]).any() and spec.layers[l + 1].grid is not None:
+            _fill(layers[l]["dE_da"], _window_sums(spec, l, weights[wanted], layers, params.offsets, first_row))
+        elif np.isnan(layers[l]["dE_da"]).any():
             def back_sum(kind: str, l: int = l) -> np.ndarray:
                 return _back_sum(spec, l, weights[kind], layers[l + 1]["delta"], params.offsets, step_of_row)
             dE_da = back_sum(wanted)
@@ -165,6 +170,21 @@ def _back_sum(spec, l: int, through, delta_above, offsets, step_of_row) -> np.nd
     dE_da = [BackSum().value(*[x for k in range(len(above.units)) for x in (W[:, k, first + j], delta_above[:, k])])
              for j in range(len(spec.layers[l].units))]
     return np.stack(dE_da, axis=1)
+
+
+def _window_sums(spec, l: int, through, layers, offsets, first_row) -> np.ndarray:
+    """dE/da of layer l's cells under the conv or pool above: each window's delta sent back through the
+    kernel's weight on the cell (Frey eq. 4 over the windows) or routed as the pool's tie rule says, with each
+    step's weights (the engine's own conv and pool)."""
+    above = spec.layers[l + 1]
+    out = np.empty_like(layers[l]["a"])
+    for k in range(len(first_row) - 1):
+        rows = slice(first_row[k], first_row[k + 1])
+        W = through[k, offsets[l + 1]:offsets[l + 2]].reshape(above.weights.shape)
+        window = grid_step(above, W, np.empty_like(W))
+        window.forward(layers[l]["a"][rows])  # a pool remembers which cells each value came from
+        out[rows] = window.back(layers[l + 1]["delta"][rows])
+    return out
 
 
 WEIGHTS_SAID = {"w": "the weights before the update", "w_new": "the already-updated weights"}
@@ -195,6 +215,13 @@ def _batch_grads(spec, steps: Steps, first_row, sizes) -> np.ndarray:
     per_sample = []
     for l, layer in enumerate(spec.layers):
         a_in = x if l == 0 else steps.layers[l - 1]["a"]
+        if layer.weights.size == 0:  # a pool
+            per_sample.append(np.empty((len(a_in), 0)))
+            continue
+        if layer.shared:  # a conv's terms summed over its positions
+            taps = Taps(layer)
+            per_sample.append(spec.delta_sign * taps.sums(taps.terms(steps.layers[l]["delta"], a_in)))
+            continue
         delta = steps.layers[l]["delta"][:, :, None]
         blocks = [Grad(True, layer.threshold, spec.delta_sign).value(delta)] if layer.bias else []
         blocks.append(Grad(False, False, spec.delta_sign).value(delta, a_in[:, None, :]))
