@@ -74,10 +74,6 @@ def test_z_a_delta_and_new_weights_alone_rebuild_every_examples_trace(path):
     """Only what a loop must give; the loss, da/dz, dE/da (through old or new weights, as the spec's update
     order says), the batch gradient, w_old and delta w are completed as the engine defines them."""
     spec = tracer.load_spec(path)
-    if spec.layers[0].recurrence is not None:  # rnn loops are recorded by tracer.torch (test_torch_rnn.py)
-        with pytest.raises(tracer.TracerError, match="the NumPy loop recorder does not take rnn layers"):
-            tracer.Recorder(spec)
-        return
     epochs = 2 if spec.name == "xor" else None
     engine = tracer.run(spec, epochs=epochs)
     rec = tracer.Recorder(spec)

@@ -1,6 +1,7 @@
-"""The NumPy Recorder over conv and pool layers: a student's from-scratch CNN loop (conv, ReLU, 2x2 max pool,
-a dense sigmoid output), written with plain loops over the windows as course notes do, recorded unchanged and
-equal to the engine; its classic bugs are named where they start."""
+"""The NumPy Recorder over conv, pool and rnn layers: a student's from-scratch CNN loop (conv, ReLU, 2x2 max pool,
+a dense sigmoid output), written with plain loops over the windows as course notes do, and an Elman RNN loop
+with backpropagation through time, recorded unchanged and equal to the engine; their classic bugs are named
+where they start."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,6 +9,8 @@ import pytest
 
 import tracer
 from tracer.io.resources import find_example
+
+from test_rnn_oracle import random_rnn
 
 
 def two_kernels() -> dict:
@@ -115,3 +118,78 @@ def test_a_pool_has_nothing_to_update():
     rec.forward("c1", z=np.zeros((2, 2, 4, 4)), a=np.zeros((2, 2, 4, 4)))
     with pytest.raises(tracer.TracerError, match="a pool has no weights to update"):
         rec.update("p1", w_new=np.zeros((0, 0)))
+
+
+def student_rnn(spec, cut_to_one_step: bool = False):
+    """A course's Elman RNN loop: z_t = b + W_x x_t + W_h h_(t-1), h_t = f(z_t), the output layer at every step
+    (or the last), 1/2 SSE, and BPTT back from the last step, stopping at the spec's truncation (or, the planted
+    bug, at every step); each weight's gradient summed over the time steps, the batch's mean."""
+    layer, head = spec.layers
+    r = layer.recurrence
+    T, F, U, K = r.steps, len(r.features), len(r.units), len(head.kernels)
+    first = int(layer.bias)
+    b = layer.weights[:, 0].copy() if layer.bias else np.zeros(U)
+    Wx, Wh = layer.weights[:, first:first + F].copy(), layer.weights[:, first + F:].copy()
+    V, c = head.weights[:, int(head.bias):].copy(), head.weights[:, 0].copy() if head.bias else np.zeros(K)
+    f = np.tanh if layer.activation.name == "tanh" else (lambda z: np.maximum(z, 0.0))
+    df = (lambda z, h: 1 - h ** 2) if layer.activation.name == "tanh" else (lambda z, h: (z > 0) * 1.0)
+    sigmoid = head.activation.name == "sigmoid"
+    every = r.outputs == "every"
+    rec = tracer.Recorder(spec)
+    for x, y in tracer.batches(spec):
+        B = len(x)
+        xs = x[:, :T * F].reshape(B, T, F)  # the batch's rows end with h_0's cells
+        z, hs, h = np.zeros((B, T, U)), np.zeros((B, T, U)), np.tile(r.h0, (B, 1))
+        before = np.zeros((B, T, U))
+        for t in range(T):
+            before[:, t] = h
+            z[:, t] = b + xs[:, t] @ Wx.T + h @ Wh.T
+            h = hs[:, t] = f(z[:, t])
+        shown = hs if every else hs[:, -1:]
+        o_z = shown @ V.T + c
+        o_a = 1 / (1 + np.exp(-o_z)) if sigmoid else o_z
+        target = y.reshape(B, K, -1).transpose(0, 2, 1)  # the trace's o1@t1, o1@t2, ... as steps x outputs
+        d_o = (o_a - target) * (o_a * (1 - o_a) if sigmoid else 1.0)
+        sent = np.zeros((B, T, U))
+        sent[:, T - shown.shape[1]:] = d_o @ V
+        delta = np.zeros((B, T, U))
+        for t in range(T - 1, -1, -1):
+            later = t < T - 1 and not r.cut(t + 1) and not cut_to_one_step
+            delta[:, t] = (sent[:, t] + (delta[:, t + 1] @ Wh if later else 0.0)) * df(z[:, t], hs[:, t])
+        rec.forward("h", z=z, a=hs)
+        rec.forward(head.name, z=o_z if every else o_z[:, 0], a=o_a if every else o_a[:, 0])
+        rec.backward(head.name, delta=d_o if every else d_o[:, 0])
+        rec.backward("h", delta=delta)
+        b = b - spec.learning_rate * delta.sum(axis=(0, 1)) / B * layer.bias  # a layer without one keeps 0
+        Wx = Wx - spec.learning_rate * np.einsum("btu,btf->uf", delta, xs) / B
+        Wh = Wh - spec.learning_rate * np.einsum("btu,btj->uj", delta, before) / B
+        V = V - spec.learning_rate * np.einsum("btk,btu->ku", d_o, shown) / B
+        c = c - spec.learning_rate * d_o.sum(axis=(0, 1)) / B * head.bias
+        rec.update("h", w_new=np.hstack([Wx, Wh]), b_new=b if layer.bias else None)
+        rec.update(head.name, w_new=V, b_new=c if head.bias else None)
+    return rec.trace()
+
+
+def half_sse_rnn(seed: int):
+    raw = random_rnn(seed)
+    raw["loss"] = "half_sse"
+    return tracer.parse_spec(raw)
+
+
+@pytest.mark.parametrize("seed", ["yeh-rnn", 0, 1, 2, 7, 8])  # every and last, full, 1 and 2 step truncation
+def test_a_students_rnn_loop_records_equal_to_the_engine(seed):
+    spec = tracer.load_spec(find_example(seed)) if isinstance(seed, str) else half_sse_rnn(seed)
+    trace = student_rnn(spec)
+    engine = tracer.run(spec)
+    result = tracer.diff_traces(trace, engine)
+    assert result.same, tracer.format_result(result)
+    np.testing.assert_allclose(trace.contributions.contribution, engine.contributions.contribution, rtol=1e-9,
+                               atol=1e-12)
+
+
+def test_backpropagation_through_time_cut_to_one_step_is_named_at_the_first_states_delta():
+    """yeh-rnn: what t2 sends back to h1@t1 is W_h[1,1] δh1@t2 + W_h[2,1] δh2@t2 = 1·(−1) + 1·1 = 0, so the cut
+    shows first at h2@t1 (W_h[1,2] δh1@t2 + W_h[2,2] δh2@t2 = (−1)(−1) + 1·1 = 2)."""
+    spec = tracer.load_spec(find_example("yeh-rnn"))
+    first = tracer.diff_traces(student_rnn(spec, cut_to_one_step=True), tracer.run(spec)).first
+    assert (first["table"], first["quantity"], first["unit"]) == ("nodes", "delta", "h2@t1")

@@ -14,7 +14,6 @@ from tracer import parse_spec, run
 from tracer.errors import SpecError, TracerError
 from tracer.model.spec import spec_document
 
-from test_rnn_oracle import random_rnn
 from test_grid_oracle import SETUPS, random_spec, random_spec_1d
 from test_plan import assert_plan_is_the_engine
 
@@ -202,8 +201,6 @@ def test_what_does_not_show_grid_layers_yet_says_so_in_one_line(tmp_path):
     assert "tracer run SPEC --trace DIR" in done.stderr
     with pytest.raises(TracerError, match="the live page does not take conv2d"):
         tracer.live_html(parse_spec(tiny()))
-    with pytest.raises(TracerError, match="the NumPy loop recorder does not take rnn layers yet.*tracer.torch"):
-        tracer.Recorder(parse_spec(random_rnn(0)))
 
 
 @pytest.mark.parametrize("format", ["csv", "parquet"])

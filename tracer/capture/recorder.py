@@ -18,7 +18,7 @@ What you do not give is computed as the engine defines it, from what you gave: t
 da/dz from your z and a, dE/da from your deltas (output: the loss's derivative), the batch gradient from
 your deltas and inputs (summed or averaged as the spec says), delta w as w_new - w_old. Conv and pool layers
 take arrays of samples x channels x rows x columns, a conv's kernels as kernels x channels x rows x columns; a
-pool has no update.
+pool has no update. An rnn layer takes samples x time steps x units, and its w_new as [W_x W_h].
 """
 from __future__ import annotations
 
@@ -58,10 +58,6 @@ class Recorder(RecordedLoop):
     """Collects what a user's loop computed, step by step, and builds the Trace the engine would build."""
 
     def __init__(self, spec):
-        rnn = next((l for l in spec.layers if l.recurrence is not None), None)
-        if rnn is not None:
-            raise TracerError("Recorder", f"the NumPy loop recorder does not take rnn layers yet (layer {rnn.name}); "
-                                          "record the loop with tracer.torch, which does")
         self.spec = spec
         self.names = [l.name for l in spec.layers]
         self.expected = step_rows(spec)
@@ -194,8 +190,11 @@ class Recorder(RecordedLoop):
         B = len(self.current["samples"])
         width = len(self.spec.layers[l].units) if width is None else width
         array = numbers(value, f"layer {self.names[l]!r}: {name}")  # a copy: the loop may reuse its arrays
+        grid = self.spec.layers[l].grid
+        if grid is not None and grid.time and array.ndim == 3 and array.shape[1:] == grid.out_shape[1::-1]:
+            array = array.transpose(0, 2, 1)  # outputs at every time step: o1@t1, o1@t2, ... as the trace orders them
         if array.ndim > 2 and array.shape[0] == B and np.prod(array.shape[1:]) == width:
-            array = array.reshape(B, width)  # a conv's or pool's samples x channels x rows x columns
+            array = array.reshape(B, width)  # a conv's or pool's samples x channels x rows x columns, states per step
         if array.ndim == 1 and B == 1 and array.size == width or array.shape == (width, 1) and B == 1:
             array = array.reshape(1, width)
         elif array.ndim == 1 and width == 1 and array.size == B:

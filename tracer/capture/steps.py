@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.grids import Taps, grid_step
+from ..engine.grids import Recurrent, Taps, grid_step
 from ..engine.record import Recorder as StepArrays
 from ..engine.record import Recording, build_trace, step_sizes
 from ..engine.stream import Stream, chunk_steps
@@ -175,8 +175,8 @@ def _back_sum(spec, l: int, through, delta_above, offsets, step_of_row) -> np.nd
 def _window_sums(spec, l: int, through, layers, offsets, first_row) -> np.ndarray:
     """dE/da of layer l's cells under the conv or pool above: each window's delta sent back through the
     kernel's weight on the cell (Frey eq. 4 over the windows) or routed as the pool's tie rule says, with each
-    step's weights (the engine's own conv and pool)."""
-    above = spec.layers[l + 1]
+    step's weights (the engine's own conv and pool); for an rnn's states, plus what the next time step sends."""
+    layer, above = spec.layers[l], spec.layers[l + 1]
     out = np.empty_like(layers[l]["a"])
     for k in range(len(first_row) - 1):
         rows = slice(first_row[k], first_row[k + 1])
@@ -184,6 +184,9 @@ def _window_sums(spec, l: int, through, layers, offsets, first_row) -> np.ndarra
         window = grid_step(above, W, np.empty_like(W))
         window.forward(layers[l]["a"][rows])  # a pool remembers which cells each value came from
         out[rows] = window.back(layers[l + 1]["delta"][rows])
+        if layer.recurrence is not None:  # and what each state's next time step sends back (BPTT)
+            own = through[k, offsets[l]:offsets[l + 1]].reshape(layer.weights.shape)
+            out[rows] = Recurrent(layer, own, np.empty_like(own)).from_given(out[rows], layers[l]["delta"][rows])
     return out
 
 
@@ -218,9 +221,9 @@ def _batch_grads(spec, steps: Steps, first_row, sizes) -> np.ndarray:
         if layer.weights.size == 0:  # a pool
             per_sample.append(np.empty((len(a_in), 0)))
             continue
-        if layer.shared:  # a conv's terms summed over its positions
-            taps = Taps(layer)
-            per_sample.append(spec.delta_sign * taps.sums(taps.terms(steps.layers[l]["delta"], a_in)))
+        if layer.shared:  # a conv's terms summed over its positions, an rnn's over its time steps
+            taps, own = Taps(layer), steps.layers[l]["a"] if layer.recurrence is not None else None
+            per_sample.append(spec.delta_sign * taps.sums(taps.terms(steps.layers[l]["delta"], a_in, own)))
             continue
         delta = steps.layers[l]["delta"][:, :, None]
         blocks = [Grad(True, layer.threshold, spec.delta_sign).value(delta)] if layer.bias else []

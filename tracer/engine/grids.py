@@ -166,6 +166,17 @@ class Recurrent:
             delta[:, t] = self.act.backward(total[:, t], slope[:, t], state[:, t])
         return total.reshape(n, T * U), delta.reshape(n, T * U)
 
+    def from_given(self, sent: np.ndarray, delta: np.ndarray) -> np.ndarray:
+        """dE/da of every state from a loop's own error terms: what the layer above sends plus
+        Σ_j w_h[j,u] δ_j(t+1) with the given δ (none across a truncation), as through_time adds them."""
+        _, _, Wh = self.parts()
+        n, T, U = len(sent), self.T, self.U
+        total, given = sent.reshape(n, T, U).copy(), delta.reshape(n, T, U)
+        for t in range(T - 1):
+            if not self.r.cut(t + 1):
+                total[:, t] += given[:, t + 1] @ Wh
+        return total.reshape(n, T * U)
+
     def gradients(self, delta: np.ndarray, a_in: np.ndarray) -> None:
         """dE/dw of every shared weight: its terms summed over the time steps and the batch (into `grads`)."""
         self.taps.gradient(delta, a_in, self.states, self.grads)
