@@ -6,10 +6,33 @@ weight's gradient is the dense Grad (delta times the input cell), so they need n
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
 from .expr import Call, Ellipsis_, Frac, Num, Ref, Tagged, add, mul
 from .rules import MAX_TERMS, Arithmetic, side_by_side
+
+
+@dataclass(frozen=True)
+class Syntax:
+    """How a formula language writes the routed gradient's parts: the window's max, equality, a conjunction, a
+    value when a test holds (else 0), and a test as 1 or 0."""
+
+    max: Callable[[list], str]
+    equal: Callable[[str, str], str]
+    both: Callable[[list], str]
+    when: Callable[[str, str], str]
+    one: Callable[[str], str]
+
+
+SPREADSHEET = Syntax(max=lambda cells: f"MAX({','.join(cells)})", equal=lambda a, b: f"{a}={b}",
+                     both=lambda tests: f"AND({','.join(tests)})", when=lambda test, v: f"IF({test},{v},0)",
+                     one=lambda test: f"({test})")
+JAVASCRIPT = Syntax(max=lambda cells: f"Math.max({','.join(cells)})", equal=lambda a, b: f"({a}=={b})",
+                    both=lambda tests: f"({'&&'.join(tests)})", when=lambda test, v: f"({test}?{v}:0)",
+                    one=lambda test: f"({test}?1:0)")
 
 
 class PoolValue:
@@ -67,35 +90,27 @@ class Routed:
             total = total + self.share(cells, i) * delta
         return total
 
-    def formula(self, *cells):
-        terms = []
-        for delta, window, i in self._split(cells):
-            if self.mean:
-                terms.append(f"{delta}/{len(window)}")
-                continue
-            top = f"MAX({','.join(window)})"
-            if self.ties == "first":  # the first maximum: no cell before it reaches the max
-                tests = ",".join([f"{window[i]}={top}", *(f"{c}<{top}" for c in window[:i])])
-                terms.append(f"IF(AND({tests}),{delta},0)")
-            else:
-                count = "1" if self.ties == "every" else "+".join(f"({c}={top})" for c in window)
-                terms.append(f"IF({window[i]}={top},{delta}/({count}),0)")
-        return "+".join(terms) or "0"
-
-    def js(self, *names):
+    def _routing(self, names, syntax) -> str:
+        """The sum of what each window routes to the cell, in a spreadsheet's or JavaScript's `syntax`."""
         terms = []
         for delta, window, i in self._split(names):
             if self.mean:
                 terms.append(f"{delta}/{len(window)}")
                 continue
-            top = f"Math.max({','.join(window)})"
-            if self.ties == "first":
-                test = "&&".join([f"{window[i]}=={top}", *(f"{c}<{top}" for c in window[:i])])
-                terms.append(f"(({test})?{delta}:0)")
+            top = syntax.max(window)
+            if self.ties == "first":  # the first maximum: no cell before it reaches the max
+                terms.append(syntax.when(syntax.both([syntax.equal(window[i], top),
+                                                      *(f"{c}<{top}" for c in window[:i])]), delta))
             else:
-                count = "1" if self.ties == "every" else "+".join(f"({c}=={top}?1:0)" for c in window)
-                terms.append(f"(({window[i]}=={top})?{delta}/({count}):0)")
-        return f"({'+'.join(terms) or '0'})"
+                count = "1" if self.ties == "every" else "+".join(syntax.one(syntax.equal(c, top)) for c in window)
+                terms.append(syntax.when(syntax.equal(window[i], top), f"{delta}/({count})"))
+        return "+".join(terms) or "0"
+
+    def formula(self, *cells):
+        return self._routing(cells, SPREADSHEET)
+
+    def js(self, *names):
+        return f"({self._routing(names, JAVASCRIPT)})"
 
     def written(self, op, w):
         terms = []
