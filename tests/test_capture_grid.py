@@ -11,6 +11,7 @@ import tracer
 from tracer.io.resources import find_example
 
 from test_rnn_oracle import random_rnn
+from traces import assert_same_as_the_engine
 
 
 def two_kernels() -> dict:
@@ -91,15 +92,6 @@ def student_cnn(spec, tied_to_every_max: bool = False, one_position: bool = Fals
 def test_a_students_cnn_loop_records_equal_to_the_engine(spec):
     spec = tracer.parse_spec(spec) if isinstance(spec, dict) else tracer.load_spec(find_example(spec))
     assert_same_as_the_engine(student_cnn(spec), spec)
-
-
-def assert_same_as_the_engine(trace, spec) -> None:
-    """Every table, and each term of each shared weight's gradient, as the engine's."""
-    engine = tracer.run(spec)
-    result = tracer.diff_traces(trace, engine)
-    assert result.same, tracer.format_result(result)
-    np.testing.assert_allclose(trace.contributions.contribution, engine.contributions.contribution, rtol=1e-9,
-                               atol=1e-12)
 
 
 def test_a_tied_maximums_gradient_sent_to_every_tied_cell_is_named_at_the_second_cell():

@@ -66,7 +66,11 @@ def test_every_gradient_is_the_finite_difference_of_the_loss(pool, operation):
            "loss": "half_sse", "learning_rate": 0.1, "training": {"mode": "batch"},
            "data": [{"x": rng.normal(0, 1, (2, 5, 5)).tolist(), "y": rng.uniform(0, 1, 2).tolist()}
                     for _ in range(3)]}
-    spec = parse_spec(raw)
+    assert_gradients_are_finite_differences(parse_spec(raw))
+
+
+def assert_gradients_are_finite_differences(spec) -> None:
+    """dE/dw of every weight of the first step, against the central difference of its batch loss."""
     grad = run(spec).updates.grad.to_numpy()
     h, k = 1e-6, 0
     for i, layer in enumerate(spec.layers):
@@ -78,6 +82,7 @@ def test_every_gradient_is_the_finite_difference_of_the_loss(pool, operation):
             numeric = (loss_at(h) - loss_at(-h)) / (2 * h)
             assert grad[k] == pytest.approx(numeric, rel=1e-5, abs=1e-9), (layer.name, index)
             k += 1
+    assert k == len(grad)
     assert k == len(grad)
 
 
@@ -181,7 +186,11 @@ BAD = [
 
 @pytest.mark.parametrize("change, place, words", BAD, ids=[b[1] + ":" + b[2] for b in BAD])
 def test_a_bad_grid_spec_names_the_place_and_the_fix(change, place, words):
-    raw = tiny()
+    assert_refused(tiny(), change, place, words)
+
+
+def assert_refused(raw: dict, change, place: str, words: str) -> None:
+    """The spec `change` makes of `raw` is refused in one SpecError naming `place`, with `words` in it."""
     change(raw)
     with pytest.raises(SpecError) as caught:
         parse_spec(raw)

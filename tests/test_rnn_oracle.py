@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from tracer import parse_spec, run
-from tracer.model.spec import spec_document
 
+from test_grid import assert_gradients_are_finite_differences
 from test_grid_oracle import check_the_update, schedule
 from test_plan import assert_plan_is_the_engine
 
@@ -139,16 +139,4 @@ def test_every_gradient_is_the_finite_difference_of_the_loss(seed):
     for layer in raw["layers"][:1]:
         layer["activation"] = "tanh"  # smooth: no kink for the differences to straddle
         layer["bptt"] = "full"  # the loss's own gradient (truncation leaves out terms on purpose)
-    spec = parse_spec(raw)
-    grad = run(spec).updates.grad.to_numpy()
-    h, k = 1e-6, 0
-    for i, layer in enumerate(spec.layers):
-        for index in np.ndindex(layer.weights.shape):
-            def loss_at(shift):
-                weights = [l.weights.copy() for l in spec.layers]
-                weights[i][index] += shift
-                return run(parse_spec(spec_document(spec.with_weights(weights))), record="1").losses.loss.mean()
-            numeric = (loss_at(h) - loss_at(-h)) / (2 * h)
-            assert grad[k] == pytest.approx(numeric, rel=1e-5, abs=1e-9), (layer.name, index)
-            k += 1
-    assert k == len(grad)
+    assert_gradients_are_finite_differences(parse_spec(raw))

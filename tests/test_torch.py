@@ -11,6 +11,7 @@ import pytest
 
 import tracer
 from tracer.io.resources import example_paths
+from traces import assert_same_as_the_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_EXPRESSIBLE = {  # bundled examples PyTorch cannot express, and why
@@ -321,12 +322,7 @@ def test_a_conv_pool_loop_records_equal_to_the_engine(tt, torch, seed):
     model, loss_fn, optimizer = tt.model_from_spec(spec)
     assert [type(m).__name__ for m in model if isinstance(m, (torch.nn.Flatten, torch.nn.Linear))][:2] == [
         "Flatten", "Linear"]
-    trace = train(tt, spec, model, loss_fn, optimizer)
-    engine = tracer.run(spec)
-    result = tracer.diff_traces(trace, engine)
-    assert result.same, tracer.format_result(result)
-    np.testing.assert_allclose(trace.contributions.contribution, engine.contributions.contribution, rtol=1e-9,
-                               atol=1e-12)
+    assert_same_as_the_engine(train(tt, spec, model, loss_fn, optimizer), spec)
 
 
 def test_a_users_conv1d_model_round_trips_through_spec_from_model(tt, torch, tmp_path):

@@ -15,6 +15,7 @@ from tracer import TracerError, parse_spec
 from test_rnn import H1, O1, demo
 from test_rnn_oracle import SETUPS, random_rnn
 from test_torch import train
+from traces import assert_same_as_the_engine
 
 
 @pytest.fixture
@@ -31,12 +32,7 @@ def test_an_rnn_loop_records_equal_to_the_engine(tt, torch, seed):
     model, loss_fn, optimizer = tt.model_from_spec(spec)
     assert isinstance(model.rnn, torch.nn.RNN)
     assert not model.rnn.bias or not model.rnn.bias_hh_l0.requires_grad  # the books' one bias is b_ih
-    trace = train(tt, spec, model, loss_fn, optimizer)
-    engine = tracer.run(spec)
-    result = tracer.diff_traces(trace, engine)
-    assert result.same, tracer.format_result(result)
-    np.testing.assert_allclose(trace.contributions.contribution, engine.contributions.contribution, rtol=1e-9,
-                               atol=1e-12)
+    assert_same_as_the_engine(train(tt, spec, model, loss_fn, optimizer), spec)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 4])

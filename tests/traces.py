@@ -21,3 +21,15 @@ def example_trace(example):
     trace = _trained(str(path))
     return dataclasses.replace(trace, nodes=trace.nodes.copy(), weights=trace.weights.copy(),
                                updates=trace.updates.copy(), losses=trace.losses.copy())
+
+
+def assert_same_as_the_engine(trace, spec) -> None:
+    """A recorded trace of a net with shared weights against the engine's: every table, and each term of each
+    shared weight's gradient (which diff leaves out) to a relative 1e-9."""
+    import numpy as np
+
+    engine = tracer.run(spec)
+    result = tracer.diff_traces(trace, engine)
+    assert result.same, tracer.format_result(result)
+    np.testing.assert_allclose(trace.contributions.contribution, engine.contributions.contribution, rtol=1e-9,
+                               atol=1e-12)
