@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from ..errors import TracerError
 from ..model import activations as acts
+from ..model.losses import make_loss
 from .torch_grid import CONVS, GRID_MODULES, check_module
 
 SPEC_ATTRIBUTE = "tracer_spec"  # model_from_spec leaves the spec on the model, so record() needs no spec
@@ -147,6 +149,15 @@ class LossKind:
     # (the spec's mse has it; binary_cross_entropy has not)
     logits: acts.Activation | None
     gradient_factor: float | None = None  # GradientFactorLoss: the update's factor of (a - y)
+
+    def samples_scale(self, sizes: list[int]) -> np.ndarray:
+        """A column that undoes the loss's 1/B for each row of passes of `sizes` samples: per-sample values."""
+        return np.repeat([float(n) if self.reduction == "mean" else 1.0 for n in sizes], sizes)[:, None]
+
+    def from_logits(self, z: np.ndarray, y: np.ndarray) -> tuple:
+        """(activation, a, dE/da) of an output whose activation the loss applies itself (logits losses)."""
+        a = self.logits.f(z)
+        return self.logits, a, make_loss(self.name).dE_da(y, a) / (y.shape[1] if self.per_output_mean else 1.0)
 
     def per_sample(self, output, y):
         m = self.module

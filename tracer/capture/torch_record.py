@@ -13,7 +13,6 @@ import torch
 
 from ..engine.train import epoch_orders
 from ..errors import TracerError
-from ..model.losses import make_loss
 from .steps import RecordedLoop, Steps
 from .torch_grid import check_grid, kernel_tensor
 from .torch_models import check_optimizer, loss_kind, read_model
@@ -120,16 +119,14 @@ class TorchRecording(RecordedLoop):
         passes = [p for used, *_ in self.steps for p in used]
         x = _flat(torch.cat([p.x for p in passes]))
         y = as_numpy(torch.cat([_targets(p.y, outputs) for p in passes]))
-        scale = np.repeat([float(len(p.x)) if kind.reduction == "mean" else 1.0 for p in passes],
-                          [len(p.x) for p in passes])[:, None]  # undoes the loss's 1/B: per-sample values
+        scale = kind.samples_scale([len(p.x) for p in passes])  # undoes the loss's 1/B: per-sample values
         sizes = np.array([sum(len(p.x) for p in used) for used, *_ in self.steps])
         layers, last = [], len(self.layers) - 1
         for l, layer in enumerate(self.layers):
             z = _flat(torch.cat([p.z[l] for p in passes]))
             delta = _flat(torch.cat([p.dz[l] for p in passes])) * scale
             if l == last and kind.logits is not None:  # the loss applies the output activation itself
-                activation, a = kind.logits, kind.logits.f(z)
-                dE_da = make_loss(kind.name).dE_da(y, a) / (outputs if kind.per_output_mean else 1.0)
+                activation, a, dE_da = kind.from_logits(z, y)
             elif layer.module is None:  # a = z
                 activation, a, dE_da = layer.activation, z, delta
             else:

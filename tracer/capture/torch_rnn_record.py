@@ -17,7 +17,6 @@ import torch
 from ..engine.grids import Recurrent
 from ..engine.trace import weight_matrices
 from ..errors import TracerError
-from ..model.losses import make_loss
 from .steps import Steps
 from .torch_models import check_optimizer, loss_kind
 from .torch_record import TorchRecording, as_numpy, sample_rows
@@ -94,8 +93,7 @@ class TorchRNNRecording(TorchRecording):
         r = layer.recurrence
         passes = [p for used, *_ in self.steps for p in used]
         sizes = np.array([sum(len(p.xs[0]) for p in used) for used, *_ in self.steps])
-        scale = np.repeat([float(len(p.xs[0])) if kind.reduction == "mean" else 1.0 for p in passes],
-                          [len(p.xs[0]) for p in passes])[:, None]  # undoes the loss's 1/B: per-sample values
+        scale = kind.samples_scale([len(p.xs[0]) for p in passes])  # undoes the loss's 1/B
         if r.outputs == "every":  # samples x time steps x outputs (batch first), as the trace orders its units
             time_major = not self.parts.rnn.batch_first
             by_unit = lambda t: _by_unit(t.transpose(0, 1) if time_major else t)
@@ -111,8 +109,7 @@ class TorchRNNRecording(TorchRecording):
         z = as_numpy(torch.cat([by_unit(p.z) for p in passes]))
         delta = as_numpy(torch.cat([by_unit(p.dz) for p in passes])) * scale
         if kind.logits is not None:  # the loss applies the output activation itself
-            activation, a = kind.logits, kind.logits.f(z)
-            dE_da = make_loss(kind.name).dE_da(y, a) / (y.shape[1] if kind.per_output_mean else 1.0)
+            activation, a, dE_da = kind.from_logits(z, y)
         else:
             activation = head.activation
             a = as_numpy(torch.cat([by_unit(p.output) for p in passes]))
