@@ -127,9 +127,11 @@ def _build(spec, m: int) -> list[Op]:
         """The keys of the cells layer k reads for sample b (inputs, or the layer before's activations)."""
         return [source_key(k, b, s) for s in (spec.inputs if k == 0 else layers[k - 1].units)]
 
+    def make(key_, rule, operands) -> Op:
+        return Op(key_, rule, operands, "forward")
+
     def forward(b: int) -> None:
         for k, layer in enumerate(layers):
-            make = lambda key_, rule, operands: Op(key_, rule, operands, "forward")  # noqa: E731
             if layer.recurrence is not None:  # step by step through time (tracer.model.gridplan)
                 ops.extend(rnn_forward_ops(layer, b, below(k, b), make))
                 continue
