@@ -30,6 +30,15 @@ def test_readme_is_a_short_tour_linking_every_reference_page():
         assert f"(docs/{name}" in README, name
 
 
+def test_readme_performance_figures_name_the_benchmark_that_measures_them():
+    section = README.split("## Performance", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| what")]
+    scripts = {script for row in rows for script in re.findall(r"python3 (tests/benchmarks/\w+\.py)", row)}
+    assert len(rows) >= 10 and scripts
+    for script in scripts:
+        assert (ROOT / script).is_file(), script
+
+
 def command_after(marker: str) -> str:
     """The first line of the code block that follows an HTML comment marker in README."""
     block = README.split(f"<!-- {marker} -->", 1)[1]

@@ -78,9 +78,9 @@ print("total=%f" % (time.perf_counter() - t))
 BIG_BODIES = {
     "unrecorded loop": "loop()\nprint('loop=%f' % (time.perf_counter() - t))",
     "minimal hook recorder": "rec = hook_recorder.HookRecorder(model, optimizer)\nloop()\n"
-                                              "print('loop=%f' % (time.perf_counter() - t))\narrays = rec.arrays()",
+                             "print('loop=%f' % (time.perf_counter() - t))\narrays = rec.arrays()",
     "tt.record": "with tt.record(model, loss_fn, optimizer) as rec:\n    loop()\n"
-                                   "print('loop=%f' % (time.perf_counter() - t))\ntrace = rec.trace()",
+                 "print('loop=%f' % (time.perf_counter() - t))\ntrace = rec.trace()",
 }
 
 
