@@ -99,11 +99,11 @@ def test_values_workbook_holds_the_trace(name, workbooks):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         back = read_xlsx(values_path)
-    four = {t: df for t, df in trace.tables.items() if t != "contributions"}  # its terms: the step sheets' formulas
-    for table, df in four.items():  # bit for bit, the engine's dtypes; long tables stop at max_rows
+    assert back.tables.keys() == trace.tables.keys()  # a conv's or rnn's contributions too
+    for table, df in trace.tables.items():  # bit for bit, the engine's dtypes; long tables stop at max_rows
         n = min(len(df), ROWS)
         pd.testing.assert_frame_equal(back.tables[table], df.iloc[:n], check_exact=True, obj=table)
-    cut = [t for t, df in four.items() if len(df) > ROWS]
+    cut = [t for t, df in trace.tables.items() if len(df) > ROWS]
     assert len(caught) == len(cut) and all("holds only the first" in str(w.message) for w in caught)
     wb = openpyxl.load_workbook(values_path, read_only=True)
     iterations = iteration_rows(wb["iterations"])
@@ -116,13 +116,13 @@ def test_values_workbook_holds_the_trace(name, workbooks):
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_layout_is_identical_with_and_without_formulas(name, workbooks):
-    _, values_path, formulas_path = workbooks[name]
+    trace, values_path, formulas_path = workbooks[name]
     values, formulas = workbook_cells(values_path, data_only=False), workbook_cells(formulas_path, data_only=False)
     assert values.keys() == formulas.keys()
     for key, v in values.items():
         if isinstance(v, str):
             assert formulas[key] == v, key
-    assert openpyxl.load_workbook(values_path).sheetnames == SHEETS
+    assert openpyxl.load_workbook(values_path).sheetnames == SHEETS + list(trace.tables)[4:]
 
 
 def test_only_inputs_are_literal_numbers_in_formula_mode(workbooks):

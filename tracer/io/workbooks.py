@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..engine.tables import READABLE
 from ..engine.trace import COLUMNS, TEXT_COLUMNS, Trace, typed
 from ..errors import TracerError, TracerWarning
 
@@ -39,7 +40,8 @@ def check_size(path: Path, max_bytes: int, max_unpacked: int, what: str = "workb
 
 
 def read_xlsx(path) -> Trace:
-    """The four trace tables of a workbook written by `tracer run --xlsx`, with the engine's dtypes (spec None).
+    """The four trace tables of a workbook written by `tracer run --xlsx` (and its contributions table, for a net
+    with conv or rnn layers), with the engine's dtypes (spec None).
 
     Untrusted files are read with size limits; a table cut at max_rows gives its rows and a TracerWarning.
     """
@@ -55,7 +57,7 @@ def read_xlsx(path) -> Trace:
     except Exception as e:  # a corrupt or foreign file: openpyxl raises many kinds
         raise TracerError(str(path), f"cannot read the workbook ({type(e).__name__})") from None
     try:
-        tables = {name: read_sheet(wb, name, path) for name in COLUMNS}
+        tables = {name: read_sheet(wb, name, path) for name in READABLE if name in COLUMNS or name in wb.sheetnames}
     finally:
         wb.close()
     for df in tables.values():
@@ -67,7 +69,7 @@ def read_xlsx(path) -> Trace:
 
 def read_sheet(wb, name: str, path: Path) -> pd.DataFrame:
     """One trace table: the header row, then data rows up to the first blank row (then a truncation note?)."""
-    cols = COLUMNS[name]
+    cols = READABLE[name]
     if name not in wb.sheetnames:
         raise TracerError(str(path), f"no sheet {name!r}: not a workbook written by `tracer run --xlsx`")
     rows = wb[name].iter_rows(values_only=True)

@@ -1,4 +1,4 @@
-"""The four trace tables as sheets: header with filters, frozen header, numbers stored exactly, streamed.
+"""The trace tables as sheets: header with filters, frozen header, numbers stored exactly, streamed.
 
 Memory stays flat: rows are converted CHUNK at a time and each sheet is written to a temporary file as it
 goes. Rows beyond max_rows are left out with a note below the table. The tables are the recorded run, also
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...engine.trace import COLUMNS, TEXT_COLUMNS
+from ...engine.trace import TEXT_COLUMNS
 from . import sheets
 from ..numbers import decimals_for
 from .sheets import StreamedSheet, page_setup, wrapped_text
@@ -19,14 +19,17 @@ NOTE = ("the recorded run, with the spec's inputs: this table does not follow ed
 
 
 def write_all(book) -> None:
-    """nodes, weights, updates and losses, each as its own sheet."""
+    """nodes, weights, updates and losses, each as its own sheet, and a conv's or rnn's contributions (each term
+    of each shared weight's gradient)."""
     trace, spec = book.trace, book.spec
     samples, steps = trace.values.samples_processed(), trace.total_steps or trace.step_count()
     units, params = sum(len(l.units) for l in spec.layers), spec.n_weights
-    rows = {"nodes": samples * units, "weights": samples * params, "updates": steps * params, "losses": samples}
-    for name in COLUMNS:
-        write_trace_table(book.wb, name, getattr(trace, name), book.max_rows, book.fmt, note=NOTE,
-                          digits=book.digits, paper=book.paper, title=spec.name, run_rows=rows[name])
+    terms = sum(len(l.taps()[0]) for l in spec.layers if l.shared)
+    rows = {"nodes": samples * units, "weights": samples * params, "updates": steps * params, "losses": samples,
+            "contributions": samples * terms}
+    for name, table in trace.tables.items():
+        write_trace_table(book.wb, name, table, book.max_rows, book.fmt, note=NOTE, digits=book.digits,
+                          paper=book.paper, title=spec.name, run_rows=rows[name])
 
 
 def write_trace_table(wb, name: str, df: pd.DataFrame, max_rows: int, fmt, note: str = "", digits: int = 4,
