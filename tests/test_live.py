@@ -15,6 +15,8 @@ from tools.browser import open_page
 from tools.cli import tracer_cli
 from tracer.export.live.compile import compile_plan
 from tracer.model.spec import parse_spec, spec_document
+from test_grid import tiny
+from test_rnn import demo as rnn_demo
 
 RTOL = 1e-12  # JavaScript's Math.exp and tanh against numpy's: the last bits may differ, nothing more
 
@@ -104,16 +106,22 @@ def edit(page, field: str, value: float) -> None:
 
 
 def test_every_number_is_the_engines_and_follows_an_edit(example, chromium, tmp_path):
-    """Every example: the page's numbers are the engine's; after the learning rate, one weight and one input
-    are edited in the page, they are those of a fresh run of the spec downloaded from the page; the page's
-    link reproduces the edited page; nothing is fetched from the network."""
-    spec = tracer.load_spec(example)
+    """Every example (rmit-conv-pool's conv and pool, yeh-rnn's states through time among them)."""
+    assert_the_page_follows_edits(tracer.load_spec(example), chromium, tmp_path)
+
+
+@pytest.mark.parametrize("raw, weight", [(tiny(), 1), (rnn_demo(), 2)], ids=["two-kernels-overlapping-pool", "rnn"])
+def test_a_conv_or_rnn_page_follows_an_edit_of_a_kernel_or_recurrent_weight(raw, weight, chromium, tmp_path):
+    """A conv of two kernels under an overlapping pool (W0.1: a kernel's first weight) and a tanh rnn with a
+    bias over three steps (W0.2: a recurrent weight, W_h[h1, h1]): the page computes them as the engine."""
+    assert_the_page_follows_edits(parse_spec(raw), chromium, tmp_path, weight)
+
+
+def assert_the_page_follows_edits(spec, chromium, tmp_path, weight: int = 0) -> None:
+    """The page's numbers are the engine's; after the learning rate, one weight (W0.<weight>) and one input are
+    edited in the page, they are those of a fresh run of the spec downloaded from the page; the page's link
+    reproduces the edited page; nothing is fetched from the network."""
     path = tmp_path / "page.live.html"
-    if spec.grids:  # conv and rnn networks: their report and workbook (test_html.py, test_xlsx.py)
-        with pytest.raises(tracer.TracerError, match="the live page does not take"):
-            tracer.write_live(spec, path)
-        assert not path.exists()
-        return
     tracer.write_live(spec, path)
     with open_page(chromium, path, width=1280) as (page, visit):
         steps = shown_steps(page)
@@ -123,7 +131,7 @@ def test_every_number_is_the_engines_and_follows_an_edit(example, chromium, tmp_
         assert all(close(g, w) for g, w in zip(losses["during"], trace.epoch_losses()["loss"]))
         assert all(close(g, w) for g, w in zip(losses["after"], trace.epoch_errors()["loss"]))
         edit(page, "P.learning_rate", spec.learning_rate * 1.5)
-        edit(page, "W0.0", float(spec.layers[0].weights.flat[0]) + 0.125)
+        edit(page, f"W0.{weight}", float(spec.layers[0].weights.flat[weight]) + 0.125)
         edit(page, "X.0.0", float(spec.x[0, 0]) + 0.25)
         with page.expect_download() as download:
             page.click("#download")
@@ -136,7 +144,7 @@ def test_every_number_is_the_engines_and_follows_an_edit(example, chromium, tmp_
         assert visit.console_errors == [] and visit.requests == []
     edited = tracer.load_spec(saved)
     assert edited.learning_rate == spec.learning_rate * 1.5
-    assert edited.layers[0].weights.flat[0] == spec.layers[0].weights.flat[0] + 0.125
+    assert edited.layers[0].weights.flat[weight] == spec.layers[0].weights.flat[weight] + 0.125
     assert edited.x[0, 0] == spec.x[0, 0] + 0.25
     fresh = tracer.run(edited, record=Recording(steps))
     with open_page(chromium, path, width=1280, fragment=fragment) as (page, visit):

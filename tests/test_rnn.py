@@ -10,7 +10,7 @@ import pytest
 
 import tracer
 from tracer import parse_spec, run
-from tracer.errors import SpecError, TracerError
+from tracer.errors import SpecError
 from tracer.grading.check import check_answers
 from tracer.model.spec import spec_document
 
@@ -111,9 +111,21 @@ def test_an_exercise_on_an_rnn_checks_and_names_the_mistakes_of_bptt():
     assert (mark.status, mark.diagnosis) == ("wrong", "shared weight's gradient from one position only")
 
 
-def test_what_does_not_take_rnn_layers_yet_says_so():
-    with pytest.raises(TracerError, match="the live page does not take rnn layers yet"):
-        tracer.live_html(parse_spec(demo()))
+def test_the_live_page_of_an_rnn_asks_for_each_time_step_s_input_and_target_and_keeps_h0_the_layer_s():
+    """Its numbers are checked in Chromium (test_live.py); here its data fields: x1 at each of the 3 steps and
+    the target at each, not the h_0 cells the engine carries with the inputs, which the spec's layer gives."""
+    import json
+    import re
+
+    spec = parse_spec(demo())
+    page = tracer.live_html(spec)
+    data = json.loads(re.search(r'<script id="live-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    fields = set(re.findall(r'data-g="([XY]\.[\d.]+)"', page))
+    steps, samples = 3, len(spec.x)
+    assert fields == {f"X.{i}.{t}" for i in range(samples) for t in range(steps)} | {
+        f"Y.{i}.{t}" for i in range(samples) for t in range(steps)}
+    assert {f for _, f in data["places"] if f[0] in "XY"} == fields
+    assert spec.x.shape[1] == steps + 2  # the h_0 cells, given by the layer's h0 in the document
 
 
 def test_tracer_run_writes_the_trace_workbook_and_report_of_an_rnn(tmp_path):

@@ -17,7 +17,6 @@ from .engine.train import run
 from .errors import ResourceError
 from .io.atomic import distinct_outputs, output_target, together
 from .io.tracewriter import check_format, trace_stream
-from .model.grid import dense_only
 from .model.notation import profile
 from .options import MAX_ROWS, check_output_options, check_suffix
 from .steps import select_steps
@@ -48,8 +47,6 @@ def run_and_write(spec, epochs: int | None = None, trace_dir=None, trace_format:
     epochs = epochs or spec.training.epochs
     total = epochs * len(step_sizes(len(spec.x), spec.batch_size))
     check_options(spec, total, trace_format, trace_steps, steps, notation, digits, max_rows, paper)
-    if live is not None:
-        dense_only(spec, "--live", "the live page")
     distinct_outputs(inputs, {"--xlsx": xlsx, "--html": html, "--live": live}, {"--trace": trace_dir})
     if xlsx is not None:  # the exporters are imported only by the runs that write them
         from .export.xlsx import check_workbook_size, write_workbook

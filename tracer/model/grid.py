@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import TracerError
 
 KINDS = ("conv2d", "maxpool2d", "avgpool2d")
 OPERATIONS = ("cross_correlation", "convolution")  # the kernel as given, or flipped (a stated convention)
@@ -176,13 +175,3 @@ def weight_names(grid: Grid) -> tuple[str, ...]:
     """A kernel's weights by cell: w[i,j] for one input channel, w[ch,i,j] for several."""
     kh, kw = grid.size
     return cell_names("w", (grid.kernel_cells // (kh * kw), kh, kw), grid.dims)
-
-
-def dense_only(spec, place: str, what: str,
-               instead: str = "every value of such a network is in its trace: tracer run SPEC --trace DIR") -> None:
-    """Refuse a network with grid layers where `what` does not take them yet, in one line naming `place` and what
-    to use `instead`."""
-    layer = next((l for l in spec.layers if l.grid is not None or l.recurrence is not None), None)
-    if layer is not None:
-        kind = "rnn" if layer.recurrence is not None else layer.grid.kind
-        raise TracerError(place, f"{what} does not take {kind} layers yet (layer {layer.name}); {instead}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 from markupsafe import Markup
 
 from ...engine.record import Recording
@@ -21,11 +22,11 @@ from ...grading.compiled import update_constants
 from ...grading.numbers import Rounding
 from ...io.atomic import write_text
 from ...io.resources import render_template
-from ...model.grid import dense_only
 from ...model.notation import PROFILES, profile
 from ...model.spec import spec_document
 from ..html.mathml import Fmt, to_mathml
 from ..html.svg import network_figure
+from .places import document_places
 from .student import MAX_ITEMS, fitting_steps, student_parts
 from .worlds import WorldWriter, axes, worked_html, world_plans, world_steps, worlds
 from .writer import LiveStepWriter, live_figure
@@ -49,7 +50,6 @@ def live_html(spec, notation: str | None = None, steps: str | None = None, digit
 
     >>> write_text("ekman.live.html", live_html(load_spec("ekman")))
     """
-    dense_only(spec, "write_live", "the live page")
     fmt = Fmt(digits)  # the same check of digits as the report
     if epochs and epochs != spec.training.epochs:
         spec = spec.replace(training=dataclasses.replace(spec.training, epochs=epochs))
@@ -72,11 +72,14 @@ def live_html(spec, notation: str | None = None, steps: str | None = None, digit
         student["policy"] = {"kind": policy.kind, "n": policy.n, "truncation": policy.truncation}
     conventions = axes(spec)
     found = worlds(spec, conventions)
+    places = document_places(spec)
+    shown = {field for _, field in places}  # the givens the downloaded spec holds: an rnn's h_0 is its layer's
     packed = WorldWriter(names.profile.name, fmt, selection, figures={}).pack(found[0], writer, found)
     data = {"digits": digits, "epochs": spec.training.epochs, "batch": spec.batch_size, "shown": chosen,
             "orders": [o.tolist() for o in epoch_orders(spec, spec.training.epochs)] if spec.training.shuffle else None,
             "plans": {m: c.data() for m, c in compiled.items()}, "forward": forward.data(), "givens": givens(spec),
-            "document": spec_document(spec), "name": spec.name, "student": student, "start_student": exercise,
+            "document": spec_document(spec), "places": places, "name": spec.name, "student": student,
+            "start_student": exercise,
             "notation": names.profile.name, "axes": [a.data() for a in conventions], "world": found[0].key,
             "worlds": {w.key: {"changes": w.changes, **packed[w.key]} for w in found if w.key in packed}}
     data["givens"]["C"] = {a.name: found[0].choice[a.name] for a in conventions if not a.given}
@@ -86,7 +89,8 @@ def live_html(spec, notation: str | None = None, steps: str | None = None, digit
         notations=[{"name": n, "title": PROFILES[n].title} for n in sorted(PROFILES, key=lambda n: n != names.profile.name)],
         worked=Markup(worked_html(writer, chosen, steps_note, n_steps)), constants=constant_fields(spec, names),
         menus=menu_fields(conventions, data["givens"]["C"]),
-        data_head=data_head(spec, names), data_rows=data_rows(spec), weight_fields=weight_fields(spec, names),
+        data_head=data_head(spec, names, shown), data_rows=data_rows(spec, shown),
+        data_grids=data_grids(spec, names), weight_fields=weight_fields(spec, names),
         network=live_figure(network_figure(spec, names, writer.fmt, data["givens"]["W0"], live=True)),
         plans_js=Markup(plans_js), data_json=Markup(script_json(data)), student_js=Markup(student_js),
         exercise_items=[item["label"] for item in student["items"]] if student else [], policy=policy.describe(),
@@ -121,15 +125,31 @@ def menu_fields(conventions, own: dict) -> list[dict]:
              "options": [(o.value, o.label) for o in a.options]} for a in conventions if not a.given]
 
 
-def data_head(spec, names) -> list[Markup]:
-    return ([Markup(to_mathml(names.label("x", source=s))) for s in spec.inputs]
+def data_head(spec, names, shown: set) -> list[Markup]:
+    """The data table's heads: the inputs the data gives (`shown`: fields of the first sample), the targets."""
+    return ([Markup(to_mathml(names.label("x", source=s))) for j, s in enumerate(spec.inputs) if f"X.0.{j}" in shown]
             + [Markup(to_mathml(names.label("target", spec.output.name, u))) for u in spec.output.units])
 
 
-def data_rows(spec) -> list[list[dict]]:
-    """One row of input fields per sample: its inputs, then its targets."""
-    return [[{"field": f"X.{i}.{j}", "value": repr(float(v))} for j, v in enumerate(x)]
+def data_rows(spec, shown: set) -> list[list[dict]]:
+    """One row of input fields per sample: the inputs the data gives (in `shown`), then its targets."""
+    return [[{"field": f"X.{i}.{j}", "value": repr(float(v))} for j, v in enumerate(x) if f"X.{i}.{j}" in shown]
             + [{"field": f"Y.{i}.{k}", "value": repr(float(v))} for k, v in enumerate(y)]
+            for i, (x, y) in enumerate(zip(spec.x, spec.y))]
+
+
+def data_grids(spec, names) -> list[dict]:
+    """A network that begins with a conv: each sample's input as the image it is, a grid of fields per channel,
+    then its targets; else nothing (the data table)."""
+    if spec.input_shape is None:
+        return []
+    C, H, W = spec.input_shape
+    cells = np.arange(C * H * W).reshape(C, H, W)  # the inputs' order: channel, row, column
+    target = lambda u: Markup(to_mathml(names.label("target", spec.output.name, u)))
+    return [{"channels": [[[{"field": f"X.{i}.{j}", "value": repr(float(x[j])), "name": spec.inputs[j]} for j in row]
+                           for row in channel] for channel in cells],
+             "targets": [{"field": f"Y.{i}.{k}", "value": repr(float(v)), "label": target(u)}
+                         for k, (u, v) in enumerate(zip(spec.output.units, y))]}
             for i, (x, y) in enumerate(zip(spec.x, spec.y))]
 
 
@@ -138,10 +158,10 @@ def weight_fields(spec, names) -> list[dict]:
     layers, p = [], 0
     for l in spec.layers:
         fields = []
-        for j, u in enumerate(l.units):
+        for j, u in enumerate(l.rows):  # units, or a conv's kernels (an rnn's units)
             for i, s in enumerate(l.sources):
                 fields.append({"field": f"W0.{p}", "value": repr(float(l.weights[j, i])),
                                "label": Markup(to_mathml(names.label("w", l.name, u, s)))})
                 p += 1
         layers.append({"name": l.name, "fields": fields})
-    return layers
+    return [layer for layer in layers if layer["fields"]]  # a pool has no weights

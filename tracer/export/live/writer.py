@@ -71,11 +71,12 @@ class LiveStepWriter(StepWriter):
 
 
 def live_figure(figure: dict) -> dict:
-    """A network figure for the live page: a diagram too big to label has no table of values (they would not
-    follow an edit) but says where the numbers are."""
+    """A network figure for the live page: a diagram whose weights are in a table beside it (too many connections
+    to label, or a conv's or rnn's layers drawn as blocks) has no table (it would not follow an edit) but says
+    where the numbers are."""
     if figure["rows"]:
-        figure = {**figure, "rows": [], "caption": "Too many connections to label in a diagram of the page's "
-                                                   "width: the numbers are in the fields and lines of the page"}
+        figure = {**figure, "rows": [], "caption": "The weights of this diagram are in the fields above, and every "
+                                                   "number computed from them in the lines below"}
     return figure
 
 
