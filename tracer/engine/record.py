@@ -131,8 +131,7 @@ class Recorder:
         recorder = rows * (40 * units + 8 * params + 24) + 32 * steps * params
         tables = rows * (34 * units + 43 * params + 24) + 27 * steps * params  # keys, inputs, w, categoricals
         run = 80 * params  # the run's weights, gradients and changes, the parameters' names (measured: 1-sample nets)
-        taps = sum(len(l.taps()[0]) for l in spec.layers if l.shared)
-        terms = rows * taps * 84  # each term: 8 bytes recorded, 24 of values, 24 of keys, 28 of names (codes, copies)
+        terms = rows * spec.n_terms * 84  # per term: 8 bytes recorded, 24 of values, 24 of keys, 28 of names
         return recorder + tables + run + terms
 
     def begin(self, step: int, epoch: int, samples: np.ndarray, theta: np.ndarray, change) -> int | None:

@@ -32,7 +32,7 @@ def unknown_steps(spec, steps: list[int]) -> StepValues:
         first_row.append(len(sample))
         epochs.append(epoch_of(step))
     rows, units, params = len(sample), sum(len(l.units) for l in spec.layers), spec.n_weights
-    terms = sum(len(l.taps()[0]) for l in spec.layers if l.shared)  # a conv's or rnn's gradient terms
+    terms = spec.n_terms  # a conv's or rnn's gradient terms
     unknown = lambda *shape: np.full(shape, np.nan)
     return StepValues(spec, np.array(sample, dtype=np.int64), np.array(wanted, dtype=np.int64),
                       np.array(first_row, dtype=np.int64), np.array(epochs, dtype=np.int64),

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 KINDS = ("conv2d", "maxpool2d", "avgpool2d")
 OPERATIONS = ("cross_correlation", "convolution")  # the kernel as given, or flipped (a stated convention)
 TIE_RULES = ("first", "shared")  # a tied max: the first maximum in reading order gets the gradient, or all equally

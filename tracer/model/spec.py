@@ -145,6 +145,11 @@ class Spec:
         return sum(l.weights.size for l in self.layers)
 
     @property
+    def n_terms(self) -> int:
+        """Terms of the shared weights' gradients per sample (the contributions table's rows per sample)."""
+        return sum(len(l.taps()[0]) for l in self.layers if l.shared)
+
+    @property
     def batch_size(self) -> int:
         """Samples per weight update."""
         return {"online": 1, "batch": len(self.x)}.get(self.training.mode, self.training.batch_size)

@@ -24,9 +24,8 @@ def write_all(book) -> None:
     trace, spec = book.trace, book.spec
     samples, steps = trace.values.samples_processed(), trace.total_steps or trace.step_count()
     units, params = sum(len(l.units) for l in spec.layers), spec.n_weights
-    terms = sum(len(l.taps()[0]) for l in spec.layers if l.shared)
     rows = {"nodes": samples * units, "weights": samples * params, "updates": steps * params, "losses": samples,
-            "contributions": samples * terms}
+            "contributions": samples * spec.n_terms}
     for name, table in trace.tables.items():
         write_trace_table(book.wb, name, table, book.max_rows, book.fmt, note=NOTE, digits=book.digits,
                           paper=book.paper, title=spec.name, run_rows=rows[name])
