@@ -150,9 +150,11 @@ def _complete(spec, steps: Steps, step_of_row, first_row, sizes) -> None:
     weights = {"w": steps.w_old, "w_new": steps.w_new}
     wanted = spec.update_order.backprop_weights
     for l in range(last - 1, -1, -1):
-        if np.isnan(layers[l]["dE_da"]).any() and spec.layers[l + 1].grid is not None:
+        if not np.isnan(layers[l]["dE_da"]).any():
+            continue
+        if spec.layers[l + 1].grid is not None:
             _fill(layers[l]["dE_da"], _window_sums(spec, l, weights[wanted], layers, params.offsets, first_row))
-        elif np.isnan(layers[l]["dE_da"]).any():
+        else:
             def back_sum(kind: str, l: int = l) -> np.ndarray:
                 return _back_sum(spec, l, weights[kind], layers[l + 1]["delta"], params.offsets, step_of_row)
             dE_da = back_sum(wanted)

@@ -13,7 +13,7 @@ from torch import nn
 from ..errors import TracerError
 from .recorder import batches as numpy_batches
 from .torch_grid import grid_module
-from .torch_models import SPEC_ATTRIBUTE, GradientFactorLoss, SSELoss, activation_module, freeze
+from .torch_models import SPEC_ATTRIBUTE, GradientFactorLoss, SSELoss, activation_module, freeze, linear_module
 from .torch_record import TorchRecording
 from .torch_rnn import rnn_modules
 from .torch_rnn_record import TorchRNNRecording
@@ -52,16 +52,12 @@ def model_from_spec(spec):
     for k, layer in enumerate(spec.layers):
         if layer.grid is not None:
             linear = grid_module(layer)
+            if layer.weights.size:
+                freeze(linear, layer)
         else:
             if k and spec.layers[k - 1].grid is not None:
                 modules.append(nn.Flatten())
-            linear = nn.Linear(layer.n_inputs, len(layer.units), bias=layer.bias, dtype=torch.float64)
-            with torch.no_grad():
-                linear.weight.copy_(torch.from_numpy(layer.weights[:, int(layer.bias):]))
-                if layer.bias:  # a threshold θ on a −1 input is the bias −θ
-                    linear.bias.copy_(torch.from_numpy(layer.weights[:, 0] * layer.bias_input))
-        if layer.weights.size:
-            freeze(linear, layer)
+            linear = linear_module(layer, layer.n_inputs, len(layer.units))
         modules.append(linear)
         module = activation_module(layer.activation, output=k == last, logits=logits)
         if module is not None:

@@ -285,6 +285,18 @@ def check_optimizer(optimizer) -> dict:
     return {"learning_rate": float(lr), "momentum": float(momentum), "weight_decay": float(weight_decay)}
 
 
+def linear_module(layer, n_inputs: int, n_outputs: int) -> nn.Linear:
+    """A dense layer's nn.Linear (float64) with the spec's weights copied in and its frozen tensors frozen: a
+    threshold θ on a −1 input is the bias −θ."""
+    linear = nn.Linear(n_inputs, n_outputs, bias=layer.bias, dtype=torch.float64)
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(layer.weights[:, int(layer.bias):]))
+        if layer.bias:
+            linear.bias.copy_(torch.from_numpy(layer.weights[:, 0] * layer.bias_input))
+    freeze(linear, layer)
+    return linear
+
+
 def freeze(linear, layer) -> None:
     """requires_grad=False for a frozen bias or weight matrix; PyTorch cannot freeze part of a tensor."""
     frozen = layer.frozen

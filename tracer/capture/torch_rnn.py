@@ -16,7 +16,7 @@ from torch import nn
 
 from ..errors import TracerError
 from ..model import activations as acts
-from .torch_models import MODULE_ACTIVATIONS, activation_module, freeze
+from .torch_models import MODULE_ACTIVATIONS, activation_module, linear_module
 
 RNN_ACTIVATIONS = {"tanh": acts.Tanh, "relu": acts.ReLU}  # nn.RNN's nonlinearity
 
@@ -216,12 +216,7 @@ def rnn_modules(spec, logits: bool) -> ElmanNet:
             raise TracerError(f"layers[{layer.name}].frozen", "nn.RNN freezes whole tensors: freeze the whole layer")
         for tensor in rnn.parameters():
             tensor.requires_grad_(False)
-    head = nn.Linear(U, len(dense.kernels), bias=dense.bias, dtype=torch.float64)
-    with torch.no_grad():
-        head.weight.copy_(torch.from_numpy(dense.weights[:, int(dense.bias):]))
-        if dense.bias:
-            head.bias.copy_(torch.from_numpy(dense.weights[:, 0]))
-    freeze(head, dense)
+    head = linear_module(dense, U, len(dense.kernels))
     return ElmanNet(rnn, head, activation_module(dense.activation, True, logits), r.h0, r.bptt, r.outputs)
 
 

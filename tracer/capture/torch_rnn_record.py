@@ -74,9 +74,9 @@ class TorchRNNRecording(TorchRecording):
         if not torch.allclose(h0, torch.tensor(r.h0, dtype=torch.float64), rtol=1e-12, atol=0):
             raise TracerError(f"step {step}", f"the model starts from h_0 = {as_numpy(h0).tolist()}; the spec's rnn "
                                               f"layer has h0: {list(r.h0)}")
-        if sum(x.shape[1] for x in p.xs) != r.steps:
-            raise TracerError(f"step {step}", f"nn.RNN ran {sum(x.shape[1] for x in p.xs)} time steps; the spec's "
-                                              f"sequences have {r.steps}")
+        ran = sum(x.shape[1] for x in p.xs)
+        if ran != r.steps:
+            raise TracerError(f"step {step}", f"nn.RNN ran {ran} time steps; the spec's sequences have {r.steps}")
         if (p.z.ndim == 3) != (r.outputs == "every"):
             said = "every time step" if p.z.ndim == 3 else "the last state only"
             raise TracerError(f"step {step}", f"the model applies its nn.Linear to {said}; the spec's rnn layer has "

@@ -10,6 +10,7 @@ from ..io.atomic import write_text
 from ..model.spec import parse_spec
 from .torch_grid import CONVS, GRID_MODULES, ONE_D, SPEC_TYPES, grid_entry
 from .torch_models import ModelLayer, check_optimizer, loss_kind, read_model
+from .torch_record import as_numpy
 from .torch_rnn import bptt_of, head_activation_of, recurrent_parts, trial_pass
 
 
@@ -71,7 +72,7 @@ def _recurrent(model, parts, x, y, kind) -> tuple[dict, list[dict], np.ndarray, 
     forward pass on x shows them (where the state is detached, h_0, the head at every time step or the last), x
     as samples x time steps x inputs and y a row of outputs per time step (or the last's)."""
     seen = trial_pass(model, parts, x)
-    sequences = seen.sequences().detach().double().numpy()
+    sequences = as_numpy(seen.sequences())
     every = seen.z.ndim == 3
     if kind.logits is not None and kind.name == "cross_entropy" and every:
         raise TracerError("loss CrossEntropyLoss", "over every time step cannot be traced; use it on the last state")
@@ -80,22 +81,21 @@ def _recurrent(model, parts, x, y, kind) -> tuple[dict, list[dict], np.ndarray, 
     trains += [parts.bias_trained() is not None] if rnn.bias else []
     if any(trains) and not all(trains):
         raise TracerError(parts.rnn_place, "freezes some of nn.RNN's weights; a spec freezes a whole rnn layer")
-    h0 = np.zeros((len(sequences), rnn.hidden_size)) if seen.h0 is None else seen.h0.double().numpy()
+    h0 = np.zeros((len(sequences), rnn.hidden_size)) if seen.h0 is None else as_numpy(seen.h0)
     if not np.all(h0 == h0[:1]):
         raise TracerError("spec_from_model", "the model starts each sample from another h_0; a spec's rnn layer has "
                                              "one h0")
-    values = lambda t: t.detach().double().numpy()
-    weights = values(rnn.weight_ih_l0)
+    weights = as_numpy(rnn.weight_ih_l0)
     if rnn.bias:  # the books' one bias is nn.RNN's two summed
-        weights = np.hstack([values(rnn.bias_ih_l0 + rnn.bias_hh_l0)[:, None], weights])
+        weights = np.hstack([as_numpy(rnn.bias_ih_l0 + rnn.bias_hh_l0)[:, None], weights])
     bptt = bptt_of(seen.cuts, sequences.shape[1], parts.rnn_place) if all(trains) else 0
     layer = {"name": "H", "type": "rnn", "units": rnn.hidden_size, "activation": rnn.nonlinearity, "bias": rnn.bias,
-             "weights": weights.tolist(), "recurrent": values(rnn.weight_hh_l0).tolist(), "h0": h0[0].tolist(),
+             "weights": weights.tolist(), "recurrent": as_numpy(rnn.weight_hh_l0).tolist(), "h0": h0[0].tolist(),
              "bptt": bptt or "full", "outputs": "every" if every else "last",
              **({} if all(trains) else {"frozen": True})}
     activation = kind.logits if kind.logits is not None else head_activation_of(model, seen.z, seen.output)
     (dense,) = _layers([ModelLayer(parts.head, None, activation, parts.head_place)], kind)
-    y = y.detach().double().numpy() if isinstance(y, torch.Tensor) else np.asarray(y, dtype=float)
+    y = as_numpy(y) if isinstance(y, torch.Tensor) else np.asarray(y, dtype=float)
     if every and not rnn.batch_first:
         y = y.transpose(1, 0, 2)
     inputs = {"names": [f"x{i + 1}" for i in range(rnn.input_size)], "steps": sequences.shape[1]}
@@ -139,10 +139,10 @@ def _layers(layers, kind) -> list[dict]:
         units = layer.linear.out_features
         prefix = "o" if last else "h" if hidden == 1 else f"h{k + 1}_"
         activation = kind.logits if last and kind.logits is not None else layer.activation
-        weights = layer.linear.weight.detach().double().numpy()
+        weights = as_numpy(layer.linear.weight)
         bias = layer.linear.bias
         if bias is not None:
-            weights = np.concatenate([bias.detach().double().numpy()[:, None], weights], axis=1)
+            weights = np.concatenate([as_numpy(bias)[:, None], weights], axis=1)
         entry = {"name": name,
                  "units": ["o"] if last and units == 1 else [f"{prefix}{j + 1}" for j in range(units)],
                  "activation": {"name": activation.name, **activation.params} if activation.params else activation.name,

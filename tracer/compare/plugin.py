@@ -24,7 +24,7 @@ from ..io.tracefolder import table_files, table_path
 from ..io.tracewriter import write_table
 from .diff import DEFAULT_ATOL, DEFAULT_RTOL, diff_traces
 from .output import format_result
-from .tables import COLUMNS, check_tables
+from .tables import check_tables, compared_tables
 from ..errors import TracerError
 from ..engine.trace import Trace
 
@@ -51,10 +51,7 @@ class TraceRegression:
         (needed when one test checks several traces); format: of golden files written by --update-traces
         (csv or parquet; existing goldens are read in whichever they are).
         """
-        if isinstance(trace, Trace):  # a conv's contributions (delta x input) are kept out, as by diff
-            tables = {n: df for n, df in trace.tables.items() if n in COLUMNS}
-        else:
-            tables = trace
+        tables = compared_tables(trace) if isinstance(trace, Trace) else trace
         if not isinstance(tables, dict):
             raise TypeError(f"check() takes a Trace or a dict of DataFrames, not {type(trace).__name__}")
         try:

@@ -78,6 +78,12 @@ def check_tables(tables: dict, side: str) -> dict[str, pd.DataFrame]:
 
 
 
+def compared_tables(trace: Trace) -> dict:
+    """The four tables of a trace that a diff compares: a conv's or rnn's contributions (delta x input) are left
+    out, since their delta and input are compared in the other tables."""
+    return {n: df for n, df in trace.tables.items() if n in COLUMNS}
+
+
 def resolve(source) -> tuple[dict, object, list | None]:
     """The tables of a source, the spec that made them if known (for the plan's dependency order), and the
     steps its tables hold when they hold only some of the run's (recorded with --trace-steps), else None."""
@@ -86,8 +92,7 @@ def resolve(source) -> tuple[dict, object, list | None]:
     if not isinstance(source, Trace) and Path(source).is_dir():
         return folder_tables(Path(source))
     trace = load_trace(source).whole("diff")
-    four = {n: df for n, df in trace.tables.items() if n in COLUMNS}  # a conv's contributions: delta x input
-    return four, trace.spec, trace.recorded_steps() if trace.partial else None
+    return compared_tables(trace), trace.spec, trace.recorded_steps() if trace.partial else None
 
 
 def folder_tables(folder: Path) -> tuple[dict, None, list | None]:

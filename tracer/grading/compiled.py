@@ -74,17 +74,20 @@ class StudentCompiler:
             return self.index[("w_new", step - 1, 0, layer, unit, source)]
         if kind == "delta_w_prev":
             return self.index[("delta_w", step - 1, 0, layer, unit, source)]
+        return self.index[self._item_key(step, k)]
+
+    def _item_key(self, step: int, k: tuple) -> tuple:
+        """The key of the exercise's item for plan key `k` of `step`: its sample as the data's row."""
+        kind, b, layer, unit, source = k
         rows = self.ex.samples[step]
-        return self.index[(kind, step, rows[b - 1] if b else 0, layer, unit, source)]
+        return (kind, step, rows[b - 1] if b else 0, layer, unit, source)
 
     def is_given(self, step: int, k: tuple) -> bool:
         """Whether g gives plan key k: an item or a given (a shared weight's terms are neither: they are
         computed from items inside the function)."""
-        kind, b, layer, unit, source = k
-        if kind in ("x", "y", "w", "delta_w_prev"):
+        if k[0] in ("x", "y", "w", "delta_w_prev"):
             return True
-        rows = self.ex.samples.get(step)
-        return rows is not None and (kind, step, rows[b - 1] if b else 0, layer, unit, source) in self.index
+        return step in self.ex.samples and self._item_key(step, k) in self.index
 
     def operand(self, step: int, k: tuple, lines: list, names: dict) -> str:
         """k as g gives it, or computed from what g gives by the plan's op (its lines added to `lines`)."""
