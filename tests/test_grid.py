@@ -16,6 +16,7 @@ from tracer.model.spec import spec_document
 
 from test_grid_oracle import SETUPS, random_spec, random_spec_1d
 from test_plan import assert_plan_is_the_engine
+from tools.live import live_data
 
 
 def tiny(**changes) -> dict:
@@ -201,7 +202,6 @@ def test_tracer_run_writes_the_live_page_of_a_conv_net_with_each_image_a_grid_of
     """The page's numbers are checked in Chromium (test_live.py); here the command and the data's layout: each
     sample's 1x4x4 input as a 4x4 grid of fields, in the inputs' order, and every given placed in the spec
     document its Download spec writes."""
-    import json
     import re
 
     import yaml
@@ -219,7 +219,7 @@ def test_tracer_run_writes_the_live_page_of_a_conv_net_with_each_image_a_grid_of
     for i, grid in enumerate(grids):
         rows = [re.findall(r'data-g="(X\.\d+\.\d+)"', row) for row in grid.split("</tr>")[:-1]]
         assert rows == [[f"X.{i}.{4 * r + c}" for c in range(4)] for r in range(4)]
-    data = json.loads(re.search(r'<script id="live-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    data = live_data(page)
     placed = {field for _, field in data["places"]}
     assert placed == {f"W0.{p}" for p in range(spec.n_weights)} | {f"X.{i}.{j}" for i in range(len(spec.x))
                       for j in range(16)} | {f"Y.{i}.0" for i in range(len(spec.x))}

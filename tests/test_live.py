@@ -12,6 +12,7 @@ import yaml
 import tracer
 from tracer.engine.record import Recording
 from tools.browser import open_page
+from tools.live import live_data
 from tools.cli import tracer_cli
 from tracer.export.live.compile import compile_plan
 from tracer.model.spec import parse_spec, spec_document
@@ -67,8 +68,7 @@ def test_spec_text_cannot_end_the_script_or_add_markup():
     raw["source"] = "<img src=x onerror=alert(2)>"
     page = tracer.live_html(parse_spec(raw))
     assert "<script>alert(1)" not in page and "<img src=x" not in page
-    data = re.search(r'<script id="live-data" type="application/json">(.*?)</script>', page, re.S).group(1)
-    assert json.loads(data)["document"]["title"] == raw["title"]
+    assert live_data(page)["document"]["title"] == raw["title"]
 
 
 def test_the_spec_document_reads_back_as_the_same_run(example):
@@ -91,7 +91,7 @@ def test_cli_writes_the_page_where_asked_and_refuses_another_format(tmp_path):
     ran = tracer_cli(["run", "ekman", "--live", "student.html", "--exercise", "--round", "3", "-q"], tmp_path)
     assert ran.returncode == 0, ran.stderr
     page = (tmp_path / "student.html").read_text()
-    data = json.loads(re.search(r'<script id="live-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    data = live_data(page)
     assert data["start_student"] is True and data["student"]["policy"] == {"kind": "decimals", "n": 3,
                                                                           "truncation": False}
     assert [i["label"] for i in data["student"]["items"][:3]] == ["z_g", "y_g", "z_f"]

@@ -17,6 +17,7 @@ from tracer.model.spec import spec_document
 from test_grid import assert_refused, run_with_every_output
 from test_grid_grading import key
 from test_rnn_oracle import random_rnn
+from tools.live import live_data
 
 
 def demo(**changes) -> dict:
@@ -114,12 +115,11 @@ def test_an_exercise_on_an_rnn_checks_and_names_the_mistakes_of_bptt():
 def test_the_live_page_of_an_rnn_asks_for_each_time_step_s_input_and_target_and_keeps_h0_the_layer_s():
     """Its numbers are checked in Chromium (test_live.py); here its data fields: x1 at each of the 3 steps and
     the target at each, not the h_0 cells the engine carries with the inputs, which the spec's layer gives."""
-    import json
     import re
 
     spec = parse_spec(demo())
     page = tracer.live_html(spec)
-    data = json.loads(re.search(r'<script id="live-data" type="application/json">(.*?)</script>', page, re.S).group(1))
+    data = live_data(page)
     fields = set(re.findall(r'data-g="([XY]\.[\d.]+)"', page))
     steps, samples = 3, len(spec.x)
     assert fields == {f"X.{i}.{t}" for i in range(samples) for t in range(steps)} | {
