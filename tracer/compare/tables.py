@@ -76,8 +76,6 @@ def check_tables(tables: dict, side: str) -> dict[str, pd.DataFrame]:
     return out
 
 
-
-
 def compared_tables(trace: Trace) -> dict:
     """The four tables of a trace that a diff compares: a conv's or rnn's contributions (delta x input) are left
     out, since their delta and input are compared in the other tables."""
